@@ -1,0 +1,107 @@
+"""The audit's settings: naming schemas, relationship words, thresholds and word lists.
+
+Everything a board may need to tune lives here, with its default, and can be overridden
+from a TOML file (``--config FILE``). See docs/config.md for every key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from audits import wordlists
+from audits.errors import UserError
+
+NAMING_SCHEMAS = ("email", "first.last")
+
+
+@dataclass(frozen=True)
+class Config:
+    naming_schema: Mapping[str, str] = field(
+        default_factory=lambda: {"parent": "email", "staff": "email", "student": "first.last"}
+    )
+    """Username schema per account type: ``email`` (the person's email) or ``first.last``."""
+    parental_relationships: frozenset[str] = wordlists.PARENTAL_RELATIONSHIPS
+    """Relationship words (lowercased) that make students of one contact a family."""
+    thresholds: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    nicknames: tuple[frozenset[str], ...] = wordlists.NICKNAME_GROUPS
+    street_suffixes: Mapping[str, str] = field(default_factory=lambda: dict(wordlists.STREET_SUFFIXES))
+    max_fix_share: float = 0.05
+    """A fix plan that changes more than this share of any table needs ``--force``."""
+
+    def threshold(self, name: str) -> float:
+        return float(self.thresholds[name])
+
+    def is_parental(self, relationship: str) -> bool:
+        return relationship.strip().lower() in self.parental_relationships
+
+
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    # A pair of contact records at or above this match score is reported as one person.
+    "duplicate_contact": 0.80,
+    # First-name similarity (0-100, rapidfuzz) above which two spellings count as one name.
+    "name_similarity": 85.0,
+    # Surname similarity (0-100) for a typo-tolerant surname match.
+    "surname_similarity": 88.0,
+    # Blocks larger than this are split further before comparing (keeps the work near-linear).
+    "max_block_size": 200.0,
+}
+
+
+def load_config(path: str | Path | None) -> Config:
+    """The default config, overridden by the TOML file at ``path`` when one is given."""
+    config = Config()
+    if path is None:
+        return config
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise UserError(f"Config file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"Config file {path} is not valid TOML: {exc}") from None
+    return apply_overrides(config, data, source=str(path))
+
+
+def apply_overrides(config: Config, data: Mapping[str, Any], source: str = "config") -> Config:
+    known = {"naming_schema", "relationships", "thresholds", "nicknames", "street_suffixes", "fixes"}
+    unknown = set(data) - known
+    if unknown:
+        raise UserError(f"{source}: unknown section(s) {sorted(unknown)}; known: {sorted(known)}")
+    changes: dict[str, Any] = {}
+    if "naming_schema" in data:
+        schema = dict(config.naming_schema)
+        for account_type, name in data["naming_schema"].items():
+            if account_type not in ("parent", "staff", "student"):
+                raise UserError(f"{source}: naming_schema.{account_type}: not an account type "
+                                "(parent, staff, student)")
+            if name not in NAMING_SCHEMAS:
+                raise UserError(f"{source}: naming_schema.{account_type} = {name!r}: "
+                                f"expected one of {', '.join(NAMING_SCHEMAS)}")
+            schema[account_type] = name
+        changes["naming_schema"] = schema
+    relationships = data.get("relationships", {})
+    if "parental" in relationships:
+        changes["parental_relationships"] = frozenset(
+            str(word).strip().lower() for word in relationships["parental"])
+    if "thresholds" in data:
+        thresholds = dict(config.thresholds)
+        for name, value in data["thresholds"].items():
+            if name not in thresholds:
+                raise UserError(f"{source}: thresholds.{name}: unknown; known: {sorted(thresholds)}")
+            thresholds[name] = float(value)
+        changes["thresholds"] = thresholds
+    if "nicknames" in data:
+        # Extra groups add to the built-in table: each key with its list is one group of names.
+        extra = tuple(frozenset([str(key).lower(), *(str(v).lower() for v in values)])
+                      for key, values in data["nicknames"].items())
+        changes["nicknames"] = config.nicknames + extra
+    if "street_suffixes" in data:
+        suffixes = dict(config.street_suffixes)
+        suffixes.update({str(k).lower(): str(v).lower() for k, v in data["street_suffixes"].items()})
+        changes["street_suffixes"] = suffixes
+    if "fixes" in data and "max_share" in data["fixes"]:
+        changes["max_fix_share"] = float(data["fixes"]["max_share"])
+    return replace(config, **changes)

@@ -1,0 +1,41 @@
+"""The read-only context every check receives: the board, its graph, the config, and the
+shared analyses several checks rely on (computed once, on first use)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from audits.board import Board
+from audits.config import Config
+from audits.graph import HouseholdGraph, build_graph
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from audits.matching import ContactMatches
+
+
+@dataclass
+class AuditContext:
+    board: Board
+    config: Config = field(default_factory=Config)
+
+    @cached_property
+    def graph(self) -> HouseholdGraph:
+        return build_graph(self.board, self.config)
+
+    @cached_property
+    def contact_matches(self) -> "ContactMatches":
+        """Contact records that are one human (the duplicate-contact matcher's clusters)."""
+        from audits.matching import match_contacts
+
+        return match_contacts(self.board, self.graph, self.config)
+
+    @cached_property
+    def preview(self) -> "pd.DataFrame":
+        """The parent accounts generation would create, each with its predicted outcome."""
+        from audits.generation import preview_generation
+
+        return preview_generation(self)
