@@ -206,3 +206,57 @@ def empty_table(name: str) -> pd.DataFrame:
     for column in spec.flags:
         frame[column] = frame[column].astype(bool)
     return frame
+
+
+def parse_flag(value: object) -> bool | None:
+    """A yes/no flag in any of the contract's spellings; ``None`` when it is none of them."""
+    text = str(value).strip().lower() if value is not None else ""
+    if text in FLAG_TRUE:
+        return True
+    if text in FLAG_FALSE:
+        return False
+    return None
+
+
+def normalize_table(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """One contract table with contract column names, as the checks expect it.
+
+    Missing optional columns are added blank, every value is text (blank, never NaN), IDs and
+    required values are trimmed, flags become booleans (an unknown spelling stays ``False``;
+    validation reports it), allowed-value columns are lowercased with their default filled in.
+    Extra columns are kept as they are.
+    """
+    spec = TABLES[name]
+    frame = frame.copy()
+    for column in frame.columns:
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
+    for column in spec.columns:
+        if column not in frame.columns:
+            frame[column] = ""
+    for column in (*spec.required, *(ref.column for ref in spec.references)):
+        frame[column] = frame[column].str.strip()
+    for column, values in spec.allowed.items():
+        lowered = frame[column].str.strip().str.lower()
+        frame[column] = lowered.where(lowered != "", values[0])
+    for column in spec.flags:
+        frame[column] = frame[column].map(lambda v: parse_flag(v) is True).astype(bool)
+    ordered = [*spec.columns, *(c for c in frame.columns if c not in spec.columns)]
+    return frame[ordered]
+
+
+def board_from_frames(frames: dict[str, pd.DataFrame | list[dict]],
+                      source: BoardSource | None = None) -> Board:
+    """A board from tables already in contract column names (tests, the sample generator, the
+    loader after reading). Absent tables become empty; each index becomes the file row number."""
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        given = frames.get(name)
+        if given is None:
+            frame = empty_table(name)
+        else:
+            frame = pd.DataFrame(given) if not isinstance(given, pd.DataFrame) else given
+            frame = normalize_table(name, frame if len(frame.columns) else empty_table(name))
+        if source is None or not isinstance(given, pd.DataFrame):
+            frame.index = pd.RangeIndex(2, 2 + len(frame))
+        tables[name] = frame
+    return Board(tables, source or BoardSource(path="<memory>", kind="memory"))
