@@ -1,0 +1,204 @@
+"""The ``connect-audit`` command line. Every command is a thin layer over ``audits.api``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from audits.errors import ExitCode, UserError
+
+# great-expectations must never phone home; set before anything imports it.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+FAIL_ON = click.Choice(["error", "warning", "info", "never"])
+FORMATS = ("xlsx", "html", "json")
+
+
+class AuditGroup(click.Group):
+    """Catches the user's errors in one place: printed plainly, exit 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except UserError as error:
+            click.echo(f"connect-audit: {error.render()}", err=True)
+            sys.exit(ExitCode.UNUSABLE)
+
+
+@click.group(cls=AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="connect-audit")
+def main() -> None:
+    """Audit an edsembli SIS board export before CONNECT portal accounts are generated.
+
+    Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on;
+    2 unusable input or usage.
+    """
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    bad = [part for part in chosen if part not in FORMATS]
+    if bad or not chosen:
+        raise UserError(f"--format takes a comma-separated list of {', '.join(FORMATS)}; "
+                        f"got {text!r}")
+    return chosen
+
+
+def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=False):
+    from audits import api
+    from audits.progress import Progress
+
+    progress = Progress(quiet=quiet)
+    config = api.load_config(config_path)
+    with progress.step("Loading and validating the export"):
+        board = api.load_board(board_path, mapping=mapping)
+    result = api.run_audit(board, config, checks=checks, school=school, progress=progress)
+    return result, progress
+
+
+def _write_outputs(result, out: Path, formats: tuple[str, ...], progress) -> dict[str, Path]:
+    from audits import api
+
+    written: dict[str, Path] = {}
+    if "json" in formats:
+        with progress.step("Writing findings.json"):
+            written["json"] = api.write_findings(result, out / "findings.json")
+    report_formats = tuple(f for f in formats if f != "json")
+    if report_formats:
+        from reports import write_audit_reports
+
+        with progress.step("Writing " + " and ".join(report_formats) + " reports"):
+            written.update(write_audit_reports(result, out, report_formats))
+    return written
+
+
+def _print_summary(result, written: dict[str, Path] | None = None) -> None:
+    from audits.findings import summarize
+
+    summary = summarize(result.findings)
+    click.echo(f"{len(result.findings)} finding(s) in {result.board.source.path}")
+    for check, count in sorted(summary["by_check"].items()):
+        click.echo(f"  {check:<26} {count}")
+    if summary["by_severity"]:
+        click.echo("  by severity: " + ", ".join(
+            f"{sev} {n}" for sev, n in sorted(summary["by_severity"].items())))
+    for kind, path in (written or {}).items():
+        click.echo(f"  {kind:<8} {path}")
+
+
+@main.command()
+@click.argument("board", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("audit-output"),
+              show_default=True, help="Folder for findings.json, audit.xlsx, audit.html, runbooks/.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="TOML config file.")
+@click.option("--mapping", type=click.Path(path_type=Path), help="TOML header mapping file.")
+@click.option("--format", "format_", default="xlsx,html,json", show_default=True,
+              help="Outputs to write: any of xlsx, html, json.")
+@click.option("--check", "checks", multiple=True, help="Run only this check (repeatable).")
+@click.option("--fail-on", type=FAIL_ON, default="never", show_default=True,
+              help="Exit 1 when a finding at or above this severity is found.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet):
+    """Audit BOARD (a folder of CSV files or an .xlsx workbook) and write the reports."""
+    from audits import api
+
+    formats = _formats(format_)
+    result, progress = _audit(board, config_path=config_path, mapping=mapping,
+                              checks=checks or None, quiet=quiet)
+    written = _write_outputs(result, out, formats, progress)
+    _print_summary(result, written)
+    sys.exit(ExitCode.FINDINGS if api.fails(result.findings, fail_on) else ExitCode.OK)
+
+
+@main.command()
+@click.argument("board", type=click.Path(path_type=Path))
+@click.option("--school", help="Only findings that involve this school id.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="TOML config file.")
+@click.option("--mapping", type=click.Path(path_type=Path), help="TOML header mapping file.")
+@click.option("--fail-on", type=FAIL_ON, default="error", show_default=True,
+              help="Exit 1 when a finding at or above this severity is found.")
+def check(board, school, config_path, mapping, fail_on):
+    """Pre-generation health check: run the checks, print a short summary, exit 1 on findings."""
+    from audits import api
+
+    result, _ = _audit(board, config_path=config_path, mapping=mapping, school=school, quiet=True)
+    _print_summary(result)
+    failed = api.fails(result.findings, fail_on)
+    click.echo(("FAIL: " if failed else "OK: ") + f"--fail-on {fail_on}")
+    sys.exit(ExitCode.FINDINGS if failed else ExitCode.OK)
+
+
+@main.command()
+@click.argument("board", type=click.Path(path_type=Path))
+@click.option("--school", help="Only the accounts generated at this school id.")
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Write the preview as CSV.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="TOML config file.")
+@click.option("--mapping", type=click.Path(path_type=Path), help="TOML header mapping file.")
+def preview(board, school, out, config_path, mapping):
+    """List the parent accounts generation would create ("Will be created") and their outcomes."""
+    from audits import api
+    from audits.context import AuditContext
+    from audits.generation import preview_to_csv
+
+    config = api.load_config(config_path)
+    context = AuditContext(api.load_board(board, mapping=mapping), config)
+    frame = context.preview
+    if school is not None:
+        frame = frame[frame["school_id"] == school]
+    if out:
+        preview_to_csv(frame, out)
+        click.echo(f"{len(frame)} account(s) would be created; preview written to {out}")
+    else:
+        counts = frame["outcome"].value_counts()
+        click.echo(f"{len(frame)} parent account(s) would be created")
+        for outcome, count in counts.items():
+            click.echo(f"  {outcome:<32} {count}")
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--students", type=click.IntRange(1, 5_000_000), default=2000, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--xlsx", is_flag=True, help="Write one .xlsx workbook instead of CSV files.")
+def sample(out, students, seed, xlsx):
+    """Write a realistic sample board to OUT, with its ground truth in OUT/truth.json."""
+    from audits.sample import generate_board, write_board
+
+    path = write_board(generate_board(students, seed), out, xlsx=xlsx)
+    click.echo(f"Sample board of {students} students (seed {seed}) written to {path}")
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("demo-output"),
+              show_default=True)
+def demo(out):
+    """Generate the embedded 2,000-student sample board, audit it and write every report."""
+    from audits.sample import DEMO_SEED, DEMO_STUDENTS, generate_board, write_board
+
+    progress_out = out.resolve()
+    board_path = progress_out / "sample-board"
+    write_board(generate_board(DEMO_STUDENTS, DEMO_SEED), board_path)
+    click.echo(f"Sample board ({DEMO_STUDENTS} students, seed {DEMO_SEED}): {board_path}")
+    result, progress = _audit(board_path, config_path=None, mapping=None)
+    written = _write_outputs(result, progress_out, FORMATS, progress)
+    _print_summary(result, written)
+    click.echo(f"\nOpen {progress_out / 'audit.html'} in a browser, "
+               f"or {progress_out / 'audit.xlsx'} in Excel or LibreOffice.")
+
+
+@main.command("checks")
+def list_checks():
+    """List the checks, with what each finds and why it matters."""
+    from audits.registry import load_checks
+
+    for code, spec in load_checks().items():
+        click.echo(f"{code} ({spec.severity.value}): {spec.summary}")
+        if spec.why:
+            click.echo(f"    Why it matters: {spec.why}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
