@@ -1,0 +1,121 @@
+"""The core types: findings, config, registry and graph queries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from audits.board import board_from_frames
+from audits.config import Config, apply_overrides, load_config
+from audits.errors import UserError
+from audits.findings import Finding, Severity, findings_document, findings_to_frame, stable_id
+from audits.graph import build_graph, normalize_username
+from audits.registry import load_checks
+
+
+def test_stable_id_ignores_order_and_depends_on_members():
+    assert stable_id("duplicate-contact", ["C2", "C1"]) == stable_id("duplicate-contact", ["C1", "C2"])
+    assert stable_id("duplicate-contact", ["C1", "C2"]) != stable_id("duplicate-contact", ["C1", "C3"])
+    assert stable_id("x", ["a"]).startswith("x:")
+
+
+def test_finding_round_trips_through_the_contract_shape():
+    finding = Finding(id="username-clash:1", check="username-clash", severity=Severity.ERROR,
+                      title="t", students=("S1",), contacts=("C1",), pairs=(("A1", "S2"),),
+                      username="a@b.ca", evidence={"cause": "staff member who is also a parent"},
+                      fix={"action": "rename-username", "steps": ["1. x"]})
+    data = finding.to_dict()
+    assert data["entities"] == {"students": ["S1"], "contacts": ["C1"], "staff": [], "accounts": []}
+    assert data["pairs"] == [["A1", "S2"]]
+    assert Finding.from_dict(json.loads(json.dumps(data))) == finding
+
+
+def test_findings_document_summary_counts_agree():
+    findings = [Finding(id=f"c:{i}", check="c", severity=Severity.ERROR if i % 2 else Severity.INFO,
+                        title=str(i), school_ids=("1",)) for i in range(5)]
+    doc = findings_document(findings, input_path="x", tables={"students": 3})
+    assert doc["schema"] == "connect-audit/findings/v1"
+    assert doc["summary"]["by_check"] == {"c": 5}
+    assert doc["summary"]["by_severity"] == {"error": 2, "info": 3}
+    assert [f["severity"] for f in doc["findings"]][:2] == ["error", "error"]
+    assert len(findings_to_frame(findings)) == 5
+
+
+def test_config_overrides_and_refuses_typos(tmp_path):
+    config = apply_overrides(Config(), {"naming_schema": {"parent": "first.last"},
+                                        "relationships": {"parental": ["Mother", "Tutor"]},
+                                        "thresholds": {"duplicate_contact": 0.9},
+                                        "nicknames": {"dorothea": ["thea"]}})
+    assert config.naming_schema["parent"] == "first.last"
+    assert config.is_parental(" tutor ") and not config.is_parental("father")
+    assert config.threshold("duplicate_contact") == 0.9
+    assert frozenset({"dorothea", "thea"}) in config.nicknames
+    with pytest.raises(UserError):
+        apply_overrides(Config(), {"thresholds": {"duplicat_contact": 0.9}})
+    with pytest.raises(UserError):
+        apply_overrides(Config(), {"naming_schema": {"parent": "initials"}})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[thresholds\n")
+    with pytest.raises(UserError):
+        load_config(bad)
+    with pytest.raises(UserError):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_every_registered_check_documents_why_and_how():
+    registry = load_checks()
+    for code, spec in registry.items():
+        assert spec.summary, code
+        assert spec.why, f"{code} has no 'Why it matters:' paragraph"
+        assert spec.how, f"{code} has no 'How to fix:' paragraph"
+
+
+def _family_board():
+    return board_from_frames({
+        "schools": [{"school_id": "1", "school_name": "Elm PS"}, {"school_id": "2", "school_name": "Oak SS"}],
+        "students": [
+            {"student_id": "S1", "school_id": "1", "first_name": "Ana", "last_name": "Roy"},
+            {"student_id": "S2", "school_id": "2", "first_name": "Leo", "last_name": "Roy"},
+            {"student_id": "S3", "school_id": "1", "first_name": "Zoe", "last_name": "Roy"},
+            {"student_id": "S4", "school_id": "1", "first_name": "Max", "last_name": "Lee"},
+        ],
+        "contacts": [
+            {"contact_id": "C1", "first_name": "Marie", "last_name": "Roy"},
+            {"contact_id": "C2", "first_name": "Marie", "last_name": "Roy"},
+            {"contact_id": "G1", "first_name": "Paul", "last_name": "Roy"},
+        ],
+        "student_contacts": [
+            {"student_id": "S1", "contact_id": "C1", "relationship": "Mother", "portal_access": "Y"},
+            {"student_id": "S2", "contact_id": "C1", "relationship": "Mother", "portal_access": "N"},
+            {"student_id": "S3", "contact_id": "C2", "relationship": "Mother", "portal_access": "Y"},
+            {"student_id": "S3", "contact_id": "G1", "relationship": "Grandparent", "portal_access": "N"},
+            {"student_id": "S4", "contact_id": "G1", "relationship": "Grandparent", "portal_access": "N"},
+        ],
+        "siblings": [{"student_id": "S1", "sibling_id": "S2"}],
+        "accounts": [{"account_id": "A1", "username": " Marie@Example.CA ", "account_type": "parent",
+                      "school_id": "1", "person_id": "C1"}],
+        "account_students": [{"account_id": "A1", "student_id": "S1"}],
+    })
+
+
+def test_graph_answers_the_questions_checks_ask():
+    graph = build_graph(_family_board(), Config())
+    assert graph.linked_siblings("S1") == {"S2"}
+    assert graph.contact_students("C1") == {"S1", "S2"}
+    assert graph.contact_students("C1", portal_access=True) == {"S1"}
+    # A grandparent shared by cousins does not make them one family.
+    assert graph.family_of("S3") == {"S3"}
+    assert graph.family_of("S1") == {"S1", "S2"}
+    assert sorted(map(sorted, graph.families())) == [["S1", "S2"]]
+    # Two records of one mother join her children into one family.
+    assert sorted(map(sorted, graph.families([("C1", "C2")]))) == [["S1", "S2", "S3"]]
+    assert graph.accounts_by_username() == {"marie@example.ca": ["A1"]}
+    snapshot = graph.household_snapshot([("contact", "C1")])
+    ids = {node["id"] for node in snapshot["nodes"]}
+    assert {"contact:C1", "student:S1", "student:S2", "account:A1"} <= ids
+    assert all(node["kind"] != "school" for node in snapshot["nodes"])
+
+
+def test_usernames_compare_case_insensitively_after_trimming():
+    assert normalize_username("  Jo@X.ca ") == "jo@x.ca"
