@@ -1,0 +1,82 @@
+"""Every stage of a full audit, timed at several board sizes, against the pandas floor.
+
+    .venv/bin/python benchmarks/scale.py [--students 10000 100000 250000 1000000]
+
+Sample boards are generated once and cached in benchmarks/.cache/. Each size runs in its own
+process (its peak memory is its own). The floor is pandas reading the same CSV files as text;
+each stage's ratio to it is printed. Targets (issue 8): 250,000 students in 60 s or less and
+3 GB or less, 1,000,000 in 5 minutes and 10 GB or less, time(1M) <= 11 x time(100k).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._measure import run_child, sample_board  # noqa: E402
+
+STAGES = """
+import time, glob, os
+import pandas as pd
+board_path = {board!r}
+out = {out!r}
+timings = {{}}
+t = time.perf_counter()
+for name in glob.glob(os.path.join(board_path, '*.csv')):
+    pd.read_csv(name, dtype=str, keep_default_na=False, encoding_errors='replace')
+timings['floor: pandas reads the CSVs'] = time.perf_counter() - t
+
+from audits import api
+from audits.config import Config
+from audits.context import AuditContext
+from audits.findings import sort_findings
+from audits.registry import load_checks
+from audits.validation import validate_board
+t = time.perf_counter(); board = api.load_board(board_path, validate=False); timings['load'] = time.perf_counter() - t
+t = time.perf_counter(); validate_board(board); timings['validate'] = time.perf_counter() - t
+context = AuditContext(board, Config())
+t = time.perf_counter(); context.graph; timings['graph'] = time.perf_counter() - t
+findings = []
+for code, spec in load_checks().items():
+    t = time.perf_counter(); findings.extend(spec.run(context)); timings['check ' + code] = time.perf_counter() - t
+result = api.AuditResult(board, context, sort_findings(findings))
+t = time.perf_counter(); api.write_findings(result, os.path.join(out, 'findings.json')); timings['findings.json'] = time.perf_counter() - t
+from reports import write_audit_reports
+from pathlib import Path
+t = time.perf_counter(); write_audit_reports(result, Path(out), ('xlsx',)); timings['workbook'] = time.perf_counter() - t
+t = time.perf_counter(); write_audit_reports(result, Path(out), ('html',)); timings['html + runbooks'] = time.perf_counter() - t
+RESULT = {{'timings': timings, 'findings': len(findings)}}
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, nargs="+", default=[10_000, 100_000, 250_000, 1_000_000])
+    args = parser.parse_args()
+    totals = {}
+    for students in args.students:
+        board, generated = sample_board(students)
+        with tempfile.TemporaryDirectory() as out:
+            result = run_child(STAGES.format(board=str(board), out=out))
+        timings = result["timings"]
+        floor = timings.pop("floor: pandas reads the CSVs")
+        total = sum(timings.values())
+        totals[students] = total
+        print(f"\n{students:,} students ({result['findings']:,} findings)"
+              + (f", board generated in {generated:.1f} s" if generated else ", cached board"))
+        print(f"  {'floor: pandas reads the CSVs':<34} {floor:8.2f} s")
+        for stage, seconds in timings.items():
+            print(f"  {stage:<34} {seconds:8.2f} s   x{seconds / floor:6.1f} floor")
+        print(f"  {'TOTAL audit':<34} {total:8.2f} s   x{total / floor:6.1f} floor   "
+              f"peak {result['peak_mb']:,.0f} MB")
+    if 100_000 in totals and 1_000_000 in totals:
+        print(f"\ntime(1M) / time(100k) = {totals[1_000_000] / totals[100_000]:.1f} (target <= 11)")
+
+
+if __name__ == "__main__":
+    main()
