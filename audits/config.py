@@ -47,6 +47,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "surname_similarity": 88.0,
     # Blocks larger than this are split further before comparing (keeps the work near-linear).
     "max_block_size": 200.0,
+    # Name blocks (similar names) larger than this are split by postal code, civic number and
+    # city first: a common name alone is never evidence enough, so comparing it board-wide is waste.
+    "name_block_size": 8.0,
 }
 
 

@@ -70,7 +70,7 @@ def email_problem(email: object) -> str | None:
     if local in PLACEHOLDER_LOCAL_PARTS:
         return f"a placeholder, not a personal email: {text!r}"
     if not _EMAIL_RE.fullmatch(text):
-        return "malformed: characters an email cannot have"
+        return "malformed: not a valid email address"
     return None
 
 
@@ -111,8 +111,11 @@ def email_problem_series(emails: pd.Series) -> pd.Series:
     """:func:`email_problem` for every value: the problem text, ``""`` where the email is usable."""
     text = _clean_series(emails)
     ats = text.str.count("@")
-    local = text.str.split("@", n=1).str[0].fillna("")
-    domain = text.str.split("@", n=1).str[1].fillna("")
+    parts = text.str.split("@", n=1)
+    local = parts.str[0].astype(object)
+    local = local.where(local.notna(), "").astype(str)
+    domain = parts.str[1].astype(object)
+    domain = domain.where(domain.notna(), "").astype(str)
     placeholder = text.isin(PLACEHOLDER_EMAILS)
     conditions = [
         text == "",
@@ -130,7 +133,7 @@ def email_problem_series(emails: pd.Series) -> pd.Series:
         "no email", "placeholder", "contains a space", "malformed: no @",
         "malformed: more than one @", "malformed: nothing before the @",
         "malformed: missing domain", "malformed: domain has no dot", "placeholder-local",
-        "malformed: characters an email cannot have",
+        "malformed: not a valid email address",
     ]
     problems = pd.Series(np.select([c.to_numpy(dtype=bool) for c in conditions], choices,
                                    default=""), index=emails.index, dtype=object)
@@ -144,13 +147,13 @@ def email_problem_series(emails: pd.Series) -> pd.Series:
 
 def first_last_series(first: pd.Series, last: pd.Series) -> pd.Series:
     """:func:`first_last` for every row: the username, ``""`` where either name is blank."""
-    folded = {}
-    for series in (first, last):
+    def fold(series: pd.Series) -> pd.Series:
         cleaned = _clean_series(series)
-        unique = pd.unique(cleaned)
-        mapping = {name: re.sub(r"\s+", "", unidecode(name)).lower() for name in unique}
-        folded[id(series)] = cleaned.map(mapping)
-    f, l_ = folded[id(first)], folded[id(last)]
+        mapping = {name: re.sub(r"\s+", "", unidecode(name)).lower()
+                   for name in pd.unique(cleaned)}
+        return cleaned.map(mapping)
+
+    f, l_ = fold(first), fold(last)
     joined = f + "." + l_
     return joined.where((f != "") & (l_ != ""), "").astype(str)
 

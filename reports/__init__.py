@@ -1,0 +1,92 @@
+"""The outputs people read: the Excel workbook, the offline HTML report with fix review, the
+runbooks for support staff, and ``findings.json``.
+
+Reports consume one :class:`ReportInput` and never reach back into the board or the graph:
+everything they show is carried by the findings (names, schools, evidence, household).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from audits.findings import Finding, sort_findings, summarize
+
+FORMATS = ("xlsx", "html", "json")
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """Everything a report shows, decided before any report is written."""
+
+    findings: Sequence[Finding]
+    summary: Mapping[str, Mapping[str, int]] | None = None
+    """``audits.findings.summarize(findings)``; computed when not given."""
+    preview: pd.DataFrame | None = None
+    """The generation preview (any columns: contact_id, name, school_id, ..., outcome, reason)."""
+    schools: Mapping[str, str] = field(default_factory=dict)
+    """School names by school_id."""
+    checks: Mapping[str, Any] = field(default_factory=dict)
+    """CheckSpec-like objects (``summary``, ``why``, ``how``) by check code."""
+    board_name: str = ""
+    generated_at: datetime | None = None
+    input_path: str = ""
+    tables: Mapping[str, int] = field(default_factory=dict)
+    """Row count of each table of the export, for ``findings.json``."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "findings", sort_findings(self.findings))
+        if self.summary is None:
+            object.__setattr__(self, "summary", summarize(self.findings))
+        if self.generated_at is None:
+            object.__setattr__(self, "generated_at", datetime.now(timezone.utc))
+
+    @property
+    def stamp(self) -> str:
+        return self.generated_at.strftime("%Y-%m-%d %H:%M UTC")  # type: ignore[union-attr]
+
+
+def write_reports(report_input: ReportInput, out_dir: Path,
+                  formats: Iterable[str] = FORMATS) -> dict[str, Path]:
+    """Write the chosen outputs into ``out_dir`` (``audit.xlsx``, ``audit.html``,
+    ``findings.json``) and always ``runbooks/``; each file appears whole or not at all.
+    Returns the path of each output by format (``runbooks`` is the runbooks' index page)."""
+    from reports.files import write_text_atomically
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chosen = [f.strip().lower() for f in formats]
+    unknown = sorted(set(chosen) - set(FORMATS) - {"runbooks"})
+    if unknown:
+        from audits.errors import UserError
+
+        raise UserError(f"unknown report format(s): {', '.join(unknown)}; "
+                        f"choose from {', '.join(FORMATS)}")
+    written: dict[str, Path] = {}
+    if "xlsx" in chosen:
+        from reports.workbook import write_workbook
+
+        written["xlsx"] = write_workbook(report_input, out_dir / "audit.xlsx")
+    if "html" in chosen:
+        from reports.html import write_html
+
+        written["html"] = write_html(report_input, out_dir / "audit.html")
+    if "json" in chosen:
+        from audits.findings import dumps_findings, findings_document
+
+        document = findings_document(report_input.findings, input_path=report_input.input_path,
+                                     tables=report_input.tables,
+                                     generated_at=report_input.generated_at)
+        written["json"] = write_text_atomically(out_dir / "findings.json",
+                                                dumps_findings(document))
+    from reports.runbooks import write_runbooks
+
+    written["runbooks"] = write_runbooks(report_input, out_dir / "runbooks")
+    return written
+
+
+__all__ = ["FORMATS", "ReportInput", "write_reports"]

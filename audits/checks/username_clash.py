@@ -1,0 +1,181 @@
+"""The ``username-clash`` check: one username held by two or more accounts, existing or to be made."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pandas as pd
+
+from audits.context import AuditContext
+from audits.findings import Finding, Severity, stable_id
+from audits.generation import CREATED, REFUSED_IN_USE_HERE, person_keys
+from audits.graph import ACCOUNT, CONTACT, STAFF, STUDENT, normalize_username
+from audits.registry import check
+from audits.steps import CONNECT_ACCOUNTS, CONTACTS, FAMILY_CONTACTS, numbered, record, screen
+
+CODE = "username-clash"
+
+STAFF_PARENT = "staff member who is also a parent"
+SHARED_FAMILY_EMAIL = "family email shared by two parents"
+ONE_PERSON_TWO_RECORDS = "two records of one person"
+OTHER = "other"
+
+SAME_SCHOOL = "same school"
+DIFFERENT_SCHOOLS = "different schools"
+
+
+def username_holders(context: AuditContext) -> pd.DataFrame:
+    """Every account that holds a username or would take one in this generation, one row each:
+    ``username_key, school_id, account_id`` (blank for a would-be account), ``account_type``,
+    ``person_id``, ``status`` (``would-be`` for a would-be account), ``outcome``.
+
+    A disabled account still holds its username (the SIS refuses it to a would-be account at its
+    school) but logs nobody in, so it takes part only where a would-be account shares its school;
+    two existing accounts of which one is disabled break nothing.
+    """
+    accounts = context.board.accounts
+    existing = accounts.assign(username_key=accounts["username"].str.strip().str.lower(),
+                               outcome="")
+    existing = existing[existing["username_key"] != ""]
+    preview = context.preview
+    would_be = preview.loc[preview["username_key"] != "",
+                           ["username_key", "school_id", "contact_id", "outcome"]]
+    would_be = would_be.rename(columns={"contact_id": "person_id"}).assign(
+        account_id="", account_type="parent", status="would-be")
+    columns = ["username_key", "school_id", "account_id", "account_type", "person_id", "status",
+               "outcome"]
+    places = set(zip(would_be["username_key"], would_be["school_id"]))
+    keep = existing["status"] == "active"
+    if places:
+        keep |= pd.Series([place in places for place in
+                           zip(existing["username_key"], existing["school_id"])],
+                          index=existing.index, dtype=bool)
+    holders = pd.concat([existing.loc[keep, columns], would_be[columns]], ignore_index=True)
+    counts = holders.groupby("username_key")["username_key"].transform("size")
+    return holders[counts > 1].sort_values(["username_key", "school_id", "account_id",
+                                             "person_id"]).reset_index(drop=True)
+
+
+@check(CODE, severity=Severity.ERROR)
+def username_clash(context: AuditContext) -> Iterator[Finding]:
+    """One username is held by two or more accounts, existing or about to be generated.
+
+    Why it matters: Usernames compare without case or surrounding spaces. Within one school the
+    SIS refuses a second account with a username already in use, so the parent gets no account.
+    Across schools (central office included) it does not refuse, and two accounts with one
+    username break logins: the parent signs in to one of them and sees only some of the
+    children. The usual causes are a staff member who is also a parent (the staff account at
+    one school or central office, the parent account at another, both named after the work
+    email), a family email shared by two parents, and two contact records of one person.
+
+    How to fix: Decide which account keeps the username. Usually put a personal email on the
+    parent's contact record (Family & Contacts > Contacts > the contact > Email) before
+    generating, so the parent account gets its own username; otherwise rename one existing
+    account in Security > edsembli CONNECT > Accounts > the account > Username. Merge two
+    records of one person (duplicate-contact) rather than renaming.
+    """
+    holders = username_holders(context)
+    if holders.empty:
+        return
+    board = context.board
+    contact_emails = dict(zip(board.contacts["contact_id"], board.contacts["email"]))
+    staff_emails = dict(zip(board.staff["staff_id"], board.staff["email"]))
+    parent_rows = holders[holders["account_type"] == "parent"]
+    parent_contacts = parent_rows["person_id"].drop_duplicates()
+    person_of = dict(zip(parent_contacts, person_keys(context, parent_contacts)))
+    graph = context.graph
+
+    for key, group in holders.groupby("username_key", sort=True):
+        rows = list(group.itertuples(index=False))
+        existing = [r for r in rows if r.account_id]
+        would_be = [r for r in rows if not r.account_id]
+        accounts = sorted(r.account_id for r in existing)
+        contacts = sorted({r.person_id for r in rows if r.account_type == "parent"})
+        staff = sorted({r.person_id for r in rows if r.account_type == "staff"})
+        students = sorted({r.person_id for r in rows if r.account_type == "student"})
+        per_school: dict[str, int] = {}
+        for r in rows:
+            per_school[r.school_id] = per_school.get(r.school_id, 0) + 1
+        scope = SAME_SCHOOL if max(per_school.values()) > 1 else DIFFERENT_SCHOOLS
+
+        persons = {person_of.get(c, c) for c in contacts}
+        staff_email_keys = {normalize_username(staff_emails.get(s, "")) for s in staff}
+        contact_email_keys = {normalize_username(contact_emails.get(c, "")) for c in contacts}
+        if staff and contacts and (staff_email_keys & contact_email_keys) - {""}:
+            cause = STAFF_PARENT
+        elif len(persons) > 1:
+            cause = SHARED_FAMILY_EMAIL
+        elif len(contacts) > 1:
+            cause = ONE_PERSON_TWO_RECORDS
+        else:
+            cause = OTHER
+
+        names = {**{a: key for a in accounts},
+                 **{c: graph.label((CONTACT, c)) for c in contacts},
+                 **{s: graph.label((STAFF, s)) for s in staff},
+                 **{s: graph.label((STUDENT, s)) for s in students}}
+        username = key
+        account_lines = [f"{r.account_id} ({r.account_type}, school {r.school_id}, {r.status}, "
+                         f"{r.person_id})" for r in sorted(existing, key=lambda r: r.account_id)]
+        would_be_lines = [f"{r.person_id} (parent, school {r.school_id}, "
+                          f"{'refused' if r.outcome == REFUSED_IN_USE_HERE else 'created' if r.outcome in CREATED else r.outcome})"
+                          for r in sorted(would_be, key=lambda r: r.person_id)]
+        evidence = {
+            "cause": cause,
+            "scope": scope,
+            "schools": ", ".join(sorted(per_school)),
+            "existing_accounts": "; ".join(account_lines) or "none",
+            "would_be_accounts": "; ".join(would_be_lines) or "none",
+        }
+        if scope == SAME_SCHOOL:
+            consequence = "generation will be refused at the same school"
+        else:
+            consequence = "logins will break; the parent sees only some children"
+
+        steps = [f"Decide which account keeps the username {username}."]
+        for contact in contacts:
+            steps.append(f"To give the parent their own username: "
+                         f"{screen(FAMILY_CONTACTS, CONTACTS, record(names, contact))} > Email: "
+                         "enter the parent's personal email, save.")
+        for r in sorted(existing, key=lambda r: r.account_id):
+            steps.append(f"Or rename an existing account: "
+                         f"{screen(*CONNECT_ACCOUNTS, f'{username} (account {r.account_id}, school {r.school_id})')}"
+                         " > Username: enter a new username no other account uses, save.")
+        if cause == ONE_PERSON_TWO_RECORDS:
+            steps.append("These are two records of one person: merge them (see the "
+                         "duplicate-contact finding) instead of renaming.")
+        steps.append("Generate parent accounts only after the username is unique.")
+
+        yield Finding(
+            id=stable_id(CODE, key, accounts, contacts, staff),
+            check=CODE,
+            severity=Severity.ERROR,
+            title=(f"Username {username} is held by {len(rows)} accounts at "
+                   f"{'one school' if len(per_school) == 1 else f'{len(per_school)} schools'}"
+                   f" ({cause}): {consequence}"),
+            school_ids=tuple(sorted(per_school)),
+            students=tuple(students),
+            contacts=tuple(contacts),
+            staff=tuple(staff),
+            accounts=tuple(accounts),
+            username=key,
+            evidence=evidence,
+            fix={
+                "action": "rename-username",
+                "username": key,
+                "needs_decision": True,
+                "cause": cause,
+                "scope": scope,
+                "accounts": [{"account_id": r.account_id, "school_id": r.school_id,
+                              "account_type": r.account_type, "person_id": r.person_id}
+                             for r in sorted(existing, key=lambda r: r.account_id)],
+                "contacts": [{"contact_id": c, "email": str(contact_emails.get(c, ""))}
+                             for c in contacts],
+                "staff": [{"staff_id": s, "email": str(staff_emails.get(s, ""))} for s in staff],
+                "steps": numbered(steps),
+            },
+            names=names,
+            household=graph.household_snapshot(
+                [*((ACCOUNT, a) for a in accounts), *((CONTACT, c) for c in contacts),
+                 *((STAFF, s) for s in staff), *((STUDENT, s) for s in students)]),
+        )

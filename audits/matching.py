@@ -1,0 +1,741 @@
+"""The duplicate-contact matcher: which contact records are one human.
+
+Record linkage in four steps, each vectorised so a 250,000-student board stays fast:
+
+1. **Features**: every contact record's names, email, phones and address normalised
+   (:mod:`audits.normalize`), plus its family context from the board: the students it is
+   linked to, their family (students joined by sibling links or a shared parental record), their
+   home (student address + surname), and the record's role (Mother, Father, Grandparent...).
+2. **Blocking**: candidate pairs are the records that share a block key (email, any phone, a
+   name key, postal code + surname, street address, family, home). Oversized blocks are dropped
+   (``max_block_size``): each record has several keys, so another block still finds a true pair.
+3. **Scoring**: a Fellegi-Sunter-like sum of log-odds weights, one per field verdict
+   (``same`` / ``similar`` / ``different`` / ``missing``), mapped to 0..1 by the logistic function.
+   Some verdicts are *vetoes* that no other evidence overrides: first names that are neither the
+   same, a nickname, nor a typo of each other (spouses share an email, a phone and an address);
+   two records linked to one student in two different parental roles (two parents both typed as
+   "Chris"); and Mother vs Father or parent vs grandparent within one family (a grandfather who
+   carries the father's name).
+4. **Clustering**: connected components of accepted pairs, then, where a component holds a
+   vetoed pair, a greedy re-merge that never joins two groups with a veto between them (stops
+   chaining through a middle record).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA, Levenshtein
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from audits import normalize
+from audits.board import Board
+from audits.config import Config
+from audits.graph import HouseholdGraph
+
+PHONE_COLUMNS = ("home_phone", "cell_phone", "work_phone")
+
+# Log-odds weights of each field verdict (natural log). A pair's score is
+# logistic(PRIOR + sum of weights). Agreement on a field that identifies one person (email,
+# phone) weighs more than agreement on one a household shares (address, surname).
+PRIOR = -7.0
+WEIGHTS: dict[str, dict[str, float]] = {
+    "first_name": {"same": 3.5, "nickname": 3.0, "similar": 2.0, "initial": 0.5, "missing": 0.0},
+    "last_name": {"same": 3.0, "partial": 2.0, "similar": 2.0, "different": -3.0, "missing": 0.0},
+    "email": {"same": 6.0, "similar": 3.0, "different": -0.5, "missing": 0.0},
+    "phone": {"same": 5.0, "similar": 2.0, "different": -0.5, "missing": 0.0},
+    "street": {"same": 3.5, "similar": 1.0, "different": -1.0, "other-unit": -4.0, "missing": 0.0},
+    "postal_code": {"same": 1.5, "similar": 0.5, "different": -0.5, "missing": 0.0},
+    "city": {"same": 0.5, "similar": 0.3, "different": -0.3, "missing": 0.0},
+    "family": {"same-role": 3.0, "none": 0.0, "gender-conflict": -4.0,
+               "generation-conflict": -3.0},
+}
+
+# Role classes of the free-text relationship (lowercased, accents folded).
+_ROLE_WORDS = {
+    "mother": ("mother", "mom", "mum", "mere", "maman", "stepmother", "step-mother",
+               "step mother", "foster mother", "adoptive mother", "belle-mere"),
+    "father": ("father", "dad", "pere", "papa", "stepfather", "step-father", "step father",
+               "foster father", "adoptive father", "beau-pere"),
+    "grandparent": ("grandparent", "grandmother", "grandfather", "grandma", "grandpa",
+                    "grand-mere", "grand-pere", "grand mere", "grand pere", "grand-parent",
+                    "grand parent", "granny", "nana", "grandmere", "grandpere", "grand-parent"),
+}
+ROLE_NONE, ROLE_MOTHER, ROLE_FATHER, ROLE_PARENT, ROLE_GRANDPARENT = 0, 1, 2, 3, 4
+ROLE_NAMES = {ROLE_NONE: "other", ROLE_MOTHER: "Mother", ROLE_FATHER: "Father",
+              ROLE_PARENT: "Parent/Guardian", ROLE_GRANDPARENT: "Grandparent"}
+
+
+@dataclass(frozen=True)
+class PairEvidence:
+    """One compared pair of contact records."""
+
+    a: str
+    b: str
+    """Contact ids, ``a < b``."""
+    score: float
+    """0..1 match probability-like confidence."""
+    fields: dict[str, dict] = field(default_factory=dict)
+    """Per field: ``{"verdict": same|similar|different|missing, "a": ..., "b": ..., "note": ...}``."""
+
+
+@dataclass(frozen=True)
+class ContactCluster:
+    contacts: tuple[str, ...]
+    """Sorted: two or more records of one human."""
+    confidence: float
+    pairs: tuple[PairEvidence, ...]
+    """The accepted pairs that built the cluster."""
+
+
+@dataclass(frozen=True)
+class ContactMatches:
+    clusters: tuple[ContactCluster, ...]
+    _by_contact: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self._by_contact:
+            for number, cluster in enumerate(self.clusters):
+                for contact in cluster.contacts:
+                    self._by_contact[contact] = number
+
+    def cluster_of(self, contact_id: str) -> ContactCluster | None:
+        number = self._by_contact.get(contact_id)
+        return None if number is None else self.clusters[number]
+
+    def person_key(self, contact_id: str) -> str:
+        """The same key for every record of one human (the cluster's lowest id), else the id."""
+        cluster = self.cluster_of(contact_id)
+        return cluster.contacts[0] if cluster else contact_id
+
+
+# ---------------------------------------------------------------------------------- features
+def role_class(relationships: pd.Series, config: Config) -> np.ndarray:
+    folded = normalize._per_distinct(relationships, normalize.fold)
+    lookup = {}
+    for value in pd.unique(folded.to_numpy()):
+        role = ROLE_NONE
+        if any(value == w or value.startswith(w + " ") for w in _ROLE_WORDS["grandparent"]) \
+                or value.startswith("grand"):
+            role = ROLE_GRANDPARENT
+        elif value in _ROLE_WORDS["mother"]:
+            role = ROLE_MOTHER
+        elif value in _ROLE_WORDS["father"]:
+            role = ROLE_FATHER
+        elif config.is_parental(value) or value in {normalize.fold(w) for w in
+                                                    config.parental_relationships}:
+            role = ROLE_PARENT
+        lookup[value] = role
+    return folded.map(lookup).to_numpy(dtype=np.int8)
+
+
+@dataclass
+class _Features:
+    ids: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    groups: np.ndarray  # (n, 3) nickname group numbers, -1 for none
+    email: np.ndarray
+    phones: np.ndarray  # (n, 3) ten-digit strings, "" for none
+    phone_digits: np.ndarray  # (n, 3, 10) uint8 digits, 255 for none
+    roles: np.ndarray  # (n,) bit mask of the role classes a record is linked with
+    civic: np.ndarray
+    street: np.ndarray
+    street_words: np.ndarray
+    unit: np.ndarray
+    postal: np.ndarray
+    city: np.ndarray
+    links: pd.DataFrame  # contact, student, family, home, role, parental
+    raw: pd.DataFrame
+
+
+def _features(board: Board, config: Config) -> _Features:
+    contacts = board.contacts.reset_index(drop=True)
+    first = normalize.fold_names(contacts["first_name"])
+    last = normalize.fold_names(contacts["last_name"])
+    groups = normalize.first_name_groups(first, normalize.nickname_index(config.nicknames))
+    phones = np.stack([normalize.normalize_phone(contacts[c]).to_numpy(dtype=object)
+                       for c in PHONE_COLUMNS], axis=1)
+    street = normalize.normalize_street(contacts["street"], config.street_suffixes)
+    links = _links(board, config, contacts)
+    return _Features(
+        ids=contacts["contact_id"].to_numpy(dtype=object),
+        first=first.to_numpy(dtype=object), last=last.to_numpy(dtype=object),
+        groups=groups.to_numpy(),
+        email=normalize.normalize_email(contacts["email"]).to_numpy(dtype=object),
+        phones=phones, phone_digits=_digit_array(phones),
+        roles=_role_masks(links, len(contacts)),
+        civic=street["civic"].to_numpy(dtype=object),
+        street=street["street_name"].to_numpy(dtype=object),
+        street_words=street["street_words"].to_numpy(dtype=object),
+        unit=street["unit"].to_numpy(dtype=object),
+        postal=normalize.normalize_postal_code(contacts["postal_code"]).to_numpy(dtype=object),
+        city=normalize.fold_names(contacts["city"]).to_numpy(dtype=object),
+        links=links, raw=contacts,
+    )
+
+
+def _digit_array(phones: np.ndarray) -> np.ndarray:
+    flat = phones.reshape(-1)
+    joined = "".join(p if p else "\xff" * 10 for p in flat)
+    digits = np.frombuffer(joined.encode("latin-1"), dtype=np.uint8).reshape(*phones.shape, 10)
+    return np.where(digits == 255, 255, digits - ord("0")).astype(np.uint8)
+
+
+def _role_masks(links: pd.DataFrame, n: int) -> np.ndarray:
+    masks = np.zeros(n, dtype=np.int64)
+    np.bitwise_or.at(masks, links["contact"].to_numpy(), 1 << links["role"].to_numpy().astype(np.int64))
+    return masks
+
+
+def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame:
+    """One row per student_contacts row: contact position, student position, the student's
+    family (component of sibling links and shared parental records), home key, role class."""
+    students = board.students.reset_index(drop=True)
+    student_pos = pd.Series(np.arange(len(students)), index=students["student_id"].to_numpy())
+    student_pos = student_pos[~student_pos.index.duplicated()]
+    contact_pos = pd.Series(np.arange(len(contacts)), index=contacts["contact_id"].to_numpy())
+    contact_pos = contact_pos[~contact_pos.index.duplicated()]
+    sc = board.student_contacts
+    s = sc["student_id"].map(student_pos)
+    c = sc["contact_id"].map(contact_pos)
+    ok = s.notna() & c.notna()
+    links = pd.DataFrame({"contact": c[ok].astype(np.int64).to_numpy(),
+                          "student": s[ok].astype(np.int64).to_numpy(),
+                          "role": role_class(sc["relationship"][ok], config),
+                          "portal": sc["portal_access"][ok].to_numpy(dtype=bool)})
+    links["parental"] = links["role"].isin([ROLE_MOTHER, ROLE_FATHER, ROLE_PARENT])
+    n_students, n_contacts = len(students), len(contacts)
+    # Family: students joined by a sibling link or a shared parental contact record.
+    sib = board.siblings
+    sa = sib["student_id"].map(student_pos)
+    sb = sib["sibling_id"].map(student_pos)
+    sok = sa.notna() & sb.notna()
+    parental = links[links["parental"]]
+    rows = np.concatenate([sa[sok].to_numpy(dtype=np.int64), parental["student"].to_numpy()])
+    cols = np.concatenate([sb[sok].to_numpy(dtype=np.int64),
+                           parental["contact"].to_numpy() + n_students])
+    size = n_students + n_contacts
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(size, size))
+    _, component = connected_components(graph, directed=False)
+    links["family"] = component[links["student"].to_numpy()]
+    # Home: the student's address and surname (siblings typed at two schools often share it).
+    street = normalize.normalize_street(students["street"])
+    home = (street["civic"] + "|" + street["street_name"] + "|" + street["unit"] + "|"
+            + normalize.normalize_postal_code(students["postal_code"]) + "|"
+            + normalize.fold_names(students["last_name"]))
+    has_home = (street["street_name"] != "").to_numpy()
+    home_codes = pd.Series(pd.factorize(home)[0]).where(has_home, -1).to_numpy()
+    links["home"] = home_codes[links["student"].to_numpy()]
+    return links
+
+
+# ---------------------------------------------------------------------------------- blocking
+def _localise(keys: pd.DataFrame, f: _Features, limit: int) -> pd.DataFrame:
+    """Name blocks bigger than ``limit`` (common names) split by place: the postal code or the
+    civic number. A common name alone says little (it never reaches the threshold on its own);
+    a common name at one address is worth comparing."""
+    sizes = keys.groupby("key")["pos"].transform("size").to_numpy()
+    big = sizes > limit
+    parts = [keys[~big]]
+    large = keys[big]
+    pos = large["pos"].to_numpy()
+    base = large["key"].to_numpy().astype(str)
+    for tag, place in (("/p", f.postal), ("/n", f.civic)):
+        values = place[pos].astype(str)
+        ok = values != ""
+        parts.append(pd.DataFrame({"pos": pos[ok], "key": np.char.add(np.char.add(base[ok], tag),
+                                                                     values[ok])}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _block_keys(f: _Features, name_block: int = 8) -> pd.DataFrame:
+    n = len(f.ids)
+    pos = np.arange(n)
+    frames = []
+
+    def add(key: np.ndarray, valid: np.ndarray, prefix: str) -> None:
+        frames.append(pd.DataFrame({"pos": pos[valid], "key": prefix + key[valid].astype(str)}))
+
+    add(f.email, f.email != "", "e")
+    for column in range(f.phones.shape[1]):
+        add(f.phones[:, column], f.phones[:, column] != "", "p")
+    first = pd.Series(f.first, dtype=str)
+    last = pd.Series(f.last, dtype=str)
+    # Surname key per part, so ``Tremblay-Roy`` meets ``Tremblay`` and ``Roy``.
+    parts = last.str.split(r"[\s\-]+", regex=True).explode()
+    parts = parts[parts.notna() & (parts != "")]
+    part_pos = parts.index.to_numpy()
+    first_of_part = first.to_numpy()[part_pos].astype(str)
+    part_text = parts.to_numpy().astype(str)
+    has_first = np.char.str_len(first_of_part) > 0
+    # Surname prefix + first initial, and first-name prefix + surname initial: a typo in one
+    # name keeps the other's key; a swap of given name and surname lands in the same block.
+    k1 = np.char.add(np.char.add(_prefix(part_text, 3), "/"), _prefix(first_of_part, 1))
+    k2 = np.char.add(np.char.add(_prefix(first_of_part, 3), "/"), _prefix(part_text, 1))
+    names = [pd.DataFrame({"pos": part_pos[has_first], "key": np.char.add("n", k1[has_first])}),
+             pd.DataFrame({"pos": part_pos[has_first], "key": np.char.add("n", k2[has_first])})]
+    for column in range(f.groups.shape[1]):
+        g = f.groups[part_pos, column]
+        ok = g >= 0
+        key = np.char.add(np.char.add(_prefix(part_text[ok], 3), "/g"), g[ok].astype(str))
+        names.append(pd.DataFrame({"pos": part_pos[ok], "key": np.char.add("n", key)}))
+    frames.append(_localise(pd.concat(names, ignore_index=True), f, int(name_block)))
+    postal = f.postal.astype(str)
+    has_postal = postal != ""
+    add(np.char.add(np.char.add(postal, "/"), _prefix(last.to_numpy().astype(str), 2)),
+        has_postal, "a")
+    has_street = (f.street != "") & (f.civic != "")
+    add(np.char.add(np.char.add(f.civic.astype(str), "/"), _prefix(f.street.astype(str), 4)),
+        has_street, "s")
+    links = f.links
+    frames.append(pd.DataFrame({"pos": links["contact"].to_numpy(),
+                                "key": "f" + links["family"].astype(str).to_numpy()}))
+    home = links[links["home"] >= 0]
+    frames.append(pd.DataFrame({"pos": home["contact"].to_numpy(),
+                                "key": "h" + home["home"].astype(str).to_numpy()}))
+    keys = pd.concat(frames, ignore_index=True)
+    keys["key"] = keys["key"].astype(str)
+    return keys.drop_duplicates()
+
+
+def _prefix(values: np.ndarray, length: int) -> np.ndarray:
+    return np.asarray(pd.Series(values, dtype=str).str.slice(0, length).to_numpy(), dtype=str)
+
+
+def candidate_pairs(f: _Features, max_block: int, name_block: int = 8) -> np.ndarray:
+    """Distinct (a, b) positions, a < b, that share at least one block of at most ``max_block``."""
+    keys = _block_keys(f, name_block)
+    code, _ = pd.factorize(keys["key"])
+    sizes = np.bincount(code)
+    keep = (sizes[code] >= 2) & (sizes[code] <= max_block)
+    frame = pd.DataFrame({"pos": keys["pos"].to_numpy()[keep], "code": code[keep]})
+    pairs = frame.merge(frame, on="code", suffixes=("_a", "_b"))
+    a = pairs["pos_a"].to_numpy(dtype=np.int64)
+    b = pairs["pos_b"].to_numpy(dtype=np.int64)
+    lower = a < b
+    packed = np.unique(a[lower] * len(f.ids) + b[lower])
+    return np.stack([packed // len(f.ids), packed % len(f.ids)], axis=1)
+
+
+# ---------------------------------------------------------------------------------- scoring
+V_MISSING, V_SAME, V_SIMILAR, V_DIFFERENT = 0, 1, 2, 3
+F_NICKNAME, F_INITIAL, L_PARTIAL, S_OTHER_UNIT = 4, 5, 6, 7
+VERDICT_WORDS = {V_MISSING: "missing", V_SAME: "same", V_SIMILAR: "similar",
+                 V_DIFFERENT: "different", F_NICKNAME: "similar", F_INITIAL: "similar",
+                 L_PARTIAL: "similar", S_OTHER_UNIT: "different"}
+
+
+@dataclass
+class _Scored:
+    pairs: np.ndarray
+    score: np.ndarray
+    veto: np.ndarray
+    verdicts: dict[str, np.ndarray]
+    family: np.ndarray
+    family_note: np.ndarray
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(a) == 0:
+        return np.zeros(0)
+    return process.cpdist(list(a), list(b), scorer=fuzz.ratio, workers=-1)
+
+
+def _interp(similarity: np.ndarray, points: tuple[float, ...], weights: tuple[float, ...]
+            ) -> np.ndarray:
+    """Winkler-style graded agreement: the weight slides from disagreement to agreement as the
+    spelling similarity (0-100) rises through ``points``."""
+    return np.interp(similarity, points, weights)
+
+
+# Endings that turn one given name into another (usually the other gender's): Paul/Paula,
+# Louis/Louise, Jean/Jeanne, Daniel/Danielle. A doubled last letter (Mitchel/Mitchell) is a typo.
+_NAME_ENDINGS = frozenset({"a", "e", "ne", "le", "na", "ia", "ie", "ette", "elle", "ine", "o",
+                           "ina", "ita", "lyn", "line"})
+
+
+def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
+                 config: Config) -> tuple[np.ndarray, np.ndarray]:
+    a = fa
+    verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
+    missing = (fa == "") | (fb == "")
+    same = fa == fb
+    nick = np.zeros(len(a), dtype=bool)
+    for i in range(ga.shape[1]):
+        for j in range(gb.shape[1]):
+            nick |= (ga[:, i] >= 0) & (ga[:, i] == gb[:, j])
+    ratio = _ratio(fa, fb)
+    # Only pairs close enough to be a typo need the (per-pair) checks below.
+    close = np.flatnonzero((ratio >= 60) & ~same & ~missing)
+    typo = np.zeros(len(a), dtype=bool)
+    if len(close):
+        ca, cb = fa[close], fb[close]
+        # A name that only adds an ending to the other (Daniel/Danielle, Paul/Paula) is another
+        # person's name, not a typo.
+        extends = np.fromiter(
+            ((x.startswith(y) and x[len(y):] in _NAME_ENDINGS)
+             or (y.startswith(x) and y[len(x):] in _NAME_ENDINGS) for x, y in zip(ca, cb)),
+            dtype=bool, count=len(close))
+        # Two neighbouring letters swapped (Aelx/Alex) is a typing slip; one letter replaced in
+        # a short name is usually another name (Mark/Mary), so short names need the ratio.
+        swapped_letters = (_distance(ca, cb, OSA) == 1) & (_distance(ca, cb, Levenshtein) == 2)
+        typo[close] = ((ratio[close] >= config.threshold("name_similarity")) | swapped_letters) \
+            & ~extends
+    first_token_a = np.fromiter((x.split(" ")[0] for x in fa), dtype=object, count=len(a)) \
+        if len(a) else fa
+    first_token_b = np.fromiter((x.split(" ")[0] for x in fb), dtype=object, count=len(a)) \
+        if len(a) else fb
+    same_token = (first_token_a == first_token_b) & (first_token_a != "")
+    initial_a = np.fromiter((x[:1] for x in fa), dtype=object, count=len(a)) if len(a) else fa
+    initial_b = np.fromiter((x[:1] for x in fb), dtype=object, count=len(a)) if len(a) else fb
+    len_a = np.fromiter((len(x) for x in fa), dtype=np.int64, count=len(a))
+    len_b = np.fromiter((len(x) for x in fb), dtype=np.int64, count=len(a))
+    initial = (np.minimum(len_a, len_b) == 1) & (initial_a == initial_b)
+    verdict[initial] = F_INITIAL
+    verdict[typo] = V_SIMILAR
+    verdict[nick | same_token] = F_NICKNAME
+    verdict[same] = V_SAME
+    verdict[missing] = V_MISSING
+    w = WEIGHTS["first_name"]
+    weight = np.zeros(len(a))
+    weight[verdict == V_SAME] = w["same"]
+    weight[verdict == F_NICKNAME] = w["nickname"]
+    weight[verdict == F_INITIAL] = w["initial"]
+    similar = verdict == V_SIMILAR
+    weight[similar] = _interp(ratio[similar], (75, 100), (w["similar"], w["same"]))
+    return verdict, weight
+
+
+def _distance(a: np.ndarray, b: np.ndarray, metric) -> np.ndarray:
+    if len(a) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return process.cpdist(list(a), list(b), scorer=metric.distance, workers=-1)
+
+
+def _last_names(la: np.ndarray, lb: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    a = la
+    verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
+    ratio = _ratio(la, lb)
+    # ``Tremblay-Roy`` and ``Tremblay``: one part of a compound surname stands for the whole.
+    partial = np.zeros(len(a), dtype=bool)
+    compound = np.fromiter((("-" in x or " " in x or "-" in y or " " in y) and x != y
+                            for x, y in zip(la, lb)), dtype=bool, count=len(a))
+    for row in np.flatnonzero(compound):
+        partial[row] = bool(set(normalize.surname_parts(la[row]))
+                            & set(normalize.surname_parts(lb[row])))
+    limit = config.threshold("surname_similarity")
+    verdict[ratio >= limit] = V_SIMILAR
+    verdict[partial] = L_PARTIAL
+    verdict[la == lb] = V_SAME
+    verdict[(la == "") | (lb == "")] = V_MISSING
+    w = WEIGHTS["last_name"]
+    weight = _interp(ratio, (60, limit, 100), (w["different"], w["similar"], w["same"]))
+    weight[verdict == L_PARTIAL] = w["partial"]
+    weight[verdict == V_MISSING] = 0.0
+    return verdict, weight
+
+
+def _emails(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ea, eb = f.email[a], f.email[b]
+    verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
+    # One mistyped or swapped character in an address is still the person's address.
+    typo = _distance(ea, eb, OSA) == 1
+    verdict[typo] = V_SIMILAR
+    verdict[ea == eb] = V_SAME
+    verdict[(ea == "") | (eb == "")] = V_MISSING
+    return verdict, _table_weight("email", verdict)
+
+
+def _table_weight(name: str, verdict: np.ndarray) -> np.ndarray:
+    table = np.zeros(8)
+    for code, word in ((V_SAME, "same"), (V_SIMILAR, "similar"), (V_DIFFERENT, "different"),
+                       (V_MISSING, "missing")):
+        table[code] = WEIGHTS[name].get(word, 0.0)
+    return table[verdict]
+
+
+def _phones(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pa, pb = f.phone_digits[a], f.phone_digits[b]
+    has_a = pa[:, :, 0] != 255
+    has_b = pb[:, :, 0] != 255
+    same = np.zeros(len(a), dtype=bool)
+    similar = np.zeros(len(a), dtype=bool)
+    for i in range(pa.shape[1]):
+        for j in range(pb.shape[1]):
+            both = has_a[:, i] & has_b[:, j]
+            mismatches = (pa[:, i, :] != pb[:, j, :]).sum(axis=1)
+            same |= both & (mismatches == 0)
+            similar |= both & (mismatches == 1)
+    verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
+    verdict[similar] = V_SIMILAR
+    verdict[same] = V_SAME
+    verdict[~(has_a.any(axis=1) & has_b.any(axis=1))] = V_MISSING
+    return verdict, _table_weight("phone", verdict)
+
+
+def _streets(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    sa, sb = f.street[a], f.street[b]
+    ca, cb = f.civic[a], f.civic[b]
+    ua, ub = f.unit[a], f.unit[b]
+    similarity = _ratio(sa, sb)
+    if len(a):
+        # Street words typed in another order or run together with a second address line.
+        words = process.cpdist(list(f.street_words[a]), list(f.street_words[b]),
+                               scorer=fuzz.token_sort_ratio, workers=-1)
+        similarity = np.maximum(similarity, words)
+    civic_same = (ca == cb) & (ca != "")
+    civic_close = civic_same | (_distance(ca, cb, OSA) <= 1) & (ca != "") & (cb != "")
+    other_unit = (ua != "") & (ub != "") & (ua != ub)
+    w = WEIGHTS["street"]
+    weight = _interp(similarity, (60, 85, 100), (w["different"], w["similar"], w["same"]))
+    weight = np.where(civic_same, weight,
+                      np.where(civic_close, np.minimum(weight, w["similar"]),
+                               np.minimum(weight, w["different"] / 2)))
+    verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
+    verdict[(similarity >= 70) & civic_close] = V_SIMILAR
+    verdict[(similarity >= 85) & civic_same & ~other_unit] = V_SAME
+    # Neighbours in one apartment building: same civic number and street, another unit.
+    unit_clash = (similarity >= 85) & civic_same & other_unit
+    verdict[unit_clash] = S_OTHER_UNIT
+    weight[unit_clash] = w["other-unit"]
+    missing = (sa == "") | (sb == "")
+    verdict[missing] = V_MISSING
+    weight[missing] = 0.0
+    return verdict, weight
+
+
+def _codes(values: np.ndarray, a: np.ndarray, b: np.ndarray, name: str
+           ) -> tuple[np.ndarray, np.ndarray]:
+    va, vb = values[a], values[b]
+    verdict = np.where(va == vb, V_SAME, V_DIFFERENT).astype(np.int8)
+    # One mistyped or swapped character (K1A 0B1 / K1A 0B2, 2285 / 2258).
+    close = (verdict == V_DIFFERENT) & (_distance(va, vb, OSA) == 1)
+    verdict[close] = V_SIMILAR
+    verdict[(va == "") | (vb == "")] = V_MISSING
+    return verdict, _table_weight(name, verdict)
+
+
+def _family_context(f: _Features, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair: (veto, family weight, note code).
+
+    note code: 0 none, 1 same role in one family or home, 2 gender conflict, 3 generation
+    conflict (parent vs grandparent).
+    """
+    n = len(pairs)
+    veto = np.zeros(n, dtype=bool)
+    note = np.zeros(n, dtype=np.int8)
+    if n == 0 or f.links.empty:
+        return veto, np.zeros(n), note
+    links = f.links[["contact", "student", "family", "home", "role", "parental"]]
+    pair_frame = pd.DataFrame({"pair": np.arange(n), "a": pairs[:, 0], "b": pairs[:, 1]})
+    la = pair_frame.merge(links, left_on="a", right_on="contact")
+    lb = pair_frame[["pair", "b"]].merge(links, left_on="b", right_on="contact")
+    joined = la.merge(lb, on=["pair", "family"], suffixes=("_a", "_b"))
+    ra, rb = joined["role_a"].to_numpy(), joined["role_b"].to_numpy()
+    gender = ((ra == ROLE_MOTHER) & (rb == ROLE_FATHER)) | ((ra == ROLE_FATHER) & (rb == ROLE_MOTHER))
+    generation = ((ra == ROLE_GRANDPARENT) & joined["parental_b"].to_numpy()) | \
+        ((rb == ROLE_GRANDPARENT) & joined["parental_a"].to_numpy())
+    one_student = joined["student_a"].to_numpy() == joined["student_b"].to_numpy()
+    # Two records linked to one student in two different parental roles are two people.
+    two_parents = one_student & joined["parental_a"].to_numpy() & joined["parental_b"].to_numpy() \
+        & (ra != rb)
+    in_family_veto = gender | generation | two_parents
+    vetoed_pairs = joined["pair"].to_numpy()[in_family_veto]
+    veto[vetoed_pairs] = True
+    same_role = (ra == rb) & (ra != ROLE_NONE)
+    family_pairs = set(joined["pair"].to_numpy()[same_role].tolist())
+    home = la[la["home"] >= 0].merge(lb[lb["home"] >= 0], on=["pair", "home"],
+                                     suffixes=("_a", "_b"))
+    home_same = home["role_a"].to_numpy() == home["role_b"].to_numpy()
+    family_pairs |= set(home["pair"].to_numpy()[home_same & (home["role_a"].to_numpy() != 0)].tolist())
+    weight = np.zeros(n)
+    if family_pairs:
+        idx = np.fromiter(family_pairs, dtype=np.int64)
+        weight[idx] = WEIGHTS["family"]["same-role"]
+        note[idx] = 1
+    ma, mb = f.roles[pairs[:, 0]], f.roles[pairs[:, 1]]
+    M, F, P, G = (1 << ROLE_MOTHER), (1 << ROLE_FATHER), (1 << ROLE_PARENT), (1 << ROLE_GRANDPARENT)
+    gender = (((ma & M) > 0) & ((mb & F) > 0) & ((mb & M) == 0)) | \
+        (((ma & F) > 0) & ((mb & M) > 0) & ((ma & M) == 0) & ((mb & F) == 0))
+    parentish = M | F | P
+    generation = ~gender & (((ma == G) & ((mb & parentish) > 0) & ((mb & G) == 0))
+                            | ((mb == G) & ((ma & parentish) > 0) & ((ma & G) == 0)))
+    weight[gender] += WEIGHTS["family"]["gender-conflict"]
+    note[gender] = 2
+    weight[generation] += WEIGHTS["family"]["generation-conflict"]
+    note[generation] = 3
+    return veto, weight, note
+
+
+def score_pairs(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
+    """Verdicts, weights, vetoes and the 0..1 score of each candidate pair."""
+    a, b = pairs[:, 0], pairs[:, 1]
+    # Given name and surname typed in each other's place (common in hand-keyed records).
+    straight = _ratio(f.first[a], f.first[b]) + _ratio(f.last[a], f.last[b])
+    crossed = _ratio(f.first[a], f.last[b]) + _ratio(f.last[a], f.first[b])
+    swap = (crossed > straight + 40) & (f.first[a] != "") & (f.last[a] != "")
+    first_b = np.where(swap, f.last[b], f.first[b])
+    last_b = np.where(swap, f.first[b], f.last[b])
+    groups_b = np.where(swap[:, None], -1, f.groups[b])
+    first_v, first_w = _first_names(f.first[a], first_b, f.groups[a], groups_b, config)
+    last_v, last_w = _last_names(f.last[a], last_b, config)
+    verdicts = {"first_name": first_v, "last_name": last_v}
+    weights = [first_w, last_w]
+    for name, (verdict, weight) in (("email", _emails(f, a, b)), ("phone", _phones(f, a, b)),
+                                    ("street", _streets(f, a, b)),
+                                    ("postal_code", _codes(f.postal, a, b, "postal_code")),
+                                    ("city", _codes(f.city, a, b, "city"))):
+        verdicts[name] = verdict
+        weights.append(weight)
+    total = PRIOR + np.sum(weights, axis=0)
+    veto, family_weight, family_note = _family_context(f, pairs)
+    total += family_weight
+    # A first name that is neither the same, a nickname, nor a typo: another person, whatever
+    # else they share (spouses share an email, a phone and an address).
+    veto |= verdicts["first_name"] == V_DIFFERENT
+    score = 1.0 / (1.0 + np.exp(-total))
+    return _Scored(pairs, score, veto, verdicts, family_weight, family_note)
+
+
+# ---------------------------------------------------------------------------------- clusters
+def _components(n: int, pairs: np.ndarray) -> np.ndarray:
+    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
+                       shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _greedy_groups(members: list[int], edges: list[tuple[float, int, int]],
+                   vetoed: set[tuple[int, int]]) -> list[set[int]]:
+    """Join the strongest accepted pairs first, never two groups with a veto between them."""
+    group_of = {m: {m} for m in members}
+    for _, x, y in sorted(edges, reverse=True):
+        gx, gy = group_of[x], group_of[y]
+        if gx is gy:
+            continue
+        if any((min(p, q), max(p, q)) in vetoed for p in gx for q in gy):
+            continue
+        merged = gx | gy
+        for m in merged:
+            group_of[m] = merged
+    unique = {id(g): g for g in group_of.values()}
+    return [g for g in unique.values() if len(g) > 1]
+
+
+def match_contacts(board: Board, graph: HouseholdGraph | None, config: Config) -> ContactMatches:
+    """Every group of two or more contact records that look like one human."""
+    f = _features(board, config)
+    n = len(f.ids)
+    if n < 2:
+        return ContactMatches(())
+    pairs = candidate_pairs(f, int(config.threshold("max_block_size")),
+                            int(config.threshold("name_block_size")))
+    if len(pairs) == 0:
+        return ContactMatches(())
+    scored = score_pairs(f, pairs, config)
+    threshold = config.threshold("duplicate_contact")
+    accepted = (scored.score >= threshold) & ~scored.veto
+    acc_pairs = pairs[accepted]
+    acc_score = scored.score[accepted]
+    acc_index = np.flatnonzero(accepted)
+    component = _components(n, acc_pairs)
+    comp_of_pair = component[acc_pairs[:, 0]] if len(acc_pairs) else np.zeros(0, dtype=np.int64)
+    order = np.argsort(comp_of_pair, kind="stable")
+    groups: list[tuple[list[int], list[int]]] = []  # (members, accepted pair rows)
+    bounds = np.flatnonzero(np.diff(comp_of_pair[order])) + 1
+    chunks = np.split(order, bounds) if len(order) else []
+    # Three or more records: score every pair inside (in one batch), so a veto between two
+    # members that blocking never compared still splits the chain.
+    inner_pairs = []
+    for chunk in chunks:
+        members = sorted({int(x) for r in chunk.tolist() for x in acc_pairs[r]})
+        if 2 < len(members) <= 100:
+            inner_pairs.extend((x, y) for i, x in enumerate(members) for y in members[i + 1:])
+    vetoed: set[tuple[int, int]] = set()
+    if inner_pairs:
+        inner = np.array(inner_pairs, dtype=np.int64)
+        inner_veto = score_pairs(f, inner, config).veto
+        vetoed = {(int(x), int(y)) for x, y in inner[inner_veto]}
+    vetoed |= {(int(x), int(y)) for x, y in pairs[scored.veto]}
+    for chunk in chunks:
+        rows = chunk.tolist()
+        members = sorted({int(x) for r in rows for x in acc_pairs[r]})
+        if len(members) == 2:
+            groups.append((members, rows))
+            continue
+        edges = [(float(acc_score[r]), int(acc_pairs[r][0]), int(acc_pairs[r][1])) for r in rows]
+        for group in _greedy_groups(members, edges, vetoed):
+            group_rows = [r for r in rows if acc_pairs[r][0] in group and acc_pairs[r][1] in group]
+            groups.append((sorted(group), group_rows))
+    clusters = []
+    for members, rows in groups:
+        evidence = tuple(sorted((_evidence(f, scored, int(acc_index[r])) for r in rows),
+                                key=lambda e: (e.a, e.b)))
+        ids = tuple(sorted(str(f.ids[m]) for m in members))
+        confidence = min(e.score for e in evidence) if evidence else 0.0
+        clusters.append(ContactCluster(ids, round(float(confidence), 4), evidence))
+    clusters.sort(key=lambda c: c.contacts)
+    return ContactMatches(tuple(clusters))
+
+
+# ---------------------------------------------------------------------------------- evidence
+_FAMILY_NOTES = {0: "no shared family", 1: "same role in one family or home",
+                 2: "Mother in one record, Father in the other",
+                 3: "parent in one record, grandparent in the other"}
+
+
+def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
+    x, y = int(scored.pairs[row][0]), int(scored.pairs[row][1])
+    if str(f.ids[x]) > str(f.ids[y]):
+        x, y = y, x
+    raw = f.raw
+    fields: dict[str, dict] = {}
+
+    def put(name: str, code: int, va: str, vb: str, note: str = "") -> None:
+        fields[name] = {"verdict": VERDICT_WORDS[int(code)], "a": va, "b": vb, "note": note}
+
+    v = scored.verdicts
+    first_note = {V_SAME: "", F_NICKNAME: "nickname", V_SIMILAR: "spelling",
+                  F_INITIAL: "initial", V_MISSING: ""}.get(int(v["first_name"][row]), "")
+    put("first_name", v["first_name"][row], raw.at[x, "first_name"], raw.at[y, "first_name"],
+        first_note)
+    last_note = "part of a compound surname" if v["last_name"][row] == L_PARTIAL else ""
+    put("last_name", v["last_name"][row], raw.at[x, "last_name"], raw.at[y, "last_name"], last_note)
+    put("email", v["email"][row], raw.at[x, "email"], raw.at[y, "email"],
+        "one-character typo" if v["email"][row] == V_SIMILAR else "")
+    phones_x = [str(p) for p in f.phones[x] if p]
+    phones_y = [str(p) for p in f.phones[y] if p]
+    shared = sorted(set(phones_x) & set(phones_y))
+    phone_cols = [c for c, p in zip(PHONE_COLUMNS, f.phones[x]) if p in shared]
+    put("phone", v["phone"][row], ", ".join(_show_phone(p) for p in phones_x),
+        ", ".join(_show_phone(p) for p in phones_y),
+        ("shared: " + ", ".join(phone_cols)) if shared else
+        ("one digit apart" if v["phone"][row] == V_SIMILAR else ""))
+    street_note = {S_OTHER_UNIT: "same building, another unit",
+                   V_DIFFERENT: "moved?", V_SIMILAR: "spelling"}.get(int(v["street"][row]), "")
+    put("address", v["street"][row], _address(raw, x), _address(raw, y), street_note)
+    put("postal_code", v["postal_code"][row], raw.at[x, "postal_code"], raw.at[y, "postal_code"])
+    return PairEvidence(str(f.ids[x]), str(f.ids[y]), round(float(scored.score[row]), 4), fields)
+
+
+def _show_phone(digits: str) -> str:
+    return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}" if len(digits) == 10 else digits
+
+
+def _address(raw: pd.DataFrame, position: int) -> str:
+    return ", ".join(part for part in (str(raw.at[position, "street"]).strip(),
+                                       str(raw.at[position, "city"]).strip()) if part)
+
+
+def logit(probability: float) -> float:
+    return math.log(probability / (1 - probability))
+
+
+__all__: Iterable[str] = ("PairEvidence", "ContactCluster", "ContactMatches", "match_contacts",
+                          "candidate_pairs", "score_pairs", "WEIGHTS", "PRIOR")

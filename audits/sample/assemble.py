@@ -1,0 +1,138 @@
+"""From the builder's records to contract tables with final IDs, plus the ground truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from audits.board import TABLES
+from audits.sample.families import BoardBuilder, Rows
+from audits.sample.truth import injected_truth, truth_from_rules
+
+ENCODINGS = ("cp1252", "utf-8-sig", "utf-8")
+"""Python codec names: Windows-1252, UTF-8 with a byte-order mark, plain UTF-8."""
+
+TRUTH_KEYS = ("duplicate-contact", "unlinked-siblings", "username-clash",
+              "missing-sibling-access", "missing-username-source")
+
+
+@dataclass
+class SampleBoard:
+    tables: dict[str, pd.DataFrame]
+    """Contract tables (``audits.board.TABLES`` column names), every value text."""
+    truth: dict
+    """Ground truth per check (contract section 3 terms); JSON-serialisable."""
+    seed: int = 0
+    encodings: dict[str, str] = field(default_factory=dict)
+    """The encoding each ``<table>.csv`` is written in (deterministic per seed)."""
+
+
+def file_encodings(seed: int) -> dict[str, str]:
+    """Which encoding each CSV file gets: contacts and students rotate through Windows-1252,
+    UTF-8 with BOM and UTF-8 with the seed (names with accents live there); the rest are UTF-8,
+    with or without a BOM."""
+    encodings = {}
+    for offset, name in enumerate(TABLES):
+        if name == "contacts":
+            encodings[f"{name}.csv"] = ENCODINGS[(seed + 2) % 3]
+        elif name == "students":
+            encodings[f"{name}.csv"] = ENCODINGS[seed % 3]
+        else:
+            encodings[f"{name}.csv"] = ENCODINGS[1 + (seed // 3 + offset) % 2]
+    return encodings
+
+
+def generate_board(students: int = 2000, seed: int = 0) -> SampleBoard:
+    """A board of exactly ``students`` students (families, contacts, staff, accounts) and its
+    ground truth. Deterministic per ``seed``."""
+    if students < 1:
+        raise ValueError("a sample board needs at least one student")
+    rows = BoardBuilder(students, seed).build()
+    tables, contact_human = _tables(rows, seed)
+    truth = {**injected_truth(tables, contact_human), **truth_from_rules(tables)}
+    truth = {key: truth[key] for key in TRUTH_KEYS}
+    return SampleBoard(tables, truth, seed, file_encodings(seed))
+
+
+def _frame(records: list[tuple], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records, columns=columns) if records else \
+        pd.DataFrame({c: pd.Series([], dtype=str) for c in columns})
+    return frame
+
+
+def _ids(values: np.ndarray) -> np.ndarray:
+    return values.astype(str).astype(object)
+
+
+def _tables(rows: Rows, seed: int) -> tuple[dict[str, pd.DataFrame], pd.Series]:
+    rng = np.random.default_rng(seed)
+    school_ids = np.array([f"{i + 1:04d}" for i in range(len(rows.schools))], dtype=object)
+
+    # Student numbers are scattered: siblings enrol years apart, so their IDs are not adjacent.
+    n = len(rows.students)
+    numbers = rng.permutation(3 * n + 1000)[:n] + 1
+    width = max(6, len(str(int(numbers.max()))))
+    student_ids = np.char.zfill(numbers.astype(str), width).astype(object)
+
+    # Records typed in later (a parent entered again for a younger child) get later numbers.
+    late = np.array(rows.contact_late, dtype=bool)
+    order = np.lexsort((np.arange(len(late)), late))
+    contact_numbers = np.empty(len(late), dtype=np.int64)
+    contact_numbers[order] = np.arange(len(late)) + 100
+    contact_ids = np.array(["C" + str(x) for x in contact_numbers], dtype=object)
+    staff_ids = np.array([f"E{i + 1:05d}" for i in range(len(rows.staff))], dtype=object)
+    account_ids = np.array([str(500001 + i) for i in range(len(rows.accounts))], dtype=object)
+
+    schools = _frame([(school_ids[i], name, kind) for i, (name, kind) in enumerate(rows.schools)],
+                     ["school_id", "school_name", "school_type"])
+
+    students = _frame(rows.students, ["first_name", "last_name", "date_of_birth", "grade",
+                                      "status", "street", "city", "postal_code", "school"])
+    students.insert(0, "student_id", student_ids)
+    students.insert(1, "school_id", school_ids[students.pop("school").to_numpy()])
+    students = students[list(TABLES["students"].columns)]
+    students = students.sort_values("student_id", kind="stable").reset_index(drop=True)
+
+    contacts = _frame(rows.contacts, list(TABLES["contacts"].columns[1:]))
+    contacts.insert(0, "contact_id", contact_ids)
+    contact_human = pd.Series(np.array(rows.contact_human, dtype=np.int64), index=contact_ids)
+    contacts = contacts.iloc[np.argsort(contact_numbers, kind="stable")].reset_index(drop=True)
+
+    links = _frame(rows.links, ["student", "contact", "relationship", "portal_access"])
+    link_students = links.pop("student").to_numpy()
+    link_contacts = links.pop("contact").to_numpy()
+    links.insert(0, "student_id", student_ids[link_students] if len(links) else [])
+    links.insert(1, "contact_id", contact_ids[link_contacts] if len(links) else [])
+    links = links.sort_values("student_id", kind="stable").reset_index(drop=True)
+
+    pairs = np.array(rows.siblings, dtype=np.int64).reshape(-1, 2)
+    siblings = pd.DataFrame({"student_id": student_ids[pairs[:, 0]],
+                             "sibling_id": student_ids[pairs[:, 1]]})
+
+    staff = _frame(rows.staff, ["school", "first_name", "last_name", "email"])
+    staff.insert(0, "staff_id", staff_ids)
+    staff.insert(1, "school_id", school_ids[staff.pop("school").to_numpy()])
+
+    accounts = _frame(rows.accounts, ["username", "account_type", "school", "person", "status"])
+    accounts.insert(0, "account_id", account_ids)
+    school = accounts.pop("school").to_numpy()
+    person = accounts.pop("person").to_numpy()
+    is_parent = (accounts["account_type"] == "parent").to_numpy()
+    person_ids = np.where(is_parent, contact_ids[np.where(is_parent, person, 0)],
+                          staff_ids[np.where(is_parent, 0, person)]) if len(accounts) else []
+    accounts.insert(3, "school_id", school_ids[school] if len(accounts) else [])
+    accounts.insert(4, "person_id", person_ids)
+    accounts = accounts[list(TABLES["accounts"].columns)]
+
+    visible = np.array(rows.account_students, dtype=np.int64).reshape(-1, 2)
+    account_students = pd.DataFrame({"account_id": account_ids[visible[:, 0]] if len(visible) else [],
+                                     "student_id": student_ids[visible[:, 1]] if len(visible) else []})
+
+    tables = {"schools": schools, "students": students, "contacts": contacts,
+              "student_contacts": links, "siblings": siblings, "staff": staff,
+              "accounts": accounts, "account_students": account_students}
+    for name, frame in tables.items():
+        tables[name] = frame.astype(str)[list(TABLES[name].columns)]
+    return tables, contact_human

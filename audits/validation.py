@@ -1,0 +1,224 @@
+"""Structural validation of a board against the contract's table specs, with great-expectations.
+
+Only what makes the export unusable is an input problem: a blank required value, a duplicate
+record id, a reference to a record that is not there, a status, type or flag value the SIS
+does not have, a date not written ``YYYY-MM-DD``. Missing or malformed emails, duplicate people
+and unlinked siblings are findings, not input problems: the checks report them.
+
+One expectation suite per table is built from :data:`audits.board.TABLES`, run on one batch
+per table with ``COMPLETE`` results; the unexpected indexes are the file row numbers (the
+loader sets every index to the row number in its file), so each problem names its file, row,
+column and value. great-expectations is imported here only, on first use, so the CLI starts
+fast; it runs in an ephemeral context with analytics and progress bars off.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import pandas as pd
+
+from audits.board import ACCOUNT_PERSON_TABLE, FLAG_FALSE, FLAG_TRUE, TABLES, Board, TableSpec
+from audits.errors import InputProblem
+
+DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+"""``YYYY-MM-DD`` with a real month and day number."""
+
+FLAG_SPELLINGS = tuple(sorted((FLAG_TRUE | FLAG_FALSE) - {""}))
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What one expectation means to the user when a row fails it."""
+
+    kind: str
+    column: str
+    message: Callable[[str], str]
+
+
+def validate_board(board: Board, *, raw: Mapping[str, pd.DataFrame] | None = None
+                   ) -> list[InputProblem]:
+    """Every structural problem in ``board``, each with file, row, column and value.
+
+    ``raw`` are the tables as read, before normalisation (:func:`audits.loading.read_export`
+    frames). The loader passes them so flag spellings and status values are checked, and
+    reported, as exported; normalisation turns an unknown flag spelling into ``False``, so
+    without ``raw`` flags that are already booleans are not checked.
+    """
+    raw = raw or {}
+    reference_ids = _reference_ids(board)
+    context = _context()
+    problems: list[InputProblem] = []
+    for name, spec in TABLES.items():
+        table = board.tables[name]
+        if table.empty:
+            continue
+        original = raw.get(name)
+        if original is None or len(original) != len(table):
+            original = table
+        frame = _expectation_frame(spec, table, original, reference_ids)
+        rules, expectations = _suite(spec, frame)
+        results = _run(context, name, frame, expectations)
+        file = board.file_of(name)
+        for result in results:
+            rule = rules[result.expectation_config.meta["rule"]]
+            if result.success:
+                continue
+            if result.exception_info and result.exception_info.get("raised_exception"):
+                raise RuntimeError(f"validation of {name}.{rule.column} failed: "
+                                   f"{result.exception_info.get('exception_message')}")
+            column = original[rule.column] if rule.column in original.columns else None
+            for row in result.result.get("unexpected_index_list") or []:
+                value = "" if column is None else str(column.at[row])
+                problems.append(InputProblem(
+                    rule.kind, rule.message(value), file=file, row=int(row), column=rule.column,
+                    value=value if value != "" else None))
+    problems.sort(key=lambda p: (p.file or "", p.row or 0, p.column or ""))
+    return problems
+
+
+def _reference_ids(board: Board) -> dict[tuple[str, str], pd.Index]:
+    """The ids every reference may name, computed once per target column."""
+    targets = {(ref.target, ref.target_column)
+               for spec in TABLES.values() for ref in spec.references}
+    targets |= set(ACCOUNT_PERSON_TABLE.values())
+    ids = {}
+    for table, column in targets:
+        values = board.tables[table][column].astype(str).str.strip()
+        ids[(table, column)] = pd.Index(values[values != ""].unique())
+    return ids
+
+
+def _text(column: pd.Series) -> pd.Series:
+    if column.dtype == object or column.hasnans:
+        column = column.astype(object).where(column.notna(), "").astype(str)
+    return column
+
+
+def _known(column: str) -> str:
+    return f"{column}__known"
+
+
+def _expectation_frame(spec: TableSpec, table: pd.DataFrame, original: pd.DataFrame,
+                       reference_ids: dict[tuple[str, str], pd.Index]) -> pd.DataFrame:
+    """The contract columns as the expectations compare them, blank as null (GX counts
+    ``""`` as a value); and for each reference whether its id is known (null when blank: a
+    blank is reported once, as blank).
+
+    The normalised table already has IDs and required values trimmed and allowed values
+    lowercased; flags come from the export's own text, which normalisation does not keep."""
+    checked = {*spec.required, *spec.key, *spec.allowed, *spec.flags, *spec.dates,
+               *(ref.column for ref in spec.references)}
+    columns = {}
+    # Only the columns an expectation reads: GX hashes every batch it is given.
+    for column in (c for c in spec.columns if c in checked):
+        if column in spec.flags:
+            if original[column].dtype == bool:
+                continue
+            text = _text(original[column]).str.strip().str.lower()
+        elif column in spec.dates:
+            text = _text(table[column]).str.strip()
+        else:
+            text = _text(table[column])
+        columns[column] = text.astype(object).where(text != "", None)
+    for ref in spec.references:
+        ids = columns[ref.column]
+        known = ids.isin(reference_ids[(ref.target, ref.target_column)])
+        columns[_known(ref.column)] = known.astype(object).where(ids.notna(), None)
+    if spec.name == "accounts":
+        ids, types = columns["person_id"], columns["account_type"]
+        known = pd.Series(None, index=ids.index, dtype=object)
+        for account_type, target in ACCOUNT_PERSON_TABLE.items():
+            of_type = (types == account_type) & ids.notna()
+            known[of_type] = ids[of_type].isin(reference_ids[target])
+        columns[_known("person_id")] = known
+    return pd.DataFrame(columns, index=table.index)
+
+
+def _suite(spec: TableSpec, frame: pd.DataFrame) -> tuple[list[_Rule], list]:
+    import great_expectations.expectations as gxe
+
+    rules: list[_Rule] = []
+    expectations = []
+
+    def expect(rule: _Rule, expectation_type, **kwargs) -> None:
+        expectations.append(expectation_type(meta={"rule": len(rules)}, **kwargs))
+        rules.append(rule)
+
+    name = spec.name
+    for column in spec.required:
+        expect(_Rule("blank-value", column,
+                     lambda v, c=column: f"{c} is blank; every {name} row needs one"),
+               gxe.ExpectColumnValuesToNotBeNull, column=column)
+    if len(spec.key) == 1:
+        key = spec.key[0]
+        expect(_Rule("duplicate-id", key,
+                     lambda v, c=key: f"{c} is on more than one row of {name}; "
+                     "each record needs its own id"),
+               gxe.ExpectColumnValuesToBeUnique, column=key)
+    elif spec.key:
+        expect(_Rule("duplicate-id", spec.key[0],
+                     lambda v: f"{' + '.join(spec.key)} is on more than one row of {name}"),
+               gxe.ExpectCompoundColumnsToBeUnique, column_list=list(spec.key))
+    for column, values in spec.allowed.items():
+        expect(_Rule("bad-value", column,
+                     lambda v, c=column, vs=values: f"{c} must be one of {', '.join(vs)} "
+                     f"(blank means {vs[0]})"),
+               gxe.ExpectColumnValuesToBeInSet, column=column, value_set=list(values))
+    for column in spec.flags:
+        if column in frame.columns:
+            expect(_Rule("bad-flag", column,
+                         lambda v, c=column: f"{c} must be Y/N, true/false, 1/0, yes/no or "
+                         "blank (blank means N)"),
+                   gxe.ExpectColumnValuesToBeInSet, column=column, value_set=list(FLAG_SPELLINGS))
+    for column in spec.dates:
+        expect(_Rule("bad-date", column, lambda v, c=column: f"{c} must be a date written "
+                     "YYYY-MM-DD"),
+               gxe.ExpectColumnValuesToMatchRegex, column=column, regex=DATE_PATTERN)
+    # A reference's id sets run to hundreds of thousands of ids, and GX copies its expectation
+    # arguments on every metric it plans, so passing them as a value_set costs minutes. The
+    # membership is computed once per column with pandas (_expectation_frame) and GX checks
+    # the resulting "known" column instead.
+    for ref in spec.references:
+        expect(_Rule("unknown-reference", ref.column,
+                     lambda v, r=ref: f"{r.column} names no {r.target_column} in the "
+                     f"{r.target} table"),
+               gxe.ExpectColumnValuesToBeInSet, column=_known(ref.column), value_set=[True])
+    if name == "accounts":
+        expect(_Rule("unknown-reference", "person_id",
+                     lambda v: "person_id names no record of the account's type "
+                     "(parent: contact_id in contacts, staff: staff_id in staff, "
+                     "student: student_id in students)"),
+               gxe.ExpectColumnValuesToBeInSet, column=_known("person_id"), value_set=[True])
+    return rules, expectations
+
+
+def _context():
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _run(context, name: str, frame: pd.DataFrame, expectations: list):
+    import great_expectations as gx
+
+    source = context.data_sources.add_pandas(f"board-{name}")
+    batch_definition = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    suite = context.suites.add(gx.ExpectationSuite(name=f"contract-{name}",
+                                                   expectations=expectations))
+    outcome = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    return outcome.results

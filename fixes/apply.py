@@ -1,0 +1,669 @@
+"""Apply a reviewed fix plan to a copy of a board export: dry run, refusal of stale actions,
+the share threshold, the change log and the undo record.
+
+Each action is checked against the export as it is now, in plan order, and is one of:
+``apply`` (its preconditions hold), ``already applied`` (the export already shows its result,
+so applying a plan twice changes nothing), ``stale`` (what it expects is no longer there;
+refused and named) or ``skipped`` (a manual action, or a rename nobody has decided yet).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from audits.board import TABLES, parse_flag
+from audits.errors import InputProblem, UserError
+from audits.wordlists import PARENTAL_RELATIONSHIPS
+from fixes.export_writer import ARTIFACTS, RawExport, RawTable, TableEdits, read_export, write_export
+from fixes.plan import ACTIONS, SCHEMA
+
+UNDO_DIR = ".connect-audit-undo"
+UNDO_SCHEMA = "connect-audit/fix-undo/v1"
+CHANGE_COLUMNS = ("table", "row", "key", "change", "column", "before", "after", "action",
+                  "finding_id")
+RETIRED_COLUMNS = ("retired_id", "survivor_id", "finding_id", "kept_in_contacts", "links_moved")
+# The identifying columns shown in the change log for each table.
+ROW_KEYS = {name: spec.key or spec.required for name, spec in TABLES.items()}
+PHONE_COLUMNS = frozenset({"home_phone", "cell_phone", "work_phone"})
+
+
+# ----------------------------------------------------------------------------- results
+
+@dataclass(frozen=True)
+class Change:
+    table: str
+    row: str
+    """The row number in the input file ("" for an added row)."""
+    key: str
+    change: str
+    """``set``, ``add`` or ``remove``."""
+    column: str
+    before: str
+    after: str
+    action: str
+    finding_id: str
+
+    def as_row(self) -> list[str]:
+        return [self.table, self.row, self.key, self.change, self.column, self.before,
+                self.after, self.action, self.finding_id]
+
+
+@dataclass
+class ApplyResult:
+    actions: int
+    applied: list[str] = field(default_factory=list)
+    already_applied: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    """Stale actions: (finding id, why)."""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    table_rows: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per table: rows ``changed``, ``added``, ``removed``."""
+    shares: dict[str, float] = field(default_factory=dict)
+    written: Path | None = None
+    retired: list[dict[str, str]] = field(default_factory=list)
+
+    def first_rows(self, table: str, limit: int = 5) -> list[Change]:
+        return [change for change in self.changes if change.table == table][:limit]
+
+    def text(self, limit: int = 5) -> str:
+        lines = [f"Wrote the fixed export to {shown(str(self.written))}" if self.written
+                 else "Dry run: nothing written (use --write to write the fixed export)."]
+        lines.append(f"Plan: {self.actions} actions; {len(self.applied)} to apply, "
+                     f"{len(self.already_applied)} already applied, {len(self.refused)} stale, "
+                     f"{len(self.skipped)} skipped.")
+        for table, counts in self.counts.items():
+            lines.append(f"{table}: {counts['changed']} changed, {counts['added']} added, "
+                         f"{counts['removed']} removed of {self.table_rows.get(table, 0)} rows "
+                         f"({self.shares.get(table, 0.0):.2%})")
+            for change in self.first_rows(table, limit):
+                where = f"row {change.row}" if change.row else "new row"
+                if change.change == "set":
+                    what = f"{change.column}: {shown(change.before)} -> {shown(change.after)}"
+                else:
+                    what = f"{change.change} {shown(change.before or change.after)}"
+                lines.append(f"  {where} [{shown(change.key)}] {what} "
+                             f"({change.action} {change.finding_id})")
+            total = sum(1 for change in self.changes if change.table == table)
+            if total > limit:
+                lines.append(f"  ... and {total - limit} more changes")
+        for finding_id, reason in self.refused:
+            lines.append(f"Stale, refused: {finding_id}: {shown(reason)}")
+        for finding_id, reason in self.skipped:
+            lines.append(f"Skipped: {finding_id}: {shown(reason)}")
+        return "\n".join(lines)
+
+
+def shown(value: str) -> str:
+    """A value safe to print on a terminal: control characters escaped, quoted."""
+    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in str(value))
+    return repr(text) if text != str(value) or text == "" or text != text.strip() else text
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell Excel will not run as a formula (OWASP CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _loose(column: str, value: str) -> str:
+    if column in PHONE_COLUMNS:
+        return re.sub(r"\D", "", value)
+    return " ".join(value.casefold().split())
+
+
+class Stale(Exception):
+    """An action's preconditions no longer hold."""
+
+
+# ----------------------------------------------------------------------------- the export as it changes
+
+class Workspace:
+    """The export plus every change made so far, with the lookups the actions need."""
+
+    def __init__(self, export: RawExport) -> None:
+        self.export = export
+        self.edits: dict[str, TableEdits] = {name: TableEdits() for name in export.tables}
+        self.changes: list[Change] = []
+        self._index: dict[tuple, Any] = {}
+        self.action = ""
+        self.finding = ""
+
+    def table(self, name: str) -> RawTable:
+        if name not in self.export.tables:
+            raise Stale(f"the export has no {name} table")
+        table = self.export.tables[name]
+        for column in ROW_KEYS[name]:
+            if not table.has(column):
+                raise Stale(f"the {name} table has no {column} column")
+        return table
+
+    def get(self, name: str, row: int, column: str) -> str:
+        updates = self.edits[name].updates.get(row, {})
+        if column in updates:
+            return updates[column]
+        if row >= len(self.export.tables[name].rows):
+            return self.edits[name].added[row - len(self.export.tables[name].rows)].get(column, "")
+        return self.export.tables[name].value(row, column)
+
+    def rows(self, name: str) -> range:
+        return range(len(self.export.tables[name].rows) + len(self.edits[name].added))
+
+    def alive(self, name: str, row: int) -> bool:
+        if row in self.edits[name].removed:
+            return False
+        return row >= len(self.export.tables[name].rows) or bool(self.export.tables[name].rows[row])
+
+    def index(self, name: str, *columns: str) -> dict[tuple[str, ...], list[int]]:
+        """Rows of ``name`` by the trimmed values of ``columns``, kept current by every change."""
+        key = (name, columns)
+        if key not in self._index:
+            table = self.table(name)
+            found: dict[tuple[str, ...], list[int]] = {}
+            positions = [table.position.get(c) for c in columns]
+            for row, values in enumerate(table.rows):
+                if not values:
+                    continue
+                k = tuple(values[p].strip() if p is not None and p < len(values) else ""
+                          for p in positions)
+                found.setdefault(k, []).append(row)
+            self._index[key] = found
+        return self._index[key]
+
+    def find(self, name: str, **where: str) -> list[int]:
+        columns = tuple(where)
+        rows = self.index(name, *columns).get(tuple(where[c].strip() for c in columns), [])
+        return [row for row in rows if self.alive(name, row)]
+
+    def _key(self, name: str, row: int) -> str:
+        return ", ".join(f"{c}={self.get(name, row, c).strip()}" for c in ROW_KEYS[name])
+
+    def _file_row(self, name: str, row: int) -> str:
+        table = self.export.tables[name]
+        return str(table.file_row(row)) if row < len(table.rows) else ""
+
+    def _render(self, name: str, row: int) -> str:
+        table = self.export.tables[name]
+        return "; ".join(f"{header}={self.get(name, row, column)}"
+                         for header, column in zip(table.headers, table.columns))
+
+    def _reindex(self, name: str, row: int, change: Callable[[], None]) -> None:
+        olds = {key: tuple(self.get(name, row, c).strip() for c in key[1])
+                for key in self._index if key[0] == name}
+        change()
+        for key, old in olds.items():
+            new = tuple(self.get(name, row, c).strip() for c in key[1])
+            if new != old:
+                rows = self._index[key].get(old, [])
+                if row in rows:
+                    rows.remove(row)
+                self._index[key].setdefault(new, []).append(row)
+
+    def set(self, name: str, row: int, column: str, value: str) -> None:
+        before = self.get(name, row, column)
+        if before == value:
+            return
+        self.changes.append(Change(name, self._file_row(name, row), self._key(name, row), "set",
+                                   self.export.tables[name].headers[
+                                       self.export.tables[name].position[column]],
+                                   before, value, self.action, self.finding))
+
+        def update() -> None:
+            if row >= len(self.export.tables[name].rows):
+                self.edits[name].added[row - len(self.export.tables[name].rows)][column] = value
+            else:
+                self.edits[name].updates.setdefault(row, {})[column] = value
+
+        self._reindex(name, row, update)
+
+    def remove(self, name: str, row: int) -> None:
+        self.changes.append(Change(name, self._file_row(name, row), self._key(name, row),
+                                   "remove", "", self._render(name, row), "", self.action,
+                                   self.finding))
+        self.edits[name].removed.add(row)
+
+    def add(self, name: str, values: dict[str, str]) -> None:
+        table = self.table(name)
+        row = len(table.rows) + len(self.edits[name].added)
+        self.edits[name].added.append(dict(values))
+        for key in self._index:
+            if key[0] == name:
+                self._index[key].setdefault(
+                    tuple(values.get(c, "").strip() for c in key[1]), []).append(row)
+        self.changes.append(Change(name, "", self._key(name, row), "add", "", "",
+                                   self._render(name, row), self.action, self.finding))
+
+
+# ----------------------------------------------------------------------------- the actions
+
+def _flag(value: str) -> bool:
+    return parse_flag(value) is True
+
+
+def _parental(relationship: str) -> bool:
+    return relationship.strip().lower() in PARENTAL_RELATIONSHIPS
+
+
+def _one(ws: Workspace, name: str, what: str, **where: str) -> int:
+    rows = ws.find(name, **where)
+    if not rows:
+        raise Stale(f"{what} no longer exists")
+    return rows[0]
+
+
+def _parent_accounts(ws: Workspace, contact_id: str) -> list[int]:
+    if "accounts" not in ws.export.tables:
+        return []
+    return [row for row in ws.find("accounts", person_id=contact_id)
+            if ws.get("accounts", row, "account_type").strip().lower() == "parent"]
+
+
+def _active(ws: Workspace, name: str, row: int) -> bool:
+    return ws.get(name, row, "status").strip().lower() not in ("inactive", "disabled")
+
+
+def merge_contacts(ws: Workspace, action: Mapping[str, Any]) -> bool:
+    survivor = str(action["survivor"])
+    retire = [str(c) for c in action["retire"]]
+    expect = action.get("expect", {}) or {}
+    ws.table("contacts")
+    ws.table("student_contacts")
+    rows = {survivor: _one(ws, "contacts", f"contact record {survivor}", contact_id=survivor)}
+    for cid in retire:
+        found = ws.find("contacts", contact_id=cid)
+        if found:
+            rows[cid] = found[0]
+        elif "records" in expect and cid not in (expect.get("records") or {}):
+            raise Stale(f"contact record {cid} no longer exists")
+    if not _parent_accounts(ws, survivor):
+        holders = [cid for cid in retire if _parent_accounts(ws, cid)]
+        if holders:
+            raise Stale(f"contact record {holders[0]} holds a parent account but the plan keeps "
+                        f"{survivor}; plan again")
+    fills = {f["column"]: f for f in action.get("fill", [])}
+    contacts = ws.export.tables["contacts"]
+    for cid, values in (expect.get("records", {}) or {}).items():
+        if cid not in rows:
+            continue
+        for column, value in values.items():
+            if not contacts.has(column):
+                continue
+            now = ws.get("contacts", rows[cid], column).strip()
+            if cid == survivor and column in fills:
+                if now and _loose(column, now) != _loose(column, fills[column]["value"]):
+                    raise Stale(f"contact record {cid}'s {column} changed since the plan")
+                continue
+            if _loose(column, now) != _loose(column, str(value)):
+                raise Stale(f"contact record {cid}'s {column} changed since the plan")
+    planned: dict[str, set[tuple[str, bool]]] = {cid: set() for cid in retire}
+    for link in expect.get("links", []) or []:
+        if link["contact_id"] in planned:
+            planned[link["contact_id"]].add((link["student_id"], bool(link["portal_access"])))
+    current = {cid: ws.find("student_contacts", contact_id=cid) for cid in retire}
+    survivor_students = {ws.get("student_contacts", r, "student_id").strip()
+                         for r in ws.find("student_contacts", contact_id=survivor)}
+    gone = [cid for cid in retire if cid not in rows]
+    if gone and len(gone) < len(retire) and any(current[c] for c in retire if c in rows):
+        raise Stale(f"contact record {gone[0]} no longer exists")
+    moved_already = all(not current[cid] for cid in retire) and all(
+        student in survivor_students for cid in retire for student, _ in planned[cid])
+    filled_already = all(ws.get("contacts", rows[survivor], c).strip() for c in fills
+                         if contacts.has(c))
+    if moved_already and filled_already:
+        return False
+    if expect.get("links"):
+        for cid in retire:
+            now = {(ws.get("student_contacts", r, "student_id").strip(),
+                    _flag(ws.get("student_contacts", r, "portal_access"))) for r in current[cid]}
+            if now != planned[cid]:
+                raise Stale(f"contact record {cid}'s student links changed since the plan")
+    moved_portal: list[str] = []
+    for cid in retire:
+        for row in sorted(current[cid]):
+            student = ws.get("student_contacts", row, "student_id").strip()
+            portal = ws.get("student_contacts", row, "portal_access")
+            relationship = ws.get("student_contacts", row, "relationship")
+            if _flag(portal):
+                moved_portal.append(student)
+            kept = ws.find("student_contacts", student_id=student, contact_id=survivor)
+            if kept:
+                # Both records link this student: one link stays, with the stronger flags.
+                target = kept[0]
+                if _flag(portal) and not _flag(ws.get("student_contacts", target, "portal_access")):
+                    ws.set("student_contacts", target, "portal_access", portal)
+                mine = ws.get("student_contacts", target, "relationship")
+                if relationship.strip() and (not mine.strip() or (_parental(relationship)
+                                                                  and not _parental(mine))):
+                    ws.set("student_contacts", target, "relationship", relationship)
+                ws.remove("student_contacts", row)
+            else:
+                ws.set("student_contacts", row, "contact_id", survivor)
+    for column, fill in fills.items():
+        if not contacts.has(column) or ws.get("contacts", rows[survivor], column).strip():
+            continue
+        donor = rows.get(fill["from"])
+        value = ws.get("contacts", donor, column) if donor is not None else fill["value"]
+        ws.set("contacts", rows[survivor], column, value or fill["value"])
+    # A retired record leaves contacts for FIXED/retired_contacts.csv (whole, with the links it
+    # gave up), so generation and the next audit see one record per parent. A record that still
+    # holds a parent account stays: the account's person must exist.
+    for cid in retire:
+        if cid in rows and not _parent_accounts(ws, cid):
+            ws.remove("contacts", rows[cid])
+    # The survivor's parent account must see the children it now has portal access to, or the
+    # next audit reports missing sibling access for every merged family.
+    if moved_portal and "account_students" in ws.export.tables:
+        students = ws.export.tables.get("students")
+        for account_row in _parent_accounts(ws, survivor):
+            if not _active(ws, "accounts", account_row):
+                continue
+            account_id = ws.get("accounts", account_row, "account_id").strip()
+            for student in dict.fromkeys(moved_portal):
+                if students is not None:
+                    found = ws.find("students", student_id=student)
+                    if not found or not _active(ws, "students", found[0]):
+                        continue
+                if not ws.find("account_students", account_id=account_id, student_id=student):
+                    ws.add("account_students", {"account_id": account_id, "student_id": student})
+    return True
+
+
+def link_siblings(ws: Workspace, action: Mapping[str, Any]) -> bool:
+    ws.table("siblings")
+    pairs = [(str(a), str(b)) for a, b in action["pairs"]]
+    if "students" in ws.export.tables:
+        for student in sorted({s for pair in pairs for s in pair}):
+            _one(ws, "students", f"student {student}", student_id=student)
+    changed = False
+    for a, b in pairs:
+        if ws.find("siblings", student_id=a, sibling_id=b) or ws.find(
+                "siblings", student_id=b, sibling_id=a):
+            continue
+        ws.add("siblings", {"student_id": a, "sibling_id": b})
+        changed = True
+    return changed
+
+
+def add_permission(ws: Workspace, action: Mapping[str, Any]) -> bool:
+    account_id = str(action["account_id"])
+    ws.table("account_students")
+    row = _one(ws, "accounts", f"account {account_id}", account_id=account_id)
+    username = str(action.get("username") or "").strip().lower()
+    if username and ws.get("accounts", row, "username").strip().lower() != username:
+        raise Stale(f"account {account_id}'s username changed since the plan")
+    if not _active(ws, "accounts", row):
+        raise Stale(f"account {account_id} is disabled")
+    if "students" in ws.export.tables:
+        for student in action["students"]:
+            _one(ws, "students", f"student {student}", student_id=str(student))
+    changed = False
+    for student in action["students"]:
+        if not ws.find("account_students", account_id=account_id, student_id=str(student)):
+            ws.add("account_students", {"account_id": account_id, "student_id": str(student)})
+            changed = True
+    return changed
+
+
+RENAME_KEYS = {"contacts": "contact_id", "accounts": "account_id", "staff": "staff_id"}
+
+
+def rename_username(ws: Workspace, action: Mapping[str, Any]) -> bool:
+    decision = action.get("decision") or {}
+    new_value = str(decision.get("new_value") or "").strip()
+    table, key, column = (str(decision.get(k) or "") for k in ("table", "key", "column"))
+    if table not in RENAME_KEYS or column not in ("email", "username"):
+        raise Stale(f"decision names {table}.{column}; use one of the action's options")
+    row = _one(ws, table, f"{table} record {key}", **{RENAME_KEYS[table]: key})
+    if not ws.export.tables[table].has(column):
+        raise Stale(f"the {table} table has no {column} column")
+    now = ws.get(table, row, column).strip().lower()
+    if now == new_value.lower():
+        return False
+    if now != str(action.get("username", "")).strip().lower():
+        raise Stale(f"{table} record {key}'s {column} changed since the plan")
+    ws.set(table, row, column, new_value)
+    return True
+
+
+HANDLERS: dict[str, Callable[[Workspace, Mapping[str, Any]], bool]] = {
+    "merge-contacts": merge_contacts,
+    "link-siblings": link_siblings,
+    "add-permission": add_permission,
+    "rename-username": rename_username,
+}
+
+REQUIRED = {
+    "merge-contacts": ("survivor", "retire"),
+    "link-siblings": ("pairs",),
+    "add-permission": ("account_id", "students"),
+    "rename-username": ("username", "decision"),
+    "manual": (),
+}
+
+
+def validate_plan(plan: Any) -> list[dict]:
+    """The plan's actions, or a ``UserError`` listing everything wrong with the file."""
+    if not isinstance(plan, Mapping) or plan.get("schema") != SCHEMA:
+        raise UserError(f"Not a fix plan: expected \"schema\": \"{SCHEMA}\"")
+    actions = plan.get("actions")
+    if not isinstance(actions, list):
+        raise UserError("The fix plan has no \"actions\" list")
+    problems: list[InputProblem] = []
+    seen: set[str] = set()
+    for number, action in enumerate(actions, 1):
+        where = {"file": "plan", "row": number}
+        if not isinstance(action, Mapping) or action.get("action") not in ACTIONS:
+            problems.append(InputProblem("bad-action", "unknown or missing \"action\"; expected "
+                                         + ", ".join(ACTIONS), **where))
+            continue
+        if not isinstance(action.get("finding"), str) or not action["finding"]:
+            problems.append(InputProblem("bad-action", "every action names its \"finding\"",
+                                         **where))
+        elif action["finding"] in seen:
+            problems.append(InputProblem("bad-action", "two actions name one finding",
+                                         value=action["finding"], **where))
+        else:
+            seen.add(action["finding"])
+        for key in REQUIRED[action["action"]]:
+            if key not in action:
+                problems.append(InputProblem("bad-action", f"{action['action']} needs \"{key}\"",
+                                             **where))
+    merged: dict[str, str] = {}
+    for number, action in enumerate(actions, 1):
+        if isinstance(action, Mapping) and action.get("action") == "merge-contacts":
+            for contact in [action.get("survivor"), *(action.get("retire") or [])]:
+                if contact in merged and merged[contact] != action.get("finding"):
+                    # One record in two merges: the second would undo or fight the first.
+                    problems.append(InputProblem(
+                        "bad-action", f"contact record {contact} is in two merges "
+                        f"({merged[contact]} and {action.get('finding')}); keep one",
+                        file="plan", row=number))
+                merged.setdefault(contact, action.get("finding"))
+    if problems:
+        raise UserError("The fix plan cannot be applied", problems)
+    return actions
+
+
+# ----------------------------------------------------------------------------- apply
+
+def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: bool = False,
+               apply_rest: bool = False, max_share: float = 0.05) -> ApplyResult:
+    """What ``plan`` changes in the export at ``board_path``; with ``write`` the fixed copy, its
+    change log and its undo record written to the new folder ``out_path``."""
+    actions = validate_plan(plan)
+    board_path, out_path = Path(board_path), Path(out_path)
+    if write:
+        _check_out_path(board_path, out_path)
+    export = read_export(board_path)
+    ws = Workspace(export)
+    result = ApplyResult(actions=len(actions))
+    retired: list[dict[str, str]] = []
+    for action in actions:
+        finding = action["finding"]
+        kind = action["action"]
+        if kind == "manual":
+            result.skipped.append((finding, "no automatic fix; follow its steps in the SIS"))
+            continue
+        if kind == "rename-username" and not str(
+                (action.get("decision") or {}).get("new_value") or "").strip():
+            result.skipped.append((finding, "needs a person's decision: fill in "
+                                            "decision.new_value"))
+            continue
+        ws.action, ws.finding = kind, finding
+        mark = len(ws.changes)
+        saved = _snapshot(ws)
+        try:
+            changed = HANDLERS[kind](ws, action)
+        except Stale as stale:
+            _restore(ws, saved, mark)
+            result.refused.append((finding, str(stale)))
+            continue
+        except (KeyError, TypeError, ValueError) as error:
+            _restore(ws, saved, mark)
+            result.refused.append((finding, f"malformed action ({error})"))
+            continue
+        if changed:
+            result.applied.append(finding)
+            if kind == "merge-contacts":
+                retired.extend(_retired_rows(ws, action, mark))
+        else:
+            result.already_applied.append(finding)
+    result.changes = ws.changes
+    result.retired = retired
+    for name, table in export.tables.items():
+        edits = ws.edits[name]
+        data_rows = sum(1 for values in table.rows if values)
+        result.table_rows[name] = data_rows
+        if edits:
+            changed = len(set(edits.updates) - edits.removed)
+            result.counts[name] = {"changed": changed, "added": len(edits.added),
+                                   "removed": len(edits.removed)}
+            touched = changed + len(edits.added) + len(edits.removed)
+            result.shares[name] = touched / max(data_rows, 1)
+    if result.refused and not apply_rest:
+        raise UserError(
+            f"{len(result.refused)} action(s) of the plan are stale (what they expect is no "
+            "longer in the export); plan again, or pass --apply-rest to apply the others",
+            [InputProblem("stale-action", f"{finding}: {reason}")
+             for finding, reason in result.refused])
+    over = {name: share for name, share in result.shares.items() if share > max_share}
+    if over and not force:
+        raise UserError(
+            f"The plan changes more than {max_share:.0%} of a table; review it and pass --force "
+            "to apply it anyway",
+            [InputProblem("over-threshold", f"{share:.1%} of its rows would change",
+                          file=export.tables[name].file) for name, share in over.items()])
+    if write:
+        _write(export, ws, result, board_path, out_path)
+    return result
+
+
+def _snapshot(ws: Workspace) -> dict[str, tuple]:
+    return {name: ({row: dict(v) for row, v in e.updates.items()}, set(e.removed),
+                   [dict(a) for a in e.added]) for name, e in ws.edits.items()}
+
+
+def _restore(ws: Workspace, saved: dict[str, tuple], mark: int) -> None:
+    """Take back a half-done action (a handler checks before it changes, but stay safe)."""
+    if len(ws.changes) == mark:
+        return
+    for name, (updates, removed, added) in saved.items():
+        ws.edits[name] = TableEdits(updates, removed, added)
+    del ws.changes[mark:]
+    ws._index.clear()
+
+
+def _retired_rows(ws: Workspace, action: Mapping[str, Any], mark: int) -> list[dict[str, str]]:
+    contacts = ws.export.tables["contacts"]
+    rows = []
+    for cid in action["retire"]:
+        found = ws.index("contacts", "contact_id").get((str(cid),), [])
+        if not found:
+            continue
+        row = found[0]
+        moved = [c for c in ws.changes[mark:] if c.table == "student_contacts"
+                 and f"contact_id={cid}" in c.key.split(", ")]
+        entry = {"retired_id": str(cid), "survivor_id": str(action["survivor"]),
+                 "finding_id": action["finding"],
+                 "kept_in_contacts": "no" if row in ws.edits["contacts"].removed else
+                 "yes (holds a parent account)",
+                 "links_moved": "; ".join(sorted({c.key for c in moved}))}
+        for header, column in zip(contacts.headers, contacts.columns):
+            entry.setdefault(header, ws.get("contacts", row, column))
+        rows.append(entry)
+    return rows
+
+
+def _check_out_path(board_path: Path, out_path: Path) -> None:
+    if out_path.exists():
+        raise UserError(f"{out_path} already exists; choose a new folder for the fixed export")
+    board, out = board_path.resolve(), out_path.resolve()
+    if out == board or board in out.parents or (board.is_file() and out == board.parent):
+        raise UserError("The fixed export must go to a new folder outside the board export")
+
+
+def _csv_bytes(header: tuple[str, ...], rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(str(v)) for v in row])
+    # UTF-8 with a byte-order mark: Excel then reads names with accents correctly.
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Path,
+           out_path: Path) -> None:
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".fix-", dir=out_path.parent))
+    try:
+        changed = write_export(export, ws.edits, staging)
+        undo = staging / UNDO_DIR
+        (undo / "originals").mkdir(parents=True)
+        files = []
+        for relative in (export.files if export.kind == "csv" else [export.path.name]):
+            original = (export.path / relative if export.kind == "csv" else export.path)
+            original_bytes = original.read_bytes()
+            entry = {"path": relative, "original_sha256": sha256(original_bytes),
+                     "fixed_sha256": sha256((staging / relative).read_bytes()),
+                     "changed": relative in changed}
+            if relative in changed:
+                stored = undo / "originals" / relative
+                stored.parent.mkdir(parents=True, exist_ok=True)
+                stored.write_bytes(original_bytes)
+            files.append(entry)
+        (staging / "changes.csv").write_bytes(
+            _csv_bytes(CHANGE_COLUMNS, [c.as_row() for c in result.changes]))
+        artifacts = ["changes.csv"]
+        if result.retired:
+            # The retired records follow, whole, under the contacts file's own headers.
+            headers = list(RETIRED_COLUMNS) + [h for h in export.tables["contacts"].headers
+                                               if h not in RETIRED_COLUMNS]
+            (staging / "retired_contacts.csv").write_bytes(_csv_bytes(
+                tuple(headers), [[r.get(h, "") for h in headers] for r in result.retired]))
+            artifacts.append("retired_contacts.csv")
+        manifest = {"schema": UNDO_SCHEMA, "source": str(board_path), "kind": export.kind,
+                    "files": files, "artifacts": artifacts,
+                    "applied": result.applied}
+        (undo / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False),
+                                            encoding="utf-8")
+        os.replace(staging, out_path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    result.written = out_path

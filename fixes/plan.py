@@ -1,0 +1,295 @@
+"""A fix plan: one reviewable action per finding, each naming the values it expects to find.
+
+The plan is data a person reads and edits before anything changes (docs/fix-plan.md). The HTML
+report's review download writes the same format: it builds the envelope with
+:func:`plan_document` and fills ``actions`` with the :func:`plan_action` of each accepted finding
+(the report embeds the actions, so the envelope must not depend on them).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from audits.errors import UserError
+
+SCHEMA = "connect-audit/fix-plan/v1"
+
+ACTIONS = ("merge-contacts", "link-siblings", "add-permission", "rename-username", "manual")
+
+# Contact columns that count towards "the most complete record" and that a merge may fill.
+CONTACT_FIELDS = ("first_name", "last_name", "email", "home_phone", "cell_phone", "work_phone",
+                  "street", "city", "postal_code")
+
+REVIEW_NOTE = (
+    "Review every action before applying. Delete an action to skip it. A rename-username "
+    "action is applied only once its decision.new_value holds the username a person chose "
+    "(and decision.table/key/column name the record to change, one of its options).")
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return _text(value).lower() in ("y", "yes", "true", "1", "t")
+
+
+def _base(finding: Mapping[str, Any], action: str) -> dict[str, Any]:
+    fix = finding.get("fix") or {}
+    return {
+        "finding": finding["id"],
+        "check": finding.get("check", ""),
+        "action": action,
+        "title": finding.get("title", ""),
+        "confidence": finding.get("confidence", 1.0),
+        "needs_decision": False,
+        "steps": list(fix.get("steps", [])),
+    }
+
+
+def _parent_accounts(fix: Mapping[str, Any], contacts: Iterable[str]) -> dict[str, list[str]]:
+    """Parent account ids held by each contact record, as far as the finding says."""
+    held: dict[str, list[str]] = {cid: [] for cid in contacts}
+    given = fix.get("accounts") or []
+    if isinstance(given, Mapping):
+        # The duplicate-contact check's form: contact id -> its parent account ids.
+        for cid, ids in given.items():
+            if _text(cid) in held:
+                held[_text(cid)].extend(_text(a) for a in (ids or []))
+        given = []
+    for account in given:
+        if not isinstance(account, Mapping):
+            continue
+        if _text(account.get("account_type", "parent")).lower() != "parent":
+            continue
+        person = _text(account.get("person_id") or account.get("contact_id"))
+        if person in held:
+            held[person].append(_text(account.get("account_id")))
+    records = fix.get("records", {}) or {}
+    for cid in held:
+        record = records.get(cid, {}) or {}
+        for key in ("parent_account", "account_id"):
+            if _text(record.get(key)) and _text(record.get(key)) not in held[cid]:
+                held[cid].append(_text(record[key]))
+    return held
+
+
+def choose_survivor(records: Mapping[str, Mapping[str, Any]], links: list[Mapping[str, Any]],
+                    accounts: Mapping[str, list[str]]) -> tuple[str, str]:
+    """The record a merge keeps, and why: the one holding a parent account, else the one linked
+    to the most students, else the most complete, else the lowest id."""
+    ids = sorted(set(records) | set(accounts))
+    students = {cid: {_text(link["student_id"]) for link in links
+                      if _text(link.get("contact_id")) == cid} for cid in ids}
+    filled = {cid: sum(1 for column in CONTACT_FIELDS if _text(records.get(cid, {}).get(column)))
+              for cid in ids}
+    holders = [cid for cid in ids if accounts.get(cid)]
+    if len(holders) == 1:
+        return holders[0], "holds a parent account"
+    pool = holders or ids
+    most = max(len(students[cid]) for cid in pool)
+    pool_most = [cid for cid in pool if len(students[cid]) == most]
+    if len(pool_most) == 1:
+        return pool_most[0], "linked to the most students"
+    best = max(filled[cid] for cid in pool_most)
+    pool_full = [cid for cid in pool_most if filled[cid] == best]
+    if len(pool_full) == 1:
+        return pool_full[0], "the most complete record"
+    return min(pool_full), "the lowest id"
+
+
+def _plan_merge(finding: Mapping[str, Any]) -> dict[str, Any]:
+    fix = finding["fix"]
+    records: dict[str, dict[str, Any]] = {
+        _text(cid): dict(values or {}) for cid, values in (fix.get("records") or {}).items()}
+    group = [_text(c) for c in (finding.get("entities", {}).get("contacts") or [])]
+    group += [_text(fix.get("keep"))] if fix.get("keep") else []
+    group += [_text(c) for c in fix.get("retire", []) or []]
+    for cid in group:
+        records.setdefault(cid, {})
+    links = [{"contact_id": _text(link.get("contact_id")), "student_id": _text(link.get("student_id")),
+              "relationship": _text(link.get("relationship")),
+              "portal_access": _truthy(link.get("portal_access"))}
+             for link in fix.get("links", []) or []]
+    accounts = _parent_accounts(fix, records)
+    survivor, reason = choose_survivor(records, links, accounts)
+    retire = sorted(cid for cid in records if cid != survivor)
+    fill = []
+    for column in CONTACT_FIELDS:
+        if _text(records[survivor].get(column)):
+            continue
+        for cid in retire:
+            value = _text(records[cid].get(column))
+            if value:
+                fill.append({"column": column, "value": value, "from": cid})
+                break
+    action = _base(finding, "merge-contacts")
+    action.update({
+        "survivor": survivor,
+        "survivor_reason": reason,
+        "retire": retire,
+        "fill": fill,
+        "expect": {
+            "records": {cid: {column: _text(records[cid].get(column)) for column in CONTACT_FIELDS
+                              if column in records[cid]} for cid in sorted(records)},
+            "links": links,
+            "parent_accounts": {cid: sorted(accounts[cid]) for cid in sorted(accounts)},
+        },
+    })
+    if _text(fix.get("keep")) and _text(fix.get("keep")) != survivor:
+        action["note"] = (f"The check suggested keeping {_text(fix.get('keep'))}; the survivor "
+                          f"rule keeps {survivor} ({reason}).")
+    return action
+
+
+def _plan_link(finding: Mapping[str, Any]) -> dict[str, Any]:
+    fix = finding.get("fix") or {}
+    pairs = fix.get("pairs") or finding.get("pairs") or []
+    seen = set()
+    missing = []
+    for a, b in pairs:
+        key = tuple(sorted((_text(a), _text(b))))
+        if key[0] != key[1] and key not in seen:
+            seen.add(key)
+            missing.append([_text(a), _text(b)])
+    action = _base(finding, "link-siblings")
+    action["pairs"] = missing
+    return action
+
+
+def _plan_permission(finding: Mapping[str, Any]) -> dict[str, Any]:
+    fix = finding.get("fix") or {}
+    grants: dict[str, list[str]] = {}
+    if fix.get("account_id"):
+        grants[_text(fix["account_id"])] = [_text(s) for s in fix.get("students", []) or []]
+    for account_id, student_id in finding.get("pairs", []) or []:
+        students = grants.setdefault(_text(account_id), [])
+        if _text(student_id) not in students:
+            students.append(_text(student_id))
+    if len(grants) != 1:
+        raise UserError(f"Finding {finding['id']}: add-permission needs exactly one account")
+    (account_id, students), = grants.items()
+    action = _base(finding, "add-permission")
+    action.update({"account_id": account_id, "username": _text(fix.get("username")),
+                   "students": sorted(set(students))})
+    return action
+
+
+def _plan_rename(finding: Mapping[str, Any]) -> dict[str, Any]:
+    fix = finding.get("fix") or {}
+    username = _text(fix.get("username") or finding.get("username")).lower()
+    options: list[dict[str, str]] = []
+    # The vendor's advice: the parent record takes a personal email (staff keep their work
+    # address), else one of the existing accounts gets another username.
+    for contact in fix.get("contacts", []) or []:
+        options.append({"table": "contacts", "key": _text(contact.get("contact_id")),
+                        "column": "email", "before": _text(contact.get("email")),
+                        "why": "the parent record takes a personal email"})
+    for account in fix.get("accounts", []) or []:
+        options.append({"table": "accounts", "key": _text(account.get("account_id")),
+                        "column": "username", "before": username,
+                        "why": f"the {_text(account.get('account_type')) or 'existing'} "
+                               f"account at school {_text(account.get('school_id'))} "
+                               "gets another username"})
+    for staff in fix.get("staff", []) or []:
+        options.append({"table": "staff", "key": _text(staff.get("staff_id")), "column": "email",
+                        "before": _text(staff.get("email")),
+                        "why": "the staff record's email changes (last resort)"})
+    action = _base(finding, "rename-username")
+    suggested = options[0] if options else {"table": "", "key": "", "column": ""}
+    action.update({
+        "username": username,
+        "needs_decision": True,
+        "options": options,
+        "decision": {"table": suggested["table"], "key": suggested["key"],
+                     "column": suggested["column"], "new_value": None},
+    })
+    return action
+
+
+_PLANNERS = {
+    "merge-contacts": _plan_merge,
+    "link-siblings": _plan_link,
+    "add-permission": _plan_permission,
+    "rename-username": _plan_rename,
+}
+
+
+def plan_action(finding: dict) -> dict | None:
+    """The plan action for one finding (a findings.json entry), or ``None`` when it has no fix.
+
+    A finding whose fix is not automatic (missing usernames) becomes a ``manual`` action that
+    carries only its runbook steps; apply never changes anything for it.
+    """
+    fix = finding.get("fix") or {}
+    kind = fix.get("action")
+    if kind in _PLANNERS:
+        return _PLANNERS[kind](finding)
+    if not fix and not finding.get("id"):
+        return None
+    if fix.get("steps") or kind:
+        action = _base(finding, "manual")
+        action["needs_decision"] = True
+        return action
+    return None
+
+
+def plan_document(actions: list[dict], *, source: str | None) -> dict:
+    """The plan envelope around ``actions`` (nothing in it is derived from them)."""
+    return {"schema": SCHEMA, "source": source, "review": REVIEW_NOTE, "actions": list(actions)}
+
+
+def build_plan(findings_doc: dict, *, checks=None, min_confidence=None, source=None) -> dict:
+    """A plan for every finding of a findings.json document, optionally only some checks and
+    findings at or above a confidence."""
+    if not isinstance(findings_doc, Mapping) or not isinstance(findings_doc.get("findings"), list):
+        raise UserError("Not a findings.json document: it has no \"findings\" list")
+    wanted = set(checks) if checks else None
+    actions = []
+    for finding in findings_doc["findings"]:
+        if wanted is not None and finding.get("check") not in wanted:
+            continue
+        if min_confidence is not None and float(finding.get("confidence", 1.0)) < min_confidence:
+            continue
+        action = plan_action(finding)
+        if action is not None:
+            actions.append(action)
+    _hold_clashing_emails(actions, findings_doc["findings"])
+    return plan_document(actions, source=source)
+
+
+def _hold_clashing_emails(actions: list[dict], findings: list[Mapping[str, Any]]) -> None:
+    """A merge does not copy an email that is a clashing username onto the survivor: that only
+    moves the clash to another record. The username-clash finding's decision settles it."""
+    clashes = {_text(f.get("username")).lower(): f["id"] for f in findings
+               if f.get("check") == "username-clash" and f.get("username")}
+    for action in actions:
+        if action["action"] != "merge-contacts":
+            continue
+        kept = []
+        for fill in action["fill"]:
+            clash = clashes.get(fill["value"].lower()) if fill["column"] == "email" else None
+            if clash:
+                action.setdefault("held", []).append({**fill, "why": f"username clash {clash}"})
+            else:
+                kept.append(fill)
+        action["fill"] = kept
+
+
+def read_plan(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise UserError(f"Plan file not found: {path}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UserError(f"{path.name} is not a JSON fix plan: {error}") from None
+    return plan
+
+
+def dumps_plan(plan: Mapping[str, Any]) -> str:
+    return json.dumps(plan, ensure_ascii=False, indent=1)

@@ -1,0 +1,100 @@
+"""The offline HTML report: one self-contained file (CSS, JS and data inline) that opens by
+double-click, makes no network request, and lets a reviewer accept or reject each proposed fix
+and download the accepted ones as a fix plan.
+
+The findings travel as one JSON document inside ``<script type="application/json">`` and the
+page's script renders them 100 rows at a time, so 50,000 findings stay quick to open.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from audits.errors import UserError
+from reports import wording
+from reports.files import write_text_atomically
+from reports.safety import json_for_script
+
+if TYPE_CHECKING:
+    from reports import ReportInput
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(loader=PackageLoader("reports", "templates"),
+                       autoescape=select_autoescape(default=True, default_for_string=True),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def _static(name: str) -> str:
+    text = resources.files("reports").joinpath("static", name).read_text(encoding="utf-8")
+    # The file is pasted into a <style>/<script> element, which ends at the first "</".
+    if "</" in text:
+        raise ValueError(f"reports/static/{name} must not contain '</'")
+    return text
+
+
+def _plan_action(entry: dict[str, Any]) -> dict[str, Any] | None:
+    from fixes.plan import plan_action
+
+    try:
+        return plan_action(entry)
+    except (UserError, KeyError, TypeError, ValueError):
+        # A fix the planner cannot express is still shown, with its steps, but it cannot be
+        # accepted into a plan: the reviewer follows the runbook for it instead.
+        return None
+
+
+def report_data(report: "ReportInput") -> dict[str, Any]:
+    """The JSON document the page's script renders (also handy for tests)."""
+    from fixes.plan import plan_document
+
+    counts = dict((report.summary or {}).get("by_check", {}))
+    checks = [{"code": code, "count": counts.get(code, 0),
+               "summary": wording.check_text(report.checks.get(code), "summary"),
+               "why": wording.check_text(report.checks.get(code), "why"),
+               "how": wording.check_text(report.checks.get(code), "how")}
+              for code in wording.ordered_checks(report.findings, report.checks)]
+    findings = []
+    for finding in report.findings:
+        entry = finding.to_dict()
+        entry["plan"] = _plan_action(entry)
+        findings.append(entry)
+    return {
+        "board": report.board_name,
+        "generated_at": report.stamp,
+        "summary": {key: dict(value) for key, value in (report.summary or {}).items()},
+        "schools": dict(report.schools),
+        "checks": checks,
+        "findings": findings,
+        "plan": plan_document([], source=report.input_path or None),
+    }
+
+
+def render_html(report: "ReportInput") -> str:
+    template = environment().get_template("report.html.j2")
+    return template.render(
+        board_name=report.board_name, stamp=report.stamp, total=len(report.findings),
+        css=_markup(_static("report.css")), js=_markup(_static("report.js")),
+        data_json=_markup(json_for_script(report_data(report))))
+
+
+def _markup(text: str):
+    # json_for_script already made the JSON inert inside <script> (no "<", ">" or "&" left);
+    # HTML-escaping it again would corrupt the quotes JSON.parse needs.
+    from markupsafe import Markup
+
+    return Markup(text)
+
+
+def write_html(report: "ReportInput", path: Path) -> Path:
+    """Write ``audit.html`` to ``path`` (atomically)."""
+    return write_text_atomically(Path(path), render_html(report))
+
+
+__all__ = ["render_html", "report_data", "write_html"]

@@ -1,0 +1,415 @@
+/* The audit report's behaviour. Every piece of data reaches the page through textContent or
+   setAttribute on elements made with createElement / createElementNS: never through innerHTML,
+   so a name made of markup shows as the text it is. */
+(function () {
+  "use strict";
+  var DATA = JSON.parse(document.getElementById("report-data").textContent);
+  var FINDINGS = DATA.findings;
+  var SEVERITY_RANK = { error: 3, warning: 2, info: 1 };
+  var SEVERITY_WORD = { error: "Error", warning: "Warning", info: "Info" };
+  var PAGE = 100;
+  var SVG_NS = "http://www.w3.org/2000/svg";
+
+  var state = { check: "", q: "", school: "", severity: "", sort: "severity", dir: -1,
+                shown: PAGE, open: {}, review: {} };
+  var filtered = FINDINGS;
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    if (attrs) { for (var k in attrs) { node.setAttribute(k, attrs[k]); } }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function svgEl(tag, attrs, text) {
+    var node = document.createElementNS(SVG_NS, tag);
+    if (attrs) { for (var k in attrs) { node.setAttribute(k, String(attrs[k])); } }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function schoolLabel(id) {
+    var name = DATA.schools[id];
+    return name ? name + " (" + id + ")" : id;
+  }
+  function named(id, names) { return names[id] ? names[id] + " (" + id + ")" : id; }
+
+  /* ------------------------------------------------------------------ summary and tabs */
+  function card(cls, number, label, onClick) {
+    var b = el("button", { "class": "card " + cls, type: "button" });
+    b.appendChild(el("span", { "class": "n" }, number));
+    b.appendChild(el("span", null, label));
+    b.addEventListener("click", onClick);
+    return b;
+  }
+  function renderCards() {
+    var cards = document.getElementById("cards");
+    var bySev = DATA.summary.by_severity || {};
+    cards.appendChild(card("total", FINDINGS.length, "findings in all", function () {
+      setFilter("severity", ""); setCheck("");
+    }));
+    ["error", "warning", "info"].forEach(function (sev) {
+      cards.appendChild(card(sev, bySev[sev] || 0, SEVERITY_WORD[sev] + "s", function () {
+        setFilter("severity", sev);
+      }));
+    });
+    DATA.checks.forEach(function (c) {
+      cards.appendChild(card("check", c.count, c.code, function () { setCheck(c.code); }));
+    });
+  }
+  function renderTabs() {
+    var tabs = document.getElementById("tabs");
+    tabs.textContent = "";
+    [{ code: "", count: FINDINGS.length }].concat(DATA.checks).forEach(function (c) {
+      var b = el("button", { type: "button", role: "tab", "data-check": c.code,
+                             "aria-selected": String(state.check === c.code) },
+                 (c.code || "All checks") + " (" + c.count + ")");
+      b.addEventListener("click", function () { setCheck(c.code); });
+      tabs.appendChild(b);
+    });
+    var about = document.getElementById("check-about");
+    about.textContent = "";
+    var spec = DATA.checks.filter(function (c) { return c.code === state.check; })[0];
+    if (spec) {
+      [["What it finds: ", spec.summary], ["Why it matters: ", spec.why],
+       ["How to fix: ", spec.how]].forEach(function (pair) {
+        if (!pair[1]) { return; }
+        var p = el("p");
+        p.appendChild(el("b", null, pair[0]));
+        p.appendChild(document.createTextNode(pair[1]));
+        about.appendChild(p);
+      });
+    }
+  }
+  function renderSchoolOptions() {
+    var select = document.getElementById("school-filter");
+    var ids = Object.keys(DATA.summary.by_school || {}).sort(function (a, b) {
+      return schoolLabel(a).localeCompare(schoolLabel(b));
+    });
+    ids.forEach(function (id) {
+      select.appendChild(el("option", { value: id },
+                            schoolLabel(id) + " (" + DATA.summary.by_school[id] + ")"));
+    });
+  }
+
+  /* -------------------------------------------------------------- filter, sort, page */
+  var haystacks = null;
+  function haystack(i) {
+    if (haystacks === null) { haystacks = new Array(FINDINGS.length); }
+    var h = haystacks[i];
+    if (h === undefined) {
+      var f = FINDINGS[i];
+      var parts = [f.id, f.title, f.username || ""];
+      for (var id in f.names) { parts.push(id, f.names[id]); }
+      var e = f.entities || {};
+      for (var kind in e) { parts.push(e[kind].join(" ")); }
+      h = haystacks[i] = parts.join("\n").toLowerCase();
+    }
+    return h;
+  }
+  var SORTERS = {
+    severity: function (a, b) { return SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]; },
+    check: function (a, b) { return a.check < b.check ? -1 : a.check > b.check ? 1 : 0; },
+    title: function (a, b) { return a.title.localeCompare(b.title); },
+    school: function (a, b) {
+      var x = a.school_ids[0] || "", y = b.school_ids[0] || "";
+      return x < y ? -1 : x > y ? 1 : 0;
+    },
+    confidence: function (a, b) { return a.confidence - b.confidence; }
+  };
+  function applyFilters() {
+    var q = state.q.toLowerCase().trim();
+    var out = [];
+    for (var i = 0; i < FINDINGS.length; i++) {
+      var f = FINDINGS[i];
+      if (state.check && f.check !== state.check) { continue; }
+      if (state.severity && f.severity !== state.severity) { continue; }
+      if (state.school && f.school_ids.indexOf(state.school) < 0) { continue; }
+      if (q && haystack(i).indexOf(q) < 0) { continue; }
+      out.push(f);
+    }
+    var cmp = SORTERS[state.sort], dir = state.dir;
+    // Ties keep the report's own order (severity, check, id), which Array.sort keeps stable.
+    out.sort(function (a, b) { return dir * cmp(a, b) || a._order - b._order; });
+    filtered = out;
+    state.shown = PAGE;
+    renderRows();
+  }
+  function renderRows() {
+    var body = document.getElementById("rows");
+    body.textContent = "";
+    var fragment = document.createDocumentFragment();
+    var end = Math.min(state.shown, filtered.length);
+    for (var i = 0; i < end; i++) {
+      var f = filtered[i];
+      fragment.appendChild(findingRow(f));
+      if (state.open[f.id]) { fragment.appendChild(detailRow(f)); }
+    }
+    body.appendChild(fragment);
+    document.getElementById("count").textContent =
+      "Showing " + end + " of " + filtered.length + " finding" + (filtered.length === 1 ? "" : "s");
+    document.getElementById("show-more").hidden = end >= filtered.length;
+    document.querySelectorAll("th[data-sort]").forEach(function (th) {
+      if (th.getAttribute("data-sort") === state.sort) {
+        th.setAttribute("aria-sort", state.dir > 0 ? "ascending" : "descending");
+      } else { th.removeAttribute("aria-sort"); }
+    });
+  }
+  function findingRow(f) {
+    var tr = el("tr", { "class": "finding", "data-id": f.id, tabindex: "0" });
+    var decision = state.review[f.id];
+    if (state.open[f.id]) { tr.classList.add("open"); }
+    if (decision) { tr.classList.add(decision); }
+    var sev = el("td");
+    sev.appendChild(el("span", { "class": "sev " + f.severity }, SEVERITY_WORD[f.severity]));
+    tr.appendChild(sev);
+    tr.appendChild(el("td", null, f.check));
+    var title = el("td");
+    title.appendChild(el("span", { "class": "title" }, f.title));
+    title.appendChild(el("span", { "class": "fid" }, f.id));
+    tr.appendChild(title);
+    tr.appendChild(el("td", null, f.school_ids.map(schoolLabel).join("; ")));
+    tr.appendChild(el("td", null, Math.round(f.confidence * 100) + "%"));
+    tr.appendChild(el("td", null, !f.plan ? "no fix to plan"
+                                          : decision ? decision : "to review"));
+    tr.addEventListener("click", function () { toggle(f.id); });
+    tr.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); toggle(f.id); }
+    });
+    return tr;
+  }
+  function toggle(id) {
+    if (state.open[id]) { delete state.open[id]; } else { state.open[id] = true; }
+    renderRows();
+  }
+
+  /* ------------------------------------------------------------------------- details */
+  function detailRow(f) {
+    var tr = el("tr", { "class": "detail", "data-detail-for": f.id });
+    var td = el("td", { colspan: "6" });
+    var grid = el("div", { "class": "detail-grid" });
+    var left = el("div"), right = el("div");
+
+    left.appendChild(el("h3", null, "Evidence"));
+    var ev = el("table", { "class": "evidence" });
+    var keys = Object.keys(f.evidence || {});
+    if (!keys.length) { left.appendChild(el("p", null, "No field-by-field evidence.")); }
+    keys.forEach(function (k) {
+      var row = el("tr");
+      row.appendChild(el("th", { scope: "row" }, k.replace(/[_-]/g, " ")));
+      row.appendChild(el("td", null, f.evidence[k]));
+      ev.appendChild(row);
+    });
+    if (keys.length) { left.appendChild(ev); }
+
+    left.appendChild(el("h3", null, "Records"));
+    var people = el("ul", { "class": "people" });
+    var words = { students: "student", contacts: "contact record", staff: "staff record",
+                  accounts: "account" };
+    Object.keys(words).forEach(function (kind) {
+      (f.entities[kind] || []).forEach(function (id) {
+        people.appendChild(el("li", null, words[kind] + " " + named(id, f.names)));
+      });
+    });
+    if (f.username) { people.appendChild(el("li", null, "username " + f.username)); }
+    f.pairs.forEach(function (p) {
+      people.appendChild(el("li", null, "missing link: " + named(p[0], f.names) + " & " +
+                                        named(p[1], f.names)));
+    });
+    left.appendChild(people);
+
+    var fix = f.fix || {};
+    left.appendChild(el("h3", null, "Recommended fix" + (fix.action ? ": " + fix.action : "")));
+    var steps = el("ol", { "class": "steps" });
+    (fix.steps || []).forEach(function (s) {
+      steps.appendChild(el("li", null, String(s).replace(/^\s*\d+[.)]\s+/, "")));
+    });
+    left.appendChild(steps);
+    if (f.plan) {
+      var review = el("div", { "class": "review" });
+      var accept = el("button", { type: "button", "class": "accept" }, "Accept fix");
+      var reject = el("button", { type: "button", "class": "reject" }, "Reject fix");
+      if (state.review[f.id] === "accepted") { accept.classList.add("accepted"); }
+      if (state.review[f.id] === "rejected") { reject.classList.add("rejected"); }
+      accept.addEventListener("click", function (e) { e.stopPropagation(); decide(f.id, "accepted"); });
+      reject.addEventListener("click", function (e) { e.stopPropagation(); decide(f.id, "rejected"); });
+      review.appendChild(accept); review.appendChild(reject);
+      if (f.plan.needs_decision) {
+        review.appendChild(el("p", { "class": "hint" },
+          "This fix needs a decision in the plan file before it can be applied."));
+      }
+      left.appendChild(review);
+    }
+
+    right.appendChild(el("h3", null, "Household"));
+    right.appendChild(drawHousehold(f));
+    right.appendChild(el("p", { "class": "legend" },
+      "Red outline: the records this finding is about. Solid line: contact of a student " +
+      "(dashed: no portal access). Green: sibling link. Blue: account (dotted: can see). " +
+      "Red dashed: a link that is missing."));
+    grid.appendChild(left); grid.appendChild(right);
+    td.appendChild(grid); tr.appendChild(td);
+    return tr;
+  }
+  function decide(id, decision) {
+    if (state.review[id] === decision) { delete state.review[id]; }
+    else { state.review[id] = decision; }
+    renderRows();
+    renderReviewStatus();
+  }
+  function renderReviewStatus() {
+    var accepted = 0, rejected = 0;
+    for (var id in state.review) {
+      if (state.review[id] === "accepted") { accepted++; } else { rejected++; }
+    }
+    document.getElementById("review-status").textContent =
+      accepted + " fix" + (accepted === 1 ? "" : "es") + " accepted, " + rejected + " rejected.";
+  }
+  function downloadPlan() {
+    var plan = JSON.parse(JSON.stringify(DATA.plan));
+    plan.actions = [];
+    FINDINGS.forEach(function (f) {
+      if (f.plan && state.review[f.id] === "accepted") { plan.actions.push(f.plan); }
+    });
+    var blob = new Blob([JSON.stringify(plan, null, 1) + "\n"], { type: "application/json" });
+    var url = URL.createObjectURL(blob);
+    var a = el("a", { href: url, download: "fix-plan.json" });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
+
+  /* ----------------------------------------------------------------- household picture */
+  var COLUMN = { contact: 0, staff: 0, student: 1, account: 2 };
+  var KIND_WORD = { contact: "contact record", student: "student", account: "account",
+                    staff: "staff record" };
+  function shorten(text, n) { text = String(text); return text.length > n ? text.slice(0, n - 1) + "…" : text; }
+  function drawHousehold(f) {
+    var h = f.household || {}, nodes = h.nodes || [], edges = h.edges || [];
+    var focus = {};
+    ["contacts", "accounts", "staff"].forEach(function (k) {
+      (f.entities[k] || []).forEach(function (id) { focus[id] = true; });
+    });
+    if (f.check === "unlinked-siblings") {
+      (f.entities.students || []).forEach(function (id) { focus[id] = true; });
+    }
+    f.pairs.forEach(function (p) { focus[p[0]] = true; focus[p[1]] = true; });
+
+    var W = 190, H = 40, GAP_X = 70, GAP_Y = 18, PAD = 20;
+    var rows = [0, 0, 0], at = {}, byRef = {};
+    nodes.forEach(function (n) {
+      var col = COLUMN[n.kind] === undefined ? 2 : COLUMN[n.kind];
+      at[n.id] = { x: PAD + col * (W + GAP_X), y: PAD + rows[col] * (H + GAP_Y), node: n };
+      rows[col]++;
+      if (!byRef[n.ref]) { byRef[n.ref] = n.id; }
+    });
+    var height = PAD * 2 + Math.max(1, Math.max.apply(null, rows)) * (H + GAP_Y);
+    var width = PAD * 2 + 3 * W + 2 * GAP_X + 40;
+    var svg = svgEl("svg", { "class": "household", width: width, height: height,
+                             viewBox: "0 0 " + width + " " + height, role: "img" });
+    svg.appendChild(svgEl("title", null, "Household of " + f.id));
+    if (!nodes.length) {
+      svg.setAttribute("height", 50);
+      svg.appendChild(svgEl("text", { x: PAD, y: 30 }, "No household picture for this finding."));
+      return svg;
+    }
+    function line(a, b, style, label) {
+      var p = at[a], q = at[b];
+      if (!p || !q) { return; }
+      var x1, y1, x2, y2, d;
+      if (p.x === q.x) {
+        // Two records in one column (siblings): an arc out to the right of the column.
+        x1 = p.x + W; y1 = p.y + H / 2; x2 = q.x + W; y2 = q.y + H / 2;
+        var bulge = 30 + Math.abs(y2 - y1) / 4;
+        d = "M" + x1 + "," + y1 + " C" + (x1 + bulge) + "," + y1 + " " + (x2 + bulge) + "," + y2 +
+            " " + x2 + "," + y2;
+      } else {
+        var left = p.x < q.x ? p : q, right = p.x < q.x ? q : p;
+        x1 = left.x + W; y1 = left.y + H / 2; x2 = right.x; y2 = right.y + H / 2;
+        var mid = (x1 + x2) / 2;
+        d = "M" + x1 + "," + y1 + " C" + mid + "," + y1 + " " + mid + "," + y2 + " " + x2 + "," + y2;
+      }
+      var path = svgEl("path", { d: d, fill: "none", stroke: style.stroke,
+                                 "stroke-width": style.width || 1.5,
+                                 "class": "edge " + style.cls });
+      if (style.dash) { path.setAttribute("stroke-dasharray", style.dash); }
+      svg.appendChild(path);
+      if (label) {
+        var t = svgEl("text", { x: (x1 + x2) / 2 + (p.x === q.x ? 30 : 0), y: (y1 + y2) / 2 - 3,
+                                "text-anchor": "middle", "class": "edge-label" }, shorten(label, 22));
+        svg.appendChild(t);
+      }
+    }
+    edges.forEach(function (e) {
+      if (e.kind === "contact-of") {
+        line(e.source, e.target, { stroke: "#6b7785", dash: e.portal_access ? "" : "5 4",
+                                   cls: "contact-of" }, e.relationship || "");
+      } else if (e.kind === "sibling") {
+        line(e.source, e.target, { stroke: "#2e7d32", width: 2, cls: "sibling" }, "sibling");
+      } else if (e.kind === "holds-account") {
+        line(e.source, e.target, { stroke: "#1565c0", cls: "holds-account" }, "holds");
+      } else if (e.kind === "can-see") {
+        line(e.source, e.target, { stroke: "#1565c0", dash: "2 3", cls: "can-see" }, "can see");
+      } else {
+        line(e.source, e.target, { stroke: "#999", cls: "other" }, e.kind);
+      }
+    });
+    f.pairs.forEach(function (p) {
+      line(byRef[p[0]], byRef[p[1]], { stroke: "#c0392b", width: 2, dash: "6 4", cls: "missing" },
+           "missing");
+    });
+    nodes.forEach(function (n) {
+      var p = at[n.id], hot = !!focus[n.ref];
+      var g = svgEl("g", { "class": "node " + n.kind + (hot ? " focus" : ""),
+                          "data-ref": n.ref, transform: "translate(" + p.x + "," + p.y + ")" });
+      g.appendChild(svgEl("title", null, KIND_WORD[n.kind] + " " + n.ref + ": " + n.label));
+      g.appendChild(svgEl("rect", { width: W, height: H, rx: n.kind === "student" ? 18 : 5,
+                                    fill: n.kind === "student" ? "#eef7ee" : n.kind === "account" ? "#eaf1fb" : "#f6f3ee",
+                                    stroke: hot ? "#c0392b" : "#8a96a3",
+                                    "stroke-width": hot ? 3 : 1 }));
+      g.appendChild(svgEl("text", { x: 10, y: 16, "class": "label" }, shorten(n.label, 28)));
+      g.appendChild(svgEl("text", { x: 10, y: 31, "class": "ref" }, KIND_WORD[n.kind] + " " + n.ref));
+      svg.appendChild(g);
+    });
+    return svg;
+  }
+
+  /* -------------------------------------------------------------------------- wiring */
+  function setCheck(code) { state.check = code; renderTabs(); applyFilters(); }
+  function setFilter(name, value) {
+    state[name] = value;
+    var id = name === "school" ? "school-filter" : name === "severity" ? "severity-filter" : null;
+    if (id) { document.getElementById(id).value = value; }
+    applyFilters();
+  }
+  FINDINGS.forEach(function (f, i) { f._order = i; });
+  renderCards();
+  renderTabs();
+  renderSchoolOptions();
+  var timer = null;
+  document.getElementById("search").addEventListener("input", function (e) {
+    clearTimeout(timer);
+    var value = e.target.value;
+    timer = setTimeout(function () { state.q = value; applyFilters(); }, 150);
+  });
+  document.getElementById("school-filter").addEventListener("change", function (e) {
+    setFilter("school", e.target.value);
+  });
+  document.getElementById("severity-filter").addEventListener("change", function (e) {
+    setFilter("severity", e.target.value);
+  });
+  document.querySelectorAll("th[data-sort]").forEach(function (th) {
+    th.addEventListener("click", function () {
+      var key = th.getAttribute("data-sort");
+      if (state.sort === key) { state.dir = -state.dir; }
+      else { state.sort = key; state.dir = key === "severity" || key === "confidence" ? -1 : 1; }
+      applyFilters();
+    });
+  });
+  document.getElementById("show-more").addEventListener("click", function () {
+    state.shown += PAGE; renderRows();
+  });
+  document.getElementById("download-plan").addEventListener("click", downloadPlan);
+  renderReviewStatus();
+  applyFilters();
+  document.body.setAttribute("data-ready", "true");
+})();

@@ -1,0 +1,350 @@
+"""The duplicate-contact check on tiny handmade boards: every case that must be found is found
+as one group, and every trap (spouses, a grandfather with the father's name, two parents both
+called Chris, common names, neighbours in one building) produces nothing."""
+
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+import pytest
+
+from audits.board import board_from_frames
+from audits.checks.duplicate_contact import duplicate_contact, survivor
+from audits.context import AuditContext
+from audits.findings import Severity
+from audits.matching import match_contacts
+from audits.registry import load_checks
+
+SCHOOLS = [{"school_id": "A", "school_name": "Alpha PS", "school_type": "elementary"},
+           {"school_id": "B", "school_name": "Beta SS", "school_type": "secondary"}]
+
+
+def student(sid, school="A", last="Smith", street="", postal=""):
+    return {"student_id": sid, "school_id": school, "first_name": f"Kid{sid}", "last_name": last,
+            "street": street, "postal_code": postal}
+
+
+def contact(cid, first, last, **fields):
+    return {"contact_id": cid, "first_name": first, "last_name": last, **fields}
+
+
+def link(sid, cid, relationship, portal="Y"):
+    return {"student_id": sid, "contact_id": cid, "relationship": relationship,
+            "portal_access": portal}
+
+
+def board(students, contacts, links, siblings=(), accounts=()):
+    frames = {"schools": SCHOOLS, "students": students, "contacts": contacts,
+              "student_contacts": links,
+              "siblings": [{"student_id": a, "sibling_id": b} for a, b in siblings]}
+    if accounts:
+        frames["accounts"] = list(accounts)
+    return board_from_frames(frames)
+
+
+def findings(b):
+    return list(duplicate_contact(AuditContext(b)))
+
+
+# ------------------------------------------------------------------------ cases to find
+def jennifer_jenny():
+    return board(
+        [student("S1", "A"), student("S2", "B")],
+        [contact("C104", "Jennifer", "Smith", cell_phone="(613) 555-0101", street="12 Elm St",
+                 postal_code="K1A 0B1", email="jen.smith@x.ca"),
+         contact("C388", "Jenny", "Smith", cell_phone="613.555.0101", street="12 Elm Street",
+                 postal_code="k1a0b1")],
+        [link("S1", "C104", "Mother"), link("S2", "C388", "Mother")])
+
+
+def email_typo_same_address_and_family():
+    return board(
+        [student("S1", last="Lopez"), student("S2", last="Lopez")],
+        [contact("C1", "Maria", "Lopez", email="maria.lopez@mail.com", home_phone="613-555-1111",
+                 street="Apt 4, 55 Elm Ave", postal_code="K2B 1C3"),
+         contact("C2", "Maria", "Lopez", email="maria.lopze@mail.com", home_phone="613-555-2222",
+                 street="4-55 Elm Avenue", postal_code="K2B1C3")],
+        [link("S1", "C1", "Mother"), link("S2", "C2", "Mother")],
+        siblings=[("S1", "S2")])
+
+
+def case_only_differences():
+    return board(
+        [student("S1", last="O'Neil"), student("S2", last="O'Neil")],
+        [contact("C10", "JOHN", "O'NEIL", email="John.ONeil@X.ca", cell_phone="6135550199"),
+         contact("C11", "John", "O'Neil", email="john.oneil@x.ca")],
+        [link("S1", "C10", "Father"), link("S2", "C11", "Father")],
+        siblings=[("S1", "S2")])
+
+
+def moved_address_same_email():
+    return board(
+        [student("S1", "A", last="Brown"), student("S2", "B", last="Brown")],
+        [contact("C20", "Robert", "Brown", email="rbrown@example.org", street="12 Elm St",
+                 postal_code="K1A 0B1"),
+         contact("C21", "Bob", "Brown", email="RBrown@example.org", street="40 Oak Ave",
+                 postal_code="K2B 1C3")],
+        [link("S1", "C20", "Father"), link("S2", "C21", "Father")])
+
+
+def unlinked_siblings_at_two_schools():
+    return board(
+        [student("S5", "A", last="Martin"), student("S6", "B", last="Martin")],
+        [contact("C30", "Anne", "Martin", email="anne.martin@mail.ca", cell_phone="613-555-3000"),
+         contact("C31", "Anne", "Martin", email="anne.martin@mail.ca", work_phone="613-555-9999")],
+        [link("S5", "C30", "Mother"), link("S6", "C31", "Mother", portal="N")])
+
+
+def compound_surname():
+    return board(
+        [student("S1", last="Roy"), student("S2", "B", last="Roy")],
+        [contact("C40", "Marie", "Tremblay-Roy", cell_phone="819 555 4444"),
+         contact("C41", "Marie", "Tremblay", cell_phone="1-819-555-4444")],
+        [link("S1", "C40", "Mother"), link("S2", "C41", "Mother")])
+
+
+CASES = {
+    "jennifer-jenny": (jennifer_jenny, ("C104", "C388"), ("S1", "S2")),
+    "email-typo": (email_typo_same_address_and_family, ("C1", "C2"), ("S1", "S2")),
+    "case-only": (case_only_differences, ("C10", "C11"), ("S1", "S2")),
+    "moved": (moved_address_same_email, ("C20", "C21"), ("S1", "S2")),
+    "two-schools": (unlinked_siblings_at_two_schools, ("C30", "C31"), ("S5", "S6")),
+    "compound-surname": (compound_surname, ("C40", "C41"), ("S1", "S2")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_duplicate_is_found_as_one_group(name):
+    make, contacts, students = CASES[name]
+    found = findings(make())
+    assert len(found) == 1
+    finding = found[0]
+    assert finding.contacts == contacts
+    assert finding.students == students
+    assert finding.severity is Severity.ERROR
+    assert 0.8 <= finding.confidence <= 1.0
+    assert set(contacts) <= set(finding.names)
+    assert finding.fix["action"] == "merge-contacts"
+    assert {finding.fix["keep"], *finding.fix["retire"]} == set(contacts)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in finding.evidence.items())
+
+
+def test_jennifer_evidence_reads_like_a_support_person_would_say_it():
+    finding = findings(jennifer_jenny())[0]
+    evidence = finding.evidence
+    assert evidence["first_name"] == "similar: Jennifer ~ Jenny (nickname)"
+    assert evidence["phone"].startswith("same (613-555-0101")
+    assert "cell_phone" in evidence["phone"]
+    assert evidence["address"].startswith("same")
+    assert evidence["email"] == "on one record only (jen.smith@x.ca)"
+    assert evidence["family"] == "linked to students S1 and S2, both as Mother (not linked as siblings)"
+    assert finding.title == "Contact records C104 and C388 look like one person (Jennifer Smith)"
+    assert finding.school_ids == ("A", "B")
+
+
+def test_moved_address_says_different_and_moved():
+    evidence = findings(moved_address_same_email())[0].evidence
+    assert evidence["email"] == "same (rbrown@example.org)"
+    assert evidence["address"].startswith("different: 12 Elm St")
+    assert "(moved?)" in evidence["address"]
+    assert evidence["first_name"] == "similar: Robert ~ Bob (nickname)"
+
+
+def test_email_typo_and_unit_formats_are_explained():
+    evidence = findings(email_typo_same_address_and_family())[0].evidence
+    assert evidence["email"].startswith("similar: maria.lopez@mail.com ~ maria.lopze@mail.com")
+    assert evidence["address"].startswith("same")
+    assert evidence["family"] == "linked to siblings S1 and S2, both as Mother"
+
+
+def test_fix_carries_records_links_and_steps_for_the_fix_planner():
+    b = board(
+        [student("S5", "A", last="Martin"), student("S6", "B", last="Martin")],
+        [contact("C30", "Anne", "Martin", email="anne.martin@mail.ca"),
+         contact("C31", "Anne", "Martin", email="anne.martin@mail.ca", cell_phone="613-555-3000")],
+        [link("S5", "C30", "Mother"), link("S6", "C31", "Mother", portal="N"),
+         link("S6", "C30", "Mother", portal="Y")][:2],
+        accounts=[{"account_id": "A9", "username": "anne.martin@mail.ca", "account_type": "parent",
+                   "school_id": "B", "person_id": "C31"}])
+    finding = findings(b)[0]
+    fix = finding.fix
+    # The record holding the parent account survives even though the other is older.
+    assert fix["keep"] == "C31" and fix["retire"] == ["C30"]
+    assert fix["students"] == {"C30": [{"student_id": "S5", "relationship": "Mother",
+                                        "portal_access": True}]}
+    assert set(fix["records"]) == {"C30", "C31"}
+    assert fix["records"]["C31"]["cell_phone"] == "613-555-3000"
+    assert set(fix["records"]["C30"]) >= {"contact_id", "first_name", "last_name", "email",
+                                          "home_phone", "cell_phone", "work_phone", "street",
+                                          "city", "postal_code"}
+    assert sorted((l["contact_id"], l["student_id"], l["portal_access"]) for l in fix["links"]) == [
+        ("C30", "S5", True), ("C31", "S6", False)]
+    steps = "\n".join(fix["steps"])
+    assert fix["steps"][0].startswith("1. ")
+    assert "Anne Martin (C30)" in steps and "Anne Martin (C31)" in steps
+    assert "Family & Contacts > Contacts" in steps
+    assert "Person exists as a contact for the related student" in steps
+    assert "Family & Contacts > Siblings" in steps
+    assert "KidS5 Martin (S5)" in steps
+    node_ids = {node["id"] for node in finding.household["nodes"]}
+    assert {"contact:C30", "contact:C31", "student:S5", "student:S6"} <= node_ids
+
+
+def test_survivor_rule():
+    records = {"C1": {"email": "x"}, "C2": {"email": "x", "street": "y"}, "C3": {}}
+    links = {"C1": [{"student_id": "S1"}], "C2": [{"student_id": "S2"}],
+             "C3": [{"student_id": "S3"}, {"student_id": "S4"}]}
+    assert survivor(["C1", "C2", "C3"], records, links, {"C1": ["A1"]}) == "C1"
+    assert survivor(["C1", "C2", "C3"], records, links, {}) == "C3"
+    assert survivor(["C1", "C2"], records, links, {}) == "C2"
+    assert survivor(["C2", "C1"], {}, {}, {}) == "C1"
+
+
+# ------------------------------------------------------------------------ traps
+def spouses_sharing_everything():
+    shared = dict(email="smiths@home.ca", home_phone="613-555-7777", street="9 Pine Cres",
+                  postal_code="K1B 2C3")
+    return board(
+        [student("S1"), student("S2")],
+        [contact("C1", "John", "Smith", **shared), contact("C2", "Jane", "Smith", **shared)],
+        [link("S1", "C1", "Father"), link("S1", "C2", "Mother"),
+         link("S2", "C1", "Father"), link("S2", "C2", "Mother")],
+        siblings=[("S1", "S2")])
+
+
+def spouses_share_email_only_no_students():
+    return board([], [contact("C1", "Sam", "Park", email="parks@mail.ca"),
+                      contact("C2", "Alex", "Park", email="parks@mail.ca")], [])
+
+
+def grandfather_with_the_fathers_name():
+    same = dict(home_phone="613-555-1212", street="3 Oak Ave", postal_code="K1C 3D4")
+    return board(
+        [student("S1", last="Tremblay"), student("S2", last="Tremblay")],
+        [contact("C1", "Robert", "Tremblay", **same),
+         contact("C2", "Robert", "Tremblay", **same)],
+        [link("S1", "C1", "Father"), link("S2", "C1", "Father"),
+         link("S1", "C2", "Grandparent", portal="N")],
+        siblings=[("S1", "S2")])
+
+
+def grandfather_who_is_also_a_father():
+    same = dict(home_phone="613-555-1212", street="3 Oak Ave", postal_code="K1C 3D4",
+                email="r.tremblay@mail.ca")
+    return board(
+        [student("S1", last="Tremblay"), student("S2", last="Tremblay"),
+         student("S9", last="Tremblay")],
+        [contact("C1", "Robert", "Tremblay", **same),
+         contact("C2", "Robert", "Tremblay", **same)],
+        # C2 is the father of young S9 and the grandfather of S2, whose father is C1.
+        [link("S1", "C1", "Father"), link("S2", "C1", "Father"),
+         link("S9", "C2", "Father"), link("S2", "C2", "Grandfather", portal="N")],
+        siblings=[("S1", "S2")])
+
+
+def two_parents_called_chris():
+    same = dict(street="5 Birch Rd", postal_code="K1D 4E5", home_phone="613-555-3434")
+    return board(
+        [student("S1", last="Lee")],
+        [contact("C1", "Chris", "Lee", **same), contact("C2", "Chris", "Lee", **same)],
+        [link("S1", "C1", "Mother"), link("S1", "C2", "Father")])
+
+
+def two_john_smiths():
+    return board(
+        [student("S1"), student("S2", "B")],
+        [contact("C1", "John", "Smith", email="js1@mail.ca", cell_phone="613-555-0001",
+                 street="1 Elm St", postal_code="K1A 0B1"),
+         contact("C2", "John", "Smith", email="john.smith@work.ca", cell_phone="416-555-0002",
+                 street="77 Queen St", postal_code="M5V 2T6")],
+        [link("S1", "C1", "Father"), link("S2", "C2", "Father")])
+
+
+def neighbours_in_one_building():
+    return board(
+        [student("S1", last="Nguyen"), student("S2", "B", last="Nguyen")],
+        [contact("C1", "Linh", "Nguyen", street="Apt 101, 300 King St W", postal_code="K1R 5A1",
+                 cell_phone="613-555-1010"),
+         contact("C2", "Linh", "Nguyen", street="205-300 King Street West", postal_code="K1R5A1",
+                 cell_phone="613-555-2020")],
+        [link("S1", "C1", "Mother"), link("S2", "C2", "Mother")])
+
+
+TRAPS = {
+    "spouses": spouses_sharing_everything,
+    "shared-email-alone": spouses_share_email_only_no_students,
+    "grandfather": grandfather_with_the_fathers_name,
+    "grandfather-also-father": grandfather_who_is_also_a_father,
+    "two-chris": two_parents_called_chris,
+    "common-name": two_john_smiths,
+    "apartment-building": neighbours_in_one_building,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRAPS))
+def test_trap_is_not_merged(name):
+    assert findings(TRAPS[name]()) == []
+
+
+def test_no_chaining_through_a_middle_record():
+    # C2 has only an initial: it would match Jennifer and Jessica; they are two people.
+    shared = dict(street="8 Maple Dr", postal_code="K1E 5F6", home_phone="613-555-5656")
+    b = board([student("S1")],
+              [contact("C1", "Jennifer", "Smith", email="jen@x.ca", **shared),
+               contact("C2", "J", "Smith", email="jen@x.ca", **shared),
+               contact("C3", "Jessica", "Smith", **shared)],
+              [link("S1", "C1", "Mother")])
+    for finding in findings(b):
+        assert not {"C1", "C3"} <= set(finding.contacts)
+
+
+# ------------------------------------------------------------------------ identity
+def test_id_is_stable_when_rows_are_shuffled():
+    original = findings(jennifer_jenny())[0]
+    b = jennifer_jenny()
+    rng = random.Random(7)
+    frames = {}
+    for name, frame in b.tables.items():
+        rows = frame.to_dict("records")
+        rng.shuffle(rows)
+        frames[name] = pd.DataFrame(rows, columns=frame.columns) if rows else None
+    shuffled = board_from_frames({k: v for k, v in frames.items() if v is not None})
+    again = findings(shuffled)[0]
+    assert again.id == original.id
+    assert again.contacts == original.contacts
+    assert again.fix["keep"] == original.fix["keep"]
+
+
+def test_check_is_registered_with_its_documentation():
+    spec = load_checks()["duplicate-contact"]
+    assert spec.severity is Severity.ERROR
+    assert spec.summary
+    assert "account" in spec.why
+    assert "Person exists as a contact for the related student" in spec.how
+    assert "Siblings" in spec.how
+
+
+def test_matches_answer_cluster_and_person_key():
+    b = jennifer_jenny()
+    context = AuditContext(b)
+    matches = context.contact_matches
+    assert matches.cluster_of("C104") is matches.cluster_of("C388")
+    assert matches.person_key("C388") == matches.person_key("C104") == "C104"
+    assert matches.cluster_of("nobody") is None
+    assert matches.person_key("nobody") == "nobody"
+    pair = matches.clusters[0].pairs[0]
+    assert (pair.a, pair.b) == ("C104", "C388")
+    assert pair.fields["first_name"]["verdict"] == "similar"
+
+
+def test_contacts_alone_without_family_context_still_match():
+    b = board_from_frames({"contacts": [
+        contact("R1", "mitchell", "green", street="7 wallaby place delmar", city="cleveland",
+                postal_code="2119"),
+        contact("R2", "mitchel", "green", street="7 wallaby pl delmar", city="cleveland",
+                postal_code="2119"),
+        contact("R3", "mitchell", "greene", street="91 other street", city="sydney",
+                postal_code="2000")]})
+    matches = match_contacts(b, None, AuditContext(b).config)
+    assert [c.contacts for c in matches.clusters] == [("R1", "R2")]

@@ -1,0 +1,218 @@
+"""Applying a fix plan: dry run, the written export, stale and threshold refusals, idempotence,
+retired records, workbook in / workbook out."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+
+import pytest
+
+from audits.errors import UserError
+from fix_boards import (BOARD, findings_doc, link_finding, merge_finding, permission_finding,
+                        rename_finding, snapshot, write_board, write_workbook)
+from fixes.apply import apply_plan
+from fixes.export_writer import read_export
+from fixes.plan import build_plan, plan_document
+
+
+def full_plan():
+    return build_plan(findings_doc(merge_finding(), link_finding(), permission_finding(),
+                                   rename_finding()))
+
+
+def table_rows(folder, name):
+    return list(csv.reader(io.StringIO((folder / f"{name}.csv").read_text("utf-8-sig"))))
+
+
+def test_dry_run_reports_table_by_table_and_writes_nothing(tmp_path):
+    board = write_board(tmp_path / "board")
+    before = snapshot(board)
+    result = apply_plan(full_plan(), board, tmp_path / "fixed", force=True)
+    assert not (tmp_path / "fixed").exists()
+    assert snapshot(board) == before
+    assert result.counts["student_contacts"] == {"changed": 1, "added": 0, "removed": 1}
+    assert result.counts["account_students"]["added"] == 2
+    assert result.counts["siblings"]["added"] == 1
+    assert sorted(result.applied) == ["duplicate-contact:0001", "missing-sibling-access:0003",
+                                      "unlinked-siblings:0002"]
+    assert result.skipped[0][0] == "username-clash:0004"
+    text = result.text()
+    assert "Dry run" in text and "student_contacts: 1 changed, 0 added, 1 removed" in text
+    assert "contact_id: C2 -> C1" in text
+
+
+def test_write_makes_a_complete_export_and_keeps_retired_records(tmp_path):
+    board = write_board(tmp_path / "board")
+    before = snapshot(board)
+    apply_plan(full_plan(), board, tmp_path / "fixed", write=True, force=True)
+    fixed = tmp_path / "fixed"
+    assert snapshot(board) == before  # never touches the input
+    # Untouched tables are byte-identical copies.
+    for name in ("schools", "students", "accounts"):
+        assert (fixed / f"{name}.csv").read_bytes() == (board / f"{name}.csv").read_bytes()
+    assert table_rows(fixed, "student_contacts") == [
+        ["student_id", "contact_id", "relationship", "portal_access"],
+        ["S1", "C1", "Mother", "Y"], ["S2", "C1", "Mother", "Y"],
+        ["S3", "C3", "Father", "Y"], ["S4", "C3", "Father", "Y"]]
+    # The retired record leaves contacts and is kept, whole, in retired_contacts.csv.
+    contacts = table_rows(fixed, "contacts")
+    assert [row[0] for row in contacts] == ["contact_id", "C1", "C3"]
+    assert contacts[1] == ["C1", "Jennifer", "Smith", "jen@example.com", "555-0101", "1 Elm St"]
+    retired = table_rows(fixed, "retired_contacts")
+    assert retired[0][:5] == ["retired_id", "survivor_id", "finding_id", "kept_in_contacts",
+                              "links_moved"]
+    record = dict(zip(retired[0], retired[1]))
+    assert (record["retired_id"], record["survivor_id"], record["kept_in_contacts"]) == (
+        "C2", "C1", "no")
+    assert (record["first_name"], record["cell_phone"]) == ("Jenny", "555-0101")
+    assert "student_id=S2, contact_id=C2" in record["links_moved"]
+    # The merged parent's account now sees the child the retired record had portal access to.
+    assert ["A1", "S2"] in table_rows(fixed, "account_students")
+    assert ["S3", "S4"] in table_rows(fixed, "siblings")
+    changes = table_rows(fixed, "changes")
+    assert changes[0] == ["table", "row", "key", "change", "column", "before", "after", "action",
+                          "finding_id"]
+    assert ["student_contacts", "3", "student_id=S2, contact_id=C2", "set", "contact_id", "C2",
+            "C1", "merge-contacts", "duplicate-contact:0001"] in changes
+    assert len(changes) == 1 + 7
+    assert ["contacts", "3", "contact_id=C2", "remove"] in [r[:4] for r in changes]
+
+
+def test_changed_file_keeps_encoding_line_endings_and_quoting(tmp_path):
+    tables = copy.deepcopy(BOARD)
+    tables["contacts"][1][1] = "Jérôme"
+    board = write_board(tmp_path / "board", tables, encodings={"contacts": "cp1252"},
+                        newline="\n", quote_all=("contacts",))
+    finding = merge_finding()
+    finding["fix"]["records"]["C1"]["first_name"] = "Jérôme"
+    plan = build_plan(findings_doc(finding))
+    apply_plan(plan, board, tmp_path / "fixed", write=True, force=True)
+    original = (board / "contacts.csv").read_bytes().split(b"\n")
+    fixed = (tmp_path / "fixed" / "contacts.csv").read_bytes().split(b"\n")
+    assert fixed[0] == original[0]
+    assert fixed[1] == '"C1","Jérôme","Smith","jen@example.com","555-0101","1 Elm St"'.encode(
+        "cp1252")
+    assert fixed[2:] == original[3:]  # C2 retired
+
+
+def test_utf8_bom_and_extra_columns_survive(tmp_path):
+    tables = copy.deepcopy(BOARD)
+    tables["siblings"] = [["Student ID", "Sibling-ID", "Note"], ["S1", "S2", "x"]]
+    board = write_board(tmp_path / "board", tables, encodings={"siblings": "utf-8-sig"})
+    apply_plan(build_plan(findings_doc(link_finding())), board, tmp_path / "fixed", write=True,
+               force=True)
+    data = (tmp_path / "fixed" / "siblings.csv").read_bytes()
+    assert data == "\ufeffStudent ID,Sibling-ID,Note\r\nS1,S2,x\r\nS3,S4,\r\n".encode("utf-8")
+
+
+def test_changes_csv_is_formula_safe(tmp_path):
+    tables = copy.deepcopy(BOARD)
+    tables["contacts"][2][4] = "=HYPERLINK(\"x\")"
+    board = write_board(tmp_path / "board", tables)
+    finding = merge_finding()
+    finding["fix"]["records"]["C2"]["cell_phone"] = "=HYPERLINK(\"x\")"
+    apply_plan(build_plan(findings_doc(finding)), board, tmp_path / "fixed", write=True,
+               force=True)
+    changes = table_rows(tmp_path / "fixed", "changes")
+    cell = [row for row in changes if row[4] == "cell_phone"][0]
+    assert cell[6] == "'=HYPERLINK(\"x\")"
+
+
+def test_stale_action_is_refused_by_name_and_the_rest_applied_only_on_request(tmp_path):
+    tables = copy.deepcopy(BOARD)
+    tables["contacts"][2][3] = "jenny.new@example.com"  # C2 changed since the plan
+    board = write_board(tmp_path / "board", tables)
+    with pytest.raises(UserError) as raised:
+        apply_plan(full_plan(), board, tmp_path / "fixed", write=True, force=True)
+    assert "duplicate-contact:0001" in str(raised.value)
+    assert "C2's email changed" in str(raised.value)
+    assert not (tmp_path / "fixed").exists()
+    result = apply_plan(full_plan(), board, tmp_path / "fixed", write=True, force=True,
+                        apply_rest=True)
+    assert result.refused == [("duplicate-contact:0001",
+                               "contact record C2's email changed since the plan")]
+    assert "unlinked-siblings:0002" in result.applied
+    assert (tmp_path / "fixed" / "contacts.csv").read_bytes() == (board / "contacts.csv").read_bytes()
+
+
+def test_stale_when_a_student_link_moved_or_a_record_vanished(tmp_path):
+    tables = copy.deepcopy(BOARD)
+    tables["student_contacts"][2][3] = "N"  # C2's portal access to S2 withdrawn
+    board = write_board(tmp_path / "board", tables)
+    result = apply_plan(full_plan(), board, tmp_path / "f", apply_rest=True, force=True)
+    assert result.refused[0] == ("duplicate-contact:0001",
+                                 "contact record C2's student links changed since the plan")
+    tables = copy.deepcopy(BOARD)
+    del tables["accounts"][2]  # A3 is gone
+    board = write_board(tmp_path / "board2", tables)
+    result = apply_plan(full_plan(), board, tmp_path / "f", apply_rest=True, force=True)
+    assert ("missing-sibling-access:0003", "account A3 no longer exists") in result.refused
+
+
+def test_threshold_refusal_and_force(tmp_path):
+    board = write_board(tmp_path / "board")
+    plan = build_plan(findings_doc(permission_finding()))
+    with pytest.raises(UserError) as raised:
+        apply_plan(plan, board, tmp_path / "fixed", write=True)
+    assert "account_students.csv" in str(raised.value) and "--force" in str(raised.value)
+    assert not (tmp_path / "fixed").exists()
+    # A share high enough lets it through; so does force.
+    assert apply_plan(plan, board, tmp_path / "f", max_share=0.5).applied
+    assert apply_plan(plan, board, tmp_path / "fixed", write=True, force=True).written
+
+
+def test_applying_twice_changes_nothing_the_second_time(tmp_path):
+    board = write_board(tmp_path / "board")
+    plan = full_plan()
+    first = apply_plan(plan, board, tmp_path / "fixed", write=True, force=True)
+    assert first.changes
+    second = apply_plan(plan, tmp_path / "fixed", tmp_path / "again", write=True)
+    assert second.changes == [] and second.refused == []
+    assert sorted(second.already_applied) == sorted(first.applied)
+    fixed, again = snapshot(tmp_path / "fixed"), snapshot(tmp_path / "again")
+    for name in ("contacts.csv", "student_contacts.csv", "siblings.csv", "account_students.csv"):
+        assert again[name] == fixed[name]
+
+
+def test_decided_rename_is_applied(tmp_path):
+    board = write_board(tmp_path / "board")
+    plan = build_plan(findings_doc(rename_finding()))
+    plan["actions"][0]["decision"]["new_value"] = "ray.jones@home.example"
+    result = apply_plan(plan, board, tmp_path / "fixed", write=True, force=True)
+    assert result.applied == ["username-clash:0004"]
+    assert table_rows(tmp_path / "fixed", "contacts")[3][3] == "ray.jones@home.example"
+    again = apply_plan(plan, tmp_path / "fixed", tmp_path / "again")
+    assert again.already_applied == ["username-clash:0004"]
+
+
+def test_workbook_in_workbook_out(tmp_path):
+    book = write_workbook(tmp_path / "board.xlsx")
+    result = apply_plan(full_plan(), book, tmp_path / "fixed", write=True, force=True)
+    assert result.written and (tmp_path / "fixed" / "board.xlsx").is_file()
+    fixed = read_export(tmp_path / "fixed" / "board.xlsx")
+    assert fixed.kind == "xlsx"
+    assert fixed.tables["student_contacts"].rows == [
+        ["S1", "C1", "Mother", "Y"], ["S2", "C1", "Mother", "Y"],
+        ["S3", "C3", "Father", "Y"], ["S4", "C3", "Father", "Y"]]
+    assert ["A1", "S2"] in fixed.tables["account_students"].rows
+    assert [row[0] for row in fixed.tables["contacts"].rows] == ["C1", "C3"]
+    assert (tmp_path / "fixed" / "changes.csv").is_file()
+    assert (tmp_path / "fixed" / "retired_contacts.csv").is_file()
+    again = apply_plan(full_plan(), tmp_path / "fixed" / "board.xlsx", tmp_path / "again")
+    assert again.changes == []
+
+
+def test_refuses_an_existing_output_and_a_bad_plan(tmp_path):
+    board = write_board(tmp_path / "board")
+    (tmp_path / "fixed").mkdir()
+    with pytest.raises(UserError, match="already exists"):
+        apply_plan(full_plan(), board, tmp_path / "fixed", write=True, force=True)
+    with pytest.raises(UserError, match="Not a fix plan"):
+        apply_plan({"actions": []}, board, tmp_path / "x")
+    bad = plan_document([{"action": "explode", "finding": "x"}, {"action": "link-siblings"}],
+                        source=None)
+    with pytest.raises(UserError) as raised:
+        apply_plan(bad, board, tmp_path / "x")
+    assert len(raised.value.problems) == 3

@@ -1,0 +1,296 @@
+"""The generation preview (contract section 2), naming schemas and email validity.
+
+``make_board`` and ``with_matches`` build the tiny handmade boards the check case files use too.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import pandas as pd
+import pytest
+
+from audits.board import board_from_frames
+from audits.config import Config
+from audits.context import AuditContext
+from audits.generation import (CLASHES_OTHER_SCHOOL, FAILS_NO_USERNAME, OK, ONE_OF_SEVERAL,
+                               PREVIEW_COLUMNS, REFUSED_IN_USE_HERE, defuse_formulas,
+                               preview_generation, preview_to_csv, split_ids)
+from audits.matching import ContactCluster, ContactMatches
+from audits.usernames import (email_problem, email_problem_series, first_last, username_for,
+                              usernames_series)
+
+
+# ----------------------------------------------------------------------------- board builder
+
+def make_board(students=(), links=(), contacts=None, siblings=(), staff=(), accounts=(),
+               visible=(), schools=None):
+    """A board from short literals.
+
+    students: ``"S1@10"`` (active at school 10) or ``("S1", "10", "inactive")``;
+    links: ``(student, contact, relationship, portal_access "Y"/"N")``;
+    contacts: ``{id: (first, last, email)}``; a linked contact not given gets a unique email;
+    staff: ``(staff_id, school, email)``; accounts: ``(account_id, username, type, school,
+    person_id[, status])``; visible: ``(account_id, student_id)``.
+    """
+    student_rows = []
+    for entry in students:
+        sid, school, status = (*entry.split("@"), "active") if isinstance(entry, str) else entry
+        student_rows.append({"student_id": sid, "school_id": school, "first_name": f"Kid{sid}",
+                             "last_name": "Family", "status": status})
+    contacts = dict(contacts or {})
+    for _, cid, *_ in links:
+        contacts.setdefault(cid, (f"Parent{cid}", "Family", f"{cid.lower()}@mail.ca"))
+    contact_rows = [{"contact_id": cid, "first_name": first, "last_name": last, "email": email}
+                    for cid, (first, last, email) in contacts.items()]
+    link_rows = [{"student_id": s, "contact_id": c, "relationship": rel, "portal_access": portal}
+                 for s, c, rel, portal in links]
+    staff_rows = [{"staff_id": sid, "school_id": school, "first_name": f"Staff{sid}",
+                   "last_name": "Member", "email": email} for sid, school, email in staff]
+    account_rows = [{"account_id": a[0], "username": a[1], "account_type": a[2],
+                     "school_id": a[3], "person_id": a[4],
+                     "status": a[5] if len(a) > 5 else "active"} for a in accounts]
+    school_ids = sorted({r["school_id"] for r in student_rows + staff_rows + account_rows})
+    school_rows = schools or [{"school_id": s, "school_name": f"School {s}",
+                               "school_type": "central_office" if s == "99" else "elementary"}
+                              for s in school_ids]
+    frames = {"schools": school_rows, "students": student_rows, "contacts": contact_rows,
+              "student_contacts": link_rows, "staff": staff_rows}
+    if siblings:
+        frames["siblings"] = [{"student_id": a, "sibling_id": b} for a, b in siblings]
+    if accounts:
+        frames["accounts"] = account_rows
+    if visible:
+        frames["account_students"] = [{"account_id": a, "student_id": s} for a, s in visible]
+    return board_from_frames(frames)
+
+
+def matches_of(*groups, confidence=0.95) -> ContactMatches:
+    """Contact matches where each group of ids is one person."""
+    return ContactMatches(tuple(ContactCluster(tuple(sorted(g)), confidence, ()) for g in groups))
+
+
+def with_matches(board, *groups, config=None, confidence=0.95) -> AuditContext:
+    """A context whose duplicate-contact clusters are exactly ``groups`` (no matcher run)."""
+    context = AuditContext(board, config or Config())
+    context.__dict__["contact_matches"] = matches_of(*groups, confidence=confidence)
+    return context
+
+
+def by_contact(preview: pd.DataFrame) -> dict[str, dict]:
+    return {row["contact_id"]: row for row in preview.to_dict("records")}
+
+
+def shuffled(board, seed=7):
+    """The same board with every table's rows in another order."""
+    frames = {name: frame.sample(frac=1, random_state=seed).reset_index(drop=True)
+              for name, frame in board.tables.items() if len(frame)}
+    return board_from_frames(frames)
+
+
+# ------------------------------------------------------------------------------- usernames
+
+@pytest.mark.parametrize("value, problem", [
+    ("jen.smith@example.ca", None),
+    ("  Jen.Smith@Example.CA ", None),
+    ("", "no email"),
+    (None, "no email"),
+    ("none", "not an email: 'none'"),
+    ("N/A", "not an email: 'n/a'"),
+    ("jen smith@example.ca", "contains a space"),
+    ("jen.smith", "malformed: no @"),
+    ("jen@@example.ca", "malformed: more than one @"),
+    ("@example.ca", "malformed: nothing before the @"),
+    ("jen@", "malformed: missing domain"),
+    ("jen@example", "malformed: domain has no dot"),
+    ("noemail@board.ca", "a placeholder, not a personal email: 'noemail@board.ca'"),
+    ("jen@example.c", "malformed: not a valid email address"),
+])
+def test_email_problem_names_what_is_wrong(value, problem):
+    assert email_problem(value) == problem
+    assert email_problem_series(pd.Series([value], dtype=object)).iloc[0] == (problem or "")
+
+
+def test_username_for_each_naming_schema():
+    assert username_for("email", " Jen.Smith@Example.CA", "Jen", "Smith") == "jen.smith@example.ca"
+    assert username_for("email", "none", "Jen", "Smith") is None
+    assert username_for("first.last", "", "Zoë", "De la Cruz") == "zoe.delacruz"
+    assert username_for("first.last", "", "Zoë", " ") is None
+    assert first_last("José María", "Núñez") == "josemaria.nunez"
+    with pytest.raises(ValueError):
+        username_for("initials", "", "a", "b")
+
+
+def test_username_series_agree_with_scalars():
+    emails = pd.Series(["A@b.ca", "", "x y@z.ca", "q@q.ca"])
+    first = pd.Series(["Zoë", "Ann", "", "Bo"])
+    last = pd.Series(["Li", "Lee", "Kim", "Lo Ng"])
+    for schema in ("email", "first.last"):
+        names, problems = usernames_series(schema, emails, first, last)
+        for i in range(len(emails)):
+            expected = username_for(schema, emails[i], first[i], last[i])
+            assert (names[i] or None) == expected
+            assert bool(problems[i]) == (expected is None)
+
+
+# -------------------------------------------------------------------------------- preview
+
+def test_preview_one_row_per_contact_record_with_portal_access_to_active_students():
+    board = make_board(
+        students=["S1@10", "S2@10", ("S3", "10", "inactive")],
+        links=[("S1", "C1", "Mother", "Y"), ("S2", "C1", "Mother", "Y"),
+               ("S1", "C2", "Father", "N"),            # no portal access: no account
+               ("S3", "C3", "Mother", "Y"),            # only an inactive student: no account
+               ("S2", "C4", "Father", "Y")],           # already has a parent account
+        accounts=[("A4", "c4@mail.ca", "parent", "10", "C4", "disabled")])
+    preview = preview_generation(with_matches(board))
+    assert list(preview.columns) == list(PREVIEW_COLUMNS)
+    assert preview["contact_id"].tolist() == ["C1"]
+    row = preview.iloc[0]
+    assert split_ids(row["student_ids"]) == ["S1", "S2"]
+    assert row["student_count"] == 2
+    assert row["username"] == "c1@mail.ca" and row["status"] == "Will be created"
+    assert row["outcome"] == OK and row["reason"] == "" and row["related"] == ""
+
+
+def test_school_is_the_one_with_most_students_ties_to_lowest_id():
+    board = make_board(
+        students=["S1@20", "S2@20", "S3@10", "S4@30", "S5@20"],
+        links=[("S1", "C1", "Mother", "Y"), ("S2", "C1", "Mother", "Y"),
+               ("S3", "C1", "Mother", "Y"),
+               ("S4", "C2", "Father", "Y"), ("S5", "C2", "Father", "Y")])
+    rows = by_contact(preview_generation(with_matches(board)))
+    assert rows["C1"]["school_id"] == "20"
+    assert rows["C2"]["school_id"] == "20"  # 20 < 30, one student each
+
+
+def test_no_usable_email_fails():
+    board = make_board(students=["S1@10"], links=[("S1", "C1", "Mother", "Y")],
+                       contacts={"C1": ("Ann", "Lee", "ann.lee@")})
+    row = by_contact(preview_generation(with_matches(board)))["C1"]
+    assert row["outcome"] == FAILS_NO_USERNAME
+    assert row["username"] == "" and row["username_problem"] == "malformed: missing domain"
+    assert "missing domain" in row["reason"]
+
+
+def test_first_last_schema_from_config():
+    board = make_board(students=["S1@10"], links=[("S1", "C1", "Mother", "Y")],
+                       contacts={"C1": ("Zoë", "De la Cruz", "")})
+    config = Config(naming_schema={"parent": "first.last", "staff": "email",
+                                   "student": "first.last"})
+    row = by_contact(preview_generation(with_matches(board, config=config)))["C1"]
+    assert row["outcome"] == OK and row["username"] == "zoe.delacruz"
+
+
+def test_username_in_use_at_same_school_is_refused_by_existing_account():
+    board = make_board(students=["S1@10"], links=[("S1", "C1", "Mother", "Y")],
+                       contacts={"C1": ("Ann", "Lee", "ANN@mail.ca")},
+                       staff=[("T1", "10", "ann@mail.ca")],
+                       accounts=[("A1", " Ann@Mail.ca", "staff", "10", "T1", "disabled")])
+    row = by_contact(preview_generation(with_matches(board)))["C1"]
+    assert row["outcome"] == REFUSED_IN_USE_HERE
+    assert row["related"] == "A1"
+
+
+def test_second_would_be_account_at_same_school_is_refused_in_contact_id_order():
+    board = make_board(
+        students=["S1@10", "S2@10"],
+        links=[("S1", "C2", "Mother", "Y"), ("S2", "C1", "Father", "Y")],
+        contacts={"C1": ("Bob", "Lee", "lees@mail.ca"), "C2": ("Ann", "Lee", "Lees@mail.ca")})
+    rows = by_contact(preview_generation(with_matches(board)))
+    assert rows["C1"]["outcome"] == OK
+    assert rows["C2"]["outcome"] == REFUSED_IN_USE_HERE
+    assert rows["C2"]["related"] == "C1"
+
+
+def test_same_username_at_another_school_clashes_including_central_office():
+    board = make_board(
+        students=["S1@10", "S2@20"],
+        links=[("S1", "C1", "Mother", "Y"), ("S2", "C2", "Father", "Y")],
+        contacts={"C1": ("Ann", "Lee", "lees@mail.ca"), "C2": ("Bob", "Lee", "lees@mail.ca"),
+                  },
+        staff=[("T1", "99", "lees@mail.ca")],
+        accounts=[("A1", "lees@mail.ca", "staff", "99", "T1")])
+    rows = by_contact(preview_generation(with_matches(board)))
+    assert rows["C1"]["outcome"] == CLASHES_OTHER_SCHOOL
+    assert split_ids(rows["C1"]["related"]) == ["A1", "C2"]
+    assert rows["C2"]["outcome"] == CLASHES_OTHER_SCHOOL
+
+
+def test_disabled_account_at_another_school_breaks_no_login():
+    board = make_board(students=["S1@10"], links=[("S1", "C1", "Mother", "Y")],
+                       staff=[("T1", "99", "c1@mail.ca")],
+                       accounts=[("A1", "c1@mail.ca", "staff", "99", "T1", "disabled")])
+    assert by_contact(preview_generation(with_matches(board)))["C1"]["outcome"] == OK
+
+
+def test_several_records_of_one_person_each_get_an_account():
+    board = make_board(
+        students=["S1@10", "S2@10", "S3@10"],
+        links=[("S1", "C1", "Mother", "Y"), ("S2", "C2", "Mother", "Y"),
+               ("S3", "C3", "Mother", "Y")],
+        contacts={"C1": ("Jennifer", "Smith", "jen@mail.ca"),
+                  "C2": ("Jenny", "Smith", "jsmith@work.ca"),
+                  "C3": ("Jen", "Smith", "jen@mail.ca")})
+    rows = by_contact(preview_generation(with_matches(board, {"C1", "C2", "C3"})))
+    assert rows["C1"]["outcome"] == ONE_OF_SEVERAL
+    assert split_ids(rows["C1"]["related"]) == ["C2"]  # C3 is refused, it gets no account
+    assert rows["C2"]["outcome"] == ONE_OF_SEVERAL
+    assert rows["C3"]["outcome"] == REFUSED_IN_USE_HERE  # same email, same school: precedence
+
+
+def test_one_of_several_counts_an_existing_parent_account_of_another_record():
+    board = make_board(
+        students=["S1@10", "S2@10"],
+        links=[("S1", "C1", "Mother", "Y"), ("S2", "C2", "Mother", "Y")],
+        accounts=[("A1", "c1@mail.ca", "parent", "10", "C1")], visible=[("A1", "S1")])
+    rows = by_contact(preview_generation(with_matches(board, {"C1", "C2"})))
+    assert list(rows) == ["C2"]
+    assert rows["C2"]["outcome"] == ONE_OF_SEVERAL and rows["C2"]["related"] == "C1"
+    # Without the match the same record is simply ok.
+    assert by_contact(preview_generation(with_matches(board)))["C2"]["outcome"] == OK
+
+
+def test_preview_is_the_same_whatever_the_row_order():
+    board = make_board(
+        students=["S1@10", "S2@10", "S3@20", "S4@20"],
+        links=[("S1", "C3", "Mother", "Y"), ("S2", "C1", "Father", "Y"),
+               ("S3", "C2", "Mother", "Y"), ("S4", "C2", "Mother", "Y"),
+               ("S3", "C4", "Father", "Y")],
+        contacts={"C1": ("A", "B", "x@mail.ca"), "C2": ("C", "D", "x@mail.ca"),
+                  "C3": ("E", "F", "x@mail.ca"), "C4": ("G", "H", "none")})
+    first = preview_generation(with_matches(board))
+    again = preview_generation(with_matches(shuffled(board)))
+    pd.testing.assert_frame_equal(first, again)
+    assert set(first["outcome"]) == {CLASHES_OTHER_SCHOOL, REFUSED_IN_USE_HERE, FAILS_NO_USERNAME}
+
+
+def test_empty_board_gives_an_empty_preview():
+    preview = preview_generation(with_matches(make_board()))
+    assert preview.empty and list(preview.columns) == list(PREVIEW_COLUMNS)
+
+
+def test_context_caches_the_preview():
+    context = with_matches(make_board(students=["S1@10"], links=[("S1", "C1", "Mother", "Y")]))
+    assert context.preview is context.preview
+
+
+# ------------------------------------------------------------------------------------ CSV
+
+def test_preview_csv_defuses_formulas(tmp_path):
+    board = make_board(students=["S1@10"], links=[("S1", "C1", "Mother", "Y")],
+                       contacts={"C1": ("=HYPERLINK(\"http://x\")", "@SUM(A1)", "c1@mail.ca")})
+    preview = preview_generation(with_matches(board))
+    path = preview_to_csv(preview, tmp_path / "preview.csv")
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["name"] == "'=HYPERLINK(\"http://x\") @SUM(A1)"
+    assert rows[0]["contact_id"] == "C1"
+
+
+@pytest.mark.parametrize("cell, safe", [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("\tx", "'\tx"),
+    ("\rx", "'\rx"), ("a=b", "a=b"), ("", ""),
+])
+def test_defuse_formulas(cell, safe):
+    assert defuse_formulas(pd.DataFrame({"c": [cell]}))["c"].iloc[0] == safe

@@ -1,0 +1,85 @@
+"""Each normaliser the duplicate-contact matcher relies on."""
+
+import pandas as pd
+import pytest
+
+from audits import normalize
+from audits.wordlists import NICKNAME_GROUPS
+
+
+def series(*values):
+    return pd.Series(list(values), dtype=object)
+
+
+def test_fold_names_folds_accents_case_and_spacing():
+    folded = normalize.fold_names(series("  Hélène  TREMBLAY ", "José", "O'Neil", "Tremblay - Roy", None))
+    assert folded.tolist() == ["helene tremblay", "jose", "o neil", "tremblay-roy", ""]
+
+
+def test_surname_parts_split_compound_surnames():
+    assert normalize.surname_parts("tremblay-roy") == ("tremblay", "roy")
+    assert normalize.surname_parts("van der berg") == ("van", "der", "berg")
+    assert normalize.surname_parts("") == ()
+
+
+def test_nickname_groups_put_nicknames_together_and_strangers_apart():
+    index = normalize.nickname_index(NICKNAME_GROUPS)
+    groups = normalize.first_name_groups(series("jennifer", "jenny", "robert", "bob", "william",
+                                                "bill", "katherine", "kathy", "zorro",
+                                                "jennifer anne"), index)
+    as_sets = [set(row) - {-1} for row in groups.itertuples(index=False)]
+    assert as_sets[0] & as_sets[1]
+    assert as_sets[2] & as_sets[3]
+    assert as_sets[4] & as_sets[5]
+    assert as_sets[6] & as_sets[7]
+    assert not as_sets[0] & as_sets[2]
+    assert as_sets[8] == set()
+    assert as_sets[9] == as_sets[0]
+
+
+def test_email_ignores_case_and_spaces_and_drops_non_emails():
+    emails = normalize.normalize_email(series(" J.Smith@X.CA ", "j.smith @x.ca", "none", "", None))
+    assert emails.tolist() == ["j.smith@x.ca", "j.smith@x.ca", "", "", ""]
+
+
+@pytest.mark.parametrize("raw, digits", [
+    ("(613) 555-0101", "6135550101"),
+    ("613.555.0101", "6135550101"),
+    ("1-613-555-0101", "6135550101"),
+    ("+1 613 555 0101", "6135550101"),
+    ("613-555-0101 ext 22", "6135550101"),
+    ("555-0101", ""),
+    ("", ""),
+    ("n/a", ""),
+])
+def test_phone_is_ten_north_american_digits(raw, digits):
+    assert normalize.phone_digits(raw) == digits
+    assert normalize.normalize_phone(series(raw)).tolist() == [digits]
+
+
+def test_postal_code_ignores_spacing_and_case():
+    codes = normalize.normalize_postal_code(series("k1a 0b1", "K1A0B1", " K1A-0B1 ", ""))
+    assert codes.tolist() == ["K1A0B1", "K1A0B1", "K1A0B1", ""]
+
+
+@pytest.mark.parametrize("raw", ["Apt 4, 55 Elm Ave", "4-55 Elm Avenue", "55 Elm Avenue #4",
+                                 "55 elm ave. unit 4", "Unit 4 - 55 ELM AVE", "55 Elm Ave, Suite 4"])
+def test_street_formats_of_one_unit_agree(raw):
+    assert normalize.split_street(raw) == ("55", "elmave", "4")
+
+
+def test_street_keeps_other_units_and_streets_apart():
+    assert normalize.split_street("Apt 101, 300 King St W")[2] == "101"
+    assert normalize.split_street("Apt 205, 300 King St W")[2] == "205"
+    assert normalize.split_street("12 Elm St") == ("12", "elmst", "")
+    assert normalize.split_street("12 Elm Street") == normalize.split_street("12 elm st.")
+    assert normalize.split_street("12 Oak St") != normalize.split_street("12 Elm St")
+    assert normalize.split_street("") == ("", "", "")
+
+
+def test_normalize_street_is_a_frame_of_parts():
+    frame = normalize.normalize_street(series("Apt 4, 55 Elm Ave", "12 Rue Saint-Jean"))
+    assert frame["civic"].tolist() == ["55", "12"]
+    assert frame["street_name"].tolist() == ["elmave", "ruesaintjean"]
+    assert frame["unit"].tolist() == ["4", ""]
+    assert frame["street_words"].tolist() == ["elm ave", "rue saint jean"]

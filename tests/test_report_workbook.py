@@ -1,0 +1,190 @@
+"""The Excel workbook: the right rows, counts that agree, and text that never becomes a formula."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from audits.findings import summarize
+from reports import ReportInput, write_reports
+from reports.safety import looks_like_formula, neutralize_csv, neutralize_frame
+from reports.samples import (HOSTILE_FORMULA, SAMPLE_GENERATED_AT, SAMPLE_SCHOOLS,
+                             sample_findings, synthetic_findings)
+from reports.workbook import sheet_names, write_workbook
+
+
+def preview_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "contact_id": ["C104", "C900"], "name": ["Jennifer Smith", HOSTILE_FORMULA],
+        "school_id": ["1021", "3030"], "student_ids": ["S1;S2", "S90"],
+        "username": ["j.smith@example.com", None], "status": ["new", "new"],
+        "outcome": ["created", "fails"], "reason": ["", "no usable email"]})
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    out = tmp_path_factory.mktemp("xlsx")
+    report = ReportInput(sample_findings(), preview=preview_frame(), schools=SAMPLE_SCHOOLS,
+                         board_name="Demo board", generated_at=SAMPLE_GENERATED_AT,
+                         checks={"duplicate-contact": {"summary": "Contact records of one person",
+                                                       "why": "", "how": ""}})
+    path = write_workbook(report, out / "audit.xlsx")
+    return load_workbook(path), report
+
+
+def rows(sheet) -> list[tuple]:
+    return list(sheet.iter_rows(values_only=True))
+
+
+def test_sheets_are_summary_one_per_check_and_preview(book):
+    wb, report = book
+    checks = sorted({f.check for f in report.findings})
+    assert wb.sheetnames == ["Summary", *checks, "Preview"]
+
+
+def test_each_finding_has_its_row_with_people_fix_and_school(book):
+    wb, report = book
+    for finding in report.findings:
+        sheet = wb[finding.check]
+        header = rows(sheet)[0]
+        found = [dict(zip(header, row)) for row in rows(sheet)[1:] if row[0] == finding.id]
+        assert len(found) == 1, finding.id
+        row = found[0]
+        assert row["Severity"] == finding.severity.value
+        assert row["School ID"] == ", ".join(finding.school_ids)
+        for entity_id in finding.students + finding.contacts + finding.accounts:
+            assert f"({entity_id})" in row["People (name and id)"]
+        assert row["Fix action"] == finding.fix["action"]
+        assert row["Fix steps"].splitlines()[0].startswith("1. ")
+        assert len(row["Fix steps"].splitlines()) == len(finding.fix["steps"])
+    dup = dict(zip(rows(wb["duplicate-contact"])[0], rows(wb["duplicate-contact"])[1]))
+    assert "Jennifer Smith (C104)" in dup["People (name and id)"]
+    assert "first name: Jennifer ~ Jenny" in dup["Evidence"]
+    assert dup["School"] == "Maple Grove Public School"
+    assert dup["Confidence"] == pytest.approx(0.97)
+
+
+def test_summary_counts_agree_with_findings(book):
+    wb, report = book
+    summary = summarize(report.findings)
+    table = rows(wb["Summary"])
+    by_check = {row[0]: row for row in table if row[0] in summary["by_check"]}
+    for check, count in summary["by_check"].items():
+        assert by_check[check][5] == count
+        errors = sum(1 for f in report.findings if f.check == check and f.severity.value == "error")
+        assert by_check[check][2] == errors
+    total = next(row for row in table if row[0] == "All checks")
+    assert total[5] == len(report.findings)
+    school_rows = {row[0]: row for row in table if row[0] in summary["by_school"]}
+    assert school_rows["1021"][1] == "Maple Grove Public School"
+    assert school_rows["1021"][2] == summary["by_school"]["1021"]
+    assert by_check["duplicate-contact"][1] == "Contact records of one person"
+
+
+def test_summary_links_to_each_check_sheet_and_has_a_bar_chart(book, tmp_path):
+    wb, report = book
+    sheet = wb["Summary"]
+    links = {cell.value: cell.hyperlink.location for row in sheet.iter_rows() for cell in row
+             if cell.hyperlink is not None}
+    for check in {f.check for f in report.findings}:
+        assert links[check] == f"'{check}'!A1"
+    assert sheet._charts and sheet._charts[0].tagname == "barChart"
+
+
+def test_check_sheets_have_frozen_header_filter_and_severity_colours(book):
+    wb, _ = book
+    sheet = wb["duplicate-contact"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref.startswith("A1:L")
+    assert sheet["B2"].value == "error" and sheet["B2"].fill.fgColor.rgb.endswith("F8D7DA")
+    assert sheet["K2"].alignment.wrap_text
+
+
+def test_formula_text_stays_text(book):
+    wb, _ = book
+    seen = 0
+    for sheet in wb:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and looks_like_formula(cell.value):
+                    assert cell.data_type == "s", (sheet.title, cell.coordinate)
+                    assert cell.quotePrefix
+                    seen += 1
+                if cell.value == HOSTILE_FORMULA:
+                    seen += 100
+    assert seen >= 100  # the hostile name itself appears, as text
+    preview = rows(wb["Preview"])
+    assert preview[0][:2] == ("contact_id", "name")
+    assert (HOSTILE_FORMULA in preview[2]) and wb["Preview"]["B3"].data_type == "s"
+
+
+def test_formula_text_inside_a_cell_is_written_as_a_string_not_a_formula(tmp_path):
+    import zipfile
+
+    report = ReportInput(sample_findings(), preview=preview_frame(), schools=SAMPLE_SCHOOLS)
+    path = write_workbook(report, tmp_path / "audit.xlsx")
+    with zipfile.ZipFile(path) as archive:
+        sheets = "".join(archive.read(n).decode() for n in archive.namelist()
+                         if n.startswith("xl/worksheets/sheet"))
+    assert "<f>" not in sheets and "<x:f>" not in sheets
+
+
+def test_csv_neutralising():
+    assert neutralize_csv("=1+1") == "'=1+1"
+    assert neutralize_csv("@SUM(A1)") == "'@SUM(A1)"
+    assert neutralize_csv("Jennifer") == "Jennifer"
+    assert neutralize_csv(12) == 12
+    frame = neutralize_frame(pd.DataFrame({"name": ["-2+3", "Ann", None], "n": [1, 2, 3]}))
+    assert frame["name"].tolist()[:2] == ["'-2+3", "Ann"] and pd.isna(frame["name"][2])
+
+
+def test_sheet_names_are_valid_and_unique():
+    names = sheet_names(["a" * 40, "a" * 40 + "b", "summary", "x/y:z"])
+    assert all(len(n) <= 31 for n in names.values())
+    assert len(set(n.lower() for n in names.values())) == 4
+    assert names["summary"] != "Summary" and "/" not in names["x/y:z"]
+
+
+def test_write_reports_writes_every_output_atomically(tmp_path):
+    report = ReportInput(sample_findings(), schools=SAMPLE_SCHOOLS, input_path="demo")
+    written = write_reports(report, tmp_path)
+    assert set(written) == {"xlsx", "html", "json", "runbooks"}
+    assert all(path.exists() for path in written.values())
+    assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob("runbooks/.*.tmp"))
+    only = write_reports(report, tmp_path / "only", formats=("json",))
+    assert set(only) == {"json", "runbooks"}
+
+
+def test_unknown_format_is_a_user_error(tmp_path):
+    from audits.errors import UserError
+
+    with pytest.raises(UserError):
+        write_reports(ReportInput([]), tmp_path, formats=("pdf",))
+
+
+def test_a_board_with_no_findings_still_gets_a_workbook(tmp_path):
+    path = write_workbook(ReportInput([]), tmp_path / "audit.xlsx")
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["Summary", "Preview"]
+
+
+@pytest.mark.slow
+def test_100000_findings_fit(tmp_path):
+    findings = synthetic_findings(100_000)
+    report = ReportInput(findings)
+    started = time.perf_counter()
+    path = write_workbook(report, tmp_path / "audit.xlsx")
+    print(f"100,000 findings: workbook in {time.perf_counter() - started:.1f} s")
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+        rows_written = [archive.read(n).count(b"<row ") - 1 for n in sorted(sheets)]
+    # Summary has its own layout; every check sheet has a header row plus one row per finding.
+    assert sum(rows_written[1:-1]) == 100_000
+    assert load_workbook(path, read_only=True).sheetnames[1:-1] == sorted(
+        {f.check for f in findings})

@@ -1,0 +1,81 @@
+"""Runbooks: one page per school, highest severity first, names shown as text."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from markdown_it import MarkdownIt
+
+from reports import ReportInput
+from reports.runbooks import school_file_stem, write_runbooks
+from reports.safety import markdown_text
+from reports.samples import (HOSTILE_FORMULA, HOSTILE_IMG, HOSTILE_SCRIPT, SAMPLE_SCHOOLS,
+                             sample_findings)
+
+
+@pytest.fixture(scope="module")
+def runbooks(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runbooks")
+    report = ReportInput(sample_findings(), schools=SAMPLE_SCHOOLS, board_name="Demo",
+                         checks={"duplicate-contact": {"summary": "s", "why": "Two accounts.",
+                                                       "how": "Merge."}})
+    index = write_runbooks(report, folder)
+    return folder, index, report
+
+
+def test_one_page_per_school_in_html_and_markdown_and_an_index(runbooks):
+    folder, index, report = runbooks
+    schools = {s for f in report.findings for s in f.school_ids}
+    assert {p.stem for p in folder.glob("*.md")} == {school_file_stem(s) for s in schools}
+    assert {p.stem for p in folder.glob("*.html")} == {school_file_stem(s) for s in schools} | {"index"}
+    text = index.read_text()
+    for school in schools:
+        assert f'href="{school_file_stem(school)}.html"' in text
+    assert "Maple Grove Public School" in text
+
+
+def test_steps_are_numbered_with_exact_names_and_ids_highest_severity_first(runbooks):
+    folder, _, report = runbooks
+    page = (folder / "1021.md").read_text()
+    titles = re.findall(r"^## \d+\\\. (\w+):", page, re.M)
+    assert titles == sorted(titles, key=["Error", "Warning", "Info"].index)
+    assert "1. \\[ \\] Open Contacts and search for C388 \\(Jenny Smith\\)." in page
+    assert "Jennifer Smith \\(C104\\)" in page
+    html = (folder / "1021.html").read_text()
+    assert "Retire contact record C388." in html and "Why it matters:</b> Two accounts." in html
+    assert html.count('<section class="finding"') == sum("1021" in f.school_ids
+                                                         for f in report.findings)
+
+
+def test_markdown_escapes_names(runbooks):
+    folder, _, _ = runbooks
+    rendered = MarkdownIt("commonmark").render((folder / "3030.md").read_text())
+    assert "<script" not in rendered and "<img" not in rendered and "<b>" not in rendered
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
+    assert "&lt;img src=x onerror=alert(1)&gt;" in rendered
+    assert "=HYPERLINK(&quot;http://x&quot;,&quot;y&quot;)" in rendered
+
+
+@pytest.mark.parametrize("name", ["*bold*", "[x](javascript:alert(1))", "<b>x</b>", "# head",
+                                  "`code`", "a_b_c", "![i](x.png)", "http://x.example"])
+def test_markdown_text_renders_as_itself(name):
+    rendered = MarkdownIt("commonmark").enable("linkify").render(f"Name: {markdown_text(name)}")
+    assert "<em>" not in rendered and "<a " not in rendered and "<img" not in rendered
+    assert "<h1>" not in rendered and "<code>" not in rendered and "<b>" not in rendered
+    assert "<strong>" not in rendered
+
+
+def test_html_runbook_escapes_names(runbooks):
+    folder, _, _ = runbooks
+    html = (folder / "3030.html").read_text()
+    assert HOSTILE_SCRIPT not in html and HOSTILE_IMG not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co. Academy" in html
+    assert HOSTILE_FORMULA.replace('"', "&#34;") in html
+
+
+def test_school_ids_cannot_escape_the_folder():
+    assert "/" not in school_file_stem("../../etc") and ".." not in school_file_stem("../x")
+    assert school_file_stem("1021") == "1021"
+    assert school_file_stem("a/b") != school_file_stem("a_b")
