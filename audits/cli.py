@@ -189,6 +189,72 @@ def demo(out):
                f"or {progress_out / 'audit.xlsx'} in Excel or LibreOffice.")
 
 
+@main.group()
+def fix() -> None:
+    """Plan, dry-run, apply and undo reviewed fixes on a copy of the export."""
+
+
+@fix.command("plan")
+@click.argument("findings", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="PLAN.json to write.")
+@click.option("--check", "checks", multiple=True, help="Only findings of this check (repeatable).")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), help="Skip findings below this confidence.")
+def fix_plan(findings, out, checks, min_confidence):
+    """Write one action per finding of FINDINGS.json, each with the values it expects to find."""
+    import json
+
+    from audits.api import write_atomic
+    from fixes.plan import build_plan, dumps_plan
+
+    try:
+        document = json.loads(Path(findings).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"Findings file not found: {findings}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{findings} is not a findings.json file: {error}") from None
+    if not isinstance(document, dict) or not str(document.get("schema", "")).startswith(
+            "connect-audit/findings/"):
+        raise UserError(f"{findings} is not a connect-audit findings.json file (no schema)")
+    plan = build_plan(document, checks=checks or None, min_confidence=min_confidence,
+                      source=str(findings))
+    write_atomic(out, dumps_plan(plan))
+    needs = sum(1 for action in plan["actions"] if action.get("needs_decision"))
+    click.echo(f"{len(plan['actions'])} action(s) written to {out}"
+               + (f"; {needs} need a person's decision" if needs else ""))
+
+
+@fix.command("apply")
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.argument("board", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="New folder for the fixed export, changes.csv and the undo record.")
+@click.option("--write", is_flag=True, help="Write the fixed export (default: dry run).")
+@click.option("--force", is_flag=True, help="Apply even when a table changes more than the share.")
+@click.option("--apply-rest", is_flag=True, help="Apply the other actions when some are stale.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="TOML config file.")
+def fix_apply(plan, board, out, write, force, apply_rest, config_path):
+    """Apply PLAN.json to BOARD, writing a new export in --out (dry run unless --write)."""
+    from audits.config import load_config
+    from fixes.apply import apply_plan
+    from fixes.plan import read_plan
+
+    config = load_config(config_path)
+    result = apply_plan(read_plan(plan), board, out, write=write, force=force,
+                        apply_rest=apply_rest, max_share=config.max_fix_share)
+    click.echo(result.text())
+
+
+@fix.command("undo")
+@click.argument("fixed", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Where to write the original export again.")
+def fix_undo(fixed, out):
+    """Give back the original export from a FIXED folder written by `fix apply --write`."""
+    from fixes.undo import undo
+
+    click.echo(f"Original export restored to {undo(fixed, out)}")
+
+
 @main.command("checks")
 def list_checks():
     """List the checks, with what each finds and why it matters."""

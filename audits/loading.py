@@ -51,14 +51,20 @@ def load_board(path: str | Path, *, mapping: str | Path | None = None,
     read or, with ``validate``, breaks the contract's structure (blank IDs, duplicate IDs,
     unknown references, bad status or flag values, malformed dates).
     """
-    export = read_export(path, mapping=mapping)
+    export, problems = _read(path, mapping)
+    if export is None:
+        raise UserError(_failure_message(path, problems), problems)
     board = board_from_frames(export.frames, export.source)
     if validate:
         from audits.validation import validate_board
 
-        problems = validate_board(board, raw=export.frames)
-        if problems:
-            raise UserError(_failure_message(path, problems), problems)
+        # Tables that could not be read are left out, so the user still sees every
+        # problem in the others on this run, without false unknown references.
+        unread = {name for name, spec in TABLES.items() if name not in export.frames
+                  and (not spec.optional or export.source.tables[name].present)}
+        problems = [*problems, *validate_board(board, raw=export.frames, unread=unread)]
+    if problems:
+        raise UserError(_failure_message(path, problems), problems)
     return board
 
 
@@ -69,10 +75,21 @@ def read_export(path: str | Path, mapping: str | Path | None = None) -> Export:
     columns kept; each index is the row number in the file. Absent optional tables are left
     out of ``frames`` and recorded with ``present=False`` in the source.
     """
+    export, problems = _read(path, mapping)
+    if problems:
+        raise UserError(_failure_message(path, problems), problems)
+    return export
+
+
+def _read(path: str | Path, mapping: str | Path | None
+          ) -> tuple[Export | None, list[InputProblem]]:
+    """The export (``None`` when there is no export at ``path`` at all) and every problem
+    reading it."""
     problems = ProblemCollector()
     header_mapping, mapping_problems = read_mapping(mapping)
     problems.extend(mapping_problems)
     path = Path(path)
+    export = None
     if not path.exists():
         problems.add("missing-path", f"{path} does not exist; give the folder of CSV files or "
                      "the .xlsx workbook the SIS exported", file=str(path))
@@ -87,8 +104,7 @@ def read_export(path: str | Path, mapping: str | Path | None = None) -> Export:
         }.get(path.suffix.lower(), "give a folder of CSV files or an .xlsx workbook")
         problems.add("not-an-export", f"{path.name} is not a board export; {hint}",
                      file=path.name)
-    problems.raise_if_any(_failure_message(path, problems.problems))
-    return export
+    return export, problems.problems
 
 
 def _failure_message(path: str | Path, problems: list[InputProblem] | tuple) -> str:
@@ -123,7 +139,9 @@ def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollecto
                              f"{name} table into it", file=f"{name}.csv")
             continue
         read = _read_csv(file, name, mapping, problems)
-        if read is not None:
+        if read is None:
+            sources[name] = TableSource(file=file.name)
+        else:
             frames[name], sources[name] = read
     return Export(frames, BoardSource(path=str(folder), kind="csv", tables=sources))
 
@@ -229,7 +247,9 @@ def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollecto
                 continue
             label = f"{path.name}[{title}]"
             read = _read_sheet(workbook[title], name, label, mapping, problems)
-            if read is not None:
+            if read is None:
+                sources[name] = TableSource(file=label)
+            else:
                 frames[name], sources[name] = read
     finally:
         workbook.close()

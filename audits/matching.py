@@ -48,7 +48,7 @@ PRIOR = -7.0
 WEIGHTS: dict[str, dict[str, float]] = {
     "first_name": {"same": 3.5, "nickname": 3.0, "similar": 2.0, "initial": 0.5, "missing": 0.0},
     "last_name": {"same": 3.0, "partial": 2.0, "similar": 2.0, "different": -3.0, "missing": 0.0},
-    "email": {"same": 6.0, "similar": 3.0, "different": -0.5, "missing": 0.0},
+    "email": {"same": 6.0, "similar": 2.5, "separators": 0.5, "different": -0.5, "missing": 0.0},
     "phone": {"same": 5.0, "similar": 2.0, "different": -0.5, "missing": 0.0},
     "street": {"same": 3.5, "similar": 1.0, "different": -1.0, "other-unit": -4.0, "missing": 0.0},
     "postal_code": {"same": 1.5, "similar": 0.5, "different": -0.5, "missing": 0.0},
@@ -142,6 +142,8 @@ class _Features:
     last: np.ndarray
     groups: np.ndarray  # (n, 3) nickname group numbers, -1 for none
     email: np.ndarray
+    email_spaced: np.ndarray  # lowercased and trimmed, inner spaces kept
+    email_loose: np.ndarray  # without dots, underscores, hyphens or spaces
     phones: np.ndarray  # (n, 3) ten-digit strings, "" for none
     phone_digits: np.ndarray  # (n, 3, 10) uint8 digits, 255 for none
     roles: np.ndarray  # (n,) bit mask of the role classes a record is linked with
@@ -164,11 +166,15 @@ def _features(board: Board, config: Config) -> _Features:
                        for c in PHONE_COLUMNS], axis=1)
     street = normalize.normalize_street(contacts["street"], config.street_suffixes)
     links = _links(board, config, contacts)
+    email = normalize.normalize_email(contacts["email"])
+    spaced = contacts["email"].astype(str).str.strip().str.lower()
     return _Features(
         ids=contacts["contact_id"].to_numpy(dtype=object),
         first=first.to_numpy(dtype=object), last=last.to_numpy(dtype=object),
         groups=groups.to_numpy(),
-        email=normalize.normalize_email(contacts["email"]).to_numpy(dtype=object),
+        email=email.to_numpy(dtype=object),
+        email_spaced=email.where(email == "", spaced).to_numpy(dtype=object),
+        email_loose=email.str.replace(r"[._\-]", "", regex=True).to_numpy(dtype=object),
         phones=phones, phone_digits=_digit_array(phones),
         roles=_role_masks(links, len(contacts)),
         civic=street["civic"].to_numpy(dtype=object),
@@ -326,10 +332,10 @@ def candidate_pairs(f: _Features, max_block: int, name_block: int = 8) -> np.nda
 
 # ---------------------------------------------------------------------------------- scoring
 V_MISSING, V_SAME, V_SIMILAR, V_DIFFERENT = 0, 1, 2, 3
-F_NICKNAME, F_INITIAL, L_PARTIAL, S_OTHER_UNIT = 4, 5, 6, 7
+F_NICKNAME, F_INITIAL, L_PARTIAL, S_OTHER_UNIT, E_SEPARATORS = 4, 5, 6, 7, 8
 VERDICT_WORDS = {V_MISSING: "missing", V_SAME: "same", V_SIMILAR: "similar",
                  V_DIFFERENT: "different", F_NICKNAME: "similar", F_INITIAL: "similar",
-                 L_PARTIAL: "similar", S_OTHER_UNIT: "different"}
+                 L_PARTIAL: "similar", S_OTHER_UNIT: "different", E_SEPARATORS: "similar"}
 
 
 @dataclass
@@ -450,7 +456,14 @@ def _emails(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.
     verdict[typo] = V_SIMILAR
     verdict[ea == eb] = V_SAME
     verdict[(ea == "") | (eb == "")] = V_MISSING
-    return verdict, _table_weight("email", verdict)
+    weight = _table_weight("email", verdict)
+    # Addresses that differ only in dots, underscores or spaces (jane.roy@ / janeroy@) are as
+    # often two people with one name as one person: they weigh little either way.
+    loose_a, loose_b = f.email_loose[a], f.email_loose[b]
+    spelled = (loose_a == loose_b) & (loose_a != "") & (f.email_spaced[a] != f.email_spaced[b])
+    verdict[spelled] = E_SEPARATORS
+    weight[spelled] = WEIGHTS["email"]["separators"]
+    return verdict, weight
 
 
 def _table_weight(name: str, verdict: np.ndarray) -> np.ndarray:
@@ -543,9 +556,10 @@ def _family_context(f: _Features, pairs: np.ndarray) -> tuple[np.ndarray, np.nda
     generation = ((ra == ROLE_GRANDPARENT) & joined["parental_b"].to_numpy()) | \
         ((rb == ROLE_GRANDPARENT) & joined["parental_a"].to_numpy())
     one_student = joined["student_a"].to_numpy() == joined["student_b"].to_numpy()
-    # Two records linked to one student in two different parental roles are two people.
-    two_parents = one_student & joined["parental_a"].to_numpy() & joined["parental_b"].to_numpy() \
-        & (ra != rb)
+    # Two records linked to one student, both as parents, are two people: two parental roles
+    # (Mother and Father, both typed "Chris"), or two mothers or two fathers. A clerk who
+    # types a parent twice does it on another child, where the first record did not show up.
+    two_parents = one_student & joined["parental_a"].to_numpy() & joined["parental_b"].to_numpy()
     in_family_veto = gender | generation | two_parents
     vetoed_pairs = joined["pair"].to_numpy()[in_family_veto]
     veto[vetoed_pairs] = True
@@ -708,7 +722,8 @@ def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
     last_note = "part of a compound surname" if v["last_name"][row] == L_PARTIAL else ""
     put("last_name", v["last_name"][row], raw.at[x, "last_name"], raw.at[y, "last_name"], last_note)
     put("email", v["email"][row], raw.at[x, "email"], raw.at[y, "email"],
-        "one-character typo" if v["email"][row] == V_SIMILAR else "")
+        {V_SIMILAR: "one-character typo",
+         E_SEPARATORS: "only dots, underscores or spaces differ"}.get(int(v["email"][row]), ""))
     phones_x = [str(p) for p in f.phones[x] if p]
     phones_y = [str(p) for p in f.phones[y] if p]
     shared = sorted(set(phones_x) & set(phones_y))

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Collection, Mapping
 
 import pandas as pd
 
 from audits.board import ACCOUNT_PERSON_TABLE, FLAG_FALSE, FLAG_TRUE, TABLES, Board, TableSpec
 from audits.errors import InputProblem
 
-DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+DATE_PATTERN = r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$"
 """``YYYY-MM-DD`` with a real month and day number."""
 
 FLAG_SPELLINGS = tuple(sorted((FLAG_TRUE | FLAG_FALSE) - {""}))
@@ -38,22 +38,25 @@ class _Rule:
     message: Callable[[str], str]
 
 
-def validate_board(board: Board, *, raw: Mapping[str, pd.DataFrame] | None = None
-                   ) -> list[InputProblem]:
+def validate_board(board: Board, *, raw: Mapping[str, pd.DataFrame] | None = None,
+                   unread: Collection[str] = ()) -> list[InputProblem]:
     """Every structural problem in ``board``, each with file, row, column and value.
 
     ``raw`` are the tables as read, before normalisation (:func:`audits.loading.read_export`
     frames). The loader passes them so flag spellings and status values are checked, and
     reported, as exported; normalisation turns an unknown flag spelling into ``False``, so
     without ``raw`` flags that are already booleans are not checked.
+
+    ``unread`` names tables the loader could not read (already reported): they are not
+    validated and references to them are not checked.
     """
     raw = raw or {}
-    reference_ids = _reference_ids(board)
+    reference_ids = _reference_ids(board, unread)
     context = _context()
     problems: list[InputProblem] = []
     for name, spec in TABLES.items():
         table = board.tables[name]
-        if table.empty:
+        if table.empty or name in unread:
             continue
         original = raw.get(name)
         if original is None or len(original) != len(table):
@@ -79,13 +82,18 @@ def validate_board(board: Board, *, raw: Mapping[str, pd.DataFrame] | None = Non
     return problems
 
 
-def _reference_ids(board: Board) -> dict[tuple[str, str], pd.Index]:
-    """The ids every reference may name, computed once per target column."""
+def _reference_ids(board: Board, unread: Collection[str]
+                   ) -> dict[tuple[str, str], pd.Index | None]:
+    """The ids every reference may name, computed once per target column (``None`` when the
+    target table could not be read)."""
     targets = {(ref.target, ref.target_column)
                for spec in TABLES.values() for ref in spec.references}
     targets |= set(ACCOUNT_PERSON_TABLE.values())
     ids = {}
     for table, column in targets:
+        if table in unread:
+            ids[(table, column)] = None
+            continue
         values = board.tables[table][column].astype(str).str.strip()
         ids[(table, column)] = pd.Index(values[values != ""].unique())
     return ids
@@ -102,7 +110,8 @@ def _known(column: str) -> str:
 
 
 def _expectation_frame(spec: TableSpec, table: pd.DataFrame, original: pd.DataFrame,
-                       reference_ids: dict[tuple[str, str], pd.Index]) -> pd.DataFrame:
+                       reference_ids: dict[tuple[str, str], pd.Index | None]
+                       ) -> pd.DataFrame:
     """The contract columns as the expectations compare them, blank as null (GX counts
     ``""`` as a value); and for each reference whether its id is known (null when blank: a
     blank is reported once, as blank).
@@ -115,7 +124,7 @@ def _expectation_frame(spec: TableSpec, table: pd.DataFrame, original: pd.DataFr
     # Only the columns an expectation reads: GX hashes every batch it is given.
     for column in (c for c in spec.columns if c in checked):
         if column in spec.flags:
-            if original[column].dtype == bool:
+            if column not in original.columns or original[column].dtype == bool:
                 continue
             text = _text(original[column]).str.strip().str.lower()
         elif column in spec.dates:
@@ -124,6 +133,8 @@ def _expectation_frame(spec: TableSpec, table: pd.DataFrame, original: pd.DataFr
             text = _text(table[column])
         columns[column] = text.astype(object).where(text != "", None)
     for ref in spec.references:
+        if reference_ids[(ref.target, ref.target_column)] is None:
+            continue
         ids = columns[ref.column]
         known = ids.isin(reference_ids[(ref.target, ref.target_column)])
         columns[_known(ref.column)] = known.astype(object).where(ids.notna(), None)
@@ -131,6 +142,8 @@ def _expectation_frame(spec: TableSpec, table: pd.DataFrame, original: pd.DataFr
         ids, types = columns["person_id"], columns["account_type"]
         known = pd.Series(None, index=ids.index, dtype=object)
         for account_type, target in ACCOUNT_PERSON_TABLE.items():
+            if reference_ids[target] is None:
+                continue
             of_type = (types == account_type) & ids.notna()
             known[of_type] = ids[of_type].isin(reference_ids[target])
         columns[_known("person_id")] = known
@@ -182,6 +195,8 @@ def _suite(spec: TableSpec, frame: pd.DataFrame) -> tuple[list[_Rule], list]:
     # membership is computed once per column with pandas (_expectation_frame) and GX checks
     # the resulting "known" column instead.
     for ref in spec.references:
+        if _known(ref.column) not in frame.columns:
+            continue
         expect(_Rule("unknown-reference", ref.column,
                      lambda v, r=ref: f"{r.column} names no {r.target_column} in the "
                      f"{r.target} table"),

@@ -215,10 +215,12 @@ def _read_workbook(path: Path, mapping: HeaderMapping) -> RawExport:
 
 def _format_row(values: list[str], delimiter: str, quote_all: bool) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="",
+    # The writer quotes a value holding any character of its line terminator, so it must see
+    # both line-break characters there; the terminator itself is dropped afterwards.
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n",
                         quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
     writer.writerow(values)
-    return buffer.getvalue()
+    return buffer.getvalue()[:-2]
 
 
 @dataclass
@@ -231,23 +233,6 @@ class TableEdits:
 
     def __bool__(self) -> bool:
         return bool(self.updates or self.removed or self.added)
-
-
-def edited_rows(table: RawTable, edits: TableEdits) -> list[list[str]]:
-    """The table's data rows after ``edits`` (removed rows dropped, added rows at the end)."""
-    rows: list[list[str]] = []
-    for index, values in enumerate(table.rows):
-        if index in edits.removed:
-            continue
-        if index in edits.updates:
-            values = list(values) + [""] * (len(table.headers) - len(values))
-            for column, value in edits.updates[index].items():
-                values[table.position[column]] = value
-        rows.append(values)
-    for added in edits.added:
-        rows.append([added.get(column, "") if table.position.get(column) == i else ""
-                     for i, column in enumerate(table.columns)])
-    return rows
 
 
 def render_csv(table: RawTable, edits: TableEdits) -> bytes:

@@ -89,4 +89,26 @@ def write_reports(report_input: ReportInput, out_dir: Path,
     return written
 
 
-__all__ = ["FORMATS", "ReportInput", "write_reports"]
+def report_input_from_audit(result: Any, *, board_name: str | None = None) -> ReportInput:
+    """The :class:`ReportInput` of an ``audits.api.AuditResult``: the one place where the board
+    is read for reports (school names, table sizes, the generation preview)."""
+    from audits.registry import load_checks
+
+    board = result.board
+    schools = board.schools
+    school_names = dict(zip(schools["school_id"].astype(str), schools["school_name"].astype(str)))
+    source = getattr(board.source, "path", "") or ""
+    return ReportInput(
+        findings=result.findings, preview=result.preview, schools=school_names,
+        checks=load_checks(), board_name=board_name if board_name is not None else
+        Path(str(source)).name, input_path=str(source), tables=board.row_counts())
+
+
+def write_audit_reports(result: Any, out_dir: Path,
+                        formats: Iterable[str] = FORMATS) -> dict[str, Path]:
+    """``write_reports`` for an ``audits.api.AuditResult`` (what the CLI calls)."""
+    return write_reports(report_input_from_audit(result), out_dir, formats)
+
+
+__all__ = ["FORMATS", "ReportInput", "report_input_from_audit", "write_audit_reports",
+           "write_reports"]

@@ -50,8 +50,18 @@ def _plan_action(entry: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
+DETAIL_CHUNK = 500
+"""Findings per detail block: opening a finding parses only its block (a few hundred kB)."""
+
+INDEX_FIELDS = ("id", "check", "severity", "confidence", "school_ids", "title", "entities",
+                "pairs", "username", "names")
+"""What a table row, the filters and the search need; the rest waits in the detail blocks."""
+
+
 def report_data(report: "ReportInput") -> dict[str, Any]:
-    """The JSON document the page's script renders (also handy for tests)."""
+    """The data the page's script renders: ``findings`` (one light entry per finding, for the
+    table, filters and search) and ``details`` (evidence, fix, household picture and plan
+    action of each finding, in the same order); ``plan`` is the empty fix-plan envelope."""
     from fixes.plan import plan_document
 
     counts = dict((report.summary or {}).get("by_check", {}))
@@ -60,28 +70,40 @@ def report_data(report: "ReportInput") -> dict[str, Any]:
                "why": wording.check_text(report.checks.get(code), "why"),
                "how": wording.check_text(report.checks.get(code), "how")}
               for code in wording.ordered_checks(report.findings, report.checks)]
-    findings = []
+    index, details = [], []
     for finding in report.findings:
         entry = finding.to_dict()
-        entry["plan"] = _plan_action(entry)
-        findings.append(entry)
+        plan = _plan_action(entry)
+        light = {key: entry[key] for key in INDEX_FIELDS}
+        light["fixable"] = plan is not None
+        index.append(light)
+        fix = entry["fix"]
+        details.append({"evidence": entry["evidence"],
+                        "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
+                        "household": entry["household"], "plan": plan})
     return {
         "board": report.board_name,
         "generated_at": report.stamp,
         "summary": {key: dict(value) for key, value in (report.summary or {}).items()},
         "schools": dict(report.schools),
         "checks": checks,
-        "findings": findings,
+        "detail_chunk": DETAIL_CHUNK,
+        "findings": index,
+        "details": details,
         "plan": plan_document([], source=report.input_path or None),
     }
 
 
 def render_html(report: "ReportInput") -> str:
+    data = report_data(report)
+    details = data.pop("details")
+    blocks = [_markup(json_for_script(details[start:start + DETAIL_CHUNK]))
+              for start in range(0, len(details), DETAIL_CHUNK)]
     template = environment().get_template("report.html.j2")
     return template.render(
         board_name=report.board_name, stamp=report.stamp, total=len(report.findings),
         css=_markup(_static("report.css")), js=_markup(_static("report.js")),
-        data_json=_markup(json_for_script(report_data(report))))
+        data_json=_markup(json_for_script(data)), detail_blocks=blocks)
 
 
 def _markup(text: str):

@@ -9,7 +9,7 @@ import pytest
 
 from fixes.plan import SCHEMA as PLAN_SCHEMA, plan_action
 from reports import ReportInput
-from reports.html import render_html, report_data
+from reports.html import DETAIL_CHUNK, render_html, report_data
 from reports.safety import json_for_script
 from reports.samples import (HOSTILE_IMG, HOSTILE_JS, HOSTILE_SCRIPT, SAMPLE_GENERATED_AT,
                              SAMPLE_SCHOOLS, sample_findings)
@@ -27,14 +27,22 @@ def page(report):
 
 
 def embedded(page: str) -> dict:
+    """The page's data as its script sees it: the index, plus the detail blocks in order."""
     match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
-    return json.loads(match.group(1))
+    data = json.loads(match.group(1))
+    blocks = re.findall(r'<script type="application/json" id="details-(\d+)">(.*?)</script>',
+                        page, re.S)
+    assert [int(n) for n, _ in blocks] == list(range(len(blocks)))
+    data["details"] = [d for _, block in blocks for d in json.loads(block)]
+    return data
 
 
 def test_no_data_can_break_out_of_the_json_script(page):
-    blob = re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1)
-    assert "<" not in blob and ">" not in blob and "&" not in blob
-    assert page.count("<script") == 2  # the data and the page's own script, nothing else
+    blobs = re.findall(r'<script type="application/json" id="[\w-]+">(.*?)</script>', page, re.S)
+    assert len(blobs) == 2  # the index and one detail block
+    for blob in blobs:
+        assert "<" not in blob and ">" not in blob and "&" not in blob
+    assert page.count("<script") == 3  # the data blocks and the page's own script, nothing else
     assert HOSTILE_SCRIPT not in page and HOSTILE_IMG not in page
     assert "&lt;i&gt;Board&lt;/i&gt;" in page
 
@@ -50,8 +58,12 @@ def test_embedded_data_round_trips_exactly(page, report):
 
 def test_each_fixable_finding_carries_its_plan_action(page, report):
     data = embedded(page)
-    for entry, finding in zip(data["findings"], report.findings):
-        assert entry["plan"] == plan_action(finding.to_dict())
+    assert len(data["details"]) == len(report.findings)
+    for entry, detail, finding in zip(data["findings"], data["details"], report.findings):
+        assert detail["plan"] == plan_action(finding.to_dict())
+        assert entry["fixable"] == (detail["plan"] is not None)
+        assert detail["household"] == finding.household
+        assert detail["fix"]["steps"] == finding.fix["steps"]
     assert data["plan"]["schema"] == PLAN_SCHEMA and data["plan"]["actions"] == []
     assert data["plan"]["source"] == "demo-board"
 
@@ -72,5 +84,39 @@ def test_json_for_script_escapes_markup_characters():
 
 def test_report_data_lists_registered_checks_without_findings():
     data = report_data(ReportInput([], checks={"duplicate-contact": {"summary": "Dups"}}))
+    assert data["findings"] == [] and data["details"] == []
     assert data["checks"] == [{"code": "duplicate-contact", "count": 0, "summary": "Dups",
                                "why": "", "how": ""}]
+
+
+@pytest.mark.slow
+def test_sample_board_end_to_end(tmp_path):
+    """The checks' real findings on the generated sample board go through every report."""
+    from audits import api
+    from audits.sample import generate_board
+    from reports import report_input_from_audit, write_reports
+
+    sample = generate_board(300, seed=3)
+    from audits.board import board_from_frames
+
+    result = api.run_audit(board_from_frames(sample.tables))
+    report = report_input_from_audit(result, board_name="sample")
+    written = write_reports(report, tmp_path)
+    assert set(written) == {"xlsx", "html", "json", "runbooks"}
+    data = embedded(written["html"].read_text(encoding="utf-8"))
+    assert [f["id"] for f in data["findings"]] == [f.id for f in report.findings]
+    assert len(report.findings) > 0
+    for detail, finding in zip(data["details"], report.findings):
+        assert detail["plan"] == plan_action(finding.to_dict())
+    schools = {s for f in report.findings for s in f.school_ids}
+    assert len(list((tmp_path / "runbooks").glob("*.md"))) == len(schools)
+
+
+def test_details_are_split_into_blocks_in_finding_order():
+    from reports.samples import synthetic_findings
+
+    findings = synthetic_findings(DETAIL_CHUNK + 3)
+    data = embedded(render_html(ReportInput(findings)))
+    assert len(data["details"]) == len(findings)
+    ordered = ReportInput(findings).findings
+    assert [d["household"] for d in data["details"]] == [f.household for f in ordered]

@@ -47,18 +47,19 @@ def missing_sibling_access(context: AuditContext) -> Iterator[Finding]:
         return
     seen = visible[visible["account_id"].isin(missing["account_id"])]
     seen_by_account: dict[str, list[str]] = {}
-    for account_id, student_id in zip(seen["account_id"], seen["student_id"]):
+    for account_id, student_id in zip(seen["account_id"].tolist(), seen["student_id"].tolist()):
         seen_by_account.setdefault(account_id, []).append(student_id)
     due = expected[expected["account_id"].isin(missing["account_id"])]
     due_by_account: dict[str, list[str]] = {}
-    for account_id, student_id in zip(due["account_id"], due["student_id"]):
+    for account_id, student_id in zip(due["account_id"].tolist(), due["student_id"].tolist()):
         due_by_account.setdefault(account_id, []).append(student_id)
     graph = context.graph
 
     # One pass to bucket rows by account; pandas per-group access costs more than the finding.
     missing_of: dict[str, list[tuple[str, str, str, str, str]]] = {}
-    for row in zip(missing["account_id"], missing["username"], missing["person_id"],
-                   missing["school_id"], missing["student_id"], missing["student_school_id"]):
+    columns = ["account_id", "username", "person_id", "school_id", "student_id",
+               "student_school_id"]
+    for row in zip(*(missing[column].tolist() for column in columns)):
         missing_of.setdefault(row[0], []).append(row[1:])
 
     for account_id in sorted(missing_of):

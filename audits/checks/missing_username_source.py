@@ -36,9 +36,9 @@ def missing_username_source(context: AuditContext) -> Iterator[Finding]:
     failing = failing.merge(contacts[["contact_id", "email"]].drop_duplicates("contact_id"),
                             on="contact_id", how="left")
     graph = context.graph
+    columns = ["contact_id", "school_id", "student_ids", "username_problem", "email"]
     for contact_id, school_id, student_ids, problem, email in zip(
-            failing["contact_id"], failing["school_id"], failing["student_ids"],
-            failing["username_problem"], failing["email"].fillna("")):
+            *(failing[column].fillna("").tolist() for column in columns)):
         students = split_ids(student_ids)
         names = {**names_of(graph, CONTACT, [contact_id]), **names_of(graph, STUDENT, students)}
         if schema == "email":

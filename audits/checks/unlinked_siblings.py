@@ -85,7 +85,7 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
 
     # Families are components of students joined by a shared parent, linked or not.
     family_graph = nx.Graph()
-    family_graph.add_edges_from(zip(family_pairs["a"], family_pairs["b"]))
+    family_graph.add_edges_from(zip(family_pairs["a"].tolist(), family_pairs["b"].tolist()))
     needs_finding = set(missing["a"])
     family_of: dict[str, int] = {}
     families: list[list[str]] = []
@@ -104,17 +104,18 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
 
     # Plain Python from here on: one pass to bucket rows by family, then per-family work only.
     missing_in: dict[int, list[tuple[str, str]]] = {}
-    for a, b in zip(missing["a"], missing["b"]):
+    for a, b in zip(missing["a"].tolist(), missing["b"].tolist()):
         missing_in.setdefault(family_of[a], []).append((a, b))
     persons_joining: dict[int, set[str]] = {}
-    for a, person in zip(through_person["a"], through_person["person"]):
+    for a, person in zip(through_person["a"].tolist(), through_person["person"].tolist()):
         persons_joining.setdefault(family_of[a], set()).add(person)
     in_family = links[links["student_id"].isin(family_of.keys())]
     links_in: dict[int, list[tuple[str, str, str, str]]] = {}
-    for row in zip(in_family["student_id"], in_family["contact_id"],
-                   in_family["relationship"].str.strip(), in_family["person"]):
+    for row in zip(in_family["student_id"].tolist(), in_family["contact_id"].tolist(),
+                   in_family["relationship"].str.strip().tolist(), in_family["person"].tolist()):
         links_in.setdefault(family_of[row[0]], []).append(row)
-    schools = dict(zip(context.board.students["student_id"], context.board.students["school_id"]))
+    students = context.board.students
+    schools = dict(zip(students["student_id"].tolist(), students["school_id"].tolist()))
     graph = context.graph
 
     for number, family in enumerate(families):

@@ -44,16 +44,22 @@ def username_holders(context: AuditContext) -> pd.DataFrame:
         account_id="", account_type="parent", status="would-be")
     columns = ["username_key", "school_id", "account_id", "account_type", "person_id", "status",
                "outcome"]
-    places = set(zip(would_be["username_key"], would_be["school_id"]))
+    places = set(zip(would_be["username_key"].tolist(), would_be["school_id"].tolist()))
     keep = existing["status"] == "active"
     if places:
         keep |= pd.Series([place in places for place in
-                           zip(existing["username_key"], existing["school_id"])],
+                           zip(existing["username_key"].tolist(), existing["school_id"].tolist())],
                           index=existing.index, dtype=bool)
     holders = pd.concat([existing.loc[keep, columns], would_be[columns]], ignore_index=True)
     counts = holders.groupby("username_key")["username_key"].transform("size")
     return holders[counts > 1].sort_values(["username_key", "school_id", "account_id",
                                              "person_id"]).reset_index(drop=True)
+
+
+def _fate(outcome: str) -> str:
+    if outcome == REFUSED_IN_USE_HERE:
+        return "refused"
+    return "created" if outcome in CREATED else outcome
 
 
 @check(CODE, severity=Severity.ERROR)
@@ -78,11 +84,12 @@ def username_clash(context: AuditContext) -> Iterator[Finding]:
     if holders.empty:
         return
     board = context.board
-    contact_emails = dict(zip(board.contacts["contact_id"], board.contacts["email"]))
-    staff_emails = dict(zip(board.staff["staff_id"], board.staff["email"]))
+    contacts = board.contacts
+    contact_emails = dict(zip(contacts["contact_id"].tolist(), contacts["email"].tolist()))
+    staff_emails = dict(zip(board.staff["staff_id"].tolist(), board.staff["email"].tolist()))
     parent_rows = holders[holders["account_type"] == "parent"]
     parent_contacts = parent_rows["person_id"].drop_duplicates()
-    person_of = dict(zip(parent_contacts, person_keys(context, parent_contacts)))
+    person_of = dict(zip(parent_contacts.tolist(), person_keys(context, parent_contacts).tolist()))
     graph = context.graph
 
     for key, group in holders.groupby("username_key", sort=True):
@@ -117,8 +124,7 @@ def username_clash(context: AuditContext) -> Iterator[Finding]:
         username = key
         account_lines = [f"{r.account_id} ({r.account_type}, school {r.school_id}, {r.status}, "
                          f"{r.person_id})" for r in sorted(existing, key=lambda r: r.account_id)]
-        would_be_lines = [f"{r.person_id} (parent, school {r.school_id}, "
-                          f"{'refused' if r.outcome == REFUSED_IN_USE_HERE else 'created' if r.outcome in CREATED else r.outcome})"
+        would_be_lines = [f"{r.person_id} (parent, school {r.school_id}, {_fate(r.outcome)})"
                           for r in sorted(would_be, key=lambda r: r.person_id)]
         evidence = {
             "cause": cause,
@@ -138,8 +144,8 @@ def username_clash(context: AuditContext) -> Iterator[Finding]:
                          f"{screen(FAMILY_CONTACTS, CONTACTS, record(names, contact))} > Email: "
                          "enter the parent's personal email, save.")
         for r in sorted(existing, key=lambda r: r.account_id):
-            steps.append(f"Or rename an existing account: "
-                         f"{screen(*CONNECT_ACCOUNTS, f'{username} (account {r.account_id}, school {r.school_id})')}"
+            account = f"{username} (account {r.account_id}, school {r.school_id})"
+            steps.append(f"Or rename an existing account: {screen(*CONNECT_ACCOUNTS, account)}"
                          " > Username: enter a new username no other account uses, save.")
         if cause == ONE_PERSON_TWO_RECORDS:
             steps.append("These are two records of one person: merge them (see the "

@@ -147,7 +147,8 @@ class BoardBuilder:
         self.city_weights = list(accumulate(c[3] for c in names.CITIES))
         self.buildings: list[Address] = []
         self.building_parents: dict[int, list[int]] = {}
-        self.grandparents: list[int] = []
+        self.grandparents: dict[str, list[int]] = {}  # by surname: cousins share them
+        self.grandparent_word: dict[int, str] = {}
         self.recent_parents: list[int] = []
         self._make_schools()
 
@@ -526,26 +527,32 @@ class BoardBuilder:
     def emergency_contacts(self, kids: list[int], parents: list[Parent], home: Address,
                            building: int | None, surname: str) -> None:
         rng = self.rng
-        if rng.random() < 0.4:
-            if self.grandparents and rng.random() < 0.25:
+        if rng.random() < 0.5:
+            cousins = [g for last in {p.last for p in parents} | {surname}
+                       for g in self.grandparents.get(last, ())[-5:]]
+            if cousins and rng.random() < 0.35:
                 # The cousins' grandparent: one record on two unrelated families.
-                grandparent = rng.choice(self.grandparents[-60:])
+                grandparent = rng.choice(cousins)
             else:
                 father = next((p for p in parents if p.sex == "M" and p.last == surname), None)
                 if father is not None and rng.random() < 0.15:
                     first, last = father.first, father.last  # the grandfather has his name
+                    word = "Grandfather"
                 else:
-                    first = self.pick(self.women if rng.random() < 0.6 else self.men)
+                    woman = rng.random() < 0.6
+                    first = self.pick(self.women if woman else self.men)
                     last = rng.choice([p.last for p in parents] or [surname])
+                    word = rng.choice(("Grandmother", "Grand-mère")) if woman else "Grandfather"
                 address = self.address()
                 email = self.email(first, last) if rng.random() < 0.5 else ""
                 grandparent = self.add_contact(
                     first, last, email, self.render_phone(self.phone(address.city)),
                     self.render_phone(self.phone(address.city)) if rng.random() < 0.5 else "", "",
                     self.render_address(address, self.style()), self.new_human())
-                self.grandparents.append(grandparent)
-            relationship = rng.choice(("Grandparent", "Grandmother", "Grandfather", "Emergency",
-                                       "Grand-mère"))
+                self.grandparents.setdefault(last, []).append(grandparent)
+                self.grandparent_word[grandparent] = word
+            relationship = rng.choice((self.grandparent_word[grandparent], "Grandparent",
+                                       "Emergency"))
             for kid in kids:
                 self.link(kid, grandparent, relationship, False)
         if rng.random() < 0.15:
@@ -557,7 +564,7 @@ class BoardBuilder:
                 relationship = rng.choice(("Emergency", "Neighbour", "Friend", "Emergency Contact"))
                 for kid in kids:
                     self.link(kid, neighbour, relationship, False)
-        if rng.random() < 0.1:
+        if rng.random() < 0.35:
             first = self.pick(self.women if rng.random() < 0.5 else self.men)
             address = self.address()
             aunt = self.add_contact(first, rng.choice((surname, self.pick(self.surnames))), "", "",

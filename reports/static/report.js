@@ -13,6 +13,14 @@
   var state = { check: "", q: "", school: "", severity: "", sort: "severity", dir: -1,
                 shown: PAGE, open: {}, review: {} };
   var filtered = FINDINGS;
+  var detailBlocks = {};
+  function details(f) {
+    var block = Math.floor(f._order / DATA.detail_chunk);
+    if (!detailBlocks[block]) {
+      detailBlocks[block] = JSON.parse(document.getElementById("details-" + block).textContent);
+    }
+    return detailBlocks[block][f._order % DATA.detail_chunk];
+  }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -168,7 +176,7 @@
     tr.appendChild(title);
     tr.appendChild(el("td", null, f.school_ids.map(schoolLabel).join("; ")));
     tr.appendChild(el("td", null, Math.round(f.confidence * 100) + "%"));
-    tr.appendChild(el("td", null, !f.plan ? "no fix to plan"
+    tr.appendChild(el("td", null, !f.fixable ? "no fix to plan"
                                           : decision ? decision : "to review"));
     tr.addEventListener("click", function () { toggle(f.id); });
     tr.addEventListener("keydown", function (ev) {
@@ -183,6 +191,7 @@
 
   /* ------------------------------------------------------------------------- details */
   function detailRow(f) {
+    var d = details(f);
     var tr = el("tr", { "class": "detail", "data-detail-for": f.id });
     var td = el("td", { colspan: "6" });
     var grid = el("div", { "class": "detail-grid" });
@@ -190,12 +199,12 @@
 
     left.appendChild(el("h3", null, "Evidence"));
     var ev = el("table", { "class": "evidence" });
-    var keys = Object.keys(f.evidence || {});
+    var keys = Object.keys(d.evidence || {});
     if (!keys.length) { left.appendChild(el("p", null, "No field-by-field evidence.")); }
     keys.forEach(function (k) {
       var row = el("tr");
       row.appendChild(el("th", { scope: "row" }, k.replace(/[_-]/g, " ")));
-      row.appendChild(el("td", null, f.evidence[k]));
+      row.appendChild(el("td", null, d.evidence[k]));
       ev.appendChild(row);
     });
     if (keys.length) { left.appendChild(ev); }
@@ -216,14 +225,14 @@
     });
     left.appendChild(people);
 
-    var fix = f.fix || {};
+    var fix = d.fix || {};
     left.appendChild(el("h3", null, "Recommended fix" + (fix.action ? ": " + fix.action : "")));
     var steps = el("ol", { "class": "steps" });
     (fix.steps || []).forEach(function (s) {
       steps.appendChild(el("li", null, String(s).replace(/^\s*\d+[.)]\s+/, "")));
     });
     left.appendChild(steps);
-    if (f.plan) {
+    if (d.plan) {
       var review = el("div", { "class": "review" });
       var accept = el("button", { type: "button", "class": "accept" }, "Accept fix");
       var reject = el("button", { type: "button", "class": "reject" }, "Reject fix");
@@ -232,7 +241,7 @@
       accept.addEventListener("click", function (e) { e.stopPropagation(); decide(f.id, "accepted"); });
       reject.addEventListener("click", function (e) { e.stopPropagation(); decide(f.id, "rejected"); });
       review.appendChild(accept); review.appendChild(reject);
-      if (f.plan.needs_decision) {
+      if (d.plan.needs_decision) {
         review.appendChild(el("p", { "class": "hint" },
           "This fix needs a decision in the plan file before it can be applied."));
       }
@@ -240,7 +249,7 @@
     }
 
     right.appendChild(el("h3", null, "Household"));
-    right.appendChild(drawHousehold(f));
+    right.appendChild(drawHousehold(f, d.household));
     right.appendChild(el("p", { "class": "legend" },
       "Red outline: the records this finding is about. Solid line: contact of a student " +
       "(dashed: no portal access). Green: sibling link. Blue: account (dotted: can see). " +
@@ -267,7 +276,7 @@
     var plan = JSON.parse(JSON.stringify(DATA.plan));
     plan.actions = [];
     FINDINGS.forEach(function (f) {
-      if (f.plan && state.review[f.id] === "accepted") { plan.actions.push(f.plan); }
+      if (state.review[f.id] === "accepted") { plan.actions.push(details(f).plan); }
     });
     var blob = new Blob([JSON.stringify(plan, null, 1) + "\n"], { type: "application/json" });
     var url = URL.createObjectURL(blob);
@@ -283,8 +292,9 @@
   var KIND_WORD = { contact: "contact record", student: "student", account: "account",
                     staff: "staff record" };
   function shorten(text, n) { text = String(text); return text.length > n ? text.slice(0, n - 1) + "…" : text; }
-  function drawHousehold(f) {
-    var h = f.household || {}, nodes = h.nodes || [], edges = h.edges || [];
+  function drawHousehold(f, h) {
+    h = h || {};
+    var nodes = h.nodes || [], edges = h.edges || [];
     var focus = {};
     ["contacts", "accounts", "staff"].forEach(function (k) {
       (f.entities[k] || []).forEach(function (id) { focus[id] = true; });

@@ -1,0 +1,264 @@
+"""Loading a board export: CSV folders and workbooks, headers, encodings, mapping, flags."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from audits.board import TABLES
+from audits.errors import UserError
+from audits.loading import cell_text, detect_encoding, load_board, read_export
+from audits.mapping import normalize_header
+
+# A small valid board in contract column names; tests change a copy.
+VALID: dict[str, list[dict[str, str]]] = {
+    "schools": [
+        {"school_id": "1021", "school_name": "North Public", "school_type": "elementary"},
+        {"school_id": "0900", "school_name": "Board Office", "school_type": "central_office"},
+    ],
+    "students": [
+        {"student_id": "000123", "school_id": "1021", "first_name": "Ann", "last_name": "Lee",
+         "date_of_birth": "2015-03-04", "grade": "03", "status": "Active"},
+        {"student_id": "000124", "school_id": "1021", "first_name": "Bo", "last_name": "Lee",
+         "date_of_birth": "", "grade": "05", "status": ""},
+    ],
+    "contacts": [
+        {"contact_id": "C1", "first_name": "Jo", "last_name": "Lee", "email": "jo@example.org",
+         "cell_phone": "613-555-0100"},
+        {"contact_id": "C2", "first_name": "Sam", "last_name": "Lee", "email": ""},
+    ],
+    "student_contacts": [
+        {"student_id": "000123", "contact_id": "C1", "relationship": "Mother", "portal_access": "Y"},
+        {"student_id": "000124", "contact_id": "C2", "relationship": "Father", "portal_access": ""},
+    ],
+    "siblings": [{"student_id": "000123", "sibling_id": "000124"}],
+    "staff": [{"staff_id": "T1", "school_id": "0900", "first_name": "Pat", "last_name": "Ng",
+               "email": "pat@example.org"}],
+}
+
+EXPORT_HEADERS = {"student_id": "Student Id", "school_id": "School ID", "first_name": "First Name",
+                  "last_name": "LAST-NAME", "date_of_birth": " Date of Birth ", "grade": "Grade"}
+
+
+def board_tables(**changes: list[dict[str, str]] | None) -> dict[str, list[dict[str, str]]]:
+    """VALID with some tables replaced (``None`` drops a table)."""
+    tables = {name: [dict(row) for row in rows] for name, rows in VALID.items()}
+    for name, rows in changes.items():
+        if rows is None:
+            tables.pop(name, None)
+        else:
+            tables[name] = rows
+    return tables
+
+
+def _header_and_rows(rows: list[dict[str, str]], headers: dict[str, str]):
+    columns = list(dict.fromkeys(column for row in rows for column in row))
+    return ([headers.get(c, c) for c in columns],
+            [[row.get(c, "") for c in columns] for row in rows])
+
+
+def write_csv_board(folder: Path, tables: dict[str, list[dict[str, str]]], *,
+                    headers: dict[str, str] | None = None, encoding: str = "utf-8",
+                    names: dict[str, str] | None = None) -> Path:
+    """Each table as ``<table>.csv`` (or ``names[table]``) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in tables.items():
+        header, body = _header_and_rows(rows, headers or {})
+        file = folder / (names or {}).get(name, f"{name}.csv")
+        with open(file, "w", encoding=encoding, newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(body)
+    return folder
+
+
+def write_xlsx_board(path: Path, tables: dict[str, list[dict[str, object]]], *,
+                     headers: dict[str, str] | None = None) -> Path:
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in tables.items():
+        sheet = workbook.create_sheet(name)
+        header, body = _header_and_rows(rows, headers or {})
+        sheet.append(header)
+        for row in body:
+            sheet.append([None if value == "" else value for value in row])
+    workbook.save(path)
+    return path
+
+
+def test_header_normalisation_reads_spaces_hyphens_and_case_as_one_column():
+    assert {normalize_header(h) for h in ("Student Id", "student-id", "STUDENT_ID",
+                                          "  student id ")} == {"student_id"}
+
+
+def test_csv_folder_and_workbook_with_export_headers_load_to_equal_tables(tmp_path):
+    folder = write_csv_board(tmp_path / "csv", board_tables(), headers=EXPORT_HEADERS)
+    workbook = write_xlsx_board(tmp_path / "board.xlsx", board_tables(), headers=EXPORT_HEADERS)
+
+    from_csv = load_board(folder)
+    from_xlsx = load_board(workbook)
+
+    for name in TABLES:
+        pd.testing.assert_frame_equal(from_csv[name], from_xlsx[name], check_dtype=False,
+                                      obj=name)
+    assert from_csv.students["first_name"].tolist() == ["Ann", "Bo"]
+    assert from_csv.source.kind == "csv" and from_xlsx.source.kind == "xlsx"
+    assert from_xlsx.file_of("students") == "board.xlsx[students]"
+    assert from_csv.source.tables["students"].headers[:2] == ("Student Id", "School ID")
+
+
+def test_leading_zeros_survive_in_csv_and_workbook(tmp_path):
+    board = load_board(write_csv_board(tmp_path / "csv", board_tables()))
+    assert board.students["student_id"].tolist() == ["000123", "000124"]
+    assert board.students["grade"].tolist() == ["03", "05"]
+    assert board.schools["school_id"].tolist() == ["1021", "0900"]
+
+    workbook = load_board(write_xlsx_board(tmp_path / "b.xlsx", board_tables()))
+    assert workbook.students["student_id"].tolist() == ["000123", "000124"]
+    assert workbook.schools["school_id"].tolist() == ["1021", "0900"]
+
+
+def test_workbook_numbers_and_dates_read_as_the_export_text(tmp_path):
+    students = [
+        {"student_id": "000123", "school_id": 1021, "first_name": "Ann", "last_name": "Lee",
+         "date_of_birth": dt.datetime(2015, 3, 4), "grade": 3.0},
+    ]
+    schools = [{"school_id": 1021, "school_name": "North", "school_type": "elementary"}]
+    tables = board_tables(students=students, schools=schools, siblings=[],
+                          student_contacts=[], staff=[])
+    tables["staff"] = [{"staff_id": "T1", "school_id": "1021", "first_name": "P",
+                        "last_name": "N"}]
+    tables["siblings"] = [{"student_id": "000123", "sibling_id": "000123"}]
+    tables["student_contacts"] = [{"student_id": "000123", "contact_id": "C1"}]
+    board = load_board(write_xlsx_board(tmp_path / "b.xlsx", tables))
+    row = board.students.loc[2]
+    assert (row["school_id"], row["date_of_birth"], row["grade"]) == ("1021", "2015-03-04", "3")
+    assert board.schools["school_id"].tolist() == ["1021"]
+
+
+def test_cell_text_keeps_fractions_and_times():
+    assert cell_text(2.5) == "2.5"
+    assert cell_text(dt.datetime(2020, 1, 2, 8, 30)) == "2020-01-02 08:30:00"
+    assert cell_text(dt.date(2020, 1, 2)) == "2020-01-02"
+    assert cell_text(True) == "true"
+    assert cell_text(None) == ""
+
+
+@pytest.mark.parametrize("encoding,expected", [("cp1252", "cp1252"), ("utf-8-sig", "utf-8-sig"),
+                                               ("utf-8", "utf-8")])
+def test_accented_names_load_right_in_every_export_encoding(tmp_path, encoding, expected):
+    contacts = [{"contact_id": "C1", "first_name": "Éloïse", "last_name": "Françoise"},
+                {"contact_id": "C2", "first_name": "Sam", "last_name": "Garçon"}]
+    folder = write_csv_board(tmp_path, board_tables(contacts=contacts), encoding=encoding)
+    board = load_board(folder)
+    assert board.contacts["first_name"].tolist() == ["Éloïse", "Sam"]
+    assert board.contacts["last_name"].tolist() == ["Françoise", "Garçon"]
+    assert board.source.tables["contacts"].encoding == expected
+    # The byte-order mark is not part of the first header.
+    assert board.source.tables["contacts"].headers[0] == "contact_id"
+
+
+def test_detect_encoding():
+    assert detect_encoding("é".encode("utf-8")) == "utf-8"
+    assert detect_encoding("é".encode("utf-8-sig")) == "utf-8-sig"
+    assert detect_encoding("é".encode("cp1252")) == "cp1252"
+    assert detect_encoding("é".encode("utf-16")) is None
+    assert detect_encoding(b"\x81\x8d") is None
+
+
+def test_mapping_file_renames_headers_and_files(tmp_path):
+    headers = {"first_name": "Legal First Name", "student_id": "Pupil Number"}
+    tables = board_tables()
+    folder = tmp_path / "export"
+    write_csv_board(folder, {"students": tables.pop("students")}, headers=headers,
+                    names={"students": "Student Export.csv"})
+    write_csv_board(folder, tables)
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[tables]\n"Student Export" = "students"\n\n'
+                       '[students]\n"Legal First Name" = "first_name"\n'
+                       '"pupil number" = "student_id"\n', encoding="utf-8")
+
+    board = load_board(folder, mapping=mapping)
+
+    assert board.students["first_name"].tolist() == ["Ann", "Bo"]
+    assert board.students["student_id"].tolist() == ["000123", "000124"]
+    assert board.file_of("students") == "Student Export.csv"
+    with pytest.raises(UserError) as raised:
+        load_board(folder)
+    assert "students.csv" in raised.value.render()
+
+
+def test_bad_mapping_file_is_reported(tmp_path):
+    folder = write_csv_board(tmp_path / "export", board_tables())
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[tables]\n"x" = "pupils"\n[pupils]\n"a" = "b"\n', encoding="utf-8")
+    with pytest.raises(UserError) as raised:
+        load_board(folder, mapping=mapping)
+    text = raised.value.render()
+    assert "mapping.toml" in text and "'pupils'" in text and "[pupils]" in text
+
+
+@pytest.mark.parametrize("spellings,expected", [
+    (("Y", "N"), [True, False]), (("true", "FALSE"), [True, False]), (("1", "0"), [True, False]),
+    (("yes", "No"), [True, False]), (("", " y "), [False, True]),
+])
+def test_portal_access_in_every_contract_spelling(tmp_path, spellings, expected):
+    links = [{"student_id": "000123", "contact_id": "C1", "portal_access": spellings[0]},
+             {"student_id": "000124", "contact_id": "C2", "portal_access": spellings[1]}]
+    board = load_board(write_csv_board(tmp_path, board_tables(student_contacts=links)))
+    assert board.student_contacts["portal_access"].tolist() == expected
+
+
+def test_extra_columns_are_kept_and_optional_tables_are_empty(tmp_path):
+    students = [dict(row, **{"Homeroom Teacher": "Ms. K"}) for row in VALID["students"]]
+    board = load_board(write_csv_board(tmp_path, board_tables(students=students)))
+    assert board.students["homeroom_teacher"].tolist() == ["Ms. K", "Ms. K"]
+    assert board.accounts.empty and "account_id" in board.accounts.columns
+    assert board.account_students.empty
+    assert board.source.tables["accounts"].present is False
+
+
+def test_optional_tables_load_when_present(tmp_path):
+    accounts = [{"account_id": "A1", "username": "jo@example.org", "account_type": "Parent",
+                 "school_id": "1021", "person_id": "C1", "status": ""}]
+    access = [{"account_id": "A1", "student_id": "000123"}]
+    board = load_board(write_csv_board(tmp_path, board_tables(accounts=accounts,
+                                                              account_students=access)))
+    assert board.accounts.loc[2, "account_type"] == "parent"
+    assert board.accounts.loc[2, "status"] == "active"
+    assert board.account_students["student_id"].tolist() == ["000123"]
+
+
+def test_index_is_the_file_row_and_blank_rows_are_dropped(tmp_path):
+    folder = write_csv_board(tmp_path, board_tables())
+    lines = (folder / "students.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "students.csv").write_text(
+        "\n".join([lines[0], lines[1], ",,,,,,", "", lines[2]]) + "\n", encoding="utf-8")
+    board = load_board(folder)
+    assert board.students.index.tolist() == [2, 5]
+    assert board.students.loc[5, "student_id"] == "000124"
+
+
+def test_table_files_match_by_name_case_insensitively(tmp_path):
+    folder = write_csv_board(tmp_path, board_tables(),
+                             names={"students": "Students.CSV", "staff": "STAFF.csv"})
+    (folder / "notes.csv").write_text("anything\n", encoding="utf-8")
+    board = load_board(folder)
+    assert len(board.students) == 2 and len(board.staff) == 1
+    assert board.file_of("students") == "Students.CSV"
+
+
+def test_read_export_gives_frames_as_exported(tmp_path):
+    folder = write_csv_board(tmp_path, board_tables(), headers=EXPORT_HEADERS)
+    export = read_export(folder)
+    students = export.frames["students"]
+    assert students.loc[2, "status"] == "Active"
+    assert students.loc[3, "status"] == ""
+    assert export.frames["student_contacts"]["portal_access"].tolist() == ["Y", ""]
+    assert "accounts" not in export.frames
+    assert export.source.tables["students"].headers[0] == "Student Id"
