@@ -137,16 +137,24 @@ class HouseholdGraph:
                 if other[0] != SCHOOL and other not in seen and len(keep) < max_nodes:
                     seen.add(other)
                     keep.append(other)
+        nodes_data = self.graph.nodes
         nodes = [{"id": f"{kind}:{ident}", "kind": kind, "ref": ident,
-                  "label": self.graph.nodes[(kind, ident)].get("label", ident)}
+                  "label": nodes_data[(kind, ident)].get("label", ident)}
                  for kind, ident in keep]
+        # Walk the adjacency of the kept nodes directly: a subgraph view per finding is too slow
+        # when a large board has tens of thousands of findings.
+        position = {node: index for index, node in enumerate(keep)}
         edges = []
-        for a, b, data in self.graph.subgraph(keep).edges(data=True):
-            edge = {"source": f"{a[0]}:{a[1]}", "target": f"{b[0]}:{b[1]}", "kind": data["kind"]}
-            if data["kind"] == "contact-of":
-                edge["relationship"] = data["relationship"]
-                edge["portal_access"] = bool(data["portal_access"])
-            edges.append(edge)
+        for a in keep:
+            for b, data in self.graph[a].items():
+                if position.get(b, -1) <= position[a]:
+                    continue
+                edge = {"source": f"{a[0]}:{a[1]}", "target": f"{b[0]}:{b[1]}",
+                        "kind": data["kind"]}
+                if data["kind"] == "contact-of":
+                    edge["relationship"] = data["relationship"]
+                    edge["portal_access"] = bool(data["portal_access"])
+                edges.append(edge)
         return {"nodes": nodes, "edges": edges}
 
 

@@ -61,7 +61,8 @@ def load_board(path: str | Path, *, mapping: str | Path | None = None,
         # Tables that could not be read are left out, so the user still sees every
         # problem in the others on this run, without false unknown references.
         unread = {name for name, spec in TABLES.items() if name not in export.frames
-                  and (not spec.optional or export.source.tables[name].present)}
+                  and (not spec.optional or name in export.source.tables
+                       and export.source.tables[name].present)}
         problems = [*problems, *validate_board(board, raw=export.frames, unread=unread)]
     if problems:
         raise UserError(_failure_message(path, problems), problems)
@@ -207,7 +208,8 @@ def _read_csv(file: Path, table: str, mapping: HeaderMapping,
 
 # --- an .xlsx workbook ----------------------------------------------------------------------
 
-def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollector) -> Export:
+def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollector
+                   ) -> Export | None:
     import zipfile
 
     import openpyxl
@@ -217,7 +219,7 @@ def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollecto
     if path.stat().st_size == 0:
         problems.add("empty-file", "the workbook is empty (0 bytes); export it again",
                      file=path.name)
-        return Export(frames, BoardSource(path=str(path), kind="xlsx", tables=sources))
+        return None
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, IndexError,
@@ -225,7 +227,7 @@ def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollecto
         problems.add("unreadable-workbook", "Excel cannot have written this workbook "
                      f"({type(error).__name__}); open it in Excel and save it as .xlsx again",
                      file=path.name)
-        return Export(frames, BoardSource(path=str(path), kind="xlsx", tables=sources))
+        return None
     try:
         found: dict[str, str] = {}
         for title in workbook.sheetnames:

@@ -232,42 +232,44 @@ def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame
     _, component = connected_components(graph, directed=False)
     links["family"] = component[links["student"].to_numpy()]
     # Home: the student's address and surname (siblings typed at two schools often share it).
-    street = normalize.normalize_street(students["street"])
-    home = (street["civic"] + "|" + street["street_name"] + "|" + street["unit"] + "|"
-            + normalize.normalize_postal_code(students["postal_code"]) + "|"
-            + normalize.fold_names(students["last_name"]))
-    has_home = (street["street_name"] != "").to_numpy()
+    # A key, not a comparison: the address as typed, letters and digits only.
+    street = students["street"].astype(str).str.lower().str.replace(r"[^0-9a-z]", "", regex=True)
+    home = (street + "|" + normalize.normalize_postal_code(students["postal_code"]) + "|"
+            + students["last_name"].astype(str).str.strip().str.lower())
+    has_home = (street != "").to_numpy()
     home_codes = pd.Series(pd.factorize(home)[0]).where(has_home, -1).to_numpy()
     links["home"] = home_codes[links["student"].to_numpy()]
     return links
 
 
 # ---------------------------------------------------------------------------------- blocking
-def _localise(keys: pd.DataFrame, f: _Features, limit: int) -> pd.DataFrame:
+def _localise(keys: tuple[np.ndarray, np.ndarray], f: _Features, limit: int
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Name blocks bigger than ``limit`` (common names) split by place: the postal code or the
     civic number. A common name alone says little (it never reaches the threshold on its own);
     a common name at one address is worth comparing."""
-    sizes = keys.groupby("key")["pos"].transform("size").to_numpy()
-    big = sizes > limit
-    parts = [keys[~big]]
-    large = keys[big]
-    pos = large["pos"].to_numpy()
-    base = large["key"].to_numpy().astype(str)
+    all_pos, all_keys = keys
+    code, _ = pd.factorize(all_keys)
+    big = np.bincount(code)[code] > limit
+    parts = [(all_pos[~big], all_keys[~big])]
+    pos = all_pos[big]
+    base = all_keys[big].astype(str)
     for tag, place in (("/p", f.postal), ("/n", f.civic)):
         values = place[pos].astype(str)
         ok = values != ""
-        parts.append(pd.DataFrame({"pos": pos[ok], "key": np.char.add(np.char.add(base[ok], tag),
-                                                                     values[ok])}))
-    return pd.concat(parts, ignore_index=True)
+        parts.append((pos[ok], np.char.add(np.char.add(base[ok], tag), values[ok])))
+    return (np.concatenate([p for p, _ in parts]),
+            np.concatenate([k.astype(object) for _, k in parts]))
 
 
-def _block_keys(f: _Features, name_block: int = 8) -> pd.DataFrame:
+def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """(record position, block key) for every block key of every record."""
     n = len(f.ids)
     pos = np.arange(n)
     frames = []
 
     def add(key: np.ndarray, valid: np.ndarray, prefix: str) -> None:
-        frames.append(pd.DataFrame({"pos": pos[valid], "key": prefix + key[valid].astype(str)}))
+        frames.append((pos[valid], np.char.add(prefix, key[valid].astype(str))))
 
     add(f.email, f.email != "", "e")
     for column in range(f.phones.shape[1]):
@@ -285,14 +287,16 @@ def _block_keys(f: _Features, name_block: int = 8) -> pd.DataFrame:
     # name keeps the other's key; a swap of given name and surname lands in the same block.
     k1 = np.char.add(np.char.add(_prefix(part_text, 3), "/"), _prefix(first_of_part, 1))
     k2 = np.char.add(np.char.add(_prefix(first_of_part, 3), "/"), _prefix(part_text, 1))
-    names = [pd.DataFrame({"pos": part_pos[has_first], "key": np.char.add("n", k1[has_first])}),
-             pd.DataFrame({"pos": part_pos[has_first], "key": np.char.add("n", k2[has_first])})]
+    names = [(part_pos[has_first], np.char.add("n", k1[has_first])),
+             (part_pos[has_first], np.char.add("n", k2[has_first]))]
     for column in range(f.groups.shape[1]):
         g = f.groups[part_pos, column]
         ok = g >= 0
         key = np.char.add(np.char.add(_prefix(part_text[ok], 3), "/g"), g[ok].astype(str))
-        names.append(pd.DataFrame({"pos": part_pos[ok], "key": np.char.add("n", key)}))
-    frames.append(_localise(pd.concat(names, ignore_index=True), f, int(name_block)))
+        names.append((part_pos[ok], np.char.add("n", key)))
+    frames.append(_localise((np.concatenate([p for p, _ in names]),
+                             np.concatenate([k.astype(object) for _, k in names])),
+                            f, int(name_block)))
     postal = f.postal.astype(str)
     has_postal = postal != ""
     add(np.char.add(np.char.add(postal, "/"), _prefix(last.to_numpy().astype(str), 2)),
@@ -301,32 +305,38 @@ def _block_keys(f: _Features, name_block: int = 8) -> pd.DataFrame:
     add(np.char.add(np.char.add(f.civic.astype(str), "/"), _prefix(f.street.astype(str), 4)),
         has_street, "s")
     links = f.links
-    frames.append(pd.DataFrame({"pos": links["contact"].to_numpy(),
-                                "key": "f" + links["family"].astype(str).to_numpy()}))
+    frames.append((links["contact"].to_numpy(),
+                   np.char.add("f", links["family"].to_numpy().astype(str))))
     home = links[links["home"] >= 0]
-    frames.append(pd.DataFrame({"pos": home["contact"].to_numpy(),
-                                "key": "h" + home["home"].astype(str).to_numpy()}))
-    keys = pd.concat(frames, ignore_index=True)
-    keys["key"] = keys["key"].astype(str)
-    return keys.drop_duplicates()
+    frames.append((home["contact"].to_numpy(), np.char.add("h", home["home"].to_numpy().astype(str))))
+    return (np.concatenate([p.astype(np.int64) for p, _ in frames]),
+            np.concatenate([np.asarray(k, dtype=object) for _, k in frames]))
 
 
 def _prefix(values: np.ndarray, length: int) -> np.ndarray:
     return np.asarray(pd.Series(values, dtype=str).str.slice(0, length).to_numpy(), dtype=str)
 
 
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct integers (hash first: far faster than a full sort of all duplicates)."""
+    return np.sort(pd.unique(values))
+
+
 def candidate_pairs(f: _Features, max_block: int, name_block: int = 8) -> np.ndarray:
     """Distinct (a, b) positions, a < b, that share at least one block of at most ``max_block``."""
-    keys = _block_keys(f, name_block)
-    code, _ = pd.factorize(keys["key"])
+    key_pos, keys = _block_keys(f, name_block)
+    code, _ = pd.factorize(keys)
+    # A record with one key twice (the same number as home and cell) is one member.
+    packed = _distinct(code.astype(np.int64) * len(f.ids) + key_pos)
+    code, pos = packed // len(f.ids), packed % len(f.ids)
     sizes = np.bincount(code)
     keep = (sizes[code] >= 2) & (sizes[code] <= max_block)
-    frame = pd.DataFrame({"pos": keys["pos"].to_numpy()[keep], "code": code[keep]})
+    frame = pd.DataFrame({"pos": pos[keep], "code": code[keep]})
     pairs = frame.merge(frame, on="code", suffixes=("_a", "_b"))
     a = pairs["pos_a"].to_numpy(dtype=np.int64)
     b = pairs["pos_b"].to_numpy(dtype=np.int64)
     lower = a < b
-    packed = np.unique(a[lower] * len(f.ids) + b[lower])
+    packed = _distinct(a[lower] * len(f.ids) + b[lower])
     return np.stack([packed // len(f.ids), packed % len(f.ids)], axis=1)
 
 
@@ -676,7 +686,10 @@ def match_contacts(board: Board, graph: HouseholdGraph | None, config: Config) -
         inner = np.array(inner_pairs, dtype=np.int64)
         inner_veto = score_pairs(f, inner, config).veto
         vetoed = {(int(x), int(y)) for x, y in inner[inner_veto]}
-    vetoed |= {(int(x), int(y)) for x, y in pairs[scored.veto]}
+    sizes = np.bincount(component)
+    crowded = scored.veto & (sizes[component[pairs[:, 0]]] > 2) \
+        & (component[pairs[:, 0]] == component[pairs[:, 1]])
+    vetoed |= {(int(x), int(y)) for x, y in pairs[crowded]}
     for chunk in chunks:
         rows = chunk.tolist()
         members = sorted({int(x) for r in rows for x in acc_pairs[r]})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 from unidecode import unidecode
 
@@ -17,17 +18,27 @@ from audits import wordlists
 
 
 def _per_distinct(values: pd.Series, function: Callable[[str], object]) -> pd.Series:
-    text = values.astype(object).where(values.notna(), "").astype(str)
-    distinct = pd.unique(text.to_numpy())
-    mapping = {value: function(value) for value in distinct}
-    return text.map(mapping)
+    text = values.to_numpy(dtype=object)
+    text = np.where(pd.isna(text), "", text).astype(object)
+    codes, distinct = pd.factorize(text)
+    mapped = np.empty(len(distinct), dtype=object)
+    mapped[:] = [function(str(value)) for value in distinct]
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+def _ascii_lower(text: str) -> str:
+    return (text if text.isascii() else unidecode(text)).lower()
+
+
+_NOT_NAME = re.compile(r"[^a-z0-9\- ]+")
+_HYPHEN = re.compile(r"\s*-\s*")
+_NOT_STREET = re.compile(r"[^a-z0-9#\- ,]+")
 
 
 def fold(text: str) -> str:
     """Accents folded, lowercased, punctuation (except hyphens) to spaces, spaces collapsed."""
-    folded = unidecode(text).lower()
-    folded = re.sub(r"[^a-z0-9\- ]+", " ", folded)
-    folded = re.sub(r"\s*-\s*", "-", folded)
+    folded = _NOT_NAME.sub(" ", _ascii_lower(text))
+    folded = _HYPHEN.sub("-", folded)
     return " ".join(folded.split()).strip("-")
 
 
@@ -86,7 +97,13 @@ def phone_digits(text: str) -> str:
 
 
 def normalize_phone(values: pd.Series) -> pd.Series:
-    return _per_distinct(values, phone_digits)
+    """:func:`phone_digits` of a whole column, vectorised."""
+    text = values.astype(object).where(values.notna(), "").astype(str)
+    digits = text.str.replace(_EXTENSION.pattern, "", regex=True, flags=re.I) \
+        .str.replace(r"\D", "", regex=True)
+    eleven = (digits.str.len() == 11) & digits.str.startswith("1")
+    digits = digits.where(~eleven, digits.str.slice(1))
+    return digits.where(digits.str.len() == 10, "").astype(object)
 
 
 def normalize_postal_code(values: pd.Series) -> pd.Series:
@@ -116,9 +133,8 @@ def _street_parts(text: str, suffixes: Mapping[str, str] | None = None
     shortened Canada Post style, and its spaces removed (``Pridhamstreet`` == ``Pridham St``).
     """
     suffixes = wordlists.STREET_SUFFIXES if suffixes is None else suffixes
-    folded = unidecode(text).lower()
-    folded = folded.replace("#", " # ")
-    folded = re.sub(r"[^a-z0-9#\- ,]+", " ", folded)
+    folded = _ascii_lower(text).replace("#", " # ")
+    folded = _NOT_STREET.sub(" ", folded)
     folded = " ".join(folded.split())
     unit = ""
     match = _UNIT_DASH_CIVIC.match(folded)

@@ -17,6 +17,7 @@ from reports import wording
 from reports.files import write_text_atomically
 from reports.html import environment
 from reports.safety import markdown_text as md
+from reports.svg import household_svg
 
 if TYPE_CHECKING:
     from reports import ReportInput
@@ -57,6 +58,7 @@ def _item(finding: Finding, report: "ReportInput") -> dict[str, Any]:
         "schools": other_schools, "why": wording.check_text(spec, "why"),
         "evidence": [(wording.evidence_field(k), str(v)) for k, v in finding.evidence.items()],
         "action": wording.fix_action(finding.fix), "steps": steps,
+        "picture": household_svg(finding),
     }
 
 

@@ -73,6 +73,24 @@ def test_html_runbook_escapes_names(runbooks):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co. Academy" in html
     assert HOSTILE_FORMULA.replace('"', "&#34;") in html
+    # The household picture: drawn, with the hostile labels escaped inside the SVG too.
+    svg = html[html.index("<svg"):html.rindex("</svg>")]
+    assert "<title>contact record C900: &lt;script&gt;alert(1)&lt;/script&gt;</title>" in svg
+    assert "<script" not in svg and "<img" not in svg
+
+
+def test_runbook_picture_highlights_the_duplicate_records(runbooks):
+    from xml.etree import ElementTree
+
+    from reports.svg import household_svg
+
+    finding = next(f for f in sample_findings() if f.check == "duplicate-contact")
+    svg = ElementTree.fromstring(str(household_svg(finding)))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    outlined = [g.find("s:title", ns).text for g in svg.findall("s:g", ns)
+                if g.find("s:rect", ns).get("stroke") == "#c0392b"]
+    assert sorted(t.split(":")[0] for t in outlined) == ["contact record C104",
+                                                         "contact record C388"]
 
 
 def test_school_ids_cannot_escape_the_folder():

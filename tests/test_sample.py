@@ -186,7 +186,8 @@ def _hand_tables() -> dict[str, pd.DataFrame]:
                           ("09", "Office", "central_office")]),
         "students": frame("student_id school_id first_name last_name status",
                           [("S1", "01", "Ann", "Roy", "active"), ("S2", "02", "Ben", "Roy", ""),
-                           ("S3", "02", "Cy", "Roy", "inactive"), ("S4", "01", "Di", "Lee", "Active")]),
+                           ("S3", "02", "Cy", "Roy", "inactive"),
+                           ("S4", "01", "Di", "Lee", "Active")]),
         "contacts": frame("contact_id first_name last_name email", [
             ("C1", "Jane", "Roy", " Jane.Roy@Mail.ca "),  # would-be; clashes with staff account
             ("C2", "Old", "Roy", "c8@mail.ca"),            # portal only to an inactive student
@@ -205,7 +206,8 @@ def _hand_tables() -> dict[str, pd.DataFrame]:
             ("S1", "C4", "Grandparent", ""), ("S1", "C5", "Father", "true"),
             ("S2", "C5", "Father", "Yes"), ("S3", "C5", "Father", "Y"),
             ("S2", "C6", "Father", "Y"), ("S4", "C7", "Mother", "Y"), ("S4", "C8", "Parent", "Y"),
-            ("S4", "C9", "Parent", "y"), ("S4", "C10", "Guardian", "Y"), ("S1", "C10", "Emergency", "N"),
+            ("S4", "C9", "Parent", "y"), ("S4", "C10", "Guardian", "Y"),
+            ("S1", "C10", "Emergency", "N"),
             ("S4", "C11", "Step-parent", "Y"),
         ]),
         "siblings": frame("student_id sibling_id", [("S1", "S2")]),

@@ -57,13 +57,9 @@ def generate_board(students: int = 2000, seed: int = 0) -> SampleBoard:
 
 
 def _frame(records: list[tuple], columns: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(records, columns=columns) if records else \
-        pd.DataFrame({c: pd.Series([], dtype=str) for c in columns})
-    return frame
-
-
-def _ids(values: np.ndarray) -> np.ndarray:
-    return values.astype(str).astype(object)
+    if not records:
+        return pd.DataFrame({c: pd.Series([], dtype=str) for c in columns})
+    return pd.DataFrame.from_records(records, columns=columns)
 
 
 def _tables(rows: Rows, seed: int) -> tuple[dict[str, pd.DataFrame], pd.Series]:
@@ -127,8 +123,8 @@ def _tables(rows: Rows, seed: int) -> tuple[dict[str, pd.DataFrame], pd.Series]:
     accounts = accounts[list(TABLES["accounts"].columns)]
 
     visible = np.array(rows.account_students, dtype=np.int64).reshape(-1, 2)
-    account_students = pd.DataFrame({"account_id": account_ids[visible[:, 0]] if len(visible) else [],
-                                     "student_id": student_ids[visible[:, 1]] if len(visible) else []})
+    account_students = pd.DataFrame({"account_id": account_ids[visible[:, 0]],
+                                     "student_id": student_ids[visible[:, 1]]})
 
     tables = {"schools": schools, "students": students, "contacts": contacts,
               "student_contacts": links, "siblings": siblings, "staff": staff,

@@ -138,7 +138,8 @@ class BoardBuilder:
         self.rows = Rows()
         self.humans = 0
         self.used_emails: set[str] = set()
-        self.account_keys: set[tuple[str, int]] = set()  # (username, school): CONNECT refuses repeats
+        # (username, school) of every existing account: CONNECT refuses repeats in a school.
+        self.account_keys: set[tuple[str, int]] = set()
         self.surnames = _cum(names.SURNAMES)
         self.women = _cum(names.WOMEN)
         self.men = _cum(names.MEN)
@@ -233,7 +234,8 @@ class BoardBuilder:
         roll = self.rng.random()
         if roll < 0.08:
             local, domain = address.split("@")
-            return ".".join(p[:1].upper() + p[1:] for p in local.split(".")) + "@" + domain.capitalize()
+            local = ".".join(p[:1].upper() + p[1:] for p in local.split("."))
+            return f"{local}@{domain.capitalize()}"
         if roll < 0.10:
             return f" {address} "
         return address
@@ -435,7 +437,8 @@ class BoardBuilder:
         rng = self.rng
         shape = self.weighted(("two", "mother", "father", "step", "guardian", "same-sex", "chris"),
                               (66, 12, 5, 7, 3, 3, 1.5))
-        people: list[tuple[str, str, str, str, bool, Address]] = []  # first, last, sex, rel, portal, address
+        # first, last, sex, relationship, portal access, address
+        people: list[tuple[str, str, str, str, bool, Address]] = []
         mother_last = surname if rng.random() < 0.6 else self.pick(self.surnames)
         mom = lambda: self.weighted(("Mother", "Mère", "Parent", "mother", "MOTHER"),
                                     (70, 12, 8, 5, 5))
@@ -456,7 +459,8 @@ class BoardBuilder:
                            self.pick(self.surnames), "X",
                            rng.choice(("Guardian", "Legal Guardian", "guardian")), True, home))
         if shape == "same-sex":
-            table, sex, rel = ((self.women, "F", mom) if rng.random() < 0.5 else (self.men, "M", dad))
+            table, sex, rel = ((self.women, "F", mom) if rng.random() < 0.5
+                               else (self.men, "M", dad))
             people.append((self.pick(table), surname, sex, rel(), True, home))
             people.append((self.pick(table), self.pick(self.surnames), sex, rel(), True, home))
         if shape == "chris":

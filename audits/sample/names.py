@@ -104,7 +104,8 @@ CITIES: tuple[tuple[str, str, tuple[str, ...], int], ...] = (
     ("Kanata", "K2", ("613", "343"), 8), ("Orléans", "K1", ("613", "343"), 8),
     ("Barrhaven", "K2", ("613",), 6), ("Gatineau", "J8", ("819",), 12),
     ("Toronto", "M4", ("416",), 8), ("Mississauga", "L5", ("905",), 4),
-    ("Montréal", "H2", ("514",), 5), ("Laval", "H7", ("514",), 2), ("Kingston", "K7", ("613", "343"), 3),
+    ("Montréal", "H2", ("514",), 5), ("Laval", "H7", ("514",), 2),
+    ("Kingston", "K7", ("613", "343"), 3),
 )
 POSTAL_LETTERS = "ABCEGHJKLMNPRSTVWXYZ"
 

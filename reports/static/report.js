@@ -14,9 +14,12 @@
                 shown: PAGE, open: {}, review: {} };
   var filtered = FINDINGS;
   var detailBlocks = {};
+  var loaded = false;
   function details(f) {
     var block = Math.floor(f._order / DATA.detail_chunk);
     if (!detailBlocks[block]) {
+      // The blocks follow this script in the file; until the page has read them, wait.
+      if (!loaded) { return null; }
       detailBlocks[block] = JSON.parse(document.getElementById("details-" + block).textContent);
     }
     return detailBlocks[block][f._order % DATA.detail_chunk];
@@ -193,6 +196,10 @@
   function detailRow(f) {
     var d = details(f);
     var tr = el("tr", { "class": "detail", "data-detail-for": f.id });
+    if (d === null) {
+      tr.appendChild(el("td", { colspan: "6" }, "Loading details…"));
+      return tr;
+    }
     var td = el("td", { colspan: "6" });
     var grid = el("div", { "class": "detail-grid" });
     var left = el("div"), right = el("div");
@@ -421,5 +428,15 @@
   document.getElementById("download-plan").addEventListener("click", downloadPlan);
   renderReviewStatus();
   applyFilters();
-  document.body.setAttribute("data-ready", "true");
+  var download = document.getElementById("download-plan");
+  download.disabled = true;
+  function whenLoaded() {
+    loaded = true;
+    download.disabled = false;
+    renderRows();  // any finding opened meanwhile now gets its details
+    document.body.setAttribute("data-ready", "true");
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", whenLoaded);
+  } else { whenLoaded(); }
 })();
