@@ -97,8 +97,9 @@ def write_runbooks(report: "ReportInput", folder: Path) -> Path:
     env = environment()
     page = env.get_template("runbook.html.j2")
     entries = []
+    made: dict[str, dict[str, Any]] = {}  # a finding spanning schools is worded once
     for school_id, findings in sorted(_by_school(list(report.findings)).items()):
-        items = [_item(f, report) for f in findings]
+        items = [made.get(f.id) or made.setdefault(f.id, _item(f, report)) for f in findings]
         name = ("Findings with no school" if school_id == NO_SCHOOL_KEY
                 else report.schools.get(school_id, school_id))
         stem = school_file_stem(school_id)

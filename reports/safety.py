@@ -54,7 +54,8 @@ def json_for_script(data: Any) -> str:
     return _SCRIPT_UNSAFE_RE.sub(lambda m: _SCRIPT_UNSAFE[m.group(0)], text)
 
 
-_MD_SPECIAL_RE = re.compile(r"([\\`*_{}\[\]()<>#|~!&:])")
+_MD_SPECIAL = "\\`*_{}[]()<>#|~!&:"
+_MD_ESCAPES = str.maketrans({c: "\\" + c for c in _MD_SPECIAL})
 
 
 def markdown_text(value: object) -> str:
@@ -62,4 +63,4 @@ def markdown_text(value: object) -> str:
     start inline markup is backslash-escaped (CommonMark allows escaping any ASCII punctuation),
     and line breaks are flattened, so data never starts a line and cannot open a heading or list."""
     text = " ".join(str(value).split()) if value is not None else ""
-    return _MD_SPECIAL_RE.sub(r"\\\1", text)
+    return text.translate(_MD_ESCAPES)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from markupsafe import Markup, escape
+from html import escape
+
+from markupsafe import Markup
 
 from audits.findings import Finding
 
