@@ -23,7 +23,6 @@ Record linkage in four steps, each vectorised so a 250,000-student board stays f
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -759,10 +758,6 @@ def _show_phone(digits: str) -> str:
 def _address(raw: pd.DataFrame, position: int) -> str:
     return ", ".join(part for part in (str(raw.at[position, "street"]).strip(),
                                        str(raw.at[position, "city"]).strip()) if part)
-
-
-def logit(probability: float) -> float:
-    return math.log(probability / (1 - probability))
 
 
 __all__: Iterable[str] = ("PairEvidence", "ContactCluster", "ContactMatches", "match_contacts",

@@ -90,20 +90,16 @@ _EXTENSION = re.compile(r"(?:ext\.?|extension|x|poste)\s*\d+\s*$", re.I)
 def phone_digits(text: str) -> str:
     """A North American number as its 10 digits (leading 1 dropped, extension ignored); ``""``
     when the text is not one."""
-    digits = re.sub(r"\D", "", _EXTENSION.sub("", text))
+    if any(letter in text for letter in "xXeEpP"):
+        text = _EXTENSION.sub("", text)
+    digits = "".join(filter(str.isdigit, text))
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     return digits if len(digits) == 10 else ""
 
 
 def normalize_phone(values: pd.Series) -> pd.Series:
-    """:func:`phone_digits` of a whole column, vectorised."""
-    text = values.astype(object).where(values.notna(), "").astype(str)
-    digits = text.str.replace(_EXTENSION.pattern, "", regex=True, flags=re.I) \
-        .str.replace(r"\D", "", regex=True)
-    eleven = (digits.str.len() == 11) & digits.str.startswith("1")
-    digits = digits.where(~eleven, digits.str.slice(1))
-    return digits.where(digits.str.len() == 10, "").astype(object)
+    return _per_distinct(values, phone_digits)
 
 
 def normalize_postal_code(values: pd.Series) -> pd.Series:

@@ -43,7 +43,6 @@ def neutralize_frame(frame):  # pandas.DataFrame -> pandas.DataFrame
 
 _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
                   "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_SCRIPT_UNSAFE_RE = re.compile("[<>&\u2028\u2029]")
 
 
 def json_for_script(data: Any) -> str:
@@ -51,16 +50,25 @@ def json_for_script(data: Any) -> str:
     and no ``&`` can appear in it, so no data can end the element or start markup.
     ``JSON.parse`` reads the ``\\u003c`` escapes back as the original characters."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return _SCRIPT_UNSAFE_RE.sub(lambda m: _SCRIPT_UNSAFE[m.group(0)], text)
+    for char, escaped in _SCRIPT_UNSAFE.items():  # str.replace: C speed on 100+ MB
+        if char in text:
+            text = text.replace(char, escaped)
+    return text
 
 
 _MD_SPECIAL = "\\`*_{}[]()<>#|~!&:"
-_MD_ESCAPES = str.maketrans({c: "\\" + c for c in _MD_SPECIAL})
+_MD_SPECIAL_RE = re.compile("[" + re.escape(_MD_SPECIAL) + "]")
 
 
 def markdown_text(value: object) -> str:
     """Text for Markdown that renders as itself: every ASCII punctuation character that could
     start inline markup is backslash-escaped (CommonMark allows escaping any ASCII punctuation),
-    and line breaks are flattened, so data never starts a line and cannot open a heading or list."""
+    and line breaks are flattened, so data never starts a line and cannot open a heading or list.
+    ``:`` is escaped too, so no scheme (``http:``, ``javascript:``) turns into an autolink."""
     text = " ".join(str(value).split()) if value is not None else ""
-    return text.translate(_MD_ESCAPES)
+    if not _MD_SPECIAL_RE.search(text):
+        return text  # most names: nothing to escape
+    for char in _MD_SPECIAL:  # the backslash first, so added backslashes stay single
+        if char in text:
+            text = text.replace(char, "\\" + char)
+    return text

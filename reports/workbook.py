@@ -9,11 +9,15 @@ cell with a quote prefix (see :mod:`reports.safety`), so it shows, and stays, li
 from __future__ import annotations
 
 import math
+import os
 import re
+import shutil
+import zipfile
 from copy import copy
+from xml.etree import ElementTree
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -55,7 +59,14 @@ SUMMARY_SHEET, PREVIEW_SHEET = "Summary", "Preview"
 
 def write_workbook(report: "ReportInput", path: Path) -> Path:
     """Write ``audit.xlsx`` to ``path`` (atomically)."""
-    return write_atomically(Path(path), lambda temp: _build(report).save(temp))
+
+    def write(temp: Path) -> None:
+        book, streamed = _build(report)
+        book.save(temp)
+        if streamed:
+            _append_rows(temp, streamed)
+
+    return write_atomically(Path(path), write)
 
 
 def sheet_names(checks: Iterable[str]) -> dict[str, str]:
@@ -73,7 +84,9 @@ def sheet_names(checks: Iterable[str]) -> dict[str, str]:
     return names
 
 
-def _build(report: "ReportInput") -> Workbook:
+def _build(report: "ReportInput") -> tuple[Workbook, dict[str, Iterator[str]]]:
+    """The workbook with every sheet's header, and the rows of the big sheets as XML to stream
+    into the saved file (see :func:`_append_rows`)."""
     book = Workbook(write_only=True)
     codes = wording.ordered_checks(report.findings, report.checks)
     names = sheet_names(codes)
@@ -81,10 +94,13 @@ def _build(report: "ReportInput") -> Workbook:
     for finding in report.findings:
         by_check[finding.check].append(finding)
     _summary_sheet(book, report, codes, names, by_check)
+    streamed: dict[str, Iterator[str]] = {}
     for code in codes:
-        _check_sheet(book, names[code], by_check[code], report)
-    _preview_sheet(book, report.preview)
-    return book
+        streamed[names[code]] = _check_sheet(book, names[code], by_check[code], report)
+    preview_rows = _preview_sheet(book, report.preview)
+    if preview_rows is not None:
+        streamed[PREVIEW_SHEET] = preview_rows
+    return book, streamed
 
 
 # ------------------------------------------------------------------------------------ cells
@@ -216,30 +232,46 @@ def _summary_sheet(book, report, codes, names, by_check) -> None:
         sheet.add_chart(chart, "H4")
 
 
-def finding_row(sheet, finding: Finding, schools) -> list:
+def finding_values(finding: Finding, schools) -> list:
+    """One check-sheet row: the values of :data:`CHECK_COLUMNS`, in order."""
     fix = finding.fix
-    severity = finding.severity.value
     return [
-        _cell(sheet, finding.id),
-        _cell(sheet, severity, fill=SEVERITY_FILLS.get(severity)),
-        _cell(sheet, ", ".join(finding.school_ids)),
-        _cell(sheet, "; ".join(schools.get(s, "") for s in finding.school_ids if schools.get(s))),
-        _cell(sheet, finding.title),
-        _cell(sheet, wording.people_text(finding), alignment=WRAP),
-        _cell(sheet, wording.pairs_text(finding)),
-        _cell(sheet, finding.username or ""),
-        _cell(sheet, wording.evidence_text(finding.evidence), alignment=WRAP),
-        _cell(sheet, wording.fix_action(fix)),
-        _cell(sheet, "\n".join(wording.fix_steps(fix)), alignment=WRAP),
+        finding.id,
+        finding.severity.value,
+        ", ".join(finding.school_ids),
+        "; ".join(schools.get(s, "") for s in finding.school_ids if schools.get(s)),
+        finding.title,
+        wording.people_text(finding),
+        wording.pairs_text(finding),
+        finding.username or "",
+        wording.evidence_text(finding.evidence),
+        wording.fix_action(fix),
+        "\n".join(wording.fix_steps(fix)),
         round(float(finding.confidence), 4),
     ]
 
 
-def _check_sheet(book, name: str, findings: list[Finding], report) -> None:
+WRAPPED_COLUMNS = {"People (name and id)", "Evidence", "Fix steps"}
+
+
+def _check_sheet(book, name: str, findings: list[Finding], report) -> Iterator[str]:
     sheet = _table_sheet(book, name, CHECK_COLUMNS, len(findings))
+    styles = book._cell_styles
+    plain_quote = styles.add(_style_array(sheet, None, None, None, True))
+    wrap = styles.add(_style_array(sheet, None, None, WRAP, False))
+    wrap_quote = styles.add(_style_array(sheet, None, None, WRAP, True))
+    severity = {value: styles.add(_style_array(sheet, fill, None, None, False))
+                for value, fill in SEVERITY_FILLS.items()}
+    column_styles = []
+    for title, _ in CHECK_COLUMNS:
+        if title == "Severity":
+            column_styles.append((severity, plain_quote))
+        elif title in WRAPPED_COLUMNS:
+            column_styles.append((wrap, wrap_quote))
+        else:
+            column_styles.append((None, plain_quote))
     schools = report.schools
-    for finding in findings:
-        sheet.append(finding_row(sheet, finding, schools))
+    return _rows_xml((finding_values(f, schools) for f in findings), column_styles)
 
 
 def _preview_values(series) -> list:
@@ -257,19 +289,103 @@ def _preview_values(series) -> list:
     return out
 
 
-def _preview_sheet(book, preview: "pd.DataFrame | None") -> None:
+def _preview_sheet(book, preview: "pd.DataFrame | None") -> Iterator[str] | None:
+    """The Preview sheet's header, through openpyxl; its rows come back as XML to stream into
+    the saved file (:func:`_append_rows`): a 400,000-row preview through openpyxl's cell
+    objects alone takes about a minute."""
     if preview is None:
         columns = [("Preview", 60)]
         sheet = _table_sheet(book, PREVIEW_SHEET, columns, 1)
         sheet.append(["No generation preview was given."])
-        return
+        return None
     titles = [str(c) for c in preview.columns]
     widths = [min(60, max(12, len(t) + 4)) for t in titles]
     for index, title in enumerate(titles):
         if title in ("name", "reason", "student_ids"):
             widths[index] = 40
     sheet = _table_sheet(book, PREVIEW_SHEET, list(zip(titles, widths)), len(preview))
+    quote_style = book._cell_styles.add(_style_array(sheet, None, None, None, True))
     columns = [_preview_values(preview[c]) for c in preview.columns]
-    cell = _cell
-    for row in zip(*columns):
-        sheet.append([cell(sheet, v) if isinstance(v, str) else v for v in row])
+    return _rows_xml(zip(*columns), [(None, quote_style)] * len(columns))
+
+
+def _xml_text(value: str) -> str:
+    if ILLEGAL_CHARACTERS_RE.search(value):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if len(value) > EXCEL_CELL_LIMIT:
+        value = value[: EXCEL_CELL_LIMIT - 1] + "…"
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _rows_xml(rows: Iterable[Sequence], column_styles: Sequence[tuple[Any, int]],
+              first_row: int = 2) -> Iterator[str]:
+    """``<row>`` elements, the way openpyxl writes them: text as inline strings (never
+    formulas; formula-like text gets the quote-prefix style), numbers as numbers, missing
+    values as no cell. ``column_styles[i]`` is ``(style, quote_style)``: the cell style id of
+    column i (or a dict from the cell's text to a style id, or None), and the one to use when
+    its text looks like a formula."""
+    letters = [get_column_letter(i) for i in range(1, len(column_styles) + 1)]
+    specs = list(zip(letters, column_styles))
+    for number, row in enumerate(rows, first_row):
+        cells = []
+        for (letter, (style, quote_style)), value in zip(specs, row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, bool):
+                cells.append(f'<c r="{letter}{number}" t="b"><v>{int(value)}</v></c>')
+                continue
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                cells.append(f'<c r="{letter}{number}" t="n"><v>{value!r}</v></c>')
+                continue
+            text = str(value)
+            if looks_like_formula(text):
+                style_id = quote_style
+            else:
+                style_id = style.get(text) if isinstance(style, dict) else style
+            style_attr = f' s="{style_id}"' if style_id else ""
+            cells.append(f'<c r="{letter}{number}"{style_attr} t="inlineStr"><is>'
+                         f'<t xml:space="preserve">{_xml_text(text)}</t></is></c>')
+        yield f'<row r="{number}">{"".join(cells)}</row>'
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str:
+    """The zip member holding the named sheet, found the way Excel finds it (workbook.xml,
+    then its relationships), not by guessing openpyxl's file names."""
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    wanted = next(sheet.get(rel_id) for sheet in workbook.iter(f"{main}sheet")
+                  if sheet.get("name") == sheet_name)
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    target = next(rel.get("Target") for rel in rels if rel.get("Id") == wanted)
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _append_rows(path: Path, sheets: dict[str, Iterator[str]], batch: int = 5000) -> None:
+    """Stream each sheet's rows into the saved workbook, before its ``</sheetData>``."""
+    rebuilt = path.with_name(path.name + ".rows")
+    try:
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(
+                rebuilt, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as target:
+            parts = {_sheet_part(source, name): rows for name, rows in sheets.items()}
+            for info in source.infolist():
+                rows = parts.get(info.filename)
+                if rows is None:
+                    with source.open(info) as data, target.open(info.filename, "w") as out:
+                        shutil.copyfileobj(data, out, 1 << 20)
+                    continue
+                xml = source.read(info).decode("utf-8")
+                cut = xml.rindex("</sheetData>")
+                with target.open(info.filename, "w", force_zip64=True) as out:
+                    out.write(xml[:cut].encode("utf-8"))
+                    chunk: list[str] = []
+                    for row in rows:
+                        chunk.append(row)
+                        if len(chunk) >= batch:
+                            out.write("".join(chunk).encode("utf-8"))
+                            chunk.clear()
+                    out.write("".join(chunk).encode("utf-8"))
+                    out.write(xml[cut:].encode("utf-8"))
+        os.replace(rebuilt, path)
+    finally:
+        rebuilt.unlink(missing_ok=True)

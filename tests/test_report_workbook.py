@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -172,7 +171,6 @@ def test_a_board_with_no_findings_still_gets_a_workbook(tmp_path):
     assert wb.sheetnames == ["Summary", "Preview"]
 
 
-@pytest.mark.slow
 def test_100000_findings_fit(tmp_path):
     findings = synthetic_findings(100_000)
     report = ReportInput(findings)
