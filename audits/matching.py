@@ -45,16 +45,21 @@ PHONE_COLUMNS = ("home_phone", "cell_phone", "work_phone")
 # phone) weighs more than agreement on one a household shares (address, surname).
 PRIOR = -7.0
 WEIGHTS: dict[str, dict[str, float]] = {
-    "first_name": {"same": 3.5, "nickname": 3.0, "similar": 2.0, "initial": 0.5, "missing": 0.0},
+    "first_name": {"same": 3.5, "nickname": 3.0, "similar": 2.0, "spelling": 1.5, "initial": 0.5,
+                   "missing": 0.0},
     "last_name": {"same": 3.0, "partial": 2.0, "similar": 2.0, "different": -3.0, "missing": 0.0},
     "email": {"same": 6.0, "similar": 2.5, "separators": 0.5, "different": -0.5, "missing": 0.0},
     "phone": {"same": 5.0, "similar": 2.0, "different": -0.5, "missing": 0.0},
-    "street": {"same": 3.5, "similar": 1.0, "different": -1.0, "other-unit": -4.0, "missing": 0.0},
+    "street": {"same": 3.5, "similar": 1.0, "different": -1.0, "other-unit": -4.0, "no-civic": 2.0,
+               "missing": 0.0},
     "postal_code": {"same": 1.5, "similar": 0.5, "different": -0.5, "missing": 0.0},
     "city": {"same": 0.5, "similar": 0.3, "different": -0.3, "missing": 0.0},
     "family": {"same-role": 3.0, "none": 0.0, "gender-conflict": -4.0,
                "generation-conflict": -3.0},
 }
+
+# Bounds (down, up) of the term-frequency adjustment of an agreeing name, in log-odds.
+TF_CLIP = (2.0, 2.5)
 
 # Role classes of the free-text relationship (lowercased, accents folded).
 _ROLE_WORDS = {
@@ -140,6 +145,8 @@ class _Features:
     first: np.ndarray
     last: np.ndarray
     groups: np.ndarray  # (n, 3) nickname group numbers, -1 for none
+    first_tf: np.ndarray  # (n,) term-frequency adjustment of agreeing on this first name
+    last_tf: np.ndarray  # (n,) the same for the surname
     email: np.ndarray
     email_spaced: np.ndarray  # lowercased and trimmed, inner spaces kept
     email_loose: np.ndarray  # without dots, underscores, hyphens or spaces
@@ -171,6 +178,7 @@ def _features(board: Board, config: Config) -> _Features:
         ids=contacts["contact_id"].to_numpy(dtype=object),
         first=first.to_numpy(dtype=object), last=last.to_numpy(dtype=object),
         groups=groups.to_numpy(),
+        first_tf=term_frequency_adjustment(first), last_tf=term_frequency_adjustment(last),
         email=email.to_numpy(dtype=object),
         email_spaced=email.where(email == "", spaced).to_numpy(dtype=object),
         email_loose=email.str.replace(r"[._\-]", "", regex=True).to_numpy(dtype=object),
@@ -184,6 +192,31 @@ def _features(board: Board, config: Config) -> _Features:
         city=normalize.fold_names(contacts["city"]).to_numpy(dtype=object),
         links=links, raw=contacts,
     )
+
+
+def term_frequency_adjustment(values: pd.Series) -> np.ndarray:
+    """Per record: how much more (or less) agreeing on *its* value says than agreeing on an
+    average value of the field, in log-odds (Fellegi-Sunter's term-frequency adjustment, as in
+    splink): ``log(u_average / u_value)`` where ``u_value`` is the share of records with that
+    value and ``u_average`` the chance two random records agree at all. A rare surname agreeing
+    is strong evidence; "Smith" is weak. Clipped so one field never decides alone."""
+    text = values.to_numpy(dtype=object)
+    codes, distinct = pd.factorize(text)
+    if len(text) == 0:
+        return np.zeros(0)
+    counts = np.bincount(codes, minlength=len(distinct)).astype(float)
+    empty = np.flatnonzero(distinct == "")
+    counts_known = counts.copy()
+    counts_known[empty] = 0
+    known = counts_known.sum()
+    if known < 2:
+        return np.zeros(len(text))
+    share = counts_known / known
+    average = float((share ** 2).sum())
+    adjustment = np.log(average / np.maximum(share, 1.0 / known))
+    adjustment = np.clip(adjustment, -TF_CLIP[0], TF_CLIP[1])
+    adjustment[empty] = 0.0
+    return adjustment[codes]
 
 
 def _digit_array(phones: np.ndarray) -> np.ndarray:
@@ -341,10 +374,11 @@ def candidate_pairs(f: _Features, max_block: int, name_block: int = 8) -> np.nda
 
 # ---------------------------------------------------------------------------------- scoring
 V_MISSING, V_SAME, V_SIMILAR, V_DIFFERENT = 0, 1, 2, 3
-F_NICKNAME, F_INITIAL, L_PARTIAL, S_OTHER_UNIT, E_SEPARATORS = 4, 5, 6, 7, 8
+F_NICKNAME, F_INITIAL, L_PARTIAL, S_OTHER_UNIT, E_SEPARATORS, F_SPELLING = 4, 5, 6, 7, 8, 9
 VERDICT_WORDS = {V_MISSING: "missing", V_SAME: "same", V_SIMILAR: "similar",
                  V_DIFFERENT: "different", F_NICKNAME: "similar", F_INITIAL: "similar",
-                 L_PARTIAL: "similar", S_OTHER_UNIT: "different", E_SEPARATORS: "similar"}
+                 L_PARTIAL: "similar", S_OTHER_UNIT: "different", E_SEPARATORS: "similar",
+                 F_SPELLING: "similar"}
 
 
 @dataclass
@@ -390,6 +424,7 @@ def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
     # Only pairs close enough to be a typo need the (per-pair) checks below.
     close = np.flatnonzero((ratio >= 60) & ~same & ~missing)
     typo = np.zeros(len(a), dtype=bool)
+    spelling = np.zeros(len(a), dtype=bool)
     if len(close):
         ca, cb = fa[close], fb[close]
         # A name that only adds an ending to the other (Daniel/Danielle, Paul/Paula) is another
@@ -403,6 +438,7 @@ def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
         swapped_letters = (_distance(ca, cb, OSA) == 1) & (_distance(ca, cb, Levenshtein) == 2)
         typo[close] = ((ratio[close] >= config.threshold("name_similarity")) | swapped_letters) \
             & ~extends
+        spelling[close] = ~typo[close] & ~extends & _one_slip(ca, cb)
     first_token_a = np.fromiter((x.split(" ")[0] for x in fa), dtype=object, count=len(a)) \
         if len(a) else fa
     first_token_b = np.fromiter((x.split(" ")[0] for x in fb), dtype=object, count=len(a)) \
@@ -414,6 +450,7 @@ def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
     len_b = np.fromiter((len(x) for x in fb), dtype=np.int64, count=len(a))
     initial = (np.minimum(len_a, len_b) == 1) & (initial_a == initial_b)
     verdict[initial] = F_INITIAL
+    verdict[spelling] = F_SPELLING
     verdict[typo] = V_SIMILAR
     verdict[nick | same_token] = F_NICKNAME
     verdict[same] = V_SAME
@@ -423,9 +460,35 @@ def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
     weight[verdict == V_SAME] = w["same"]
     weight[verdict == F_NICKNAME] = w["nickname"]
     weight[verdict == F_INITIAL] = w["initial"]
+    weight[verdict == F_SPELLING] = w["spelling"]
     similar = verdict == V_SIMILAR
     weight[similar] = _interp(ratio[similar], (75, 100), (w["similar"], w["same"]))
     return verdict, weight
+
+
+_VOWELS = frozenset("aeiouy")
+
+
+def _one_slip(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
+    """Two given names one keying slip apart, with the tolerance scaled to length: one edit
+    from five letters, two from nine. Shorter names, and one vowel swapped for another, are
+    usually two names (Mark/Mary, Jean/Joan, Francis/Frances, Mario/Maria), not a slip."""
+    distance = _distance(fa, fb, OSA)
+    shortest = np.fromiter((min(len(x), len(y)) for x, y in zip(fa, fb)), dtype=np.int64,
+                           count=len(fa))
+    allowed = np.where(shortest >= 9, 2, np.where(shortest >= 5, 1, 0))
+    vowel_swap = np.fromiter(
+        (len(x) == len(y) and sum(p != q for p, q in zip(x, y)) == 1
+         and all(p in _VOWELS and q in _VOWELS for p, q in zip(x, y) if p != q)
+         for x, y in zip(fa, fb)), dtype=bool, count=len(fa))
+    return (distance >= 1) & (distance <= allowed) & ~vowel_swap
+
+
+def _tf_weight(verdict: np.ndarray, tf_a: np.ndarray, tf_b: np.ndarray) -> np.ndarray:
+    """The term-frequency adjustment of a name verdict: in full when the names are the same,
+    half the more common spelling's when they are a typo apart, none otherwise."""
+    return np.where(verdict == V_SAME, tf_a,
+                    np.where(verdict == V_SIMILAR, 0.5 * np.minimum(tf_a, tf_b), 0.0))
 
 
 def _distance(a: np.ndarray, b: np.ndarray, metric) -> np.ndarray:
@@ -517,9 +580,12 @@ def _streets(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np
     other_unit = (ua != "") & (ub != "") & (ua != ub)
     w = WEIGHTS["street"]
     weight = _interp(similarity, (60, 85, 100), (w["different"], w["similar"], w["same"]))
+    # A civic number on one record only is no disagreement, but the street alone says less.
+    civic_missing = (ca == "") | (cb == "")
     weight = np.where(civic_same, weight,
                       np.where(civic_close, np.minimum(weight, w["similar"]),
-                               np.minimum(weight, w["different"] / 2)))
+                               np.where(civic_missing, np.minimum(weight, w["no-civic"]),
+                                        np.minimum(weight, w["different"] / 2))))
     verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
     verdict[(similarity >= 70) & civic_close] = V_SIMILAR
     verdict[(similarity >= 85) & civic_same & ~other_unit] = V_SAME
@@ -609,6 +675,10 @@ def score_pairs(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
     groups_b = np.where(swap[:, None], -1, f.groups[b])
     first_v, first_w = _first_names(f.first[a], first_b, f.groups[a], groups_b, config)
     last_v, last_w = _last_names(f.last[a], last_b, config)
+    first_tf_b = np.where(swap, f.last_tf[b], f.first_tf[b])
+    last_tf_b = np.where(swap, f.first_tf[b], f.last_tf[b])
+    first_w = first_w + _tf_weight(first_v, f.first_tf[a], first_tf_b)
+    last_w = last_w + _tf_weight(last_v, f.last_tf[a], last_tf_b)
     verdicts = {"first_name": first_v, "last_name": last_v}
     weights = [first_w, last_w]
     for name, (verdict, weight) in (("email", _emails(f, a, b)), ("phone", _phones(f, a, b)),
@@ -623,6 +693,13 @@ def score_pairs(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
     # A first name that is neither the same, a nickname, nor a typo: another person, whatever
     # else they share (spouses share an email, a phone and an address).
     veto |= verdicts["first_name"] == V_DIFFERENT
+    # A given name one slip from the other (Travis/Travks) is person-level agreement only when
+    # everything else is too: the same surname and the same place, and no family conflict.
+    surname_agrees = np.isin(verdicts["last_name"], (V_SAME, V_SIMILAR))
+    place_agrees = (verdicts["street"] == V_SAME) | (verdicts["postal_code"] == V_SAME) \
+        & np.isin(verdicts["street"], (V_SIMILAR, V_MISSING))
+    veto |= (verdicts["first_name"] == F_SPELLING) & ~(surname_agrees & place_agrees
+                                                       & (family_note < 2))
     score = 1.0 / (1.0 + np.exp(-total))
     return _Scored(pairs, score, veto, verdicts, family_weight, family_note)
 
@@ -727,7 +804,7 @@ def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
         fields[name] = {"verdict": VERDICT_WORDS[int(code)], "a": va, "b": vb, "note": note}
 
     v = scored.verdicts
-    first_note = {V_SAME: "", F_NICKNAME: "nickname", V_SIMILAR: "spelling",
+    first_note = {V_SAME: "", F_NICKNAME: "nickname", V_SIMILAR: "spelling", F_SPELLING: "one letter apart",
                   F_INITIAL: "initial", V_MISSING: ""}.get(int(v["first_name"][row]), "")
     put("first_name", v["first_name"][row], raw.at[x, "first_name"], raw.at[y, "first_name"],
         first_note)

@@ -25,7 +25,7 @@ class ReportInput:
 
     findings: Sequence[Finding]
     summary: Mapping[str, Mapping[str, int]] | None = None
-    """``audits.findings.summarize(findings)``; computed when not given."""
+    """``audits.findings.summarize(findings)``; computed when not given, missing keys filled."""
     preview: pd.DataFrame | None = None
     """The generation preview (any columns: contact_id, name, school_id, ..., outcome, reason)."""
     schools: Mapping[str, str] = field(default_factory=dict)
@@ -40,8 +40,9 @@ class ReportInput:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", sort_findings(self.findings))
-        if self.summary is None:
-            object.__setattr__(self, "summary", summarize(self.findings))
+        # A summary from elsewhere (findings.json) may lack by_school, which the reports need.
+        counted = summarize(self.findings)
+        object.__setattr__(self, "summary", {**counted, **(self.summary or {})})
         if self.generated_at is None:
             object.__setattr__(self, "generated_at", datetime.now(timezone.utc))
 

@@ -214,7 +214,7 @@ def valid_folder(tmp_path_factory):
     return write_csv_board(tmp_path_factory.mktemp("fuzz"), board_tables())
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(data=st.binary(max_size=300) | st.text(max_size=300).map(lambda t: t.encode("utf-8")))
 def test_arbitrary_bytes_as_students_csv_load_or_raise_user_error(valid_folder, data):
     _outcome(valid_folder, data)
@@ -224,7 +224,7 @@ cell = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8)
     st.sampled_from(["000123", "000124", "1021", "active", "2015-02-30", "", " ", "Inactive"])
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(rows=st.lists(st.lists(cell, min_size=0, max_size=8), max_size=5),
        header=st.permutations(STUDENT_HEADER))
 def test_arbitrary_csv_rows_as_students_csv_load_or_raise_user_error(valid_folder, rows, header):

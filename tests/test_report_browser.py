@@ -13,6 +13,7 @@ import pytest
 
 from playwright.sync_api import expect
 
+from audits.findings import sort_findings
 from fixes.plan import plan_action, plan_document
 from reports import ReportInput, write_reports
 from reports.samples import (HOSTILE_FORMULA, HOSTILE_IMG, HOSTILE_JS, HOSTILE_SCRIPT,
@@ -101,7 +102,8 @@ def test_filter_open_see_household_accept_two_and_download_plan(opened):
     saved = tmp_path / "fix-plan.json"
     download.save_as(saved)
     plan = json.loads(saved.read_text())
-    accepted = [f for f in findings if f.id in (duplicate.id, siblings.id)]
+    # In report order (findings.json's order), as `connect-audit fix plan` lists them.
+    accepted = [f for f in sort_findings(findings) if f.id in (duplicate.id, siblings.id)]
     assert plan == plan_document([plan_action(f.to_dict()) for f in accepted],
                                  source="demo-board")
     assert trouble == []

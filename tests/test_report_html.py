@@ -89,7 +89,6 @@ def test_report_data_lists_registered_checks_without_findings():
                                "why": "", "how": ""}]
 
 
-@pytest.mark.slow
 def test_sample_board_end_to_end(tmp_path):
     """The checks' real findings on the generated sample board go through every report."""
     from audits import api

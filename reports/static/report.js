@@ -7,6 +7,7 @@
   var FINDINGS = DATA.findings;
   var SEVERITY_RANK = { error: 3, warning: 2, info: 1 };
   var SEVERITY_WORD = { error: "Error", warning: "Warning", info: "Info" };
+  var SEVERITY_CARD = { error: "errors", warning: "warnings", info: "info" };
   var PAGE = 100;
   var SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -58,7 +59,7 @@
       setFilter("severity", ""); setCheck("");
     }));
     ["error", "warning", "info"].forEach(function (sev) {
-      cards.appendChild(card(sev, bySev[sev] || 0, SEVERITY_WORD[sev] + "s", function () {
+      cards.appendChild(card(sev, bySev[sev] || 0, SEVERITY_CARD[sev], function () {
         setFilter("severity", sev);
       }));
     });
