@@ -509,12 +509,19 @@ def _last_names(la: np.ndarray, lb: np.ndarray, config: Config) -> tuple[np.ndar
         partial[row] = bool(set(normalize.surname_parts(la[row]))
                             & set(normalize.surname_parts(lb[row])))
     limit = config.threshold("surname_similarity")
-    verdict[ratio >= limit] = V_SIMILAR
+    # A keying slip in a surname (Matosn/Matson, Bullvck/Bullock) scores low on the ratio when
+    # the name is short; the length-scaled edit tolerance keeps it a typo.
+    slip = np.zeros(len(a), dtype=bool)
+    near = np.flatnonzero((ratio >= 60) & (ratio < limit))
+    if len(near):
+        slip[near] = _one_slip(la[near], lb[near])
+    verdict[(ratio >= limit) | slip] = V_SIMILAR
     verdict[partial] = L_PARTIAL
     verdict[la == lb] = V_SAME
     verdict[(la == "") | (lb == "")] = V_MISSING
     w = WEIGHTS["last_name"]
     weight = _interp(ratio, (60, limit, 100), (w["different"], w["similar"], w["same"]))
+    weight[slip & (ratio < limit)] = w["similar"]
     weight[verdict == L_PARTIAL] = w["partial"]
     weight[verdict == V_MISSING] = 0.0
     return verdict, weight
