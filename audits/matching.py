@@ -43,13 +43,13 @@ PHONE_COLUMNS = ("home_phone", "cell_phone", "work_phone")
 # Log-odds weights of each field verdict (natural log). A pair's score is
 # logistic(PRIOR + sum of weights). Agreement on a field that identifies one person (email,
 # phone) weighs more than agreement on one a household shares (address, surname).
-PRIOR = -7.0
+PRIOR = -5
 WEIGHTS: dict[str, dict[str, float]] = {
     "first_name": {"same": 3.5, "nickname": 3.0, "similar": 2.0, "spelling": 1.5, "initial": 0.5,
                    "missing": 0.0},
     "last_name": {"same": 3.0, "partial": 2.0, "similar": 2.0, "different": -3.0, "missing": 0.0},
-    "email": {"same": 6.0, "similar": 2.5, "separators": 0.5, "different": -0.5, "missing": 0.0},
-    "phone": {"same": 5.0, "similar": 2.0, "different": -0.5, "missing": 0.0},
+    "email": {"same": 6.0, "similar": 2.5, "separators": 0.5, "different": -1.5, "missing": 0.0},
+    "phone": {"same": 5.0, "similar": 2.0, "different": -1.5, "missing": 0.0},
     "street": {"same": 3.5, "similar": 1.0, "different": -1.0, "other-unit": -4.0, "no-civic": 2.0,
                "missing": 0.0},
     "postal_code": {"same": 1.5, "similar": 0.5, "different": -0.5, "missing": 0.0},
@@ -300,8 +300,14 @@ def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarr
     pos = np.arange(n)
     frames = []
 
-    def add(key: np.ndarray, valid: np.ndarray, prefix: str) -> None:
-        frames.append((pos[valid], np.char.add(prefix, key[valid].astype(str))))
+    def add(key: np.ndarray, valid: np.ndarray, prefix: str, limit: int = 0) -> None:
+        keys = np.char.add(prefix, key[valid].astype(str))
+        members = pos[valid]
+        if limit:
+            code, _ = pd.factorize(keys)
+            small = np.bincount(code)[code] <= limit
+            keys, members = keys[small], members[small]
+        frames.append((members, keys))
 
     add(f.email, f.email != "", "e")
     for column in range(f.phones.shape[1]):
@@ -336,6 +342,23 @@ def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarr
     has_street = (f.street != "") & (f.civic != "")
     add(np.char.add(np.char.add(f.civic.astype(str), "/"), _prefix(f.street.astype(str), 4)),
         has_street, "s")
+    # Passes that survive a typo in, or a replacement of, the fields the keys above rest on:
+    # given name + postal code (surname garbled), civic number + postal code and civic number +
+    # surname (street name garbled or a second address line first), surname + city (postal
+    # code mistyped).
+    # Fallbacks only: a key this loose is worth comparing where it picks out a few records.
+    small = 4 * int(name_block)
+    civic = f.civic.astype(str)
+    last_text = last.to_numpy().astype(str)
+    first_text = first.to_numpy().astype(str)
+    add(np.char.add(np.char.add(postal, "/"), _prefix(first_text, 3)),
+        has_postal & (first.to_numpy() != ""), "q", small)
+    add(np.char.add(np.char.add(postal, "/"), civic), has_postal & (civic != ""), "d", small)
+    add(np.char.add(np.char.add(civic, "/"), _prefix(last_text, 3)),
+        (civic != "") & (last.to_numpy() != ""), "c", small)
+    city = f.city.astype(str)
+    add(np.char.add(np.char.add(city, "/"), _prefix(last_text, 4)),
+        (city != "") & (last.to_numpy() != ""), "y", small)
     links = f.links
     frames.append((links["contact"].to_numpy(),
                    np.char.add("f", links["family"].to_numpy().astype(str))))
@@ -582,6 +605,11 @@ def _streets(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np
         words = process.cpdist(list(f.street_words[a]), list(f.street_words[b]),
                                scorer=fuzz.token_sort_ratio, workers=-1)
         similarity = np.maximum(similarity, words)
+        # One record with a second address line the other lacks (a building or station name):
+        # every word of the shorter is in the longer. Similar, never the same.
+        subset = process.cpdist(list(f.street_words[a]), list(f.street_words[b]),
+                                scorer=fuzz.token_set_ratio, workers=-1)
+        similarity = np.maximum(similarity, np.minimum(subset, 90.0))
     civic_same = (ca == cb) & (ca != "")
     civic_close = civic_same | (_distance(ca, cb, OSA) <= 1) & (ca != "") & (cb != "")
     other_unit = (ua != "") & (ub != "") & (ua != ub)

@@ -110,7 +110,8 @@ def normalize_postal_code(values: pd.Series) -> pd.Series:
 
 
 _UNIT_WORDS = r"(?:apartment|apt|unit|suite|ste|app|appt|#|no)"
-_UNIT_ANYWHERE = re.compile(rf"(?:^|\s|,){_UNIT_WORDS}\.?\s*#?\s*([a-z0-9]+)\b")
+# A unit word is a whole word: ``North Arm`` and ``Noble St`` hold no unit "rth" or "ble".
+_UNIT_ANYWHERE = re.compile(rf"(?:^|\s|,){_UNIT_WORDS}(?![a-z])\.?\s*#?\s*([a-z0-9]+)\b")
 _UNIT_DASH_CIVIC = re.compile(r"^([a-z]?\d+[a-z]?)\s*-\s*(\d+[a-z]?)\b")
 _CIVIC = re.compile(r"^(\d+[a-z]?)\b")
 _CIVIC_LATE = re.compile(r"\b(\d+[a-z]?)\b")
