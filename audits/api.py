@@ -13,7 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import pandas as pd
 
@@ -26,8 +26,15 @@ from audits.findings import (Finding, Severity, dumps_findings, entities_to_fram
 from audits.progress import Progress
 from audits.registry import CheckSpec, load_checks
 
+if TYPE_CHECKING:
+    from audits.diff import FindingsDiff
+    from audits.reconcile import Reconciliation
+    from audits.suppressions import Suppression, SuppressionReport
+
 __all__ = ["AuditResult", "load_board", "load_config", "run_audit", "write_findings",
-           "write_atomic", "available_checks", "fails"]
+           "write_atomic", "available_checks", "fails", "write_reports", "diff", "compare",
+           "read_findings", "load_suppressions", "suppress", "redact", "preview",
+           "write_preview", "reconcile"]
 
 
 def load_board(path: str | Path, *, mapping: str | Path | None = None,
@@ -48,6 +55,15 @@ class AuditResult:
     context: AuditContext
     findings: list[Finding]
     timings: dict[str, float] = field(default_factory=dict)
+    suppressed: "SuppressionReport | None" = None
+    """What the suppressions given to :func:`run_audit` left out, and the ones that matched
+    nothing (``None`` when none were given)."""
+    changes: "FindingsDiff | None" = None
+    """The comparison with a previous run (:func:`compare`), shown by the reports."""
+    redacted: bool = False
+    """True for a result from :func:`redact`: its findings and preview hold no personal data."""
+    preview_frame: pd.DataFrame | None = None
+    """Overrides the context's preview (a redacted result carries its redacted preview)."""
 
     def frame(self) -> pd.DataFrame:
         """One row per finding."""
@@ -59,20 +75,31 @@ class AuditResult:
 
     @property
     def preview(self) -> pd.DataFrame:
+        """The generation preview: one row per parent account generation would create."""
+        if self.preview_frame is not None:
+            return self.preview_frame
         return self.context.preview
 
     def document(self) -> dict:
-        return findings_document(self.findings, input_path=self.board.source.path,
-                                 tables=self.board.row_counts())
+        """The findings.json document; with suppressions, its ``suppressed`` section (a
+        documented extension of the contract: docs/analyst-workflow.md)."""
+        document = findings_document(self.findings, input_path=self.board.source.path,
+                                     tables=self.board.row_counts())
+        if self.suppressed is not None:
+            document["suppressed"] = self.suppressed.to_dict()
+        return document
 
 
 def run_audit(board: Board, config: Config | None = None, *,
               checks: Iterable[str] | None = None, school: str | None = None,
-              progress: Progress | None = None) -> AuditResult:
+              progress: Progress | None = None,
+              suppressions: "Sequence[Suppression] | str | Path | None" = None) -> AuditResult:
     """Run the selected checks (all by default) on a loaded board.
 
     ``school`` keeps the findings that involve that school (the whole board is still analysed,
-    because a duplicate or a clash often spans two schools)."""
+    because a duplicate or a clash often spans two schools). ``suppressions`` (decisions, or a
+    suppressions file) are honoured: pairs of records are never grouped as one person, and
+    suppressed findings are left out and counted in ``result.suppressed``."""
     progress = progress or Progress(quiet=True)
     registry = load_checks()
     selected = list(checks) if checks else list(registry)
@@ -81,15 +108,33 @@ def run_audit(board: Board, config: Config | None = None, *,
         raise UserError(f"Unknown check(s): {', '.join(unknown)}. "
                         f"Known checks: {', '.join(registry)}")
     context = AuditContext(board, config or Config())
+    decisions = load_suppressions(suppressions) if suppressions is not None else None
     with progress.step("Building the household graph"):
         context.graph  # noqa: B018 - built once here so its time is reported on its own
+    used_pairs: set = set()
+    if decisions:
+        pairs = [item.pair for item in decisions if item.pair]
+        if pairs:
+            from audits.suppressions import split_matches
+
+            with progress.step("Matching contact records"):
+                # Set before any check runs, so every check sees the split groups (the
+                # context's cached_property is then never computed from scratch).
+                context.contact_matches, used_pairs = split_matches(context.contact_matches,
+                                                                    pairs)
     findings: list[Finding] = []
     for code in selected:
         with progress.step(f"Check {code}"):
             findings.extend(registry[code].run(context))
     if school is not None:
         findings = [f for f in findings if school in f.school_ids]
-    return AuditResult(board, context, sort_findings(findings), dict(progress.timings))
+    report = None
+    if decisions is not None:
+        from audits.suppressions import drop_suppressed
+
+        findings, report = drop_suppressed(findings, decisions, used_pairs)
+    return AuditResult(board, context, sort_findings(findings), dict(progress.timings),
+                       suppressed=report)
 
 
 def fails(findings: Sequence[Finding], fail_on: str) -> bool:
@@ -108,6 +153,7 @@ def write_atomic(path: str | Path, text: str | bytes) -> Path:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(text.encode("utf-8") if isinstance(text, str) else text)
+        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; outputs are shared like reports
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -117,3 +163,131 @@ def write_atomic(path: str | Path, text: str | bytes) -> Path:
 
 def write_findings(result: AuditResult, path: str | Path) -> Path:
     return write_atomic(path, dumps_findings(result.document()))
+
+
+# ------------------------------------------------------------------------ analyst workflow
+
+def write_reports(result: AuditResult, out: str | Path,
+                  formats: Iterable[str] = ("xlsx", "html", "json")) -> dict[str, Path]:
+    """Write findings.json, audit.xlsx, audit.html and runbooks/ for ``result`` into ``out``
+    (the CLI's ``audit`` outputs). A result from :func:`redact` writes redacted outputs; one
+    with ``changes`` adds the "Changes since last run" sheet and section."""
+    chosen = [f.strip().lower() for f in formats]
+    written: dict[str, Path] = {}
+    if "json" in chosen:
+        written["json"] = write_findings(result, Path(out) / "findings.json")
+    others = [f for f in chosen if f != "json"]
+    if others:
+        from reports import write_audit_reports
+
+        written.update(write_audit_reports(result, Path(out), others))
+    return written
+
+
+def read_findings(path: str | Path) -> dict:
+    """A findings.json document (checked to be one)."""
+    from audits.diff import read_findings_document
+
+    return read_findings_document(path)
+
+
+def diff(old: "dict | str | Path | Sequence[Finding] | AuditResult",
+         new: "dict | str | Path | Sequence[Finding] | AuditResult") -> "FindingsDiff":
+    """New, resolved and still-open findings between two runs (each a findings.json path or
+    document, a list of findings, or an :class:`AuditResult`)."""
+    from audits.diff import diff_findings
+
+    def side(value):
+        if isinstance(value, AuditResult):
+            return value.document()
+        if isinstance(value, (str, Path)):
+            return read_findings(value)
+        return value
+
+    return diff_findings(side(old), side(new))
+
+
+def compare(result: AuditResult, previous: "dict | str | Path | Sequence[Finding]") -> AuditResult:
+    """``result`` carrying its comparison with a previous run (what ``audit --previous`` does):
+    the reports then show what is new, resolved and still open."""
+    from dataclasses import replace
+
+    return replace(result, changes=diff(previous, result))
+
+
+def load_suppressions(source: "Sequence[Suppression] | str | Path | Iterable[str | Path]"
+                      ) -> "list[Suppression]":
+    """Decisions from a suppressions file, several files, or already-made decisions."""
+    from audits.suppressions import Suppression, read_suppressions
+
+    if isinstance(source, (str, Path)):
+        return read_suppressions(source)
+    items = list(source)
+    if all(isinstance(item, Suppression) for item in items):
+        return items
+    return read_suppressions(*items)
+
+
+def suppress(path: str | Path, *, finding: str | None = None,
+             pair: Sequence[str] | None = None, reason: str, by: str) -> "Suppression":
+    """Record one decision in the suppressions file at ``path`` (created when missing): a
+    finding that is not a problem, or two contact records that are different people."""
+    from audits.suppressions import add_suppression, make_suppression
+
+    item = make_suppression(finding=finding, pair=pair, reason=reason, by=by)
+    add_suppression(path, item)
+    return item
+
+
+def redact(result: AuditResult) -> AuditResult:
+    """The same result for sharing outside the data office: the same findings (ids, counts,
+    record ids) with names reduced to initials, emails, usernames and phones masked but for
+    their last characters, and addresses withheld; the preview likewise."""
+    from dataclasses import replace
+
+    from audits.redact import Redactor
+
+    if result.redacted:
+        return result
+    redactor = Redactor.from_board(result.board)
+    changes = result.changes
+    if changes is not None:
+        changes = replace(changes, new=redactor.findings(changes.new),
+                          resolved=redactor.findings(changes.resolved),
+                          still_open=redactor.findings(changes.still_open))
+    suppressed = result.suppressed
+    if suppressed is not None:
+        suppressed = replace(suppressed, findings=redactor.findings(suppressed.findings))
+    return replace(result, findings=redactor.findings(result.findings),
+                   preview_frame=redactor.preview(result.preview), changes=changes,
+                   suppressed=suppressed, redacted=True)
+
+
+def preview(board: Board, config: Config | None = None) -> pd.DataFrame:
+    """The generation preview of ``board``: what ``connect-audit preview`` shows."""
+    return AuditContext(board, config or Config()).preview
+
+
+def write_preview(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Save a preview as CSV (what ``preview --out`` writes and ``reconcile`` reads)."""
+    from audits.generation import preview_to_csv
+
+    return preview_to_csv(frame, path)
+
+
+def reconcile(preview_before: "pd.DataFrame | str | Path", after: "Board | str | Path", *,
+              before: "Board | str | Path | None" = None,
+              mapping: str | Path | None = None) -> "Reconciliation":
+    """Compare the preview saved before generation (a CSV path or frame) with the board exported
+    after it; ``before`` (the export the preview came from) adds accounts not predicted."""
+    from audits.reconcile import read_preview
+    from audits.reconcile import reconcile as _reconcile
+
+    frame = preview_before if isinstance(preview_before, pd.DataFrame) \
+        else read_preview(preview_before)
+
+    def board_of(value):
+        return value if isinstance(value, Board) or value is None else \
+            load_board(value, mapping=mapping)
+
+    return _reconcile(frame, board_of(after), board_of(before))

@@ -47,15 +47,18 @@ def _formats(text: str) -> tuple[str, ...]:
     return chosen
 
 
-def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=False):
+def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=False,
+           suppressions=None):
     from audits import api
     from audits.progress import Progress
 
     progress = Progress(quiet=quiet)
     config = api.load_config(config_path)
+    decisions = api.load_suppressions(list(suppressions)) if suppressions else None
     with progress.step("Loading and validating the export"):
         board = api.load_board(board_path, mapping=mapping)
-    result = api.run_audit(board, config, checks=checks, school=school, progress=progress)
+    result = api.run_audit(board, config, checks=checks, school=school, progress=progress,
+                           suppressions=decisions)
     return result, progress
 
 
@@ -85,6 +88,18 @@ def _print_summary(result, written: dict[str, Path] | None = None) -> None:
     if summary["by_severity"]:
         click.echo("  by severity: " + ", ".join(
             f"{sev} {n}" for sev, n in sorted(summary["by_severity"].items())))
+    suppressed = getattr(result, "suppressed", None)
+    if suppressed is not None:
+        click.echo(f"  suppressed: {suppressed.count} left out by recorded decisions")
+        for item in suppressed.stale:
+            click.echo(f"  suppression no longer matches anything: {item.describe()} "
+                       f"(decided by {item.by} on {item.at})")
+    changes = getattr(result, "changes", None)
+    if changes is not None:
+        click.echo(f"  since the previous run: {len(changes.new)} new, "
+                   f"{len(changes.resolved)} resolved, {len(changes.still_open)} still open")
+    if getattr(result, "redacted", False):
+        click.echo("  redacted: names to initials, emails/usernames/phones masked")
     for kind, path in (written or {}).items():
         click.echo(f"  {kind:<8} {path}")
 
@@ -101,13 +116,25 @@ def _print_summary(result, written: dict[str, Path] | None = None) -> None:
 @click.option("--fail-on", type=FAIL_ON, default="never", show_default=True,
               help="Exit 1 when a finding at or above this severity is found.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
-def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet):
+@click.option("--previous", type=click.Path(path_type=Path),
+              help="An earlier findings.json: the reports add what is new, resolved, still open.")
+@click.option("--suppressions", "suppressions", multiple=True, type=click.Path(path_type=Path),
+              help="A suppressions file (repeatable): recorded decisions to honour.")
+@click.option("--redact", is_flag=True,
+              help="Reports for sharing outside the data office: initials, masked emails/phones.")
+def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, previous,
+          suppressions, redact):
     """Audit BOARD (a folder of CSV files or an .xlsx workbook) and write the reports."""
     from audits import api
 
     formats = _formats(format_)
     result, progress = _audit(board, config_path=config_path, mapping=mapping,
-                              checks=checks or None, quiet=quiet)
+                              checks=checks or None, quiet=quiet, suppressions=suppressions)
+    if previous is not None:
+        result = api.compare(result, api.read_findings(previous))
+    if redact:
+        with progress.step("Redacting personal data"):
+            result = api.redact(result)
     written = _write_outputs(result, out, formats, progress)
     _print_summary(result, written)
     sys.exit(ExitCode.FINDINGS if api.fails(result.findings, fail_on) else ExitCode.OK)
@@ -253,6 +280,72 @@ def fix_undo(fixed, out):
     from fixes.undo import undo
 
     click.echo(f"Original export restored to {undo(fixed, out)}")
+
+
+@main.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path),
+              help="Write one row per finding (status, id, check, severity, school_ids, title) as CSV.")
+@click.option("--by", "by", type=click.Choice(["check", "school"]), default="check",
+              show_default=True, help="Count by check or by school.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def diff_command(old, new, out, by, as_json):
+    """Compare two findings.json files: new, resolved and still-open findings."""
+    import json
+
+    from audits import api
+
+    changes = api.diff(old, new)
+    if out:
+        from audits.generation import preview_to_csv
+
+        preview_to_csv(changes.frame(), out)
+    if as_json:
+        click.echo(json.dumps(changes.to_dict(), ensure_ascii=False, indent=1))
+        return
+    click.echo(changes.text() if by == "check" else changes.text().split("\n")[0])
+    if by == "school":
+        counts = changes.counts("school")
+        click.echo(f"  {'school':<26} {'new':>6} {'resolved':>9} {'still open':>11}")
+        for school, row in counts.iterrows():
+            click.echo(f"  {school:<26} {row['new']:>6} {row['resolved']:>9} {row['still open']:>11}")
+    if out:
+        click.echo(f"  rows written to {out}")
+
+
+@main.command("suppress")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--finding", help="The stable id of a finding that is not a problem.")
+@click.option("--pair", nargs=2, help="Two contact record ids that are different people.")
+@click.option("--reason", required=True, help="Why (the next analyst reads it).")
+@click.option("--by", "by", required=True, help="Who decided.")
+def suppress_command(file, finding, pair, reason, by):
+    """Record a decision in FILE (created if missing) that later audits honour."""
+    from audits import api
+
+    item = api.suppress(file, finding=finding, pair=tuple(pair) if pair else None,
+                        reason=reason, by=by)
+    click.echo(f"Recorded in {file}: {item.describe()}")
+
+
+@main.command("reconcile")
+@click.argument("preview_csv", type=click.Path(path_type=Path))
+@click.argument("board_after", type=click.Path(path_type=Path))
+@click.option("--before", type=click.Path(path_type=Path),
+              help="The export the preview was taken from: lists accounts created but not predicted.")
+@click.option("--out", "out", type=click.Path(path_type=Path),
+              help="Write one row per account (status, reason, usernames) as CSV.")
+@click.option("--mapping", type=click.Path(path_type=Path), help="TOML header mapping file.")
+def reconcile_command(preview_csv, board_after, before, out, mapping):
+    """Compare the preview saved before generation with an export taken after it."""
+    from audits import api
+
+    result = api.reconcile(preview_csv, board_after, before=before, mapping=mapping)
+    click.echo(result.text())
+    if out:
+        result.to_csv(out)
+        click.echo(f"  rows written to {out}")
 
 
 @main.command("checks")

@@ -274,6 +274,8 @@ def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def preview_to_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write the preview as UTF-8 CSV (with a byte-order mark, so Excel reads accents) that is
     safe to open in a spreadsheet."""
-    path = Path(path)
-    defuse_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig")
-    return path
+    from audits.api import write_atomic
+
+    # Written whole, then renamed into place: an interrupted run leaves no half preview.
+    text = defuse_formulas(frame).to_csv(index=False)
+    return write_atomic(path, text.encode("utf-8-sig"))

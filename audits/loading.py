@@ -31,6 +31,10 @@ from audits.mapping import HeaderMapping, read_mapping
 FIRST_DATA_ROW = 2
 """The header is row 1 in the file, as a spreadsheet shows it."""
 
+TABLES_THAT_NEED_ROWS = ("students",)
+"""A header-only table is an export cut short only where the board cannot have no rows: a
+board has students; it may have no siblings, staff or existing accounts (yet)."""
+
 _LINE_IN_PARSER_ERROR = re.compile(r"line (\d+)")
 
 
@@ -116,7 +120,8 @@ def _failure_message(path: str | Path, problems: list[InputProblem] | tuple) -> 
 
 # --- a folder of CSV files ---------------------------------------------------------------
 
-def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollector) -> Export:
+def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollector
+                 ) -> Export | None:
     found: dict[str, Path] = {}
     for file in sorted(folder.iterdir()):
         if not file.is_file() or file.suffix.lower() != ".csv":
@@ -129,6 +134,15 @@ def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollecto
                          f"the {table} table; keep one", file=file.name)
             continue
         found[table] = file
+    if not found:
+        workbooks = sorted(f.name for f in folder.iterdir()
+                           if f.suffix.lower() in (".xlsx", ".xlsm", ".xls"))
+        hint = (f"; it holds {workbooks[0]}: give that workbook's path instead" if workbooks
+                else "; is this the folder the SIS exported into?")
+        problems.add("no-tables", f"the folder {folder.name} holds none of the export's "
+                     "tables (files named " + ", ".join(f"{n}.csv" for n in TABLES) + ")"
+                     + hint, file=folder.name)
+        return None
     frames: dict[str, pd.DataFrame] = {}
     sources: dict[str, TableSource] = {}
     for name, spec in TABLES.items():
@@ -157,12 +171,118 @@ def detect_encoding(data: bytes) -> str | None:
     except UnicodeDecodeError:
         pass
     else:
-        return "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+        return "utf-8-sig" if data.startswith(UTF8_BOM) else "utf-8"
     try:
         data.decode("cp1252")
     except UnicodeDecodeError:
         return None
     return "cp1252"
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""An OLE compound file: an Excel 97-2003 ``.xls``, or an ``.xlsx`` encrypted with a password."""
+ZIP_MAGIC = b"PK\x03\x04"
+EXCEL_CELL_LIMIT = 32_767
+"""No spreadsheet cell holds more characters; a longer field is a broken export (an unclosed
+quote swallowing the rows after it, or a file that is not a table)."""
+
+# A multi-byte UTF-8 sequence: in a file that is not valid UTF-8 as a whole, these mean part
+# of it was written as UTF-8 and part in another encoding.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
+                            rb"|[\xf0-\xf4][\x80-\xbf]{3}")
+_OTHER_DELIMITERS = {";": "semicolons (';')", "\t": "tabs", "|": "vertical bars ('|')"}
+_QUOTED = r'"(?:[^"]|"")*"'
+
+
+def sniff_content(data: bytes) -> str | None:
+    """What a file really is when its name lies: ``html``, ``xlsx`` (a zip), ``ole`` (old
+    Excel or a password-protected workbook), or ``None`` for anything else."""
+    head = data[:512].lstrip(UTF8_BOM).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")) or \
+            (head.startswith(b"<") and b"<html" in head):
+        return "html"
+    if data.startswith(ZIP_MAGIC):
+        return "xlsx"
+    if data.startswith(OLE_MAGIC):
+        return "ole"
+    return None
+
+
+def _first_bad_row(data: bytes, encoding: str) -> int | None:
+    """The spreadsheet row of the first record that does not decode as ``encoding``."""
+    text = data.decode(encoding, errors="surrogateescape")
+    try:
+        for number, record in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            if any(any("\udc80" <= ch <= "\udcff" for ch in field) for field in record):
+                return number
+    except csv.Error:
+        pass
+    position = next((i for i, ch in enumerate(text) if "\udc80" <= ch <= "\udcff"), None)
+    return None if position is None else text.count("\n", 0, position) + 1
+
+
+def _encoding_problem(data: bytes, name: str, problems: ProblemCollector) -> str | None:
+    """The file's encoding, or ``None`` after reporting why it has none."""
+    if data.startswith(UTF8_BOM):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.add("invalid-utf8", "the file starts with a UTF-8 byte-order mark but is "
+                         "not valid UTF-8 from this row on; save it from Excel as 'CSV UTF-8' "
+                         "again", file=name, row=_first_bad_row(data, "utf-8"))
+            return None
+    encoding = detect_encoding(data)
+    if encoding is None:
+        problems.add("undecodable-file", "the file is not UTF-8 or Windows-1252 text; save it "
+                     "from Excel as 'CSV UTF-8'", file=name,
+                     row=None if b"\x00" in data else _first_bad_row(data, "cp1252"))
+        return None
+    if encoding == "cp1252" and _UTF8_SEQUENCE.search(data):
+        # Read as Windows-1252, the UTF-8 rows would turn "Zoë" into "ZoÃ«" without a word.
+        problems.add("mixed-encoding", "the file mixes encodings: most of it is UTF-8 but this "
+                     "row is not (rows pasted from another file?); retype the accented "
+                     "letters in this row, or save the whole file from Excel as 'CSV UTF-8'",
+                     file=name, row=_first_bad_row(data, "utf-8"))
+        return None
+    return encoding
+
+
+def _header_line(text: str) -> str:
+    end = len(text)
+    for newline in ("\n", "\r"):
+        at = text.find(newline)
+        if at != -1:
+            end = min(end, at)
+    return text[:end]
+
+
+def _ragged_rows(text: str, width: int) -> list[tuple[int, int]]:
+    """``(row, fields)`` of every record whose field count differs from the header's ``width``
+    (blank lines aside). Lines are counted vectorised; a quoted value holding a line break
+    sends the file through the csv module instead."""
+    lines = pd.Series(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), dtype=str)
+    quoted = lines.str.contains('"', regex=False)
+    if quoted.any() and (lines[quoted].str.count('"') % 2 == 1).any():
+        bad = []
+        for number, record in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            if record and len(record) != width:
+                bad.append((number, len(record)))
+        return bad
+    stripped = lines.where(~quoted, lines.str.replace(_QUOTED, "", regex=True))
+    counts = stripped.str.count(",") + 1
+    bad = (counts != width) & (lines != "")
+    return [(int(i) + 1, int(counts[i])) for i in bad[bad].index]
+
+
+def _report_ragged(rows: list[tuple[int, int]], width: int, name: str,
+                   problems: ProblemCollector) -> None:
+    for row, fields in rows:
+        what = ("more fields than the header (a comma in an unquoted value?)" if fields > width
+                else "fewer fields than the header (a value missing, or the row cut off)")
+        problems.add("ragged-row", f"the row has {fields} fields but the header has {width}: "
+                     f"{what}; fix the row so every value sits under its header",
+                     file=name, row=row)
 
 
 def _read_csv(file: Path, table: str, mapping: HeaderMapping,
@@ -174,44 +294,102 @@ def _read_csv(file: Path, table: str, mapping: HeaderMapping,
         problems.add("unreadable-file", f"cannot read the file: {error.strerror}", file=name)
         return None
     if not data.strip():
-        problems.add("empty-file", "the file is empty; export the table again with its "
-                     "header row", file=name)
+        problems.add("empty-file", "the file is empty (0 bytes or only blank lines); export "
+                     "the table again with its header row", file=name)
         return None
-    encoding = detect_encoding(data)
+    content = sniff_content(data)
+    if content is not None:
+        problems.add("not-csv", {
+            "html": "the file is a web page (HTML), not CSV: it was probably saved from a "
+                    "browser or a login page; download the CSV export from the SIS again",
+            "xlsx": "the file is an Excel workbook renamed to .csv; save it from Excel as "
+                    "'CSV UTF-8', or give the .xlsx workbook instead of the folder",
+            "ole": "the file is an old Excel (.xls) workbook renamed to .csv; save it from "
+                   "Excel as 'CSV UTF-8'",
+        }[content], file=name)
+        return None
+    encoding = _encoding_problem(data, name, problems)
     if encoding is None:
-        problems.add("undecodable-file", "the file is not UTF-8 or Windows-1252 text; save it "
-                     "from Excel as 'CSV UTF-8'", file=name)
         return None
+    text = data.decode(encoding)
+    header = _header_line(text)
+    if "," not in header:
+        used = [d for d in _OTHER_DELIMITERS if d in header]
+        if used:
+            delimiter = max(used, key=header.count)
+            problems.add("wrong-delimiter", f"this file uses {_OTHER_DELIMITERS[delimiter]} "
+                         "as its delimiter, not commas; export it as comma-separated CSV (in "
+                         "Excel: Save As 'CSV UTF-8 (Comma delimited)')", file=name, row=1)
+            return None
     try:
         # Rows as records, every field text; the header is the first record so its
         # original spelling survives (pandas would rename duplicate headers).
-        raw = pd.read_csv(io.BytesIO(data), encoding=encoding, header=None, dtype=str,
+        raw = pd.read_csv(io.StringIO(text), header=None, dtype=str,
                           keep_default_na=False, na_filter=False, skip_blank_lines=False,
                           engine="c")
     except pd.errors.EmptyDataError:
         problems.add("empty-file", "the file has no header row", file=name)
         return None
     except (pd.errors.ParserError, ValueError, csv.Error, UnicodeDecodeError) as error:
-        line = _LINE_IN_PARSER_ERROR.search(str(error))
+        message = str(error)
+        unclosed = _UNCLOSED_QUOTE.search(message)
+        if unclosed:
+            problems.add("unclosed-quote", "a quoted value opens on this row and never closes, "
+                         "so the rest of the file reads as one value; close the quote or "
+                         "remove it", file=name, row=int(unclosed.group(1)) + 1)
+            return None
+        width = len(next(csv.reader([header]), []))
+        ragged = _ragged_rows(text, width)
+        if ragged:
+            _report_ragged(ragged, width, name, problems)
+            return None
+        line = _LINE_IN_PARSER_ERROR.search(message)
         problems.add("malformed-csv", "the file is not well-formed CSV (a row with more "
                      "fields than the header, or an unclosed quote); check the row",
                      file=name, row=int(line.group(1)) if line else None)
         return None
     headers = tuple("" if pd.isna(value) else str(value) for value in raw.iloc[0])
     body = raw.iloc[1:]
+    width = len(headers)
+    # The C parser pads a short row with blanks; a row whose last field is blank may be one.
+    if width > 1 and len(body) and (body.iloc[:, -1] == "").any():
+        ragged = [(row, fields) for row, fields in _ragged_rows(text, width) if fields < width]
+        if ragged:
+            _report_ragged(ragged, width, name, problems)
+            return None
     body.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(body))
+    if not _fields_fit(body, headers, name, problems):
+        return None
     frame = _tidy(body, headers, table, name, mapping, problems)
     if frame is None:
         return None
     return frame, TableSource(file=name, encoding=encoding, headers=headers)
 
 
+_UNCLOSED_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def _fields_fit(body: pd.DataFrame, headers: tuple[str, ...], name: str,
+                problems: ProblemCollector) -> bool:
+    """False, after reporting it, when a field is longer than any spreadsheet cell can be."""
+    ok = True
+    for position in range(body.shape[1]):
+        lengths = body.iloc[:, position].str.len()
+        if len(lengths) and lengths.max() > EXCEL_CELL_LIMIT:
+            row = int(lengths.idxmax())
+            header = headers[position] if position < len(headers) else f"column {position + 1}"
+            problems.add("huge-field", f"this value is {int(lengths.max()):,} characters long, "
+                         f"more than a spreadsheet cell holds ({EXCEL_CELL_LIMIT:,}): an "
+                         "unclosed quote or a damaged export; check the row", file=name,
+                         row=row, column=header)
+            ok = False
+    return ok
+
+
 # --- an .xlsx workbook ----------------------------------------------------------------------
 
 def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollector
                    ) -> Export | None:
-    import zipfile
-
     import openpyxl
 
     sources: dict[str, TableSource] = {}
@@ -220,13 +398,18 @@ def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollecto
         problems.add("empty-file", "the workbook is empty (0 bytes); export it again",
                      file=path.name)
         return None
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    content = sniff_content(head)
+    if content != "xlsx":
+        problems.add("unreadable-workbook", _not_a_workbook(path, content), file=path.name)
+        return None
+    # openpyxl parses the workbook's XML with defusedxml when it is installed (a dependency):
+    # an entity declaration (the "billion laughs" bomb) is refused, never expanded.
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, IndexError,
-            AttributeError, openpyxl.utils.exceptions.InvalidFileException) as error:
-        problems.add("unreadable-workbook", "Excel cannot have written this workbook "
-                     f"({type(error).__name__}); open it in Excel and save it as .xlsx again",
-                     file=path.name)
+    except Exception as error:  # noqa: BLE001 - openpyxl raises many types for a damaged file
+        problems.add("unreadable-workbook", _damaged_message(error), file=path.name)
         return None
     try:
         found: dict[str, str] = {}
@@ -248,7 +431,22 @@ def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollecto
                                  "with the table's header row", file=path.name)
                 continue
             label = f"{path.name}[{title}]"
-            read = _read_sheet(workbook[title], name, label, mapping, problems)
+            sheet = workbook[title]
+            if getattr(sheet, "sheet_state", "visible") != "visible":
+                # A hidden sheet is often an old copy kept out of sight; auditing it could
+                # audit the wrong data, so a person must say which sheet is the table.
+                problems.add("hidden-sheet", f"the sheet {title!r} is hidden; unhide it "
+                             "(right-click a sheet tab > Unhide) if it is the current "
+                             f"{name} table, or delete it", file=path.name)
+                sources[name] = TableSource(file=label)
+                continue
+            try:
+                read = _read_sheet(sheet, name, label, mapping, problems)
+            except Exception as error:  # noqa: BLE001 - a damaged sheet fails while streaming
+                problems.add("unreadable-workbook", _damaged_message(error), file=label)
+                read = None
+            if read is not None and _formula_problems(sheet, read[1].headers, label, problems):
+                read = None
             if read is None:
                 sources[name] = TableSource(file=label)
             else:
@@ -256,6 +454,94 @@ def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollecto
     finally:
         workbook.close()
     return Export(frames, BoardSource(path=str(path), kind="xlsx", tables=sources))
+
+
+def _not_a_workbook(path: Path, content: str | None) -> str:
+    if content == "ole":
+        if "EncryptedPackage".encode("utf-16-le") in path.read_bytes()[:1_000_000]:
+            return ("the workbook is password-protected (encrypted), so it cannot be read; "
+                    "open it in Excel, remove the password (File > Info > Protect Workbook > "
+                    "Encrypt with Password, clear it) and save it again")
+        return ("the file is an old Excel 97-2003 workbook (.xls) with an .xlsx name; open "
+                "it in Excel and save it as an Excel Workbook (.xlsx)")
+    if content == "html":
+        return ("the file is a web page (HTML) with an .xlsx name, not a workbook; open it "
+                "in Excel and save it as an Excel Workbook (.xlsx), or export again")
+    return ("the file is not an Excel workbook (an .xlsx file is a zip archive and this one "
+            "is not); export it again or save it from Excel as .xlsx")
+
+
+def _damaged_message(error: Exception) -> str:
+    kind = type(error).__name__
+    causes, cause = set(), error
+    while cause is not None and len(causes) < 10:
+        causes.add(type(cause).__name__)
+        cause = cause.__cause__ or cause.__context__
+    if causes & {"EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden",
+                 "NotSupportedError"}:
+        return ("the workbook's XML declares entities (an XML bomb, or a file no spreadsheet "
+                "wrote); it was not opened; save the data from Excel as a new .xlsx")
+    return ("the workbook is damaged or incomplete (a download cut short?) and cannot be "
+            f"read ({kind}); open it in Excel and save it as .xlsx again, or export again")
+
+
+_FORMULA = re.compile(rb"<(?:[A-Za-z]\w*:)?f[\s>/]")
+_CELL_COLUMN = re.compile(r"[A-Z]+")
+
+
+def _sheet_xml(sheet):
+    """The sheet's XML part, streamed from the workbook's archive."""
+    return sheet.parent._archive.open(sheet._worksheet_path)
+
+
+def _has_formulas(sheet) -> bool:
+    tail = b""
+    with _sheet_xml(sheet) as stream:
+        while chunk := stream.read(1 << 20):
+            if _FORMULA.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _formula_problems(sheet, headers: tuple[str, ...], label: str,
+                      problems: ProblemCollector) -> bool:
+    """True after reporting each formula cell with no saved result.
+
+    A formula with a saved result reads as that result (what Excel shows). One never
+    calculated (a workbook written by a script, not saved from Excel) has no value to read;
+    reading it as blank would silently lose data."""
+    if not hasattr(sheet, "_worksheet_path") or not _has_formulas(sheet):
+        return False
+    from defusedxml.ElementTree import iterparse
+
+    found = False
+    with _sheet_xml(sheet) as stream:
+        for _, element in iterparse(stream):
+            if not element.tag.endswith("}c") and element.tag != "c":
+                continue
+            children = {child.tag.rsplit("}", 1)[-1]: child for child in element}
+            formula, value = children.get("f"), children.get("v")
+            if formula is not None and (value is None or not (value.text or "")):
+                reference = element.get("r", "")
+                letters = _CELL_COLUMN.match(reference)
+                position = _column_number(letters.group(0)) if letters else 0
+                column = headers[position - 1] if 0 < position <= len(headers) else reference
+                row = int(reference[len(letters.group(0)):]) if letters else None
+                problems.add("uncalculated-formula", f"cell {reference} holds a formula "
+                             f"(={formula.text or ''}) with no saved result; open the workbook "
+                             "in Excel and save it (or paste the cells as values)",
+                             file=label, row=row, column=column or reference)
+                found = True
+            element.clear()
+    return found
 
 
 def cell_text(value: object) -> str:
@@ -301,10 +587,35 @@ def _read_sheet(sheet, table: str, label: str, mapping: HeaderMapping,
     body = pd.DataFrame(records, columns=range(width), dtype=str) if records else \
         pd.DataFrame({i: pd.Series([], dtype=str) for i in range(width)})
     body.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(body))
+    if "" in headers:
+        merged = _merged_header_cells(sheet)
+        if merged:
+            problems.add("merged-header", f"the header row has merged cells ({', '.join(merged)}"
+                         "); unmerge them so each column has its own header", file=label, row=1)
+            return None
     frame = _tidy(body, tuple(headers), table, label, mapping, problems)
     if frame is None:
         return None
     return frame, TableSource(file=label, encoding=None, headers=tuple(headers))
+
+
+_MERGE = re.compile(rb'<(?:[A-Za-z]\w*:)?mergeCell\s+ref="([A-Z]+1(?::[A-Z]+\d+)?)"')
+
+
+def _merged_header_cells(sheet) -> list[str]:
+    """The merged ranges that start in row 1. Read-only sheets do not expose merged cells, and
+    ``<mergeCells>`` follows the cell data, so the part is streamed; only a header with a
+    blank cell is looked at."""
+    if not hasattr(sheet, "_worksheet_path"):
+        return [str(r) for r in getattr(sheet, "merged_cells", ()) if r.min_row == 1]
+    found: list[str] = []
+    tail = b""
+    with _sheet_xml(sheet) as stream:
+        while chunk := stream.read(1 << 20):
+            window = tail + chunk
+            found.extend(m.group(1).decode() for m in _MERGE.finditer(window))
+            tail = window[-64:]
+    return list(dict.fromkeys(found))
 
 
 # --- both -------------------------------------------------------------------------------------
@@ -343,4 +654,9 @@ def _tidy(body: pd.DataFrame, headers: tuple[str, ...], table: str, file: str,
     blank = (body == "").all(axis=1) if len(body.columns) else pd.Series(True, index=body.index)
     if blank.any():
         body = body[~blank]
+    if body.empty and table in TABLES_THAT_NEED_ROWS:
+        problems.add("no-rows", f"the {table} table has a header but no rows; an export "
+                     f"without {table} cannot be audited: export it again with its rows",
+                     file=file)
+        return None
     return body

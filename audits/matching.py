@@ -43,11 +43,11 @@ PHONE_COLUMNS = ("home_phone", "cell_phone", "work_phone")
 # Log-odds weights of each field verdict (natural log). A pair's score is
 # logistic(PRIOR + sum of weights). Agreement on a field that identifies one person (email,
 # phone) weighs more than agreement on one a household shares (address, surname).
-PRIOR = -5
+PRIOR = -5.5
 WEIGHTS: dict[str, dict[str, float]] = {
     "first_name": {"same": 3.5, "nickname": 3.0, "similar": 2.0, "spelling": 1.5, "initial": 0.5,
                    "missing": 0.0},
-    "last_name": {"same": 3.0, "partial": 2.0, "similar": 2.0, "different": -3.0, "missing": 0.0},
+    "last_name": {"same": 3.0, "partial": 2.0, "similar": 2.0, "different": -2.5, "missing": 0.0},
     "email": {"same": 6.0, "similar": 2.5, "separators": 0.5, "different": -1.5, "missing": 0.0},
     "phone": {"same": 5.0, "similar": 2.0, "different": -1.5, "missing": 0.0},
     "street": {"same": 3.5, "similar": 1.0, "different": -1.0, "other-unit": -4.0, "no-civic": 2.0,
@@ -59,7 +59,7 @@ WEIGHTS: dict[str, dict[str, float]] = {
 }
 
 # Bounds (down, up) of the term-frequency adjustment of an agreeing name, in log-odds.
-TF_CLIP = (2.0, 2.5)
+TF_CLIP = (2.0, 3.0)
 
 # Role classes of the free-text relationship (lowercased, accents folded).
 _ROLE_WORDS = {
@@ -343,9 +343,8 @@ def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarr
     add(np.char.add(np.char.add(f.civic.astype(str), "/"), _prefix(f.street.astype(str), 4)),
         has_street, "s")
     # Passes that survive a typo in, or a replacement of, the fields the keys above rest on:
-    # given name + postal code (surname garbled), civic number + postal code and civic number +
-    # surname (street name garbled or a second address line first), surname + city (postal
-    # code mistyped).
+    # given name + postal code (surname garbled), civic number + surname (street name garbled
+    # or a second address line first), surname + city (postal code mistyped).
     # Fallbacks only: a key this loose is worth comparing where it picks out a few records.
     small = 4 * int(name_block)
     civic = f.civic.astype(str)
@@ -353,9 +352,8 @@ def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarr
     first_text = first.to_numpy().astype(str)
     add(np.char.add(np.char.add(postal, "/"), _prefix(first_text, 3)),
         has_postal & (first.to_numpy() != ""), "q", small)
-    add(np.char.add(np.char.add(postal, "/"), civic), has_postal & (civic != ""), "d", small)
     add(np.char.add(np.char.add(civic, "/"), _prefix(last_text, 3)),
-        (civic != "") & (last.to_numpy() != ""), "c", small)
+        (civic != "") & (last.to_numpy() != ""), "c", int(name_block))
     city = f.city.astype(str)
     add(np.char.add(np.char.add(city, "/"), _prefix(last_text, 4)),
         (city != "") & (last.to_numpy() != ""), "y", small)
@@ -459,8 +457,11 @@ def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
         # Two neighbouring letters swapped (Aelx/Alex) is a typing slip; one letter replaced in
         # a short name is usually another name (Mark/Mary), so short names need the ratio.
         swapped_letters = (_distance(ca, cb, OSA) == 1) & (_distance(ca, cb, Levenshtein) == 2)
+        # One vowel for another near the end makes another name (Francis/Frances, Mario/Maria).
+        other_ending = np.fromiter((_vowel_swap(x, y, near_end=True) for x, y in zip(ca, cb)),
+                                   dtype=bool, count=len(close))
         typo[close] = ((ratio[close] >= config.threshold("name_similarity")) | swapped_letters) \
-            & ~extends
+            & ~extends & ~other_ending
         spelling[close] = ~typo[close] & ~extends & _one_slip(ca, cb)
     first_token_a = np.fromiter((x.split(" ")[0] for x in fa), dtype=object, count=len(a)) \
         if len(a) else fa
@@ -492,6 +493,15 @@ def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
 _VOWELS = frozenset("aeiouy")
 
 
+def _vowel_swap(x: str, y: str, near_end: bool = False) -> bool:
+    """The names differ in one vowel only (within the last three letters when ``near_end``)."""
+    if len(x) != len(y):
+        return False
+    diff = [i for i, (p, q) in enumerate(zip(x, y)) if p != q]
+    return (len(diff) == 1 and x[diff[0]] in _VOWELS and y[diff[0]] in _VOWELS
+            and (not near_end or diff[0] >= len(x) - 3))
+
+
 def _one_slip(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
     """Two given names one keying slip apart, with the tolerance scaled to length: one edit
     from five letters, two from nine. Shorter names, and one vowel swapped for another, are
@@ -500,10 +510,8 @@ def _one_slip(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
     shortest = np.fromiter((min(len(x), len(y)) for x, y in zip(fa, fb)), dtype=np.int64,
                            count=len(fa))
     allowed = np.where(shortest >= 9, 2, np.where(shortest >= 5, 1, 0))
-    vowel_swap = np.fromiter(
-        (len(x) == len(y) and sum(p != q for p, q in zip(x, y)) == 1
-         and all(p in _VOWELS and q in _VOWELS for p, q in zip(x, y) if p != q)
-         for x, y in zip(fa, fb)), dtype=bool, count=len(fa))
+    vowel_swap = np.fromiter((_vowel_swap(x, y) for x, y in zip(fa, fb)), dtype=bool,
+                             count=len(fa))
     return (distance >= 1) & (distance <= allowed) & ~vowel_swap
 
 
@@ -607,9 +615,11 @@ def _streets(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np
         similarity = np.maximum(similarity, words)
         # One record with a second address line the other lacks (a building or station name):
         # every word of the shorter is in the longer. Similar, never the same.
-        subset = process.cpdist(list(f.street_words[a]), list(f.street_words[b]),
-                                scorer=fuzz.token_set_ratio, workers=-1)
-        similarity = np.maximum(similarity, np.minimum(subset, 90.0))
+        low = np.flatnonzero(similarity < 90)
+        if len(low):
+            subset = process.cpdist(list(f.street_words[a[low]]), list(f.street_words[b[low]]),
+                                    scorer=fuzz.token_set_ratio, workers=-1)
+            similarity[low] = np.maximum(similarity[low], np.minimum(subset, 90.0))
     civic_same = (ca == cb) & (ca != "")
     civic_close = civic_same | (_distance(ca, cb, OSA) <= 1) & (ca != "") & (cb != "")
     other_unit = (ua != "") & (ub != "") & (ua != ub)

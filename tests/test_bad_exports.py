@@ -172,7 +172,7 @@ def test_row_with_too_many_fields(tmp_path):
     with open(folder / "siblings.csv", "a", encoding="utf-8") as handle:
         handle.write("000123,000124,extra,more\n")
     error, text = problems_of(folder)
-    [problem] = only(error, "malformed-csv")
+    [problem] = only(error, "ragged-row")
     assert problem.file == "siblings.csv" and problem.row == 3
 
 

@@ -348,3 +348,35 @@ def test_contacts_alone_without_family_context_still_match():
                 postal_code="2000")]})
     matches = match_contacts(b, None, AuditContext(b).config)
     assert [c.contacts for c in matches.clusters] == [("R1", "R2")]
+
+
+# ------------------------------------------------------------------ FEBRL-like records
+def febrl_like_records():
+    """Hand-keyed person lists (no students, no email or phone), as in the FEBRL benchmark."""
+    def person(cid, first, last, street, city, postal):
+        return contact(cid, first, last, street=street, city=city, postal_code=postal)
+
+    return board_from_frames({"contacts": [
+        # A slip in a six-letter given name, two letters swapped in the surname.
+        person("T1", "travis", "gearman", "12 birdwood street", "chatham", "5353"),
+        person("T2", "travks", "gearamn", "12 birdwood street", "chatham", "5353"),
+        # Given name and surname typed in each other's place; no postcode on the second.
+        person("K1", "alex", "kranz", "10 ogden close aintree", "kirribilli", "5290"),
+        person("K2", "kranz", "alex", "10 ogden close aintree", "kirribilli", ""),
+        # A street number one keystroke off; a second address line on one record only.
+        person("W1", "sophie", "waller", "24 copland drive", "mona vale", "2285"),
+        person("W2", "sophie", "waller", "26 copland drive suunybrae", "mona vale", "2285"),
+        # Near misses, each another person: a spouse at the same address; one vowel apart
+        # (Francis / Frances) at the same address; a similar name across town.
+        person("W3", "mark", "waller", "24 copland drive", "mona vale", "2285"),
+        person("K3", "frances", "kranz", "10 ogden close aintree", "kirribilli", "5290"),
+        person("K4", "francis", "kranz", "10 ogden close aintree", "kirribilli", "5290"),
+        person("W4", "sophie", "walker", "9 pitt street", "sydney", "2000"),
+    ]})
+
+
+def test_febrl_like_typos_swaps_and_gaps_are_found_and_near_misses_are_not():
+    b = febrl_like_records()
+    matches = match_contacts(b, None, AuditContext(b).config)
+    assert sorted(c.contacts for c in matches.clusters) == [("K1", "K2"), ("T1", "T2"),
+                                                             ("W1", "W2")]

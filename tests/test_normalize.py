@@ -83,3 +83,8 @@ def test_normalize_street_is_a_frame_of_parts():
     assert frame["street_name"].tolist() == ["elmave", "ruesaintjean"]
     assert frame["unit"].tolist() == ["4", ""]
     assert frame["street_words"].tolist() == ["elm ave", "rue saint jean"]
+
+
+def test_a_unit_word_must_be_a_whole_word():
+    assert normalize.split_street("86 North Arm Rd") == ("86", "narmrd", "")
+    assert normalize.split_street("12 Noble St No 5")[2] == "5"

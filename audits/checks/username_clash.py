@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import pandas as pd
 
@@ -19,6 +19,18 @@ STAFF_PARENT = "staff member who is also a parent"
 SHARED_FAMILY_EMAIL = "family email shared by two parents"
 ONE_PERSON_TWO_RECORDS = "two records of one person"
 OTHER = "other"
+
+
+class Holder(NamedTuple):
+    """One row of :func:`username_holders`."""
+    username_key: str
+    school_id: str
+    account_id: str
+    account_type: str
+    person_id: str
+    status: str
+    outcome: str
+
 
 SAME_SCHOOL = "same school"
 DIFFERENT_SCHOOLS = "different schools"
@@ -92,8 +104,13 @@ def username_clash(context: AuditContext) -> Iterator[Finding]:
     person_of = dict(zip(parent_contacts.tolist(), person_keys(context, parent_contacts).tolist()))
     graph = context.graph
 
-    for key, group in holders.groupby("username_key", sort=True):
-        rows = list(group.itertuples(index=False))
+    # One pass to bucket rows by username (holders is sorted by it); a pandas group per username
+    # costs more than the finding.
+    by_key: dict[str, list[Holder]] = {}
+    for row in map(Holder._make, zip(*(holders[column].tolist() for column in Holder._fields))):
+        by_key.setdefault(row.username_key, []).append(row)
+
+    for key, rows in by_key.items():
         existing = [r for r in rows if r.account_id]
         would_be = [r for r in rows if not r.account_id]
         accounts = sorted(r.account_id for r in existing)

@@ -12,7 +12,7 @@
   var SVG_NS = "http://www.w3.org/2000/svg";
 
   var state = { check: "", q: "", school: "", severity: "", sort: "severity", dir: -1,
-                shown: PAGE, open: {}, review: {} };
+                shown: PAGE, open: {}, review: {}, suppress: {} };
   var filtered = FINDINGS;
   var detailBlocks = {};
   var loaded = false;
@@ -255,6 +255,7 @@
       }
       left.appendChild(review);
     }
+    left.appendChild(suppressBox(f));
 
     right.appendChild(el("h3", null, "Household"));
     right.appendChild(drawHousehold(f, d.household));
@@ -265,6 +266,68 @@
     grid.appendChild(left); grid.appendChild(right);
     td.appendChild(grid); tr.appendChild(td);
     return tr;
+  }
+  /* A decision the next run honours: "not a problem" for a finding, "different people" for
+     a duplicate group (every pair of its records). Exported in the format of
+     `connect-audit suppress` (audits/suppressions.py). */
+  function suppressBox(f) {
+    var box = el("div", { "class": "suppress" });
+    var mark = state.suppress[f.id];
+    var dup = f.check === "duplicate-contact";
+    if (mark) {
+      box.appendChild(el("p", { "class": "hint" }, "Suppressed on the next run: " + mark.reason));
+      var undo = el("button", { type: "button", "class": "unsuppress" }, "Undo suppression");
+      undo.addEventListener("click", function (e) {
+        e.stopPropagation(); delete state.suppress[f.id]; renderRows(); renderReviewStatus();
+      });
+      box.appendChild(undo);
+      return box;
+    }
+    var reason = el("input", { type: "text", "class": "suppress-reason",
+                               placeholder: dup ? "Why these are different people" : "Why this is not a problem" });
+    reason.addEventListener("click", function (e) { e.stopPropagation(); });
+    reason.addEventListener("keydown", function (e) { e.stopPropagation(); });
+    var button = el("button", { type: "button", "class": "suppress-button" },
+                    dup ? "Different people: suppress" : "Not a problem: suppress");
+    var note = el("p", { "class": "hint" });
+    button.addEventListener("click", function (e) {
+      e.stopPropagation();
+      var by = document.getElementById("decided-by").value.trim();
+      if (!reason.value.trim() || !by) {
+        note.textContent = "Give a reason here and your name in \u201cDecided by\u201d first.";
+        return;
+      }
+      state.suppress[f.id] = { reason: reason.value.trim(), by: by,
+                               at: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") };
+      renderRows(); renderReviewStatus();
+    });
+    box.appendChild(reason); box.appendChild(button); box.appendChild(note);
+    return box;
+  }
+  function suppressionEntries() {
+    var out = [], at = {};
+    FINDINGS.forEach(function (f) {
+      var mark = state.suppress[f.id];
+      if (!mark) { return; }
+      details(f).suppress.forEach(function (target) {
+        var entry = target.finding ? { finding: target.finding } : { pair: target.pair.slice() };
+        entry.reason = mark.reason; entry.by = mark.by; entry.at = mark.at;
+        var key = target.finding ? "finding:" + target.finding : "pair:" + target.pair.join("|");
+        if (key in at) { out[at[key]] = entry; } else { at[key] = out.length; out.push(entry); }
+      });
+    });
+    return out;
+  }
+  function exportSuppressions() {
+    var doc = JSON.parse(JSON.stringify(DATA.suppressions));
+    doc.suppressions = suppressionEntries();
+    var blob = new Blob([JSON.stringify(doc, null, 1) + "\n"], { type: "application/json" });
+    var url = URL.createObjectURL(blob);
+    var a = el("a", { href: url, download: "suppressions.json" });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
   }
   function decide(id, decision) {
     if (state.review[id] === decision) { delete state.review[id]; }
@@ -277,8 +340,10 @@
     for (var id in state.review) {
       if (state.review[id] === "accepted") { accepted++; } else { rejected++; }
     }
+    var suppressed = Object.keys(state.suppress).length;
     document.getElementById("review-status").textContent =
-      accepted + " fix" + (accepted === 1 ? "" : "es") + " accepted, " + rejected + " rejected.";
+      accepted + " fix" + (accepted === 1 ? "" : "es") + " accepted, " + rejected + " rejected" +
+      (suppressed ? ", " + suppressed + " suppressed." : ".");
   }
   function downloadPlan() {
     var plan = JSON.parse(JSON.stringify(DATA.plan));
@@ -427,13 +492,17 @@
     state.shown += PAGE; renderRows();
   });
   document.getElementById("download-plan").addEventListener("click", downloadPlan);
+  document.getElementById("export-suppressions").addEventListener("click", exportSuppressions);
   renderReviewStatus();
   applyFilters();
   var download = document.getElementById("download-plan");
   download.disabled = true;
+  var exportButton = document.getElementById("export-suppressions");
+  exportButton.disabled = true;
   function whenLoaded() {
     loaded = true;
     download.disabled = false;
+    exportButton.disabled = false;
     renderRows();  // any finding opened meanwhile now gets its details
     document.body.setAttribute("data-ready", "true");
   }
