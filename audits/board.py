@@ -229,7 +229,10 @@ def normalize_table(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     spec = TABLES[name]
     frame = frame.copy()
     for column in frame.columns:
-        frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
+        values = frame[column]
+        if values.dtype == "str" and not values.hasnans:
+            continue  # already text, as read from a CSV file: converting again costs seconds
+        frame[column] = values.astype(object).where(values.notna(), "").astype(str)
     for column in spec.columns:
         if column not in frame.columns:
             frame[column] = ""
@@ -239,7 +242,8 @@ def normalize_table(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         lowered = frame[column].str.strip().str.lower()
         frame[column] = lowered.where(lowered != "", values[0])
     for column in spec.flags:
-        frame[column] = frame[column].map(lambda v: parse_flag(v) is True).astype(bool)
+        # parse_flag(v) is True, for the whole column at once
+        frame[column] = frame[column].str.strip().str.lower().isin(FLAG_TRUE).astype(bool)
     ordered = [*spec.columns, *(c for c in frame.columns if c not in spec.columns)]
     return frame[ordered]
 

@@ -50,6 +50,15 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     # Name blocks (similar names) larger than this are split by postal code, civic number and
     # city first: a common name alone is never evidence enough, so comparing it board-wide is waste.
     "name_block_size": 8.0,
+    # First names that disagree veto a pair (spouses share surname, address, email and phone).
+    # 0: where neither record is linked to a student (no family context) and the pair shares no
+    # email or phone, the disagreement is a strong negative weight instead, as in any
+    # person-record list. 1: always a veto.
+    "context_free_name_veto": 0.0,
+    # Pairs with no family context are re-weighted from the list itself (expectation
+    # maximisation of each field verdict's weight) when there are at least this many of them;
+    # fewer, or 0, keeps the fixed weights.
+    "context_free_em_pairs": 500.0,
 }
 
 

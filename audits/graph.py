@@ -124,23 +124,27 @@ class HouseholdGraph:
         return dict(found)
 
     def label(self, node: tuple[str, str]) -> str:
-        return self.graph.nodes[node].get("label", node[1]) if node in self.graph else node[1]
+        data = self.graph._node.get(node)
+        return data.get("label", node[1]) if data is not None else node[1]
 
     def household_snapshot(self, seeds: Iterable[tuple[str, str]], *, max_nodes: int = 40) -> dict:
         """The part of the graph a finding is about, for its picture in the reports: the seed
         records, their students, contacts and accounts one step away, and the links between them."""
+        # The plain dicts under networkx's views: one view object per lookup costs more than the
+        # lookup, and boards with tens of thousands of findings make hundreds of thousands.
+        adjacency = self.graph._adj
         keep: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
         for seed in seeds:
-            if seed in self.graph and seed not in seen:
+            if seed in adjacency and seed not in seen:
                 seen.add(seed)
                 keep.append(seed)
         for seed in list(keep):
-            for other in self.graph[seed]:
+            for other in adjacency[seed]:
                 if other[0] != SCHOOL and other not in seen and len(keep) < max_nodes:
                     seen.add(other)
                     keep.append(other)
-        nodes_data = self.graph.nodes
+        nodes_data = self.graph._node
         nodes = [{"id": f"{kind}:{ident}", "kind": kind, "ref": ident,
                   "label": nodes_data[(kind, ident)].get("label", ident)}
                  for kind, ident in keep]
@@ -149,7 +153,7 @@ class HouseholdGraph:
         position = {node: index for index, node in enumerate(keep)}
         edges = []
         for a in keep:
-            for b, data in self.graph[a].items():
+            for b, data in adjacency[a].items():
                 if position.get(b, -1) <= position[a]:
                     continue
                 edge = {"source": f"{a[0]}:{a[1]}", "target": f"{b[0]}:{b[1]}",

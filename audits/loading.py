@@ -209,17 +209,22 @@ def sniff_content(data: bytes) -> str | None:
     return None
 
 
+_UNDECODED = re.compile("[\udc80-\udcff]")
+"""A byte ``surrogateescape`` could not decode."""
+
+
 def _first_bad_row(data: bytes, encoding: str) -> int | None:
-    """The spreadsheet row of the first record that does not decode as ``encoding``."""
+    """The spreadsheet row of the first record that does not decode as ``encoding``: the
+    records before the first bad byte are counted (a quoted value may span lines)."""
     text = data.decode(encoding, errors="surrogateescape")
+    bad = _UNDECODED.search(text)
+    if bad is None:
+        return None
+    before = text[: bad.start() + 1]
     try:
-        for number, record in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-            if any(any("\udc80" <= ch <= "\udcff" for ch in field) for field in record):
-                return number
+        return sum(1 for _ in csv.reader(io.StringIO(before, newline="")))
     except csv.Error:
-        pass
-    position = next((i for i, ch in enumerate(text) if "\udc80" <= ch <= "\udcff"), None)
-    return None if position is None else text.count("\n", 0, position) + 1
+        return before.count("\n") + 1
 
 
 def _encoding_problem(data: bytes, name: str, problems: ProblemCollector) -> str | None:
@@ -351,8 +356,7 @@ def _read_csv(file: Path, table: str, mapping: HeaderMapping,
     headers = tuple("" if pd.isna(value) else str(value) for value in raw.iloc[0])
     body = raw.iloc[1:]
     width = len(headers)
-    # The C parser pads a short row with blanks; a row whose last field is blank may be one.
-    if width > 1 and len(body) and (body.iloc[:, -1] == "").any():
+    if width > 1 and len(body) and _may_be_ragged(text, raw, width):
         ragged = [(row, fields) for row, fields in _ragged_rows(text, width) if fields < width]
         if ragged:
             _report_ragged(ragged, width, name, problems)
@@ -364,6 +368,18 @@ def _read_csv(file: Path, table: str, mapping: HeaderMapping,
     if frame is None:
         return None
     return frame, TableSource(file=name, encoding=encoding, headers=headers)
+
+
+def _may_be_ragged(text: str, raw: pd.DataFrame, width: int) -> bool:
+    """Whether a record may have fewer fields than the header (or a blank line sits between
+    records). The C parser pads a short row with blanks, so it cannot say; the commas can:
+    every full record has ``width - 1`` delimiters, plus the commas inside its quoted values.
+    Counting them is vectorised; only a file that fails the count is scanned line by line."""
+    inside = 0
+    if '"' in text:
+        for column in raw.columns:
+            inside += int(raw[column].str.count(",").sum())
+    return text.count(",") != (width - 1) * len(raw) + inside
 
 
 _UNCLOSED_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")

@@ -15,7 +15,10 @@ Record linkage in four steps, each vectorised so a 250,000-student board stays f
    same, a nickname, nor a typo of each other (spouses share an email, a phone and an address);
    two records linked to one student in two different parental roles (two parents both typed as
    "Chris"); and Mother vs Father or parent vs grandparent within one family (a grandfather who
-   carries the father's name).
+   carries the father's name). Pairs with no family context (neither record linked to a
+   student) and no shared email or phone weigh a first-name disagreement instead of vetoing it
+   (``context_free_name_veto``), with weights re-estimated from the list itself when there are
+   enough such pairs (:func:`estimate_context_free`); see docs/config.md.
 4. **Clustering**: connected components of accepted pairs, then, where a component holds a
    vetoed pair, a greedy re-merge that never joins two groups with a veto between them (stops
    chaining through a middle record).
@@ -56,6 +59,13 @@ WEIGHTS: dict[str, dict[str, float]] = {
     "city": {"same": 0.5, "similar": 0.3, "different": -0.3, "missing": 0.0},
     "family": {"same-role": 3.0, "none": 0.0, "gender-conflict": -4.0,
                "generation-conflict": -3.0},
+}
+
+# Pairs with no family context (neither record linked to a student: a contacts-only list,
+# orphan records) are scored like any person-record list: these verdicts weigh instead of vetoing.
+CONTEXT_FREE: dict[str, float] = {
+    "first-name-different": -4.0,
+    "last-name-different-same-address": -1.0,
 }
 
 # Bounds (down, up) of the term-frequency adjustment of an agreeing name, in log-odds.
@@ -410,6 +420,10 @@ class _Scored:
     verdicts: dict[str, np.ndarray]
     family: np.ndarray
     family_note: np.ndarray
+    term_frequency: np.ndarray | None = None
+    """Per pair: the names' term-frequency adjustment included in the score."""
+    context_free: np.ndarray | None = None
+    """Per pair: neither record is linked to a student (see :func:`context_free_pairs`)."""
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -708,6 +722,24 @@ def _family_context(f: _Features, pairs: np.ndarray) -> tuple[np.ndarray, np.nda
     return veto, weight, note
 
 
+def context_free_pairs(f: _Features, a: np.ndarray, b: np.ndarray, config: Config) -> np.ndarray:
+    """Per pair: neither record is linked to any student, and the config lets such pairs be
+    scored without the first-name veto (``context_free_name_veto`` below 0.5)."""
+    if config.threshold("context_free_name_veto") >= 0.5:
+        return np.zeros(len(a), dtype=bool)
+    return (f.roles[a] == 0) & (f.roles[b] == 0)
+
+
+def _context_free(f: _Features, a: np.ndarray, b: np.ndarray, verdicts: dict[str, np.ndarray],
+                  config: Config) -> np.ndarray:
+    """Pairs whose first-name disagreement weighs rather than vetoes: no family context, and no
+    household channel shared. A shared email or phone with two given names is what a household
+    looks like (the family address, the home phone), student links or not."""
+    shares_channel = np.isin(verdicts["email"], (V_SAME, V_SIMILAR)) \
+        | np.isin(verdicts["phone"], (V_SAME, V_SIMILAR))
+    return context_free_pairs(f, a, b, config) & ~shares_channel
+
+
 def score_pairs(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
     """Verdicts, weights, vetoes and the 0..1 score of each candidate pair."""
     a, b = pairs[:, 0], pairs[:, 1]
@@ -722,6 +754,8 @@ def score_pairs(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
     last_v, last_w = _last_names(f.last[a], last_b, config)
     first_tf_b = np.where(swap, f.last_tf[b], f.first_tf[b])
     last_tf_b = np.where(swap, f.first_tf[b], f.last_tf[b])
+    term_frequency = _tf_weight(first_v, f.first_tf[a], first_tf_b) \
+        + _tf_weight(last_v, f.last_tf[a], last_tf_b)
     first_w = first_w + _tf_weight(first_v, f.first_tf[a], first_tf_b)
     last_w = last_w + _tf_weight(last_v, f.last_tf[a], last_tf_b)
     verdicts = {"first_name": first_v, "last_name": last_v}
@@ -736,17 +770,74 @@ def score_pairs(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
     veto, family_weight, family_note = _family_context(f, pairs)
     total += family_weight
     # A first name that is neither the same, a nickname, nor a typo: another person, whatever
-    # else they share (spouses share an email, a phone and an address).
-    veto |= verdicts["first_name"] == V_DIFFERENT
+    # else they share (spouses share an email, a phone and an address). Without family context
+    # (see _context_free) it is strong evidence against, not a veto.
+    context_free = _context_free(f, a, b, verdicts, config)
+    first_differs = verdicts["first_name"] == V_DIFFERENT
+    veto |= first_differs & ~context_free
+    total += np.where(first_differs & context_free, CONTEXT_FREE["first-name-different"], 0.0)
+    # Context-free, a surname typed otherwise at one full address with the given name agreeing
+    # is as often a surname changed (marriage) or replaced in keying as another person.
+    place_same = (verdicts["street"] == V_SAME) & np.isin(verdicts["postal_code"],
+                                                          (V_SAME, V_MISSING))
+    first_agrees = np.isin(verdicts["first_name"], (V_SAME, F_NICKNAME, V_SIMILAR))
+    renamed = context_free_pairs(f, a, b, config) & place_same & first_agrees & ~swap \
+        & (verdicts["last_name"] == V_DIFFERENT)
+    total += np.where(renamed, np.maximum(last_w, CONTEXT_FREE["last-name-different-same-address"])
+                      - last_w, 0.0)
     # A given name one slip from the other (Travis/Travks) is person-level agreement only when
     # everything else is too: the same surname and the same place, and no family conflict.
     surname_agrees = np.isin(verdicts["last_name"], (V_SAME, V_SIMILAR))
     place_agrees = (verdicts["street"] == V_SAME) | (verdicts["postal_code"] == V_SAME) \
         & np.isin(verdicts["street"], (V_SIMILAR, V_MISSING))
     veto |= (verdicts["first_name"] == F_SPELLING) & ~(surname_agrees & place_agrees
-                                                       & (family_note < 2))
+                                                       & (family_note < 2)) & ~context_free
     score = 1.0 / (1.0 + np.exp(-total))
-    return _Scored(pairs, score, veto, verdicts, family_weight, family_note)
+    return _Scored(pairs, score, veto, verdicts, family_weight, family_note, term_frequency,
+                   context_free_pairs(f, a, b, config))
+
+
+# Fields whose verdicts the context-free weights are estimated for (the family has no verdict
+# there: no record of such a pair is linked to a student).
+EM_FIELDS = ("first_name", "last_name", "email", "phone", "street", "postal_code", "city")
+EM_ITERATIONS = 10
+
+
+def estimate_context_free(scored: _Scored, min_pairs: float) -> np.ndarray:
+    """The scores of the context-free pairs re-estimated from the list itself (splink-style
+    expectation maximisation of each verdict's m and u probabilities, names keeping their
+    term-frequency adjustment); the fixed-weight scores where there are fewer than
+    ``min_pairs`` such pairs (too few to estimate from) or ``min_pairs`` is 0.
+
+    Why: a contacts-only list has no family context, and how much an agreeing address or a
+    disagreeing given name says depends on the list (a hand-keyed list where a given name is
+    often replaced; a list with many households). The fixed weights seed the estimate.
+    """
+    score = scored.score.copy()
+    if scored.context_free is None or min_pairs <= 0:
+        return score
+    rows = np.flatnonzero(scored.context_free)
+    if len(rows) < max(min_pairs, 2):
+        return score
+    levels = np.stack([scored.verdicts[name][rows] for name in EM_FIELDS], axis=1).astype(np.int64)
+    width = int(levels.max()) + 1
+    offset = scored.term_frequency[rows] if scored.term_frequency is not None else 0.0
+    match = np.clip(score[rows], 1e-6, 1 - 1e-6)
+    for _ in range(EM_ITERATIONS):
+        share = float(np.clip(match.mean(), 1e-3, 1 - 1e-3))
+        total = np.full(len(rows), np.log(share / (1 - share))) + offset
+        for column in range(levels.shape[1]):
+            seen = np.bincount(levels[:, column], minlength=width) > 0
+            # Half a pair of pseudo-count per observed verdict: no verdict weighs infinitely.
+            m = np.bincount(levels[:, column], weights=match, minlength=width) + 0.5 * seen
+            u = np.bincount(levels[:, column], weights=1 - match, minlength=width) + 0.5 * seen
+            weight = np.zeros(width)
+            weight[seen] = np.log((m[seen] / m.sum()) / (u[seen] / u.sum()))
+            weight[V_MISSING] = 0.0  # a field on one record only says nothing either way
+            total += weight[levels[:, column]]
+        match = 1.0 / (1.0 + np.exp(-np.clip(total, -30, 30)))
+    score[rows] = match
+    return score
 
 
 # ---------------------------------------------------------------------------------- clusters
@@ -784,6 +875,7 @@ def match_contacts(board: Board, graph: HouseholdGraph | None, config: Config) -
     if len(pairs) == 0:
         return ContactMatches(())
     scored = score_pairs(f, pairs, config)
+    scored.score = estimate_context_free(scored, config.threshold("context_free_em_pairs"))
     threshold = config.threshold("duplicate_contact")
     accepted = (scored.score >= threshold) & ~scored.veto
     acc_pairs = pairs[accepted]
@@ -808,7 +900,12 @@ def match_contacts(board: Board, graph: HouseholdGraph | None, config: Config) -
         inner_veto = score_pairs(f, inner, config).veto
         vetoed = {(int(x), int(y)) for x, y in inner[inner_veto]}
     sizes = np.bincount(component)
-    crowded = scored.veto & (sizes[component[pairs[:, 0]]] > 2) \
+    # Without family context a first-name disagreement weighs rather than vetoes; where it
+    # weighed a pair below the threshold, it still keeps the two records apart in a group
+    # (Alex, Frances and Francis at one address do not chain through a middle record).
+    apart = scored.veto | (scored.context_free & (scored.verdicts["first_name"] == V_DIFFERENT)
+                           & (scored.score < threshold))
+    crowded = apart & (sizes[component[pairs[:, 0]]] > 2) \
         & (component[pairs[:, 0]] == component[pairs[:, 1]])
     vetoed |= {(int(x), int(y)) for x, y in pairs[crowded]}
     for chunk in chunks:
@@ -883,4 +980,5 @@ def _address(raw: pd.DataFrame, position: int) -> str:
 
 
 __all__: Iterable[str] = ("PairEvidence", "ContactCluster", "ContactMatches", "match_contacts",
-                          "candidate_pairs", "score_pairs", "WEIGHTS", "PRIOR")
+                          "candidate_pairs", "score_pairs", "context_free_pairs",
+                          "estimate_context_free", "WEIGHTS", "PRIOR", "CONTEXT_FREE")

@@ -11,6 +11,8 @@ each stage's ratio to it is printed. Targets (issue 8): 250,000 students in 60 s
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -40,6 +42,9 @@ t = time.perf_counter(); board = api.load_board(board_path, validate=False); tim
 t = time.perf_counter(); validate_board(board); timings['validate'] = time.perf_counter() - t
 context = AuditContext(board, Config())
 t = time.perf_counter(); context.graph; timings['graph'] = time.perf_counter() - t
+# The two analyses several checks share, timed on their own so each check shows its own work.
+t = time.perf_counter(); context.contact_matches; timings['contact matching (shared)'] = time.perf_counter() - t
+t = time.perf_counter(); context.preview; timings['generation preview (shared)'] = time.perf_counter() - t
 findings = []
 for code, spec in load_checks().items():
     t = time.perf_counter(); findings.extend(spec.run(context)); timings['check ' + code] = time.perf_counter() - t
@@ -49,26 +54,41 @@ from reports import write_audit_reports
 from pathlib import Path
 t = time.perf_counter(); write_audit_reports(result, Path(out), ('xlsx',)); timings['workbook'] = time.perf_counter() - t
 t = time.perf_counter(); write_audit_reports(result, Path(out), ('html',)); timings['html + runbooks'] = time.perf_counter() - t
-RESULT = {{'timings': timings, 'findings': len(findings)}}
+RESULT = {{'timings': timings, 'findings': len(findings),
+          'rows': {{name: len(frame) for name, frame in board.tables.items()}}}}
 """
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, nargs="+", default=[10_000, 100_000, 250_000, 1_000_000])
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args()
     totals = {}
+    results = {}
     for students in args.students:
         board, generated = sample_board(students)
+        before = load_average()
         with tempfile.TemporaryDirectory() as out:
             result = run_child(STAGES.format(board=str(board), out=out))
-        timings = result["timings"]
+        result["load_before"], result["load_after"] = before, load_average()
+        result["generated_seconds"] = generated
+        results[students] = result
+        timings = dict(result["timings"])
         floor = timings.pop("floor: pandas reads the CSVs")
         total = sum(timings.values())
         totals[students] = total
-        print(f"\n{students:,} students ({result['findings']:,} findings)"
+        rows = result["rows"]
+        print(f"\n{students:,} students, {rows['contacts']:,} contact records, "
+              f"{rows['student_contacts']:,} student_contacts rows ({result['findings']:,} findings)"
               + (f", board generated in {generated:.1f} s" if generated else ", cached board"))
+        print(f"  {before} before, {result['load_after']} after")
         print(f"  {'floor: pandas reads the CSVs':<34} {floor:8.2f} s")
         for stage, seconds in timings.items():
             print(f"  {stage:<34} {seconds:8.2f} s   x{seconds / floor:6.1f} floor")
@@ -76,6 +96,8 @@ def main() -> None:
               f"peak {result['peak_mb']:,.0f} MB")
     if 100_000 in totals and 1_000_000 in totals:
         print(f"\ntime(1M) / time(100k) = {totals[1_000_000] / totals[100_000]:.1f} (target <= 11)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from audits.errors import UserError
+from audits.survivor import choose_survivor as survivor_rule
 
 SCHEMA = "connect-audit/fix-plan/v1"
 
@@ -80,26 +81,9 @@ def _parent_accounts(fix: Mapping[str, Any], contacts: Iterable[str]) -> dict[st
 
 def choose_survivor(records: Mapping[str, Mapping[str, Any]], links: list[Mapping[str, Any]],
                     accounts: Mapping[str, list[str]]) -> tuple[str, str]:
-    """The record a merge keeps, and why: the one holding a parent account, else the one linked
-    to the most students, else the most complete, else the lowest id."""
-    ids = sorted(set(records) | set(accounts))
-    students = {cid: {_text(link["student_id"]) for link in links
-                      if _text(link.get("contact_id")) == cid} for cid in ids}
-    filled = {cid: sum(1 for column in CONTACT_FIELDS if _text(records.get(cid, {}).get(column)))
-              for cid in ids}
-    holders = [cid for cid in ids if accounts.get(cid)]
-    if len(holders) == 1:
-        return holders[0], "holds a parent account"
-    pool = holders or ids
-    most = max(len(students[cid]) for cid in pool)
-    pool_most = [cid for cid in pool if len(students[cid]) == most]
-    if len(pool_most) == 1:
-        return pool_most[0], "linked to the most students"
-    best = max(filled[cid] for cid in pool_most)
-    pool_full = [cid for cid in pool_most if filled[cid] == best]
-    if len(pool_full) == 1:
-        return pool_full[0], "the most complete record"
-    return min(pool_full), "the lowest id"
+    """The record a merge keeps, and why: the core's one survivor rule
+    (:func:`audits.survivor.choose_survivor`) over every record the finding names."""
+    return survivor_rule(set(records) | set(accounts), records, links, accounts)
 
 
 def _plan_merge(finding: Mapping[str, Any]) -> dict[str, Any]:

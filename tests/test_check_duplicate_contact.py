@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from audits.board import board_from_frames
-from audits.checks.duplicate_contact import duplicate_contact, survivor
+from audits.checks.duplicate_contact import duplicate_contact
+from audits.survivor import choose_survivor
 from audits.context import AuditContext
 from audits.findings import Severity
 from audits.matching import match_contacts
@@ -193,12 +195,24 @@ def test_fix_carries_records_links_and_steps_for_the_fix_planner():
 
 def test_survivor_rule():
     records = {"C1": {"email": "x"}, "C2": {"email": "x", "street": "y"}, "C3": {}}
-    links = {"C1": [{"student_id": "S1"}], "C2": [{"student_id": "S2"}],
-             "C3": [{"student_id": "S3"}, {"student_id": "S4"}]}
-    assert survivor(["C1", "C2", "C3"], records, links, {"C1": ["A1"]}) == "C1"
-    assert survivor(["C1", "C2", "C3"], records, links, {}) == "C3"
-    assert survivor(["C1", "C2"], records, links, {}) == "C2"
-    assert survivor(["C2", "C1"], {}, {}, {}) == "C1"
+    links = [{"contact_id": "C1", "student_id": "S1"}, {"contact_id": "C2", "student_id": "S2"},
+             {"contact_id": "C3", "student_id": "S3"}, {"contact_id": "C3", "student_id": "S4"}]
+    assert choose_survivor(["C1", "C2", "C3"], records, links, {"C1": ["A1"]}) == (
+        "C1", "holds a parent account")
+    assert choose_survivor(["C1", "C2", "C3"], records, links, {}) == (
+        "C3", "linked to the most students")
+    assert choose_survivor(["C1", "C2"], records, links, {}) == ("C2", "the most complete record")
+    assert choose_survivor(["C2", "C1"], {}, [], {}) == ("C1", "the lowest id")
+
+
+def test_check_and_fix_plan_keep_the_same_record():
+    from fixes.plan import plan_action
+
+    b = friend_of_another_family()
+    finding = findings(b)[0]
+    action = plan_action({"id": finding.id, "check": finding.check, "fix": finding.fix,
+                          "entities": {"contacts": list(finding.contacts)}})
+    assert action["survivor"] == finding.fix["keep"] and "note" not in action
 
 
 # ------------------------------------------------------------------------ traps
@@ -380,3 +394,115 @@ def test_febrl_like_typos_swaps_and_gaps_are_found_and_near_misses_are_not():
     matches = match_contacts(b, None, AuditContext(b).config)
     assert sorted(c.contacts for c in matches.clusters) == [("K1", "K2"), ("T1", "T2"),
                                                              ("W1", "W2")]
+
+
+# ------------------------------------------------------------------ context-free matching
+def test_contacts_only_household_sharing_email_and_phone_is_not_merged():
+    # No student links, so no family context: a given name that differs weighs instead of
+    # vetoing. But a shared email and phone with two given names is what a household looks like
+    # (the family address, the home phone), with or without students: still two people.
+    shared = dict(email="nguyen.family@mail.ca", home_phone="613-555-4545")
+    b = board([], [contact("C1", "Thanh", "Nguyen", **shared),
+                   contact("C2", "Mai", "Nguyen", **shared)], [])
+    assert findings(b) == []
+
+
+def test_contacts_only_replaced_given_name_weighs_and_the_switch_restores_the_veto():
+    from dataclasses import replace as with_changes
+
+    from audits.config import Config
+
+    def person(cid, first, last, street="41 wallaby place", city="delmar", postal="2119"):
+        return contact(cid, first, last, street=street, city=city, postal_code=postal)
+
+    # A hand-keyed list where two records differ only in a replaced given name.
+    records = [person("R1", "joshua", "ashkenazi-quesnell"),
+               person("R2", "samuel", "ashkenazi-quesnell")]
+    b = board_from_frames({"contacts": records})
+    default = Config()
+    # Small lists keep the fixed weights: a different given name is strong evidence against,
+    # and an agreeing surname and address do not overcome it.
+    assert match_contacts(b, None, default).clusters == ()
+    # The weight is what separates them (not a veto): the pair is scored and not vetoed.
+    from audits import matching
+    f = matching._features(b, default)
+    scored = matching.score_pairs(f, np.array([[0, 1]]), default)
+    assert not scored.veto[0] and bool(scored.context_free[0])
+    always = with_changes(default, thresholds={**default.thresholds, "context_free_name_veto": 1})
+    vetoed = matching.score_pairs(f, np.array([[0, 1]]), always)
+    assert vetoed.veto[0] and not bool(vetoed.context_free[0])
+    # Linked to a student, the same pair is vetoed whatever the switch says.
+    linked = board([student("S1", last="Ashkenazi-Quesnell")], records,
+                   [link("S1", "R1", "Mother")])
+    g = matching._features(linked, default)
+    assert matching.score_pairs(g, np.array([[0, 1]]), default).veto[0]
+
+
+def test_context_free_weights_are_estimated_from_a_large_list():
+    # Many duplicates whose given name was replaced, all else agreeing, and no households:
+    # estimated from the list, an agreeing full address outweighs the replaced given name, and
+    # a namesake at another address stays apart. The fixed weights alone keep the replaced
+    # given names apart.
+    rng = random.Random(3)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    records = []
+    for i in range(400):
+        surname = "".join(rng.choice(letters) for _ in range(8))
+        street = f"{rng.randint(1, 999)} {''.join(rng.choice(letters) for _ in range(7))} street"
+        postal = str(rng.randint(2000, 7999))
+        given = ["".join(rng.choice(letters) for _ in range(6)) for _ in range(2)]
+        records.append(contact(f"A{i:03}", given[0], surname, street=street, city="town",
+                               postal_code=postal))
+        # Half the duplicates keep the given name, half had it replaced.
+        records.append(contact(f"B{i:03}", given[i % 2], surname, street=street, city="town",
+                               postal_code=postal))
+        # Another person of that surname elsewhere in town: compared, not a match.
+        records.append(contact(f"C{i:03}", "".join(rng.choice(letters) for _ in range(5)), surname,
+                               street=f"2 other{i} road", city="town",
+                               postal_code=str(rng.randint(8000, 9999))))
+    b = board_from_frames({"contacts": records})
+    config = AuditContext(b).config
+    found = {c.contacts for c in match_contacts(b, None, config).clusters}
+    assert found == {(f"A{i:03}", f"B{i:03}") for i in range(400)}
+    fixed = type(config)(thresholds={**config.thresholds, "context_free_em_pairs": 0})
+    kept_apart = {c.contacts for c in match_contacts(b, None, fixed).clusters}
+    assert kept_apart == {(f"A{i:03}", f"B{i:03}") for i in range(0, 400, 2)}
+
+
+# ------------------------------------------------------------------ family roles in the steps
+def friend_of_another_family():
+    # Li Na is the mother of Amelia (typed twice) and only a Friend (emergency contact) of the
+    # Lee children, who are not Amelia's siblings.
+    same = dict(email="lina.lefebvre@mail.ca", cell_phone="613-555-8080")
+    return board(
+        [student("S1", last="Lefebvre"), student("S4", "B", last="Lefebvre"),
+         student("S2", last="Lee"), student("S3", last="Lee")],
+        [contact("C1", "Li Na", "Lefebvre", **same), contact("C2", "Li Na", "Lefebvre", **same)],
+        [link("S2", "C1", "Friend", portal="N"), link("S3", "C1", "Friend", portal="N"),
+         link("S4", "C1", "Mother"), link("S1", "C2", "Mother")],
+        siblings=[("S2", "S3")])
+
+
+def test_sibling_advice_names_only_the_survivors_own_children():
+    finding = findings(friend_of_another_family())[0]
+    assert finding.fix["keep"] == "C1" and finding.fix["retire"] == ["C2"]
+    advice = [step for step in finding.fix["steps"] if "linked as a sibling" in step]
+    assert len(advice) == 1
+    assert "KidS4 Lefebvre (S4)" in advice[0] and "KidS1 Lefebvre (S1)" in advice[0]
+    assert "Lee" not in advice[0]
+    assert finding.evidence["family"] == ("linked to students S2 and S3 as Friend; "
+                                          "S1 and S4 as Mother (not linked as siblings)")
+
+
+def test_no_sibling_advice_when_the_survivor_is_nobodys_parent():
+    same = dict(email="lina.lefebvre@mail.ca", cell_phone="613-555-8080")
+    b = board([student("S1", last="Lefebvre"), student("S2", last="Lee"), student("S3", last="Lee")],
+              [contact("C1", "Li Na", "Lefebvre", **same), contact("C2", "Li Na", "Lefebvre", **same)],
+              [link("S2", "C1", "Friend", portal="N"), link("S3", "C1", "Friend", portal="N"),
+               link("S1", "C2", "Mother")],
+              siblings=[("S2", "S3")])
+    finding = findings(b)[0]
+    assert finding.fix["keep"] == "C1"
+    steps = "\n".join(finding.fix["steps"])
+    assert "sibling" not in steps
+    assert "KidS1 Lefebvre (S1)" in steps  # the retired record's link is still moved

@@ -12,6 +12,7 @@ from audits.findings import Finding, Severity, stable_id
 from audits.graph import CONTACT, STUDENT
 from audits.matching import ContactCluster, PairEvidence
 from audits.registry import check
+from audits.survivor import choose_survivor
 from audits.steps import CONTACTS, FAMILY_CONTACTS, SIBLINGS, numbered, record, screen
 
 CODE = "duplicate-contact"
@@ -71,23 +72,12 @@ def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
         yield _finding(context, cluster, rows, links_of, accounts_of, students)
 
 
-def survivor(contacts: Sequence[str], records: Mapping[str, Mapping[str, str]],
-             links: Mapping[str, Sequence[Mapping]], accounts: Mapping[str, Sequence[str]]) -> str:
-    """The record a merge keeps: the one that holds a parent account, else the one linked to the
-    most students, else the most complete, else the lowest id."""
-    def rank(cid: str) -> tuple:
-        filled = sum(1 for value in records.get(cid, {}).values() if str(value).strip())
-        students = len({link["student_id"] for link in links.get(cid, ())})
-        return (-int(bool(accounts.get(cid))), -students, -filled, cid)
-
-    return min(contacts, key=rank)
-
-
 def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_of: dict,
              accounts_of: dict, students: pd.DataFrame) -> Finding:
     graph = context.graph
     ids = list(cluster.contacts)
-    keep = survivor(ids, rows, links_of, accounts_of)
+    keep, _ = choose_survivor(ids, rows, [link for cid in ids for link in links_of.get(cid, [])],
+                              accounts_of)
     retire = [cid for cid in ids if cid != keep]
     cluster_links = [link for cid in ids for link in links_of.get(cid, [])]
     student_ids = sorted({link["student_id"] for link in cluster_links})
@@ -108,7 +98,7 @@ def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_o
         "records": {cid: dict(rows.get(cid, {})) for cid in ids},
         "links": cluster_links,
         "accounts": {cid: list(accounts_of.get(cid, [])) for cid in ids if accounts_of.get(cid)},
-        "steps": _steps(keep, retire, rows, links_of, accounts_of, names, graph),
+        "steps": _steps(keep, retire, rows, links_of, accounts_of, names, graph, context.config),
     }
     seeds = [(CONTACT, cid) for cid in ids] + [(STUDENT, sid) for sid in student_ids]
     return Finding(
@@ -172,25 +162,36 @@ def _family_words(graph, links: Sequence[Mapping], ids: Sequence[str]) -> str:
     if not links:
         return "not linked to any student"
     students = sorted({link["student_id"] for link in links})
-    roles = sorted({link["relationship"] or "no relationship" for link in links})
+    by_role: dict[str, set[str]] = {}
+    for link in links:
+        by_role.setdefault(link["relationship"] or "no relationship", set()).add(link["student_id"])
+    roles = sorted(by_role)
+    # Which student in which role: a record linked as Mother to one family and as Friend to
+    # another is a parent of the first only.
     role_text = f"both as {roles[0]}" if len(roles) == 1 and len(students) > 1 else \
-        f"as {roles[0]}" if len(roles) == 1 else "as " + " / ".join(roles)
+        f"as {roles[0]}" if len(roles) == 1 else \
+        "; ".join(f"{_and(sorted(by_role[role]))} as {role}" for role in roles)
     if len(students) == 1:
-        return f"linked to student {students[0]} {role_text}".replace("both as", "as")
+        return f"linked to student {students[0]} as {' / '.join(roles)}"
     linked = all(other in graph.linked_siblings(s) for i, s in enumerate(students)
                  for other in students[i + 1:])
     kind = "siblings" if linked else "students"
-    text = f"linked to {kind} {_and(students)}, {role_text}"
+    text = f"linked to {kind} {_and(students)}, {role_text}" if len(roles) == 1 else \
+        f"linked to {kind} {role_text}"
     if not linked:
         text += " (not linked as siblings)"
     return text
 
 
 def _steps(keep: str, retire: Sequence[str], rows: Mapping, links_of: Mapping,
-           accounts_of: Mapping, names: Mapping[str, str], graph) -> list[str]:
+           accounts_of: Mapping, names: Mapping[str, str], graph, config) -> list[str]:
     steps: list[str] = []
     kept = record(names, keep)
-    kept_students = sorted({link["student_id"] for link in links_of.get(keep, [])})
+    # Only the kept record's own children make a student their sibling: a record that is also
+    # an emergency contact (Friend, Neighbour) of another family's students says nothing about
+    # whose sibling anyone is.
+    kept_students = sorted({link["student_id"] for link in links_of.get(keep, [])
+                            if config.is_parental(link["relationship"])})
     for cid in retire:
         missing = [column for column in FILLABLE
                    if not rows.get(keep, {}).get(column, "").strip()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import networkx as nx
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from audits.context import AuditContext
 from audits.findings import Finding, Severity, stable_id
@@ -23,7 +24,11 @@ def parental_links(context: AuditContext) -> pd.DataFrame:
     is the same for records of one human (``context.contact_matches``)."""
     board = context.board
     links = board.student_contacts[["student_id", "contact_id", "relationship"]]
-    parental = links["relationship"].str.strip().str.lower().isin(context.config.parental_relationships)
+    # Few distinct relationships: fold each once, not once per link.
+    codes, relationships = pd.factorize(links["relationship"])
+    parental_of = pd.Index(relationships).str.strip().str.lower().isin(
+        context.config.parental_relationships)
+    parental = pd.Series(np.append(parental_of, False)[codes], index=links.index)
     students = board.students
     active = students.loc[students["status"] == "active", "student_id"]
     links = links[parental & links["student_id"].isin(active)]
@@ -47,6 +52,27 @@ def linked_pairs(siblings: pd.DataFrame) -> pd.DataFrame:
     low = np.where(a < b, a, b)
     high = np.where(a < b, b, a)
     return pd.DataFrame({"a": low, "b": high}).drop_duplicates()
+
+
+def family_members(pairs: pd.DataFrame, wanted: pd.Series) -> pd.DataFrame:
+    """``student_id, family`` for every student in a connected component of ``pairs`` (a, b)
+    that holds one of ``wanted``; families are numbered 0.. and rows sorted by family, then
+    student."""
+    codes, students = pd.factorize(pd.concat([pairs["a"], pairs["b"]], ignore_index=True))
+    half = len(pairs)
+    size = len(students)
+    matrix = coo_matrix((np.ones(half, dtype=np.int8), (codes[:half], codes[half:])),
+                        shape=(size, size))
+    _, component = connected_components(matrix, directed=False)
+    frame = pd.DataFrame({"student_id": np.asarray(students, dtype=object),
+                          "component": component})
+    needed = frame.loc[frame["student_id"].isin(wanted), "component"].unique()
+    frame = frame[frame["component"].isin(needed)].sort_values(["component", "student_id"])
+    # Number families by their first student, so the numbering does not depend on the
+    # factorisation order.
+    first = frame.groupby("component")["student_id"].transform("first")
+    frame["family"] = pd.factorize(first, sort=True)[0]
+    return frame.sort_values(["family", "student_id"])[["student_id", "family"]]
 
 
 @check(CODE, severity=Severity.WARNING)
@@ -83,17 +109,14 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
     if missing.empty:
         return
 
-    # Families are components of students joined by a shared parent, linked or not.
-    family_graph = nx.Graph()
-    family_graph.add_edges_from(zip(family_pairs["a"].tolist(), family_pairs["b"].tolist()))
-    needs_finding = set(missing["a"])
-    family_of: dict[str, int] = {}
-    families: list[list[str]] = []
-    for component in nx.connected_components(family_graph):
-        if needs_finding & component:
-            for student in component:
-                family_of[student] = len(families)
-            families.append(sorted(component))
+    # Families are components of students joined by a shared parent, linked or not; only those
+    # with a missing link get a finding.
+    members = family_members(family_pairs, missing["a"])
+    family_of: dict[str, int] = dict(zip(members["student_id"].tolist(),
+                                         members["family"].tolist()))
+    families: list[list[str]] = [[] for _ in range(int(members["family"].max()) + 1)]
+    for student, family in zip(members["student_id"].tolist(), members["family"].tolist()):
+        families[family].append(student)
 
     # A pair that shares no single record is only joined through matched duplicate records:
     # the finding is as sure as the weakest such match.

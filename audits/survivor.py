@@ -1,0 +1,54 @@
+"""The survivor rule: which contact record a merge of duplicate contact records keeps.
+
+One rule, used by the duplicate-contact check (its ``fix.keep`` hint and runbook steps) and by
+the fix planner (``fixes.plan``), so the record the runbook tells a clerk to keep is the record
+the automatic fix keeps.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+# Contact columns that count towards "the most complete record".
+SURVIVOR_FIELDS = ("first_name", "last_name", "email", "home_phone", "cell_phone", "work_phone",
+                   "street", "city", "postal_code")
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def choose_survivor(contacts: Iterable[str], records: Mapping[str, Mapping[str, Any]],
+                    links: Iterable[Mapping[str, Any]],
+                    accounts: Mapping[str, Iterable[str]]) -> tuple[str, str]:
+    """The record a merge keeps among ``contacts``, and why, in the order the SIS procedure
+    gives: the one holding a parent account (its username and permissions stay), else the one
+    linked to the most students, else the most complete, else the lowest id (as text).
+
+    ``records``: contact id -> its contact columns; ``links``: student_contacts rows
+    (``contact_id``, ``student_id``); ``accounts``: contact id -> its parent account ids.
+    Several account holders: the rule continues among them only.
+    """
+    ids = sorted({_text(cid) for cid in contacts})
+    if not ids:
+        raise ValueError("choose_survivor needs at least one contact record")
+    students: dict[str, set[str]] = {cid: set() for cid in ids}
+    for link in links:
+        cid = _text(link.get("contact_id"))
+        if cid in students:
+            students[cid].add(_text(link.get("student_id")))
+    filled = {cid: sum(1 for column in SURVIVOR_FIELDS
+                       if _text((records.get(cid) or {}).get(column))) for cid in ids}
+    holders = [cid for cid in ids if any(_text(a) for a in accounts.get(cid) or ())]
+    if len(holders) == 1:
+        return holders[0], "holds a parent account"
+    pool = holders or ids
+    most = max(len(students[cid]) for cid in pool)
+    pool = [cid for cid in pool if len(students[cid]) == most]
+    if len(pool) == 1:
+        return pool[0], "linked to the most students"
+    best = max(filled[cid] for cid in pool)
+    pool = [cid for cid in pool if filled[cid] == best]
+    if len(pool) == 1:
+        return pool[0], "the most complete record"
+    return pool[0], "the lowest id"
