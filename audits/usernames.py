@@ -110,6 +110,27 @@ def _clean_series(values: pd.Series) -> pd.Series:
 def email_problem_series(emails: pd.Series) -> pd.Series:
     """:func:`email_problem` for every value: the problem text, ``""`` where the email is usable."""
     text = _clean_series(emails)
+    # Most emails are well formed: for those the only possible problem is a placeholder local
+    # part, so the slower tests below run on the rest only (a few percent of a board).
+    valid = text.str.fullmatch(EMAIL_PATTERN).astype(bool)
+    local_of_valid = text[valid].str.split("@", n=1).str[0].astype(str)
+    problems = pd.Series("", index=emails.index, dtype=object)
+    problems[valid] = np.where(local_of_valid.isin(PLACEHOLDER_LOCAL_PARTS), "placeholder-local",
+                               "")
+    rest = ~valid
+    if rest.any():
+        problems[rest] = _email_problem_codes(text[rest])
+    # The two messages that quote the value are few; format only those rows.
+    quoted = problems == "placeholder"
+    problems[quoted] = text[quoted].map(lambda t: f"not an email: {t!r}")
+    quoted = problems == "placeholder-local"
+    problems[quoted] = text[quoted].map(lambda t: f"a placeholder, not a personal email: {t!r}")
+    return problems.astype(str)
+
+
+def _email_problem_codes(text: pd.Series) -> pd.Series:
+    """The problem of each cleaned email, in :func:`email_problem`'s precedence order, with the
+    two quoting messages left as the codes ``placeholder`` and ``placeholder-local``."""
     ats = text.str.count("@")
     parts = text.str.split("@", n=1)
     local = parts.str[0].astype(object)
@@ -135,14 +156,8 @@ def email_problem_series(emails: pd.Series) -> pd.Series:
         "malformed: missing domain", "malformed: domain has no dot", "placeholder-local",
         "malformed: not a valid email address",
     ]
-    problems = pd.Series(np.select([c.to_numpy(dtype=bool) for c in conditions], choices,
-                                   default=""), index=emails.index, dtype=object)
-    # The two messages that quote the value are few; format only those rows.
-    quoted = problems == "placeholder"
-    problems[quoted] = text[quoted].map(lambda t: f"not an email: {t!r}")
-    quoted = problems == "placeholder-local"
-    problems[quoted] = text[quoted].map(lambda t: f"a placeholder, not a personal email: {t!r}")
-    return problems.astype(str)
+    return pd.Series(np.select([c.to_numpy(dtype=bool) for c in conditions], choices,
+                               default=""), index=text.index, dtype=object)
 
 
 def first_last_series(first: pd.Series, last: pd.Series) -> pd.Series:
