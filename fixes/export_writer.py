@@ -289,6 +289,14 @@ def write_export(export: RawExport, edits: dict[str, TableEdits], out: Path) -> 
     return [export.path.name]
 
 
+def _set_text(cell, value: str) -> None:
+    """Write an export value as text: openpyxl would turn text starting with ``=`` into a live
+    formula, and a contact's name or email must never run in the SIS or in Excel."""
+    cell.value = value
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
+
+
 def _write_workbook(export: RawExport, edits: dict[str, TableEdits], target: Path) -> None:
     from openpyxl import load_workbook
 
@@ -300,14 +308,14 @@ def _write_workbook(export: RawExport, edits: dict[str, TableEdits], target: Pat
         sheet = book[table.file]
         for index, updates in table_edits.updates.items():
             for column, value in updates.items():
-                sheet.cell(row=table.file_row(index), column=table.position[column] + 1,
-                           value=value)
+                _set_text(sheet.cell(row=table.file_row(index),
+                                     column=table.position[column] + 1), value)
         for index in sorted(table_edits.removed, reverse=True):
             sheet.delete_rows(table.file_row(index))
         next_row = 2 + len(table.rows) - len(table_edits.removed)
         for offset, added in enumerate(table_edits.added):
             for column, value in added.items():
                 if column in table.position:
-                    sheet.cell(row=next_row + offset, column=table.position[column] + 1,
-                               value=value)
+                    _set_text(sheet.cell(row=next_row + offset,
+                                         column=table.position[column] + 1), value)
     book.save(target)

@@ -244,3 +244,41 @@ def test_end_to_end_audit_plan_apply_reaudit(tmp_path):
     new = [f for i, f in after.items() if i not in by_id
            and not (f.check == "username-clash" and f.username in clashing)]
     assert new == []
+
+
+def test_workbook_fix_writes_formula_like_values_as_text(tmp_path):
+    """A value that looks like a formula is moved by a fix as text, never as a live formula."""
+    import openpyxl
+
+    from fixes.apply import apply_plan
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    sheets = {
+        "schools": [["school_id", "school_name"], ["1", "Elm"]],
+        "students": [["student_id", "school_id", "first_name", "last_name"],
+                     ["S1", "1", "Ana", "Roy"], ["S2", "1", "Leo", "Roy"]],
+        "contacts": [["contact_id", "first_name", "last_name", "email"]],
+        "student_contacts": [["student_id", "contact_id", "relationship", "portal_access"]],
+        "siblings": [["student_id", "sibling_id"]],
+        "staff": [["staff_id", "school_id", "first_name", "last_name"]],
+    }
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    board = tmp_path / "board.xlsx"
+    book.save(board)
+    plan = {"schema": "connect-audit/fix-plan/v1", "source": None, "actions": [{
+        "finding": "unlinked-siblings:1", "check": "unlinked-siblings", "action": "link-siblings",
+        "title": "t", "confidence": 1.0, "needs_decision": False, "steps": [],
+        "pairs": [["=HYPERLINK(\"http://x\",\"y\")", "S2"]]}]}
+    # The student id is formula-like on purpose; the plan is stale (no such student) and refused.
+    result = apply_plan(plan, board, tmp_path / "fixed", write=False, force=True, apply_rest=True)
+    assert result.refused
+    from fixes.export_writer import _set_text
+
+    sheet = openpyxl.Workbook().active
+    cell = sheet.cell(row=1, column=1)
+    _set_text(cell, '=HYPERLINK("http://x","y")')
+    assert cell.data_type == "s" and cell.value.startswith("=")
