@@ -186,6 +186,29 @@ class _Builder:
         self.graph = nx.Graph()
         self._node = self.graph._node
         self._adj = self.graph._adj
+        self._canonical: dict[str, tuple[pd.Index, np.ndarray]] = {}
+
+    def keys(self, kind: str, ids: pd.Series) -> list[tuple[str, str]]:
+        """The node keys of ``ids``: the very tuples already in the graph where the kind's nodes
+        were added with :meth:`nodes_of`, so an edge end costs no new tuple (at a million
+        students, several hundred MB of duplicate tuples otherwise)."""
+        known = self._canonical.get(kind)
+        if known is not None:
+            index, keys = known
+            positions = index.get_indexer(ids)
+            if len(positions) == 0 or positions.min() >= 0:
+                return keys[positions].tolist()
+        return _nodes(kind, ids)
+
+    def nodes_of(self, kind: str, ids: pd.Series, attributes: Iterable[dict]) -> list:
+        """Add the nodes of one kind, one per id, and remember their keys for :meth:`keys`."""
+        keys = np.fromiter(zip(repeat(kind), ids.tolist()), dtype=object, count=len(ids))
+        index = pd.Index(ids.astype(str), dtype=object)
+        if index.is_unique:
+            self._canonical[kind] = (index, keys)
+        listed = keys.tolist()
+        self.nodes(listed, attributes)
+        return listed
 
     def nodes(self, nodes: list[tuple[str, str]], attributes: Iterable[dict]) -> None:
         node, adj = self._node, self._adj
@@ -232,19 +255,18 @@ def build_graph(board: Board, config: Config) -> HouseholdGraph:
 def _build_graph(board: Board, config: Config) -> HouseholdGraph:
     build = _Builder()
     schools = board.schools
-    build.nodes(_nodes(SCHOOL, schools["school_id"]),
-                ({"label": name, "school_type": stype} for name, stype in
-                 zip(schools["school_name"].tolist(), schools["school_type"].tolist())))
+    build.nodes_of(SCHOOL, schools["school_id"],
+                   ({"label": name, "school_type": stype} for name, stype in
+                    zip(schools["school_name"].tolist(), schools["school_type"].tolist())))
     students = board.students
-    student_nodes = _nodes(STUDENT, students["student_id"])
-    build.nodes(student_nodes,
-                ({"label": label, "school_id": school, "active": active}
-                 for label, school, active in zip(_labels(students), students["school_id"].tolist(),
-                                                  (students["status"] == "active").tolist())))
-    build.edges(student_nodes, _nodes(SCHOOL, students["school_id"]), {"kind": "enrolled-at"})
+    student_nodes = build.nodes_of(
+        STUDENT, students["student_id"],
+        ({"label": label, "school_id": school, "active": active}
+         for label, school, active in zip(_labels(students), students["school_id"].tolist(),
+                                          (students["status"] == "active").tolist())))
+    build.edges(student_nodes, build.keys(SCHOOL, students["school_id"]), {"kind": "enrolled-at"})
     contacts = board.contacts
-    build.nodes(_nodes(CONTACT, contacts["contact_id"]),
-                ({"label": label} for label in _labels(contacts)))
+    build.nodes_of(CONTACT, contacts["contact_id"], ({"label": label} for label in _labels(contacts)))
     links = board.student_contacts
     if len(links):
         parental = links["relationship"].str.strip().str.lower().isin(config.parental_relationships)
@@ -256,28 +278,28 @@ def _build_graph(board: Board, config: Config) -> HouseholdGraph:
         shared[:] = [{"kind": "contact-of", "relationship": rel, "parental": bool(par),
                       "portal_access": bool(portal)}
                      for rel in relationships for par in (False, True) for portal in (False, True)]
-        build.edges(_nodes(CONTACT, links["contact_id"]), _nodes(STUDENT, links["student_id"]),
-                    shared[codes].tolist())
+        build.edges(build.keys(CONTACT, links["contact_id"]),
+                    build.keys(STUDENT, links["student_id"]), shared[codes].tolist())
     siblings = board.siblings
     siblings = siblings[siblings["student_id"] != siblings["sibling_id"]]
-    build.edges(_nodes(STUDENT, siblings["student_id"]), _nodes(STUDENT, siblings["sibling_id"]),
-                {"kind": "sibling"})
+    build.edges(build.keys(STUDENT, siblings["student_id"]),
+                build.keys(STUDENT, siblings["sibling_id"]), {"kind": "sibling"})
     staff = board.staff
-    staff_nodes = _nodes(STAFF, staff["staff_id"])
-    build.nodes(staff_nodes, ({"label": label, "school_id": school} for label, school in
-                              zip(_labels(staff), staff["school_id"].tolist())))
-    build.edges(staff_nodes, _nodes(SCHOOL, staff["school_id"]), {"kind": "works-at"})
+    staff_nodes = build.nodes_of(STAFF, staff["staff_id"],
+                                 ({"label": label, "school_id": school} for label, school in
+                                  zip(_labels(staff), staff["school_id"].tolist())))
+    build.edges(staff_nodes, build.keys(SCHOOL, staff["school_id"]), {"kind": "works-at"})
     accounts = board.accounts
-    account_nodes = _nodes(ACCOUNT, accounts["account_id"])
     username_keys = accounts["username"].astype(str).str.strip().str.lower().tolist()
-    build.nodes(account_nodes,
-                ({"label": username, "username_key": key, "account_type": atype,
-                  "school_id": school, "person_id": person, "active": active}
-                 for username, key, atype, school, person, active in zip(
-                     accounts["username"].tolist(), username_keys,
-                     accounts["account_type"].tolist(), accounts["school_id"].tolist(),
-                     accounts["person_id"].tolist(), (accounts["status"] == "active").tolist())))
-    build.edges(account_nodes, _nodes(SCHOOL, accounts["school_id"]), {"kind": "account-at"})
+    account_nodes = build.nodes_of(
+        ACCOUNT, accounts["account_id"],
+        ({"label": username, "username_key": key, "account_type": atype,
+          "school_id": school, "person_id": person, "active": active}
+         for username, key, atype, school, person, active in zip(
+             accounts["username"].tolist(), username_keys,
+             accounts["account_type"].tolist(), accounts["school_id"].tolist(),
+             accounts["person_id"].tolist(), (accounts["status"] == "active").tolist())))
+    build.edges(account_nodes, build.keys(SCHOOL, accounts["school_id"]), {"kind": "account-at"})
     person_kind = {"parent": CONTACT, "staff": STAFF, "student": STUDENT}
     holders = [((person_kind[atype], person), account)
                for account, atype, person in zip(account_nodes, accounts["account_type"].tolist(),
@@ -285,6 +307,6 @@ def _build_graph(board: Board, config: Config) -> HouseholdGraph:
                if atype in person_kind and (person_kind[atype], person) in build.graph]
     build.edges([h for h, _ in holders], [a for _, a in holders], {"kind": "holds-account"})
     visible = board.account_students
-    build.edges(_nodes(ACCOUNT, visible["account_id"]), _nodes(STUDENT, visible["student_id"]),
+    build.edges(build.keys(ACCOUNT, visible["account_id"]), build.keys(STUDENT, visible["student_id"]),
                 {"kind": "can-see"})
     return HouseholdGraph(build.graph)
