@@ -18,7 +18,9 @@ FORMATS = ("xlsx", "html", "json")
 
 
 class AuditGroup(click.Group):
-    """Catches the user's errors in one place: printed plainly, exit 2, never a traceback."""
+    """Catches errors in one place: the user's are printed plainly with exit 2; a failure of the
+    tool itself exits 3 (so a script never reads a crash as "findings found"), with the
+    traceback only when CONNECT_AUDIT_DEBUG is set, since tracebacks can quote board values."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -26,6 +28,15 @@ class AuditGroup(click.Group):
         except UserError as error:
             click.echo(f"connect-audit: {error.render()}", err=True)
             sys.exit(ExitCode.UNUSABLE)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - the one place a bug is turned into exit 3
+            if os.environ.get("CONNECT_AUDIT_DEBUG"):
+                raise
+            click.echo(f"connect-audit: internal error ({type(error).__name__}); this is a bug in "
+                       "connect-audit, not in your export. Run again with CONNECT_AUDIT_DEBUG=1 "
+                       "for the details.", err=True)
+            sys.exit(ExitCode.INTERNAL)
 
 
 @click.group(cls=AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,7 +45,7 @@ def main() -> None:
     """Audit an edsembli SIS board export before CONNECT portal accounts are generated.
 
     Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on;
-    2 unusable input or usage.
+    2 unusable input or usage; 3 connect-audit itself failed.
     """
 
 

@@ -17,6 +17,8 @@ class ExitCode(enum.IntEnum):
     """Findings at or above the ``--fail-on`` threshold were found."""
     UNUSABLE = 2
     """Unusable input or usage: the user must fix the export, the config or the command line."""
+    INTERNAL = 3
+    """connect-audit itself failed (a bug): never read as "findings found" by a script."""
 
 
 @dataclass(frozen=True)

@@ -113,3 +113,16 @@ def test_console_script_is_installed():
     done = subprocess.run([sys.executable, "-m", "audits.cli", "--version"], capture_output=True,
                           text=True)
     assert done.returncode == 0 and "version" in done.stdout.lower()
+
+
+def test_a_crash_exits_3_not_1(board, monkeypatch):
+    """A bug must never look like "findings found" to a scheduled job."""
+    import audits.api
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(audits.api, "run_audit", broken)
+    result = run("check", str(board), "--fail-on", "error")
+    assert result.exit_code == 3
+    assert "internal error" in result.output and "Traceback" not in result.output
