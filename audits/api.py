@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from audits.suppressions import Suppression, SuppressionReport
 
 __all__ = ["AuditResult", "load_board", "load_config", "run_audit", "write_findings",
-           "write_atomic", "available_checks", "fails", "write_reports", "diff", "compare",
+           "write_atomic", "available_checks", "fails", "diff", "compare",
            "read_findings", "load_suppressions", "suppress", "redact", "preview",
            "write_preview", "reconcile"]
 
@@ -80,11 +80,30 @@ class AuditResult:
             return self.preview_frame
         return self.context.preview
 
+    # What the reports show besides the findings, as plain values: reports read these and
+    # never the board itself.
+    @property
+    def school_names(self) -> dict[str, str]:
+        """School names by school id."""
+        schools = self.board.schools
+        return dict(zip(schools["school_id"].astype(str).tolist(),
+                        schools["school_name"].astype(str).tolist()))
+
+    @property
+    def table_rows(self) -> dict[str, int]:
+        """Row count of each table of the export."""
+        return self.board.row_counts()
+
+    @property
+    def input_path(self) -> str:
+        """Where the export was read from (``""`` for a board built in memory)."""
+        return str(getattr(self.board.source, "path", "") or "")
+
     def document(self) -> dict:
         """The findings.json document; with suppressions, its ``suppressed`` section (a
         documented extension of the contract: docs/analyst-workflow.md)."""
-        document = findings_document(self.findings, input_path=self.board.source.path,
-                                     tables=self.board.row_counts())
+        document = findings_document(self.findings, input_path=self.input_path,
+                                     tables=self.table_rows)
         if self.suppressed is not None:
             document["suppressed"] = self.suppressed.to_dict()
         return document
@@ -166,23 +185,8 @@ def write_findings(result: AuditResult, path: str | Path) -> Path:
 
 
 # ------------------------------------------------------------------------ analyst workflow
-
-def write_reports(result: AuditResult, out: str | Path,
-                  formats: Iterable[str] = ("xlsx", "html", "json")) -> dict[str, Path]:
-    """Write findings.json, audit.xlsx, audit.html and runbooks/ for ``result`` into ``out``
-    (the CLI's ``audit`` outputs). A result from :func:`redact` writes redacted outputs; one
-    with ``changes`` adds the "Changes since last run" sheet and section."""
-    chosen = [f.strip().lower() for f in formats]
-    written: dict[str, Path] = {}
-    if "json" in chosen:
-        written["json"] = write_findings(result, Path(out) / "findings.json")
-    others = [f for f in chosen if f != "json"]
-    if others:
-        from reports import write_audit_reports
-
-        written.update(write_audit_reports(result, Path(out), others))
-    return written
-
+# The reports (audit.xlsx, audit.html, runbooks/) are written by ``reports``, which consumes a
+# result: ``from reports import write_audit_reports``. The core never imports reports.
 
 def read_findings(path: str | Path) -> dict:
     """A findings.json document (checked to be one)."""

@@ -278,7 +278,7 @@ def fix_apply(plan, board, out, write, force, apply_rest, config_path):
 
     config = load_config(config_path)
     result = apply_plan(read_plan(plan), board, out, write=write, force=force,
-                        apply_rest=apply_rest, max_share=config.max_fix_share)
+                        apply_rest=apply_rest, max_share=config.max_fix_share, config=config)
     click.echo(result.text())
 
 

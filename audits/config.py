@@ -9,10 +9,13 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from audits import wordlists
 from audits.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NAMING_SCHEMAS = ("email", "first.last")
 
@@ -35,7 +38,15 @@ class Config:
         return float(self.thresholds[name])
 
     def is_parental(self, relationship: str) -> bool:
-        return relationship.strip().lower() in self.parental_relationships
+        return str(relationship).strip().lower() in self.parental_relationships
+
+    def parental_mask(self, relationships: "pd.Series") -> "pd.Series":
+        """Per relationship (trimmed, lowercased): whether it is parental, as a bool Series with
+        the same index; the vectorised :meth:`is_parental`."""
+        import pandas as pd
+
+        words = pd.Series(relationships, copy=False).astype(str).str.strip().str.lower()
+        return words.isin(self.parental_relationships).astype(bool)
 
 
 DEFAULT_THRESHOLDS: dict[str, float] = {

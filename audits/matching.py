@@ -174,7 +174,10 @@ class _Features:
 
 
 def _features(board: Board, config: Config) -> _Features:
-    contacts = board.contacts.reset_index(drop=True)
+    # Positions follow the contact id, not the file's row order: every tie below (pair order,
+    # the greedy re-merge, the estimate's sums) is then decided the same way for any export
+    # order of the same records.
+    contacts = _by_id(board.contacts, "contact_id")
     first = normalize.fold_names(contacts["first_name"])
     last = normalize.fold_names(contacts["last_name"])
     groups = normalize.first_name_groups(first, normalize.nickname_index(config.nicknames))
@@ -202,6 +205,13 @@ def _features(board: Board, config: Config) -> _Features:
         city=normalize.fold_names(contacts["city"]).to_numpy(dtype=object),
         links=links, raw=contacts,
     )
+
+
+def _by_id(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``frame`` in the order of its ids, reindexed 0..n-1. (A repeated id is an input problem
+    the validation stops on, so ids decide the order completely.)"""
+    order = np.argsort(frame[key].astype(str).to_numpy(dtype=str), kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
 
 
 def term_frequency_adjustment(values: pd.Series) -> np.ndarray:
@@ -245,7 +255,7 @@ def _role_masks(links: pd.DataFrame, n: int) -> np.ndarray:
 def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame:
     """One row per student_contacts row: contact position, student position, the student's
     family (component of sibling links and shared parental records), home key, role class."""
-    students = board.students.reset_index(drop=True)
+    students = _by_id(board.students, "student_id")
     student_pos = pd.Series(np.arange(len(students)), index=students["student_id"].to_numpy())
     student_pos = student_pos[~student_pos.index.duplicated()]
     contact_pos = pd.Series(np.arange(len(contacts)), index=contacts["contact_id"].to_numpy())
@@ -710,7 +720,8 @@ def _family_context(f: _Features, pairs: np.ndarray) -> tuple[np.ndarray, np.nda
         note[idx] = 1
     ma, mb = f.roles[pairs[:, 0]], f.roles[pairs[:, 1]]
     M, F, P, G = (1 << ROLE_MOTHER), (1 << ROLE_FATHER), (1 << ROLE_PARENT), (1 << ROLE_GRANDPARENT)
-    gender = (((ma & M) > 0) & ((mb & F) > 0) & ((mb & M) == 0)) | \
+    # Symmetric in a and b: a pair's verdict never depends on which record came first.
+    gender = (((ma & M) > 0) & ((mb & F) > 0) & ((mb & M) == 0) & ((ma & F) == 0)) | \
         (((ma & F) > 0) & ((mb & M) > 0) & ((ma & M) == 0) & ((mb & F) == 0))
     parentish = M | F | P
     generation = ~gender & (((ma == G) & ((mb & parentish) > 0) & ((mb & G) == 0))
@@ -746,7 +757,9 @@ def score_pairs(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
     # Given name and surname typed in each other's place (common in hand-keyed records).
     straight = _ratio(f.first[a], f.first[b]) + _ratio(f.last[a], f.last[b])
     crossed = _ratio(f.first[a], f.last[b]) + _ratio(f.last[a], f.first[b])
-    swap = (crossed > straight + 40) & (f.first[a] != "") & (f.last[a] != "")
+    # Both records must carry both names, or the verdict would depend on which came first.
+    swap = (crossed > straight + 40) & (f.first[a] != "") & (f.last[a] != "") \
+        & (f.first[b] != "") & (f.last[b] != "")
     first_b = np.where(swap, f.last[b], f.first[b])
     last_b = np.where(swap, f.first[b], f.last[b])
     groups_b = np.where(swap[:, None], -1, f.groups[b])
@@ -848,10 +861,18 @@ def _components(n: int, pairs: np.ndarray) -> np.ndarray:
 
 
 def _greedy_groups(members: list[int], edges: list[tuple[float, int, int]],
-                   vetoed: set[tuple[int, int]]) -> list[set[int]]:
-    """Join the strongest accepted pairs first, never two groups with a veto between them."""
+                   vetoed: set[tuple[int, int]], ids: np.ndarray) -> list[set[int]]:
+    """Join the strongest accepted pairs first, never two groups with a veto between them.
+    Equal scores (identical records are common) go in contact-id order, so the groups are the
+    same whatever the export's row order."""
     group_of = {m: {m} for m in members}
-    for _, x, y in sorted(edges, reverse=True):
+
+    def strongest_first(edge: tuple[float, int, int]) -> tuple:
+        score, x, y = edge
+        low, high = sorted((str(ids[x]), str(ids[y])))
+        return (-score, low, high)
+
+    for _, x, y in sorted(edges, key=strongest_first):
         gx, gy = group_of[x], group_of[y]
         if gx is gy:
             continue
@@ -915,7 +936,7 @@ def match_contacts(board: Board, graph: HouseholdGraph | None, config: Config) -
             groups.append((members, rows))
             continue
         edges = [(float(acc_score[r]), int(acc_pairs[r][0]), int(acc_pairs[r][1])) for r in rows]
-        for group in _greedy_groups(members, edges, vetoed):
+        for group in _greedy_groups(members, edges, vetoed, f.ids):
             group_rows = [r for r in rows if acc_pairs[r][0] in group and acc_pairs[r][1] in group]
             groups.append((sorted(group), group_rows))
     clusters = []

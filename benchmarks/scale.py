@@ -50,10 +50,17 @@ for code, spec in load_checks().items():
     t = time.perf_counter(); findings.extend(spec.run(context)); timings['check ' + code] = time.perf_counter() - t
 result = api.AuditResult(board, context, sort_findings(findings))
 t = time.perf_counter(); api.write_findings(result, os.path.join(out, 'findings.json')); timings['findings.json'] = time.perf_counter() - t
-from reports import write_audit_reports
+# What write_audit_reports does for the CLI, one writer at a time (it always writes the
+# runbooks, so calling it once per format would write them twice).
 from pathlib import Path
-t = time.perf_counter(); write_audit_reports(result, Path(out), ('xlsx',)); timings['workbook'] = time.perf_counter() - t
-t = time.perf_counter(); write_audit_reports(result, Path(out), ('html',)); timings['html + runbooks'] = time.perf_counter() - t
+from reports import report_input_from_audit
+from reports.html import write_html
+from reports.runbooks import write_runbooks
+from reports.workbook import write_workbook
+t = time.perf_counter(); report_input = report_input_from_audit(result); timings['report input'] = time.perf_counter() - t
+t = time.perf_counter(); write_workbook(report_input, Path(out) / 'audit.xlsx'); timings['workbook'] = time.perf_counter() - t
+t = time.perf_counter(); write_html(report_input, Path(out) / 'audit.html'); timings['HTML report'] = time.perf_counter() - t
+t = time.perf_counter(); write_runbooks(report_input, Path(out) / 'runbooks'); timings['runbooks'] = time.perf_counter() - t
 RESULT = {{'timings': timings, 'findings': len(findings),
           'rows': {{name: len(frame) for name, frame in board.tables.items()}}}}
 """

@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 
 from audits.board import TABLES, parse_flag
 from audits.errors import InputProblem, UserError
-from audits.wordlists import PARENTAL_RELATIONSHIPS
+from audits.config import Config
 from fixes.export_writer import ARTIFACTS, RawExport, RawTable, TableEdits, read_export, write_export
 from fixes.plan import ACTIONS, SCHEMA
 
@@ -87,17 +87,18 @@ class ApplyResult:
             lines.append(f"{table}: {counts['changed']} changed, {counts['added']} added, "
                          f"{counts['removed']} removed of {self.table_rows.get(table, 0)} rows "
                          f"({self.shares.get(table, 0.0):.2%})")
+            # Where and why only: this text ends up in scheduled-job logs, so no value (a name,
+            # an email, an id that is a username) is printed; changes.csv has them.
             for change in self.first_rows(table, limit):
                 where = f"row {change.row}" if change.row else "new row"
-                if change.change == "set":
-                    what = f"{change.column}: {shown(change.before)} -> {shown(change.after)}"
-                else:
-                    what = f"{change.change} {shown(change.before or change.after)}"
-                lines.append(f"  {where} [{shown(change.key)}] {what} "
-                             f"({change.action} {change.finding_id})")
+                what = f"set {shown(change.column)}" if change.change == "set" else change.change
+                lines.append(f"  {table} {where}: {what} ({change.action} "
+                             f"{shown(change.finding_id)})")
             total = sum(1 for change in self.changes if change.table == table)
             if total > limit:
                 lines.append(f"  ... and {total - limit} more changes")
+        if self.changes:
+            lines.append("Values before and after: changes.csv in the fixed export (--write).")
         for finding_id, reason in self.refused:
             lines.append(f"Stale, refused: {finding_id}: {shown(reason)}")
         for finding_id, reason in self.skipped:
@@ -132,8 +133,9 @@ class Stale(Exception):
 class Workspace:
     """The export plus every change made so far, with the lookups the actions need."""
 
-    def __init__(self, export: RawExport) -> None:
+    def __init__(self, export: RawExport, config: Config | None = None) -> None:
         self.export = export
+        self.config = config or Config()
         self.edits: dict[str, TableEdits] = {name: TableEdits() for name in export.tables}
         self.changes: list[Change] = []
         self._index: dict[tuple, Any] = {}
@@ -251,8 +253,6 @@ def _flag(value: str) -> bool:
     return parse_flag(value) is True
 
 
-def _parental(relationship: str) -> bool:
-    return relationship.strip().lower() in PARENTAL_RELATIONSHIPS
 
 
 def _one(ws: Workspace, name: str, what: str, **where: str) -> int:
@@ -343,8 +343,9 @@ def merge_contacts(ws: Workspace, action: Mapping[str, Any]) -> bool:
                 if _flag(portal) and not _flag(ws.get("student_contacts", target, "portal_access")):
                     ws.set("student_contacts", target, "portal_access", portal)
                 mine = ws.get("student_contacts", target, "relationship")
-                if relationship.strip() and (not mine.strip() or (_parental(relationship)
-                                                                  and not _parental(mine))):
+                parental = ws.config.is_parental
+                if relationship.strip() and (not mine.strip() or (parental(relationship)
+                                                                  and not parental(mine))):
                     ws.set("student_contacts", target, "relationship", relationship)
                 ws.remove("student_contacts", row)
             else:
@@ -498,15 +499,17 @@ def validate_plan(plan: Any) -> list[dict]:
 # ----------------------------------------------------------------------------- apply
 
 def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: bool = False,
-               apply_rest: bool = False, max_share: float = 0.05) -> ApplyResult:
+               apply_rest: bool = False, max_share: float = 0.05,
+               config: Config | None = None) -> ApplyResult:
     """What ``plan`` changes in the export at ``board_path``; with ``write`` the fixed copy, its
-    change log and its undo record written to the new folder ``out_path``."""
+    change log and its undo record written to the new folder ``out_path``. ``config`` (the
+    audit's) decides which relationships are parental when two links of a merge meet."""
     actions = validate_plan(plan)
     board_path, out_path = Path(board_path), Path(out_path)
     if write:
         _check_out_path(board_path, out_path)
     export = read_export(board_path)
-    ws = Workspace(export)
+    ws = Workspace(export, config)
     result = ApplyResult(actions=len(actions))
     retired: list[dict[str, str]] = []
     for action in actions:

@@ -101,26 +101,27 @@ def write_reports(report_input: ReportInput, out_dir: Path,
 
 
 def report_input_from_audit(result: Any, *, board_name: str | None = None) -> ReportInput:
-    """The :class:`ReportInput` of an ``audits.api.AuditResult``: the one place where the board
-    is read for reports (school names, table sizes, the generation preview)."""
+    """The :class:`ReportInput` of an ``audits.api.AuditResult``, from what the result carries
+    (its findings, ``school_names``, ``table_rows``, ``input_path`` and ``preview``): reports
+    never reach back into the board."""
     from audits.registry import load_checks
 
-    board = result.board
-    schools = board.schools
-    school_names = dict(zip(schools["school_id"].astype(str), schools["school_name"].astype(str)))
-    source = getattr(board.source, "path", "") or ""
+    source = str(result.input_path or "")
     return ReportInput(
-        findings=result.findings, preview=result.preview, schools=school_names,
+        findings=result.findings, preview=result.preview, schools=dict(result.school_names),
         checks=load_checks(), board_name=board_name if board_name is not None else
-        Path(str(source)).name, input_path=str(source), tables=board.row_counts(),
+        Path(source).name, input_path=source, tables=dict(result.table_rows),
         changes=getattr(result, "changes", None), suppressed=getattr(result, "suppressed", None),
         redacted=bool(getattr(result, "redacted", False)))
 
 
-def write_audit_reports(result: Any, out_dir: Path,
+def write_audit_reports(result: Any, out_dir: str | Path,
                         formats: Iterable[str] = FORMATS) -> dict[str, Path]:
-    """``write_reports`` for an ``audits.api.AuditResult`` (what the CLI calls)."""
-    return write_reports(report_input_from_audit(result), out_dir, formats)
+    """Write findings.json, audit.xlsx, audit.html and runbooks/ for an
+    ``audits.api.AuditResult`` into ``out_dir`` (what ``audit`` writes; the CLI and notebooks
+    call this). A result from ``audits.api.redact`` writes redacted outputs; one with
+    ``changes`` (``audits.api.compare``) adds the "Changes since last run" sheet and section."""
+    return write_reports(report_input_from_audit(result), Path(out_dir), formats)
 
 
 __all__ = ["FORMATS", "ReportInput", "report_input_from_audit", "write_audit_reports",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from audits.findings import Finding
 from reports import wording
-from reports.files import write_text_atomically
+from reports.files import replace_folder, write_text_atomically
 from reports.html import environment
 from reports.safety import markdown_text as md
 from reports.svg import household_svg
@@ -91,9 +91,16 @@ def runbook_markdown(school_name: str, school_id: str, items: list[dict[str, Any
 
 def write_runbooks(report: "ReportInput", folder: Path) -> Path:
     """Write ``<school_id>.html`` and ``.md`` for every school with findings, and
-    ``index.html``; returns the index's path."""
+    ``index.html``; returns the index's path.
+
+    The folder is replaced whole (:func:`reports.files.replace_folder`): a school with no
+    findings this run keeps no runbook from an earlier run, and a reader never sees half."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    return replace_folder(folder, lambda staging: _write_runbooks(report, staging)) \
+        / "index.html"
+
+
+def _write_runbooks(report: "ReportInput", folder: Path) -> Path:
     env = environment()
     page = env.get_template("runbook.html.j2")
     entries = []

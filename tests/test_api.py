@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from audits import api
 from audits.cli import main
+from reports import write_audit_reports
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 
@@ -54,7 +55,7 @@ def test_tidy_frames_and_the_cli_write_the_same_findings(board, tmp_path):
                                 for f in result.findings)
     assert set(entities["finding_id"]) <= set(frame["id"])
 
-    api.write_reports(result, tmp_path / "api", formats=("json",))
+    write_audit_reports(result, tmp_path / "api", formats=("json",))
     run = CliRunner().invoke(main, ["audit", str(board), "--out", str(tmp_path / "cli"),
                                     "--format", "json", "--quiet"])
     assert run.exit_code == 0, run.output
@@ -62,3 +63,31 @@ def test_tidy_frames_and_the_cli_write_the_same_findings(board, tmp_path):
     by_cli = json.loads((tmp_path / "cli" / "findings.json").read_text())
     assert by_api["findings"] == by_cli["findings"]
     assert "suppressed" not in by_cli  # the section appears only when suppressions are given
+
+
+def test_the_core_never_imports_reports_and_reports_never_read_the_board(board):
+    """audits/ (but for the CLI's commands) does not import reports; reports build their input
+    from what an AuditResult carries, never from its board."""
+    from types import SimpleNamespace
+
+    from reports import report_input_from_audit
+
+    root = Path(api.__file__).parent
+    for path in root.rglob("*.py"):
+        if path.name == "cli.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from|import)\s+reports\b", text, re.M), path
+    assert not hasattr(api, "write_reports")
+    result = api.run_audit(api.load_board(board, validate=False))
+    assert result.school_names == dict(zip(result.board.schools["school_id"],
+                                           result.board.schools["school_name"]))
+    assert result.table_rows["students"] == len(result.board.students)
+    assert result.input_path == str(board)
+    carried = SimpleNamespace(findings=result.findings, preview=result.preview,
+                              school_names=result.school_names, table_rows=result.table_rows,
+                              input_path=result.input_path)
+    report = report_input_from_audit(carried)
+    assert report.schools == result.school_names and report.tables == result.table_rows
+    assert report.input_path == str(board) and report.board_name == Path(board).name
+    assert report.preview is result.preview

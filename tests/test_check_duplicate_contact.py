@@ -17,6 +17,7 @@ from audits.context import AuditContext
 from audits.findings import Severity
 from audits.matching import match_contacts
 from audits.registry import load_checks
+from audits.steps import NEVER_REGENERATE
 
 SCHOOLS = [{"school_id": "A", "school_name": "Alpha PS", "school_type": "elementary"},
            {"school_id": "B", "school_name": "Beta SS", "school_type": "secondary"}]
@@ -506,3 +507,46 @@ def test_no_sibling_advice_when_the_survivor_is_nobodys_parent():
     steps = "\n".join(finding.fix["steps"])
     assert "sibling" not in steps
     assert "KidS1 Lefebvre (S1)" in steps  # the retired record's link is still moved
+
+
+def test_merge_steps_add_the_moved_children_to_the_kept_records_parent_account():
+    """Generation never touches an existing account: after the merge, the kept record's account
+    sees a moved child only when someone adds it in the account's Permissions."""
+    b = board(
+        [student("S5", "A", last="Martin"), student("S6", "B", last="Martin"),
+         student("S7", "A", last="Martin")],
+        [contact("C30", "Anne", "Martin", email="anne.martin@mail.ca"),
+         contact("C31", "Anne", "Martin", email="anne.martin@mail.ca", cell_phone="613-555-3000")],
+        [link("S5", "C30", "Mother"), link("S7", "C30", "Mother", portal="N"),
+         link("S6", "C31", "Mother")],
+        accounts=[{"account_id": "A9", "username": "anne.martin@mail.ca", "account_type": "parent",
+                   "school_id": "B", "person_id": "C31", "status": "active"}])
+    [finding] = findings(b)
+    fix = finding.fix
+    assert fix["keep"] == "C31"
+    assert fix["kept_accounts"] == [{"account_id": "A9", "username": "anne.martin@mail.ca",
+                                     "status": "active"}]
+    grant = ("Security > edsembli CONNECT > Accounts > anne.martin@mail.ca (account A9) > "
+             "Permissions: click +, choose KidS5 Martin (S5), save.")
+    texts = [step.split(". ", 1)[1] for step in fix["steps"]]
+    assert grant in texts
+    # Only portal-access children are added; the warning follows the grants.
+    assert not any("(S7)" in text and "Permissions" in text for text in texts)
+    assert texts.index(NEVER_REGENERATE) == texts.index(grant) + 1
+
+
+def test_no_permission_step_when_the_kept_record_has_no_account_or_already_sees_the_child():
+    students = [student("S5", "A", last="Martin"), student("S6", "B", last="Martin")]
+    contacts = [contact("C30", "Anne", "Martin", email="anne.martin@mail.ca"),
+                contact("C31", "Anne", "Martin", email="anne.martin@mail.ca")]
+    links = [link("S5", "C30", "Mother"), link("S6", "C31", "Mother")]
+    [plain] = findings(board(students, contacts, links))
+    assert plain.fix["kept_accounts"] == []
+    assert not any("Permissions" in step for step in plain.fix["steps"])
+    account = {"account_id": "A9", "username": "anne.martin@mail.ca", "account_type": "parent",
+               "school_id": "B", "person_id": "C31", "status": "active"}
+    frames = {"schools": SCHOOLS, "students": students, "contacts": contacts,
+              "student_contacts": links, "accounts": [account],
+              "account_students": [{"account_id": "A9", "student_id": "S5"}]}
+    [seen] = findings(board_from_frames(frames))
+    assert not any("Permissions" in step or NEVER_REGENERATE in step for step in seen.fix["steps"])

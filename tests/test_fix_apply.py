@@ -40,7 +40,23 @@ def test_dry_run_reports_table_by_table_and_writes_nothing(tmp_path):
     assert result.skipped[0][0] == "username-clash:0004"
     text = result.text()
     assert "Dry run" in text and "student_contacts: 1 changed, 0 added, 1 removed" in text
-    assert "contact_id: C2 -> C1" in text
+    assert "student_contacts row 3: set contact_id (merge-contacts duplicate-contact:0001)" in text
+    assert "account_students new row: add (merge-contacts duplicate-contact:0001)" in text
+
+
+def test_the_dry_run_text_prints_no_personal_data(tmp_path):
+    """The text goes to scheduled-job logs: where and why a change is, never its values."""
+    board = write_board(tmp_path / "board")
+    plan = build_plan(findings_doc(merge_finding(), link_finding(), permission_finding(),
+                                   rename_finding()))
+    result = apply_plan(plan, board, tmp_path / "fixed", force=True)
+    text = result.text(limit=100)
+    assert result.changes and any(c.before or c.after for c in result.changes)
+    for change in result.changes:
+        assert change.finding_id in text
+    for value in ("jen@example.com", "Jennifer", "Jenny", "Smith", "555-0101", "1 Elm St",
+                  "Mother", "Emergency", "C2 ->", "-> C1", "contact_id=", "'S1'"):
+        assert value not in text, value
 
 
 def test_write_makes_a_complete_export_and_keeps_retired_records(tmp_path):
@@ -282,3 +298,61 @@ def test_workbook_fix_writes_formula_like_values_as_text(tmp_path):
     cell = sheet.cell(row=1, column=1)
     _set_text(cell, '=HYPERLINK("http://x","y")')
     assert cell.data_type == "s" and cell.value.startswith("=")
+
+
+def _kinship_board(tmp_path):
+    tables = copy.deepcopy(BOARD)
+    tables["student_contacts"] = [["student_id", "contact_id", "relationship", "portal_access"],
+                                  ["S1", "C1", "Emergency", "Y"], ["S2", "C2", "Mother", "Y"],
+                                  ["S1", "C2", "Kinship Carer", "N"],
+                                  ["S3", "C3", "Father", "Y"], ["S4", "C3", "Father", "Y"]]
+    return write_board(tmp_path / "board", tables)
+
+
+def test_a_merge_uses_the_configs_parental_relationships(tmp_path):
+    """When both records link one student, the kept link takes the retired link's parental
+    relationship, and "parental" is the board's config word list, not the built-in one."""
+    from audits.config import apply_overrides, Config
+
+    board = _kinship_board(tmp_path)
+    plan = build_plan(findings_doc(merge_finding()))
+    default = apply_plan(plan, board, tmp_path / "a", force=True)
+    assert not [c for c in default.changes if c.column == "relationship"]
+    config = apply_overrides(Config(), {"relationships": {"parental": ["Mother", "Kinship Carer"]}})
+    custom = apply_plan(plan, board, tmp_path / "b", force=True, config=config)
+    [change] = [c for c in custom.changes if c.column == "relationship"]
+    assert (change.before, change.after) == ("Emergency", "Kinship Carer")
+
+
+def test_fix_apply_command_passes_the_config(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from audits.cli import main
+
+    board = _kinship_board(tmp_path)
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text(json.dumps(build_plan(findings_doc(merge_finding()))), encoding="utf-8")
+    config_path = tmp_path / "config.toml"
+    config_path.write_text('[relationships]\nparental = ["Mother", "Kinship Carer"]\n'
+                           '[fixes]\nmax_share = 1.0\n', encoding="utf-8")
+    run = CliRunner().invoke(main, ["fix", "apply", str(plan_path), str(board), "--out",
+                                    str(tmp_path / "fixed"), "--write", "--config",
+                                    str(config_path)])
+    assert run.exit_code == 0, run.output
+    assert ["S1", "C1", "Kinship Carer", "Y"] in table_rows(tmp_path / "fixed", "student_contacts")
+
+
+def test_parental_mask_is_the_vectorised_is_parental():
+    import pandas as pd
+
+    from audits.config import apply_overrides, Config
+
+    config = apply_overrides(Config(), {"relationships": {"parental": ["Kinship Carer"]}})
+    words = pd.Series([" kinship carer ", "Mother", "KINSHIP CARER", ""], index=[5, 6, 7, 8])
+    mask = config.parental_mask(words)
+    assert mask.dtype == bool and list(mask.index) == [5, 6, 7, 8]
+    assert mask.tolist() == [True, False, True, False]
+    assert mask.tolist() == [config.is_parental(w) for w in words]
+    assert Config().parental_mask(pd.Series(["Mère", "Friend"])).tolist() == [True, False]

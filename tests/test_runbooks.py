@@ -97,3 +97,40 @@ def test_school_ids_cannot_escape_the_folder():
     assert "/" not in school_file_stem("../../etc") and ".." not in school_file_stem("../x")
     assert school_file_stem("1021") == "1021"
     assert school_file_stem("a/b") != school_file_stem("a_b")
+
+
+def test_a_school_with_no_findings_this_run_keeps_no_runbook_from_the_last(tmp_path):
+    findings = sample_findings()
+    folder = tmp_path / "runbooks"
+    write_runbooks(ReportInput(findings, schools=SAMPLE_SCHOOLS), folder)
+    (folder / "notes.txt").write_text("left by hand")
+    schools = sorted({s for f in findings for s in f.school_ids})
+    gone = schools[0]
+    rest = [f for f in findings if gone not in f.school_ids]
+    assert rest and len({s for f in rest for s in f.school_ids}) < len(schools)
+    index = write_runbooks(ReportInput(rest, schools=SAMPLE_SCHOOLS), folder)
+    assert index == folder / "index.html"
+    expected = {school_file_stem(s) for f in rest for s in f.school_ids}
+    assert {p.stem for p in folder.glob("*.md")} == expected
+    assert {p.name for p in folder.iterdir()} == {f"{stem}.{ext}" for stem in expected
+                                                 for ext in ("md", "html")} | {"index.html"}
+    assert f'href="{school_file_stem(gone)}.html"' not in index.read_text()
+    # The swap leaves nothing beside the folder.
+    assert [p.name for p in tmp_path.iterdir()] == ["runbooks"]
+
+
+def test_a_failed_write_leaves_the_last_runbooks_as_they_were(tmp_path, monkeypatch):
+    import reports.runbooks as runbooks_module
+
+    folder = tmp_path / "runbooks"
+    write_runbooks(ReportInput(sample_findings(), schools=SAMPLE_SCHOOLS), folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(runbooks_module, "runbook_markdown", broken)
+    with pytest.raises(RuntimeError):
+        write_runbooks(ReportInput(sample_findings(), schools=SAMPLE_SCHOOLS), folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["runbooks"]

@@ -13,7 +13,8 @@ from audits.graph import CONTACT, STUDENT
 from audits.matching import ContactCluster, PairEvidence
 from audits.registry import check
 from audits.survivor import choose_survivor
-from audits.steps import CONTACTS, FAMILY_CONTACTS, SIBLINGS, numbered, record, screen
+from audits.steps import (CONNECT_ACCOUNTS, CONTACTS, FAMILY_CONTACTS, NEVER_REGENERATE,
+                          PERMISSIONS, SIBLINGS, numbered, record, screen)
 
 CODE = "duplicate-contact"
 CONTACT_COLUMNS = TABLES["contacts"].columns
@@ -55,31 +56,60 @@ def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
     links = board.student_contacts
     links = links[links["contact_id"].isin(members)]
     links_of: dict[str, list[dict]] = {}
-    for sid, cid, rel, portal in zip(links["student_id"], links["contact_id"],
-                                     links["relationship"], links["portal_access"]):
-        links_of.setdefault(str(cid), []).append(
-            {"contact_id": str(cid), "student_id": str(sid), "relationship": str(rel).strip(),
+    # Sorted, so the finding (its links, students and steps) is the same for any row order.
+    for sid, cid, rel, portal in sorted(zip(links["student_id"].astype(str),
+                                            links["contact_id"].astype(str),
+                                            links["relationship"].astype(str).str.strip(),
+                                            links["portal_access"].astype(bool))):
+        links_of.setdefault(cid, []).append(
+            {"contact_id": cid, "student_id": sid, "relationship": rel,
              "portal_access": bool(portal)})
     accounts = board.accounts
     parent_accounts = accounts[(accounts["account_type"] == "parent")
                                & accounts["person_id"].isin(members)]
     accounts_of: dict[str, list[str]] = {}
-    for aid, person, status in zip(parent_accounts["account_id"], parent_accounts["person_id"],
-                                   parent_accounts["status"]):
-        accounts_of.setdefault(str(person), []).append(str(aid))
+    account_rows: dict[str, dict[str, str]] = {}
+    for aid, person, username, status in sorted(zip(
+            parent_accounts["account_id"].astype(str), parent_accounts["person_id"].astype(str),
+            parent_accounts["username"].astype(str), parent_accounts["status"].astype(str))):
+        accounts_of.setdefault(person, []).append(aid)
+        account_rows.setdefault(aid, {"account_id": aid, "username": username.strip(),
+                                      "status": status})
+    granted = board.account_students
+    granted = granted[granted["account_id"].isin(list(account_rows))]
+    sees: dict[str, set[str]] = {}
+    for aid, sid in zip(granted["account_id"].astype(str), granted["student_id"].astype(str)):
+        sees.setdefault(aid, set()).add(sid)
     students = board.students.drop_duplicates("student_id").set_index("student_id")
     for cluster in matches.clusters:
-        yield _finding(context, cluster, rows, links_of, accounts_of, students)
+        yield _finding(context, cluster, rows, links_of,
+                       Accounts(accounts_of, account_rows, sees), students)
+
+
+class Accounts:
+    """The parent accounts of a board's clustered contact records: ids per contact record,
+    each account's username and status, and the students each one can see."""
+
+    def __init__(self, of: dict[str, list[str]], rows: dict[str, dict[str, str]],
+                 sees: dict[str, set[str]]) -> None:
+        self.of, self.rows, self.sees = of, rows, sees
+
+    def active_of(self, contact_id: str) -> list[dict[str, str]]:
+        return [self.rows[aid] for aid in self.of.get(contact_id, [])
+                if self.rows[aid]["status"] == "active"]
 
 
 def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_of: dict,
-             accounts_of: dict, students: pd.DataFrame) -> Finding:
+             accounts: Accounts, students: pd.DataFrame) -> Finding:
     graph = context.graph
+    accounts_of = accounts.of
     ids = list(cluster.contacts)
     keep, _ = choose_survivor(ids, rows, [link for cid in ids for link in links_of.get(cid, [])],
                               accounts_of)
     retire = [cid for cid in ids if cid != keep]
-    cluster_links = [link for cid in ids for link in links_of.get(cid, [])]
+    cluster_links = sorted((link for cid in ids for link in links_of.get(cid, [])),
+                           key=lambda link: (link["student_id"], link["contact_id"],
+                                             link["relationship"], link["portal_access"]))
     student_ids = sorted({link["student_id"] for link in cluster_links})
     names = {cid: graph.label((CONTACT, cid)) for cid in ids}
     names.update({sid: graph.label((STUDENT, sid)) for sid in student_ids})
@@ -98,7 +128,11 @@ def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_o
         "records": {cid: dict(rows.get(cid, {})) for cid in ids},
         "links": cluster_links,
         "accounts": {cid: list(accounts_of.get(cid, [])) for cid in ids if accounts_of.get(cid)},
-        "steps": _steps(keep, retire, rows, links_of, accounts_of, names, graph, context.config),
+        # The kept record's parent accounts (generation never touches them): the moved
+        # children must be added to their permissions by hand.
+        "kept_accounts": [dict(accounts.rows[aid]) for aid in accounts_of.get(keep, [])],
+        "steps": _steps(keep, retire, rows, links_of, accounts, names, graph, context.config,
+                        active_students(students)),
     }
     seeds = [(CONTACT, cid) for cid in ids] + [(STUDENT, sid) for sid in student_ids]
     return Finding(
@@ -183,8 +217,16 @@ def _family_words(graph, links: Sequence[Mapping], ids: Sequence[str]) -> str:
     return text
 
 
+def active_students(students: pd.DataFrame) -> frozenset[str]:
+    if "status" not in students.columns:
+        return frozenset(str(s) for s in students.index)
+    return frozenset(str(s) for s in students.index[students["status"] == "active"])
+
+
 def _steps(keep: str, retire: Sequence[str], rows: Mapping, links_of: Mapping,
-           accounts_of: Mapping, names: Mapping[str, str], graph, config) -> list[str]:
+           accounts: Accounts, names: Mapping[str, str], graph, config,
+           active: frozenset[str] = frozenset()) -> list[str]:
+    accounts_of = accounts.of
     steps: list[str] = []
     kept = record(names, keep)
     # Only the kept record's own children make a student their sibling: a record that is also
@@ -217,6 +259,24 @@ def _steps(keep: str, retire: Sequence[str], rows: Mapping, links_of: Mapping,
                              f"sibling of {_and([record(names, s) for s in kept_students])}: "
                              f"link them in {screen(FAMILY_CONTACTS, SIBLINGS)} first, then add "
                              "the contact again.")
+    # Generation skips a record that already holds an account, so the kept record's account
+    # sees a moved child only when someone adds it (what ``fix apply`` does in account_students).
+    moved = sorted({link["student_id"] for cid in retire for link in links_of.get(cid, [])
+                    if link["portal_access"] and link["student_id"] in active})
+    granted = False
+    for account in accounts.active_of(keep):
+        username = account["username"] or account["account_id"]
+        account_screen = screen(*CONNECT_ACCOUNTS, f"{username} (account {account['account_id']})",
+                                PERMISSIONS)
+        for sid in moved:
+            if sid in accounts.sees.get(account["account_id"], set()):
+                continue
+            steps.append(f"{account_screen}: click +, choose {record(names, sid)}, save.")
+            granted = True
+    if granted:
+        steps.append(NEVER_REGENERATE)
+    for cid in retire:
+        old = record(names, cid)
         for account in accounts_of.get(cid, []):
             steps.append(f"Contact {old} holds CONNECT parent account {account}: disable it once "
                          f"{kept} can see every child, so the parent has one login.")
