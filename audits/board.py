@@ -196,6 +196,18 @@ class Board:
         source = self.source.tables.get(table)
         return source.file if source else f"{table}.csv"
 
+    def require_school(self, school_id: str | None) -> None:
+        """Refuse an unknown ``--school``: a typo must not turn a health check green."""
+        from audits.errors import UserError
+
+        if school_id is None:
+            return
+        known = self.schools["school_id"].tolist()
+        if school_id not in set(known):
+            shown = ", ".join(sorted(known)[:12]) + (" ..." if len(known) > 12 else "")
+            raise UserError(f"--school {school_id!r} is not a school_id in {self.file_of('schools')}"
+                            f"; the board's schools are: {shown}")
+
     def row_counts(self) -> dict[str, int]:
         return {name: len(frame) for name, frame in self.tables.items()}
 

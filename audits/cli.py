@@ -68,6 +68,7 @@ def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=
     decisions = api.load_suppressions(list(suppressions)) if suppressions else None
     with progress.step("Loading and validating the export"):
         board = api.load_board(board_path, mapping=mapping)
+    board.require_school(school)
     result = api.run_audit(board, config, checks=checks, school=school, progress=progress,
                            suppressions=decisions)
     return result, progress
@@ -183,17 +184,18 @@ def preview(board, school, out, config_path, mapping):
 
     config = api.load_config(config_path)
     context = AuditContext(api.load_board(board, mapping=mapping), config)
+    context.board.require_school(school)
     frame = context.preview
     if school is not None:
         frame = frame[frame["school_id"] == school]
+    ok = int((frame["outcome"] == "ok").sum())
+    click.echo(f"{len(frame)} parent account(s) marked \"Will be created\"; "
+               f"{ok} predicted to work, {len(frame) - ok} predicted to fail or misbehave:")
+    for outcome, count in frame["outcome"].value_counts().items():
+        click.echo(f"  {outcome:<32} {count}")
     if out:
         preview_to_csv(frame, out)
-        click.echo(f"{len(frame)} account(s) would be created; preview written to {out}")
-    else:
-        counts = frame["outcome"].value_counts()
-        click.echo(f"{len(frame)} parent account(s) would be created")
-        for outcome, count in counts.items():
-            click.echo(f"  {outcome:<32} {count}")
+        click.echo(f"Preview written to {out}")
 
 
 @main.command()

@@ -7,6 +7,7 @@ the automatic fix keeps.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Mapping
 
 # Contact columns that count towards "the most complete record".
@@ -18,18 +19,27 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
+def id_order(contact_id: str) -> tuple:
+    """Ids in natural order, digits compared as numbers: ``C803`` comes before ``C3201``.
+
+    SIS ids grow over time, so the lower id is the older record, usually the one typed first
+    and reviewed since; plain text order would keep ``C3201`` over ``C803``."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", contact_id) if part)
+
+
 def choose_survivor(contacts: Iterable[str], records: Mapping[str, Mapping[str, Any]],
                     links: Iterable[Mapping[str, Any]],
                     accounts: Mapping[str, Iterable[str]]) -> tuple[str, str]:
     """The record a merge keeps among ``contacts``, and why, in the order the SIS procedure
     gives: the one holding a parent account (its username and permissions stay), else the one
-    linked to the most students, else the most complete, else the lowest id (as text).
+    linked to the most students, else the most complete, else the lowest id (in natural order, see :func:`id_order`).
 
     ``records``: contact id -> its contact columns; ``links``: student_contacts rows
     (``contact_id``, ``student_id``); ``accounts``: contact id -> its parent account ids.
     Several account holders: the rule continues among them only.
     """
-    ids = sorted({_text(cid) for cid in contacts})
+    ids = sorted({_text(cid) for cid in contacts}, key=id_order)
     if not ids:
         raise ValueError("choose_survivor needs at least one contact record")
     students: dict[str, set[str]] = {cid: set() for cid in ids}

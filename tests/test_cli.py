@@ -126,3 +126,11 @@ def test_a_crash_exits_3_not_1(board, monkeypatch):
     result = run("check", str(board), "--fail-on", "error")
     assert result.exit_code == 3
     assert "internal error" in result.output and "Traceback" not in result.output
+
+
+def test_an_unknown_school_is_a_usage_error_not_a_green_check(board, tmp_path):
+    for command in (["check", str(board), "--school", "no-such-school"],
+                    ["preview", str(board), "--school", "no-such-school"]):
+        result = run(*command)
+        assert result.exit_code == 2, command
+        assert "no-such-school" in result.output and "Traceback" not in result.output

@@ -119,3 +119,13 @@ def test_graph_answers_the_questions_checks_ask():
 
 def test_usernames_compare_case_insensitively_after_trimming():
     assert normalize_username("  Jo@X.ca ") == "jo@x.ca"
+
+
+def test_survivor_prefers_the_older_record_in_natural_id_order():
+    from audits.survivor import choose_survivor
+
+    records = {cid: {"first_name": "Nathalie", "last_name": "Simard"} for cid in ("C3201", "C803")}
+    links = [{"contact_id": "C3201", "student_id": "S1"}, {"contact_id": "C803", "student_id": "S2"}]
+    assert choose_survivor(["C3201", "C803"], records, links, {}) == ("C803", "the lowest id")
+    # A parent account still outranks everything else.
+    assert choose_survivor(["C3201", "C803"], records, links, {"C3201": ["A1"]})[0] == "C3201"
