@@ -24,8 +24,10 @@ def id_order(contact_id: str) -> tuple:
 
     SIS ids grow over time, so the lower id is the older record, usually the one typed first
     and reviewed since; plain text order would keep ``C3201`` over ``C803``."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                 for part in re.split(r"(\d+)", contact_id) if part)
+    natural = tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                    for part in re.split(r"(\d+)", contact_id) if part)
+    # ``000123`` and ``123`` are different ids that compare equal as numbers: text decides.
+    return natural, contact_id
 
 
 def choose_survivor(contacts: Iterable[str], records: Mapping[str, Mapping[str, Any]],

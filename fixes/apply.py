@@ -73,6 +73,8 @@ class ApplyResult:
     shares: dict[str, float] = field(default_factory=dict)
     written: Path | None = None
     retired: list[dict[str, str]] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    """Dry run only: why ``--write`` would refuse this plan as it stands."""
 
     def first_rows(self, table: str, limit: int = 5) -> list[Change]:
         return [change for change in self.changes if change.table == table][:limit]
@@ -101,8 +103,14 @@ class ApplyResult:
             lines.append("Values before and after: changes.csv in the fixed export (--write).")
         for finding_id, reason in self.refused:
             lines.append(f"Stale, refused: {finding_id}: {shown(reason)}")
-        for finding_id, reason in self.skipped:
-            lines.append(f"Skipped: {finding_id}: {shown(reason)}")
+        # Skipped actions are many (every finding with no automatic fix): a count per reason.
+        reasons: dict[str, int] = {}
+        for _, reason in self.skipped:
+            reasons[reason] = reasons.get(reason, 0) + 1
+        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+            lines.append(f"Skipped {count} action(s): {shown(reason)}")
+        for message in self.blocked:
+            lines.append(f"With --write this plan would be refused: {message}")
         return "\n".join(lines)
 
 
@@ -554,19 +562,29 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
                                    "removed": len(edits.removed)}
             touched = changed + len(edits.added) + len(edits.removed)
             result.shares[name] = touched / max(data_rows, 1)
+    stale = None
     if result.refused and not apply_rest:
-        raise UserError(
+        stale = UserError(
             f"{len(result.refused)} action(s) of the plan are stale (what they expect is no "
             "longer in the export); plan again, or pass --apply-rest to apply the others",
             [InputProblem("stale-action", f"{finding}: {reason}")
              for finding, reason in result.refused])
     over = {name: share for name, share in result.shares.items() if share > max_share}
+    too_big = None
     if over and not force:
-        raise UserError(
+        too_big = UserError(
             f"The plan changes more than {max_share:.0%} of a table; review it and pass --force "
             "to apply it anyway",
             [InputProblem("over-threshold", f"{share:.1%} of its rows would change",
                           file=export.tables[name].file) for name, share in over.items()])
+    if not write:
+        # A dry run shows everything the plan would do, and says what --write would refuse,
+        # so that the reviewer sees the whole picture before deciding on --force/--apply-rest.
+        result.blocked = [error.message for error in (stale, too_big) if error is not None]
+        return result
+    for error in (stale, too_big):
+        if error is not None:
+            raise error
     if write:
         _write(export, ws, result, board_path, out_path)
     return result

@@ -56,19 +56,46 @@ def json_for_script(data: Any) -> str:
     return text
 
 
-_MD_SPECIAL = "\\`*_{}[]()<>#|~!&:"
-_MD_SPECIAL_RE = re.compile("[" + re.escape(_MD_SPECIAL) + "]")
+# What can start Markdown in the middle of a line (CommonMark, plus the GFM extensions ticket
+# systems add: tables, strikethrough, bare-URL autolinks). Everything else, ``( ) : & > # .``
+# included, stays as typed, so a runbook pasted where Markdown is not rendered still reads.
+_MD_INLINE_RE = re.compile(
+    r"[\\`*\[\]<|_~]"                     # escapes, code, emphasis, links, tags, tables, strike
+    r"|!(?=\[)"                             # an image
+    r"|&(?=#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)"  # an entity
+    r"|:(?=//)"                              # http:// and friends, autolinked by GFM
+    r"|(?<=[Ww]{3})(?<![\w.][Ww]{3})\.")     # www. autolinks
+# What opens a block when it starts a line: heading, list, quote, setext rule, fence, table.
+_MD_LINE_START_RE = re.compile(r"[#\-+=>~]|\d{1,9}(?=[.)])")
+
+
+def _md_escape(match: "re.Match[str]") -> str:
+    char, text, at = match.group(), match.string, match.start()
+    if char == "_":
+        # Between two letters or digits ("cell_phone") a "_" can neither open nor close
+        # emphasis (CommonMark's flanking rules), so it stays unescaped.
+        if 0 < at < len(text) - 1 and text[at - 1].isalnum() and text[at + 1].isalnum():
+            return char
+    elif char == "~":
+        # Surrounded by spaces ("A ~ B") a "~" cannot open or close strikethrough.
+        if 0 < at < len(text) - 1 and text[at - 1] == " " and text[at + 1] == " ":
+            return char
+    return "\\" + char
 
 
 def markdown_text(value: object) -> str:
-    """Text for Markdown that renders as itself: every ASCII punctuation character that could
-    start inline markup is backslash-escaped (CommonMark allows escaping any ASCII punctuation),
-    and line breaks are flattened, so data never starts a line and cannot open a heading or list.
-    ``:`` is escaped too, so no scheme (``http:``, ``javascript:``) turns into an autolink."""
+    """Text for Markdown that renders as itself, and still reads as itself where Markdown is
+    not rendered: only the characters that could start markup where they stand get a
+    backslash (CommonMark lets any ASCII punctuation be escaped). Line breaks are flattened, so
+    data cannot start a line of its own, and a value that may land at a line's start has its
+    heading, list or quote marker escaped too."""
     text = " ".join(str(value).split()) if value is not None else ""
-    if not _MD_SPECIAL_RE.search(text):
-        return text  # most names: nothing to escape
-    for char in _MD_SPECIAL:  # the backslash first, so added backslashes stay single
-        if char in text:
-            text = text.replace(char, "\\" + char)
+    text = _MD_INLINE_RE.sub(_md_escape, text)
+    start = _MD_LINE_START_RE.match(text)
+    if start:
+        end = start.end()
+        if start.group()[0].isdigit():  # "1." / "1)": escape the dot, keep the number
+            text = text[:end] + "\\" + text[end:]
+        else:
+            text = "\\" + text
     return text

@@ -174,8 +174,13 @@ def test_threshold_refusal_and_force(tmp_path):
         apply_plan(plan, board, tmp_path / "fixed", write=True)
     assert "account_students.csv" in str(raised.value) and "--force" in str(raised.value)
     assert not (tmp_path / "fixed").exists()
+    # The dry run shows the changes and says what --write would refuse.
+    dry = apply_plan(plan, board, tmp_path / "fixed")
+    assert dry.applied and dry.blocked and "--force" in dry.text()
+    assert not (tmp_path / "fixed").exists()
     # A share high enough lets it through; so does force.
     assert apply_plan(plan, board, tmp_path / "f", max_share=0.5).applied
+    assert not apply_plan(plan, board, tmp_path / "f", max_share=0.5).blocked
     assert apply_plan(plan, board, tmp_path / "fixed", write=True, force=True).written
 
 

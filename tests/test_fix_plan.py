@@ -31,8 +31,9 @@ def test_merge_keeps_the_record_holding_a_parent_account_over_the_checks_hint():
     # Same number of students: the most complete record.
     ({"C1": {"email": "a@b.ca"}, "C2": {"email": "a@b.ca", "cell_phone": "1"}}, [], {},
      ("C2", "the most complete record")),
-    # All equal: the lowest id (as text: ids are never numbers).
-    ({"C9": {}, "C10": {}}, [], {}, ("C10", "the lowest id")),
+    # All equal: the lowest id in natural order (the older record), text breaking ties.
+    ({"C9": {}, "C10": {}}, [], {}, ("C9", "the lowest id")),
+    ({"123": {}, "000123": {}}, [], {}, ("000123", "the lowest id")),
     # Two account holders: the rule continues among them only.
     ({"C1": {}, "C2": {}, "C3": {}}, [{"contact_id": "C3", "student_id": "S1"},
                                      {"contact_id": "C3", "student_id": "S2"}],

@@ -119,3 +119,35 @@ def test_details_are_split_into_blocks_in_finding_order():
     assert len(data["details"]) == len(findings)
     ordered = ReportInput(findings).findings
     assert [d["household"] for d in data["details"]] == [f.household for f in ordered]
+
+
+# ------------------------------------------------------------------ Markdown (runbooks, tickets)
+MARKUP_NAMES = ["*bold*", "__strong__", "[x](javascript:alert(1))", "<b>x</b>", "<http://x.io>",
+                "`code`", "![i](x.png)", "&amp; &#60;", "# head", "- item", "+ item", "> quote",
+                "1. first", "2) second", "=====", "~~gone~~", "a | b", "http://x.example",
+                "www.x.example", "\\*still\\*"]
+
+
+@pytest.mark.parametrize("name", MARKUP_NAMES)
+@pytest.mark.parametrize("where", ["Name: {}", "{}"])
+def test_markdown_text_never_turns_a_name_into_markup(name, where):
+    from markdown_it import MarkdownIt
+
+    from reports.safety import markdown_text
+
+    rendered = MarkdownIt("gfm-like").render(where.format(markdown_text(name)))
+    assert re.fullmatch(r"<p>[^<]*</p>\n", rendered), rendered  # one paragraph of plain text
+    # ...that says exactly the name, once the renderer has undone its own escaping.
+    shown = rendered[3:-5].replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+    shown = shown.replace("&amp;", "&")
+    assert shown.removeprefix("Name: ") == name
+
+
+def test_markdown_text_leaves_ordinary_punctuation_alone():
+    from reports.safety import markdown_text
+
+    for text in ["St. Anne Elementary School (0002)", "Generated 2026-11-28 13:31 UTC",
+                 "Family & Contacts > Contacts", "cell_phone, home_phone", "McKenzie ~ McKenzzie",
+                 "Security > edsembli CONNECT > Accounts", 'choose "Person exists"; save.']:
+        assert markdown_text(text) == text
+    assert markdown_text("Tom & Jerry's &amp; co") == "Tom & Jerry's \\&amp; co"
