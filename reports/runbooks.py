@@ -64,13 +64,13 @@ def _item(finding: Finding, report: "ReportInput") -> dict[str, Any]:
 
 def runbook_markdown(school_name: str, school_id: str, items: list[dict[str, Any]],
                      stamp: str) -> str:
-    lines = [f"# Runbook: {md(school_name)} \\({md(school_id)}\\)", "",
+    lines = [f"# Runbook: {md(school_name)} ({md(school_id)})", "",
              f"Generated {md(stamp)}. {len(items)} finding(s), highest severity first. "
              "Tick each step as you do it in the SIS.", ""]
     for n, item in enumerate(items, 1):
-        lines += [f"## {n}\\. {item['severity_word']}: {md(item['title'])}", "",
-                  f"- Finding: `{item['id'].replace('`', '')}` \\({md(item['check'])}, "
-                  f"confidence {item['confidence']}\\)"]
+        lines += [f"## {n}. {item['severity_word']}: {md(item['title'])}", "",
+                  f"- Finding: `{item['id'].replace('`', '')}` ({md(item['check'])}, "
+                  f"confidence {item['confidence']})"]
         if item["schools"]:
             lines.append(f"- Schools: {md('; '.join(item['schools']))}")
         for record in item["records"]:
@@ -83,8 +83,8 @@ def runbook_markdown(school_name: str, school_id: str, items: list[dict[str, Any
             lines.append(f"- Evidence, {md(field)}: {md(value)}")
         if item["why"]:
             lines += ["", f"Why it matters: {md(item['why'])}"]
-        lines += ["", "Steps:" if not item["action"] else f"Steps \\({md(item['action'])}\\):", ""]
-        lines += [f"{k}. \\[ \\] {md(step)}" for k, step in enumerate(item["steps"], 1)]
+        lines += ["", "Steps:" if not item["action"] else f"Steps ({md(item['action'])}):", ""]
+        lines += [f"{k}. [ ] {md(step)}" for k, step in enumerate(item["steps"], 1)]
         lines.append("")
     return "\n".join(lines)
 

@@ -63,7 +63,9 @@ _MD_INLINE_RE = re.compile(
     r"[\\`*\[\]<|_~]"                     # escapes, code, emphasis, links, tags, tables, strike
     r"|!(?=\[)"                             # an image
     r"|&(?=#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)"  # an entity
-    r"|:(?=//)"                              # http:// and friends, autolinked by GFM
+    # A scheme ("http:", "javascript:", "mailto:") before text: GFM and linkify autolink
+    # some, so the colon of any "word:text" gets a backslash ("13:31" and "name: x" do not).
+    r"|(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}:(?=\S)"
     r"|(?<=[Ww]{3})(?<![\w.][Ww]{3})\.")     # www. autolinks
 # What opens a block when it starts a line: heading, list, quote, setext rule, fence, table.
 _MD_LINE_START_RE = re.compile(r"[#\-+=>~]|\d{1,9}(?=[.)])")
@@ -71,6 +73,8 @@ _MD_LINE_START_RE = re.compile(r"[#\-+=>~]|\d{1,9}(?=[.)])")
 
 def _md_escape(match: "re.Match[str]") -> str:
     char, text, at = match.group(), match.string, match.start()
+    if len(char) > 1:  # a scheme: escape its colon
+        return char[:-1] + "\\:"
     if char == "_":
         # Between two letters or digits ("cell_phone") a "_" can neither open nor close
         # emphasis (CommonMark's flanking rules), so it stays unescaped.

@@ -32,6 +32,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
 
 from audits.findings import Finding
 from reports import wording
@@ -53,12 +54,15 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 TITLE_FONT = Font(bold=True, size=14)
 LINK_FONT = Font(color="0563C1", underline="single")
 WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
 EXCEL_CELL_LIMIT = 32_767
 
+# Widths in characters. Long text columns wrap (WRAPPED_COLUMNS) rather than run wide, so a
+# printed page fitted to one page wide stays readable.
 CHECK_COLUMNS: list[tuple[str, float]] = [
-    ("Finding ID", 26), ("Severity", 10), ("School ID", 12), ("School", 30), ("Title", 55),
-    ("People (name and id)", 50), ("Pairs", 34), ("Username", 28), ("Evidence", 42),
-    ("Fix action", 18), ("Fix steps", 70), ("Confidence", 11),
+    ("Finding ID", 26), ("Severity", 9), ("School ID", 10), ("School", 24), ("Title", 42),
+    ("People (name and id)", 40), ("Pairs", 26), ("Username", 28), ("Evidence", 40),
+    ("Fix action", 16), ("Fix steps", 60), ("Confidence", 10),
 ]
 SUMMARY_SHEET, PREVIEW_SHEET = "Summary", "Preview"
 CHANGES_SHEET = "Changes since last run"
@@ -169,10 +173,53 @@ def _header(sheet, titles: Sequence[str]) -> list:
     return [_cell(sheet, title, fill=HEADER_FILL, font=HEADER_FONT) for title in titles]
 
 
+# Printing: the default page setup (portrait, 100%, no repeated header) printed 277 findings
+# on 208 pages, each showing two or three columns.
+LINE_HEIGHT = 15.0  # points per line of 11 pt Calibri (Excel's default row height)
+MAX_ROW_HEIGHT = 409.0  # Excel's limit
+
+
+def _print_setup(sheet, *, title_rows: str | None = "1:1", grid: bool = True) -> None:
+    """Landscape, fitted to one page wide (as many tall as it takes), the header row repeated
+    on every printed page, narrow margins and a page-numbered footer. Set before the first
+    row is appended (write-only sheets write their properties then)."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_LETTER  # North American schools
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # 0: as many pages tall as the rows need
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    sheet.page_margins.header = sheet.page_margins.footer = 0.3
+    sheet.print_options.gridLines = grid
+    sheet.HeaderFooter.oddFooter.center.text = "&A, page &P of &N"
+    if title_rows:
+        sheet.print_title_rows = title_rows
+
+
+def text_lines(value: Any, width: float) -> int:
+    """How many lines ``value`` wraps to in a column ``width`` characters wide: an estimate on
+    the safe side (proportional text runs about 1.1 characters a width unit; word wrap loses
+    part of a word at each line's end)."""
+    if not isinstance(value, str) or not value:
+        return 1
+    per_line = max(1, int(width * 1.1) - 3)
+    return sum(max(1, -(-len(line) // per_line)) for line in value.split("\n"))
+
+
+def row_height(lines: int) -> float | None:
+    """The height, in points, of a row whose tallest cell has ``lines`` lines; None for one
+    line, which keeps the default (and lets a spreadsheet size it itself)."""
+    if lines <= 1:
+        return None
+    return min(MAX_ROW_HEIGHT, round(lines * LINE_HEIGHT + 2, 1))
+
+
 def _table_sheet(book: Workbook, name: str, columns: Sequence[tuple[str, float]], rows: int):
     """A sheet with a frozen, filterable header row and set column widths; widths and
     filters must be set before the first row streams out."""
     sheet = book.create_sheet(name)
+    _print_setup(sheet)
     for index, (_, width) in enumerate(columns, 1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
@@ -185,7 +232,9 @@ def _table_sheet(book: Workbook, name: str, columns: Sequence[tuple[str, float]]
 # ---------------------------------------------------------------------------------- sheets
 def _summary_sheet(book, report, codes, names, by_check) -> None:
     sheet = book.create_sheet(SUMMARY_SHEET)
-    for column, width in zip("ABCDEF", (28, 60, 10, 10, 10, 10)):
+    _print_setup(sheet, title_rows=None, grid=False)
+    summary_width = 60
+    for column, width in zip("ABCDEF", (28, summary_width, 10, 10, 10, 10)):
         sheet.column_dimensions[column].width = width
     title = "CONNECT audit" + (f": {report.board_name}" if report.board_name else "")
     sheet.append([_cell(sheet, title, font=TITLE_FONT)])
@@ -195,13 +244,17 @@ def _summary_sheet(book, report, codes, names, by_check) -> None:
     sheet.append(_header(sheet, ["Check", "What it finds", "Error", "Warning", "Info", "Total"]))
     first_row = 5
     totals = Counter()
-    for code in codes:
+    for row, code in enumerate(codes, first_row):
         counts = Counter(f.severity.value for f in by_check[code])
         totals.update(counts)
         link = f"'{names[code]}'!A1"
+        what = wording.check_text(report.checks.get(code), "summary")
+        height = row_height(text_lines(what, summary_width))
+        if height:  # write-only: a row's height must be set before the row is appended
+            sheet.row_dimensions[row].height = height
         sheet.append([
-            _cell(sheet, code, font=LINK_FONT, link=link),
-            _cell(sheet, wording.check_text(report.checks.get(code), "summary"), alignment=WRAP),
+            _cell(sheet, code, font=LINK_FONT, link=link, alignment=TOP),
+            _cell(sheet, what, alignment=WRAP),
             counts.get("error", 0), counts.get("warning", 0), counts.get("info", 0),
             sum(counts.values()),
         ])
@@ -273,27 +326,31 @@ def finding_values(finding: Finding, schools) -> list:
     ]
 
 
-WRAPPED_COLUMNS = {"People (name and id)", "Evidence", "Fix steps"}
+WRAPPED_COLUMNS = {"School", "Title", "People (name and id)", "Pairs", "Evidence", "Fix steps"}
 
 
 def _check_sheet(book, name: str, findings: list[Finding], report) -> Iterator[str]:
     sheet = _table_sheet(book, name, CHECK_COLUMNS, len(findings))
     styles = book._cell_styles
-    plain_quote = styles.add(_style_array(sheet, None, None, None, True))
+    # Rows are as tall as their longest text: every cell aligns to the top, where reading starts.
+    top = styles.add(_style_array(sheet, None, None, TOP, False))
+    top_quote = styles.add(_style_array(sheet, None, None, TOP, True))
     wrap = styles.add(_style_array(sheet, None, None, WRAP, False))
     wrap_quote = styles.add(_style_array(sheet, None, None, WRAP, True))
-    severity = {value: styles.add(_style_array(sheet, fill, None, None, False))
+    severity = {value: styles.add(_style_array(sheet, fill, None, TOP, False))
                 for value, fill in SEVERITY_FILLS.items()}
     column_styles = []
     for title, _ in CHECK_COLUMNS:
         if title == "Severity":
-            column_styles.append((severity, plain_quote))
+            column_styles.append((severity, top_quote))
         elif title in WRAPPED_COLUMNS:
             column_styles.append((wrap, wrap_quote))
         else:
-            column_styles.append((None, plain_quote))
+            column_styles.append((top, top_quote))
     schools = report.schools
-    return _rows_xml((finding_values(f, schools) for f in findings), column_styles)
+    wrap_widths = [width if title in WRAPPED_COLUMNS else None for title, width in CHECK_COLUMNS]
+    return _rows_xml((finding_values(f, schools) for f in findings), column_styles,
+                     wrap_widths=wrap_widths)
 
 
 def _changes_sheet(book, changes) -> Iterator[str]:
@@ -335,6 +392,8 @@ def _preview_sheet(book, preview: "pd.DataFrame | None") -> Iterator[str] | None
     for index, title in enumerate(titles):
         if title in ("name", "reason", "student_ids"):
             widths[index] = 40
+        elif title.startswith("username"):
+            widths[index] = 30  # an email address
     sheet = _table_sheet(book, PREVIEW_SHEET, list(zip(titles, widths)), len(preview))
     quote_style = book._cell_styles.add(_style_array(sheet, None, None, None, True))
     columns = [_preview_values(preview[c]) for c in preview.columns]
@@ -350,16 +409,23 @@ def _xml_text(value: str) -> str:
 
 
 def _rows_xml(rows: Iterable[Sequence], column_styles: Sequence[tuple[Any, int]],
-              first_row: int = 2) -> Iterator[str]:
+              first_row: int = 2, wrap_widths: Sequence[float | None] = ()) -> Iterator[str]:
     """``<row>`` elements, the way openpyxl writes them: text as inline strings (never
     formulas; formula-like text gets the quote-prefix style), numbers as numbers, missing
     values as no cell. ``column_styles[i]`` is ``(style, quote_style)``: the cell style id of
     column i (or a dict from the cell's text to a style id, or None), and the one to use when
-    its text looks like a formula."""
+    its text looks like a formula. ``wrap_widths[i]``, when given, is the width of a column
+    whose text wraps: the row gets the height of its tallest wrapped cell (``ht`` with
+    ``customHeight``), since neither openpyxl nor LibreOffice sizes streamed rows."""
     letters = [get_column_letter(i) for i in range(1, len(column_styles) + 1)]
     specs = list(zip(letters, column_styles))
+    wrapped = [(i, w) for i, w in enumerate(wrap_widths) if w]
     for number, row in enumerate(rows, first_row):
         cells = []
+        height = None
+        if wrapped:
+            height = row_height(max((text_lines(row[i], w) for i, w in wrapped if i < len(row)),
+                                    default=1))
         for (letter, (style, quote_style)), value in zip(specs, row):
             if value is None or value == "":
                 continue
@@ -377,7 +443,8 @@ def _rows_xml(rows: Iterable[Sequence], column_styles: Sequence[tuple[Any, int]]
             style_attr = f' s="{style_id}"' if style_id else ""
             cells.append(f'<c r="{letter}{number}"{style_attr} t="inlineStr"><is>'
                          f'<t xml:space="preserve">{_xml_text(text)}</t></is></c>')
-        yield f'<row r="{number}">{"".join(cells)}</row>'
+        size = f' ht="{height}" customHeight="1"' if height else ""
+        yield f'<row r="{number}"{size}>{"".join(cells)}</row>'
 
 
 def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str:

@@ -51,3 +51,25 @@ def test_libreoffice_converts_every_sheet_and_shows_formula_text_literally(tmp_p
     assert sheets["Preview"][1][1] == HOSTILE_FORMULA
     hostile = next(row for row in sheets["duplicate-contact"] if "C901" in row[5])
     assert HOSTILE_FORMULA in hostile[5] and HOSTILE_FORMULA in hostile[8]
+
+
+def test_printed_workbook_fits_its_columns_on_the_page_in_few_pages(tmp_path):
+    """Converted to PDF (what printing does), a few hundred findings take a page per ten
+    findings or fewer: every column on the page, rows sized to their text. The default page
+    setup (portrait, 100%) printed these 206 findings on 48 pages, two or three columns each."""
+    import re
+
+    from reports.samples import synthetic_findings
+
+    findings = sample_findings() + synthetic_findings(200)
+    book = write_workbook(ReportInput(findings, schools=SAMPLE_SCHOOLS), tmp_path / "audit.xlsx")
+    profile = (tmp_path / "lo-profile").as_uri()
+    done = subprocess.run(
+        [SOFFICE, f"-env:UserInstallation={profile}", "--headless", "--norestore",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(book)],
+        capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    pdf = (tmp_path / "audit.pdf").read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+    sheets = 2 + len({f.check for f in findings})
+    assert sheets <= pages <= 3 + len(findings) // 10, pages

@@ -150,3 +150,59 @@ def test_hostile_names_show_as_text_in_table_and_svg(opened):
     assert page.locator("option", has_text="<b>Bold</b> & Co. Academy").count() == 1
     page.wait_for_timeout(200)  # let any injected handler (onerror) fire, if one existed
     assert trouble == []
+
+
+def test_export_suppressions_is_disabled_until_something_is_marked(opened):
+    page, findings, trouble, _ = opened
+    button = page.locator("#export-suppressions")
+    expect(button).to_be_disabled()
+    assert "Nothing to export" in button.get_attribute("title")
+    finding = next(f for f in findings if f.check == "username-clash")
+    page.fill("#decided-by", "Ana")
+    page.locator(f'tr.finding[data-id="{finding.id}"]').click()
+    detail = page.locator(f'tr[data-detail-for="{finding.id}"]')
+    detail.locator("input.suppress-reason").fill("shared family email")
+    detail.locator("button.suppress-button").click()
+    expect(button).to_be_enabled()
+    assert button.inner_text() == "Export suppressions (1)"
+    detail.locator("button.unsuppress").click()
+    expect(button).to_be_disabled()
+    assert trouble == []
+
+
+def test_dense_household_labels_do_not_overlap_and_long_names_keep_a_tooltip(browser, tmp_path):
+    from test_report_html import LONG_USERNAME, dense_finding
+
+    finding = dense_finding()
+    html = write_reports(ReportInput([finding], schools=SAMPLE_SCHOOLS,
+                                     generated_at=SAMPLE_GENERATED_AT), tmp_path,
+                         formats=("html",))["html"]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(html.as_uri())
+        page.wait_for_selector("body[data-ready=true]")
+        page.locator(f'tr.finding[data-id="{finding.id}"]').click()
+        svg = page.locator(f'tr[data-detail-for="{finding.id}"] svg.household')
+        boxes = svg.evaluate("""s => Array.from(s.querySelectorAll('text.edge-label'))
+            .map(t => { const b = t.getBBox(); return [b.x, b.y, b.width, b.height]; })""")
+        assert len(boxes) == 5 + 2
+        for i, (x, y, w, h) in enumerate(boxes):
+            for bx, by, bw, bh in boxes[i + 1:]:
+                assert not (x < bx + bw and bx < x + w and y < by + bh and by < y + h), boxes
+        # ...nor run out of the gap into the student boxes.
+        students_left = svg.evaluate("""s => Math.min(...Array.from(
+            s.querySelectorAll('g.node.student rect')).map(r => r.getBoundingClientRect().left))""")
+        lefts = svg.evaluate("""s => Array.from(s.querySelectorAll('text.edge-label'))
+            .filter(t => t.getAttribute('text-anchor') === 'start')
+            .map(t => t.getBoundingClientRect().right)""")
+        assert max(lefts) < students_left
+        account = svg.locator("g.node.account")
+        assert account.locator("title").text_content() == f"account A1: {LONG_USERNAME}"
+        shown = account.locator("text.label").text_content()
+        assert shown.endswith("…") and LONG_USERNAME.startswith(shown[:-1])
+        label_right = account.locator("text.label").evaluate("t => t.getBoundingClientRect().right")
+        box_right = account.locator("rect").evaluate("r => r.getBoundingClientRect().right")
+        assert label_right <= box_right
+        assert svg.locator("path.edge title").count() == svg.locator("path.edge").count()
+    finally:
+        page.close()

@@ -151,3 +151,81 @@ def test_markdown_text_leaves_ordinary_punctuation_alone():
                  "Security > edsembli CONNECT > Accounts", 'choose "Person exists"; save.']:
         assert markdown_text(text) == text
     assert markdown_text("Tom & Jerry's &amp; co") == "Tom & Jerry's \\&amp; co"
+
+
+def test_runbook_markdown_keeps_names_and_steps_readable_as_plain_text(tmp_path):
+    from reports.runbooks import write_runbooks
+
+    write_runbooks(ReportInput(sample_findings(), schools=SAMPLE_SCHOOLS), tmp_path / "rb")
+    page = (tmp_path / "rb" / "1021.md").read_text()
+    assert "- Schools: Maple Grove Public School (1021)" in page
+    assert "Open Contacts and search for C388 (Jenny Smith)." in page
+    assert "Add Emma Smith (S2) and save." in page
+    assert "j.smith@example.com (A1) & Emma Smith (S2)" in page
+
+
+# ------------------------------------------------------------------ household picture (runbooks)
+LONG_USERNAME = "a.very.long.username.for.this.family@example.org"
+
+
+def dense_finding():
+    """One contact linked to five students with different relationships, four more contacts,
+    sibling arcs, an account that can see three of them, and two missing links."""
+    import dataclasses
+
+    base = next(f for f in sample_findings() if f.check == "duplicate-contact")
+    students = [f"S{i}" for i in range(1, 6)]
+    nodes = ([{"id": f"contact:C{i}", "kind": "contact", "ref": f"C{i}", "label": f"Parent {i}"}
+              for i in range(1, 6)]
+             + [{"id": f"student:{s}", "kind": "student", "ref": s, "label": f"Child {s}"}
+                for s in students]
+             + [{"id": "account:A1", "kind": "account", "ref": "A1", "label": LONG_USERNAME}])
+    relationships = ["Father", "Emergency", "Mother", "Guardian", "Other"]
+    edges = [{"source": f"contact:C{c}", "target": f"student:{s}", "kind": "contact-of",
+              "relationship": relationships[(c + k) % 5], "portal_access": k % 2 == 0}
+             for c in range(1, 6) for k, s in enumerate(students)]
+    edges += [{"source": "student:S1", "target": f"student:{s}", "kind": "sibling"}
+              for s in students[1:3]]
+    edges += [{"source": "contact:C1", "target": "account:A1", "kind": "holds-account"}]
+    edges += [{"source": "account:A1", "target": f"student:{s}", "kind": "can-see"}
+              for s in students[:3]]
+    return dataclasses.replace(base, household={"nodes": nodes, "edges": edges},
+                               pairs=(("A1", "S4"), ("A1", "S5")))
+
+
+def label_boxes(svg_text: str) -> list[tuple[float, float, float, str]]:
+    from xml.etree import ElementTree
+
+    ns = "{http://www.w3.org/2000/svg}"
+    boxes = []
+    for text in ElementTree.fromstring(svg_text).iter(f"{ns}text"):
+        if text.get("class") == "edge-label":
+            x, y, w = float(text.get("x")), float(text.get("y")), len(text.text) * 6 + 4
+            left = x if text.get("text-anchor") == "start" else x - w / 2
+            boxes.append((left, y - 10, w, text.text))
+    return boxes
+
+
+def test_household_svg_labels_do_not_overlap_on_a_dense_household():
+    from xml.etree import ElementTree
+
+    from reports.svg import household_svg
+
+    svg = str(household_svg(dense_finding()))
+    boxes = label_boxes(svg)
+    # One relationship label per contact (its words joined), one per missing link.
+    assert len(boxes) == 5 + 2
+    assert sum(b[3] == "missing" for b in boxes) == 2
+    for i, (x, y, w, _) in enumerate(boxes):
+        for bx, by, bw, _ in boxes[i + 1:]:
+            assert not (x < bx + bw and bx < x + w and y < by + 12 and by < y + 12), svg
+    # Every line says what it is in a tooltip; a long label is cut short on the box but kept
+    # whole in the node's tooltip.
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    root = ElementTree.fromstring(svg)
+    paths = root.findall("s:path", ns)
+    assert len(paths) == 25 + 2 + 1 + 3 + 2 and all(p.find("s:title", ns) is not None for p in paths)
+    account = next(g for g in root.findall("s:g", ns) if "account" in g.get("class"))
+    assert account.find("s:title", ns).text == f"account A1: {LONG_USERNAME}"
+    shown = account.find("s:text", ns).text
+    assert shown.endswith("…") and LONG_USERNAME.startswith(shown[:-1])

@@ -186,3 +186,58 @@ def test_100000_findings_fit(tmp_path):
     assert sum(rows_written[1:-1]) == 100_000
     assert load_workbook(path, read_only=True).sheetnames[1:-1] == sorted(
         {f.check for f in findings})
+
+
+# ---------------------------------------------------------------------------------- printing
+def test_every_sheet_prints_landscape_one_page_wide_with_its_header_repeated(book):
+    wb, _ = book
+    for sheet in wb:
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+        assert sheet.page_margins.left < 0.75  # narrower than the 0.75" default
+        if sheet.title != "Summary":
+            assert sheet.print_title_rows == "$1:$1", sheet.title
+
+
+def test_rows_are_as_tall_as_their_wrapped_text(tmp_path):
+    import dataclasses
+
+    from reports.workbook import LINE_HEIGHT, text_lines
+
+    findings = sample_findings()
+    long_steps = dataclasses.replace(findings[0], fix={
+        **findings[0].fix, "steps": [f"Step {n}: " + "open the contact record and " * 6
+                                     for n in range(1, 7)]})
+    report = ReportInput([long_steps, *findings[1:]], schools=SAMPLE_SCHOOLS,
+                         checks={"duplicate-contact": {"summary": "Finds " + "contact " * 40}})
+    wb = load_workbook(write_workbook(report, tmp_path / "audit.xlsx"))
+    sheet = wb["duplicate-contact"]
+    row = next(r for r in range(2, sheet.max_row + 1)
+               if sheet.cell(r, 1).value == long_steps.id)
+    steps = sheet.cell(row, 11).value
+    assert text_lines(steps, 60) >= 12
+    assert sheet.row_dimensions[row].height >= text_lines(steps, 60) * LINE_HEIGHT
+    assert sheet.cell(row, 1).alignment.vertical == "top"
+    # A row of one-line cells keeps the default height, which a spreadsheet may size itself.
+    from reports.workbook import _rows_xml
+
+    short, tall = _rows_xml([["a", "b"], ["a", "b " * 100]], [(None, None)] * 2,
+                            wrap_widths=[None, 40])
+    assert short == '<row r="2"><c r="A2" t="inlineStr"><is><t xml:space="preserve">a</t></is>' \
+        '</c><c r="B2" t="inlineStr"><is><t xml:space="preserve">b</t></is></c></row>'
+    assert ' ht="' in tall and 'customHeight="1"' in tall
+    summary = wb["Summary"]
+    what = next(r for r in range(1, summary.max_row + 1)
+                if summary.cell(r, 1).value == "duplicate-contact")
+    assert summary.cell(what, 2).alignment.wrap_text
+    assert summary.row_dimensions[what].height >= 5 * LINE_HEIGHT
+
+
+def test_text_lines_counts_wrapped_lines():
+    from reports.workbook import row_height, text_lines
+
+    assert text_lines("", 40) == text_lines(None, 40) == text_lines("short", 40) == 1
+    assert text_lines("x" * 200, 40) >= 5
+    assert text_lines("a\nb\nc", 40) == 3
+    assert row_height(1) is None and row_height(3) > 30 and row_height(10_000) == 409

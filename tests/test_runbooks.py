@@ -40,7 +40,7 @@ def test_steps_are_numbered_with_exact_names_and_ids_highest_severity_first(runb
     page = (folder / "1021.md").read_text()
     titles = re.findall(r"^## \d+\\\. (\w+):", page, re.M)
     assert titles == sorted(titles, key=["Error", "Warning", "Info"].index)
-    assert "1. \\[ \\] Open Contacts and search for C388 (Jenny Smith)." in page
+    assert "1. [ ] Open Contacts and search for C388 (Jenny Smith)." in page
     assert "Jennifer Smith (C104)" in page
     html = (folder / "1021.html").read_text()
     assert "Retire contact record C388." in html and "Why it matters:</b> Two accounts." in html

@@ -344,6 +344,16 @@
     document.getElementById("review-status").textContent =
       accepted + " fix" + (accepted === 1 ? "" : "es") + " accepted, " + rejected + " rejected" +
       (suppressed ? ", " + suppressed + " suppressed." : ".");
+    renderExportButton();
+  }
+  /* An export with nothing marked would be an empty file that looks like a failed download. */
+  function renderExportButton() {
+    var button = document.getElementById("export-suppressions");
+    var count = Object.keys(state.suppress).length;
+    button.disabled = !loaded || count === 0;
+    button.title = count ? "Download suppressions.json (" + count + " marked) for connect-audit --suppressions"
+                         : "Nothing to export yet: open a finding and mark it \u201cNot a problem\u201d or \u201cDifferent people\u201d first.";
+    button.textContent = count ? "Export suppressions (" + count + ")" : "Export suppressions";
   }
   function downloadPlan() {
     var plan = JSON.parse(JSON.stringify(DATA.plan));
@@ -377,7 +387,8 @@
     }
     f.pairs.forEach(function (p) { focus[p[0]] = true; focus[p[1]] = true; });
 
-    var W = 190, H = 40, GAP_X = 70, GAP_Y = 18, PAD = 20;
+    // The gap between columns holds the relationship labels, so it is wider than a label.
+    var W = 180, H = 40, GAP_X = 110, GAP_Y = 18, PAD = 20;
     var rows = [0, 0, 0], at = {}, byRef = {};
     nodes.forEach(function (n) {
       var col = COLUMN[n.kind] === undefined ? 2 : COLUMN[n.kind];
@@ -395,51 +406,86 @@
       svg.appendChild(svgEl("text", { x: PAD, y: 30 }, "No household picture for this finding."));
       return svg;
     }
-    function line(a, b, style, label) {
+    function who(id) { var n = at[id].node; return KIND_WORD[n.kind] + " " + n.ref; }
+    /* Labels go where no earlier label is: a contact with five links used to get five labels
+       drawn over one another. Each is a box of about 6 px a character, 12 px tall. */
+    var placed = [];
+    function label(x, y, text, anchor) {
+      text = shorten(text, 16);
+      var w = text.length * 6 + 4, left = anchor === "start" ? x : x - w / 2;
+      for (var k = 0; k < 12; k++) {
+        var dy = (k % 2 ? 1 : -1) * Math.ceil(k / 2) * 12, top = y + dy - 10, clash = false;
+        for (var i = 0; i < placed.length && !clash; i++) {
+          var b = placed[i];
+          clash = left < b.x + b.w && b.x < left + w && top < b.y + 12 && b.y < top + 12;
+        }
+        if (!clash) { y += dy; break; }
+      }
+      placed.push({ x: left, y: y - 10, w: w });
+      svg.appendChild(svgEl("text", { x: x, y: y, "text-anchor": anchor || "middle",
+                                      "class": "edge-label" }, text));
+    }
+    var pending = [];  // labels are drawn after every line, so lines never cover them
+    function line(a, b, style, tip) {
       var p = at[a], q = at[b];
-      if (!p || !q) { return; }
-      var x1, y1, x2, y2, d;
+      if (!p || !q) { return null; }
+      var x1, y1, x2, y2, d, mid;
       if (p.x === q.x) {
         // Two records in one column (siblings): an arc out to the right of the column.
         x1 = p.x + W; y1 = p.y + H / 2; x2 = q.x + W; y2 = q.y + H / 2;
         var bulge = 30 + Math.abs(y2 - y1) / 4;
         d = "M" + x1 + "," + y1 + " C" + (x1 + bulge) + "," + y1 + " " + (x2 + bulge) + "," + y2 +
             " " + x2 + "," + y2;
+        mid = { x: x1 + bulge * 0.75, y: (y1 + y2) / 2 };
       } else {
         var left = p.x < q.x ? p : q, right = p.x < q.x ? q : p;
         x1 = left.x + W; y1 = left.y + H / 2; x2 = right.x; y2 = right.y + H / 2;
-        var mid = (x1 + x2) / 2;
-        d = "M" + x1 + "," + y1 + " C" + mid + "," + y1 + " " + mid + "," + y2 + " " + x2 + "," + y2;
+        var half = (x1 + x2) / 2;
+        d = "M" + x1 + "," + y1 + " C" + half + "," + y1 + " " + half + "," + y2 + " " + x2 + "," + y2;
+        mid = { x: half, y: (y1 + y2) / 2 };
       }
       var path = svgEl("path", { d: d, fill: "none", stroke: style.stroke,
                                  "stroke-width": style.width || 1.5,
                                  "class": "edge " + style.cls });
       if (style.dash) { path.setAttribute("stroke-dasharray", style.dash); }
+      path.appendChild(svgEl("title", null, who(a) + " \u2013 " + who(b) + ": " + tip));
       svg.appendChild(path);
-      if (label) {
-        var t = svgEl("text", { x: (x1 + x2) / 2 + (p.x === q.x ? 30 : 0), y: (y1 + y2) / 2 - 3,
-                                "text-anchor": "middle", "class": "edge-label" }, shorten(label, 22));
-        svg.appendChild(t);
-      }
+      return { start: { x: x1, y: y1 }, mid: mid, left: p.x <= q.x ? a : b };
     }
+    /* A contact's relationship is written once, beside the contact where its lines start
+       (usually the same word for each child); the legend explains the other line styles. */
+    var relationships = {}, order = [];
     edges.forEach(function (e) {
       if (e.kind === "contact-of") {
-        line(e.source, e.target, { stroke: "#6b7785", dash: e.portal_access ? "" : "5 4",
-                                   cls: "contact-of" }, e.relationship || "");
+        var rel = e.relationship || "";
+        var drawn = line(e.source, e.target, { stroke: "#6b7785", dash: e.portal_access ? "" : "5 4",
+                                               cls: "contact-of" },
+                         (rel || "contact") + (e.portal_access ? ", portal access" : ", no portal access"));
+        if (drawn && rel) {
+          var key = drawn.left;
+          if (!relationships[key]) { relationships[key] = { at: drawn.start, words: [] }; order.push(key); }
+          if (relationships[key].words.indexOf(rel) < 0) { relationships[key].words.push(rel); }
+        }
       } else if (e.kind === "sibling") {
-        line(e.source, e.target, { stroke: "#2e7d32", width: 2, cls: "sibling" }, "sibling");
+        line(e.source, e.target, { stroke: "#2e7d32", width: 2, cls: "sibling" }, "sibling link");
       } else if (e.kind === "holds-account") {
-        line(e.source, e.target, { stroke: "#1565c0", cls: "holds-account" }, "holds");
+        line(e.source, e.target, { stroke: "#1565c0", cls: "holds-account" }, "holds the account");
       } else if (e.kind === "can-see") {
         line(e.source, e.target, { stroke: "#1565c0", dash: "2 3", cls: "can-see" }, "can see");
       } else {
         line(e.source, e.target, { stroke: "#999", cls: "other" }, e.kind);
       }
     });
-    f.pairs.forEach(function (p) {
-      line(byRef[p[0]], byRef[p[1]], { stroke: "#c0392b", width: 2, dash: "6 4", cls: "missing" },
-           "missing");
+    order.forEach(function (key) {
+      var r = relationships[key];
+      pending.push([r.at.x + 6, r.at.y - 5, r.words.join(" / "), "start"]);
     });
+    f.pairs.forEach(function (p) {
+      var drawn = line(byRef[p[0]], byRef[p[1]],
+                       { stroke: "#c0392b", width: 2, dash: "6 4", cls: "missing" }, "missing link");
+      if (drawn) { pending.push([drawn.mid.x, drawn.mid.y - 3, "missing", "middle"]); }
+    });
+    pending.forEach(function (l) { label(l[0], l[1], l[2], l[3]); });
     nodes.forEach(function (n) {
       var p = at[n.id], hot = !!focus[n.ref];
       var g = svgEl("g", { "class": "node " + n.kind + (hot ? " focus" : ""),
@@ -449,7 +495,7 @@
                                     fill: n.kind === "student" ? "#eef7ee" : n.kind === "account" ? "#eaf1fb" : "#f6f3ee",
                                     stroke: hot ? "#c0392b" : "#8a96a3",
                                     "stroke-width": hot ? 3 : 1 }));
-      g.appendChild(svgEl("text", { x: 10, y: 16, "class": "label" }, shorten(n.label, 28)));
+      g.appendChild(svgEl("text", { x: 10, y: 16, "class": "label" }, shorten(n.label, 23)));
       g.appendChild(svgEl("text", { x: 10, y: 31, "class": "ref" }, KIND_WORD[n.kind] + " " + n.ref));
       svg.appendChild(g);
     });
@@ -497,12 +543,10 @@
   applyFilters();
   var download = document.getElementById("download-plan");
   download.disabled = true;
-  var exportButton = document.getElementById("export-suppressions");
-  exportButton.disabled = true;
   function whenLoaded() {
     loaded = true;
     download.disabled = false;
-    exportButton.disabled = false;
+    renderExportButton();
     renderRows();  // any finding opened meanwhile now gets its details
     document.body.setAttribute("data-ready", "true");
   }
