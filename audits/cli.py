@@ -103,13 +103,11 @@ def _print_summary(result, written: dict[str, Path] | None = None) -> None:
     suppressed = getattr(result, "suppressed", None)
     if suppressed is not None:
         click.echo(f"  suppressed: {suppressed.count} left out by recorded decisions")
-        for item in suppressed.stale:
-            click.echo(f"  suppression no longer matches anything: {item.describe()} "
-                       f"(decided by {item.by} on {item.at})")
+        for line in suppressed.stale_messages():
+            click.echo("  " + line)
     changes = getattr(result, "changes", None)
     if changes is not None:
-        click.echo(f"  since the previous run: {len(changes.new)} new, "
-                   f"{len(changes.resolved)} resolved, {len(changes.still_open)} still open")
+        click.echo(f"  since the previous run: {changes.headline()}")
     if getattr(result, "redacted", False):
         click.echo("  redacted: names to initials, emails/usernames/phones masked")
     for kind, path in (written or {}).items():
@@ -140,10 +138,16 @@ def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, pre
     from audits import api
 
     formats = _formats(format_)
+    # Read before the audit: a wrong --previous should not cost a whole run.
+    earlier = None
+    if previous is not None:
+        from audits.diff import read_findings_document
+
+        earlier = read_findings_document(previous, what="--previous findings file")
     result, progress = _audit(board, config_path=config_path, mapping=mapping,
                               checks=checks or None, quiet=quiet, suppressions=suppressions)
-    if previous is not None:
-        result = api.compare(result, api.read_findings(previous))
+    if earlier is not None:
+        result = api.compare(result, earlier)
     if redact:
         with progress.step("Redacting personal data"):
             result = api.redact(result)
@@ -304,12 +308,15 @@ def fix_undo(fixed, out):
               show_default=True, help="Count by check or by school.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def diff_command(old, new, out, by, as_json):
-    """Compare two findings.json files: new, resolved and still-open findings."""
+    """Compare two findings.json files (or the audit folders holding them): new, resolved,
+    still-open and suppressed-since findings."""
     import json
 
     from audits import api
+    from audits.diff import findings_path
 
-    changes = api.diff(old, new)
+    changes = api.diff(findings_path(old, what="earlier findings file (OLD)"),
+                       findings_path(new, what="later findings file (NEW)"))
     if out:
         from audits.generation import preview_to_csv
 
@@ -317,12 +324,7 @@ def diff_command(old, new, out, by, as_json):
     if as_json:
         click.echo(json.dumps(changes.to_dict(), ensure_ascii=False, indent=1))
         return
-    click.echo(changes.text() if by == "check" else changes.text().split("\n")[0])
-    if by == "school":
-        counts = changes.counts("school")
-        click.echo(f"  {'school':<26} {'new':>6} {'resolved':>9} {'still open':>11}")
-        for school, row in counts.iterrows():
-            click.echo(f"  {school:<26} {row['new']:>6} {row['resolved']:>9} {row['still open']:>11}")
+    click.echo(changes.text(by))
     if out:
         click.echo(f"  rows written to {out}")
 

@@ -17,8 +17,8 @@ import pandas as pd
 from audits.errors import UserError
 from audits.findings import Finding, sort_findings
 
-NEW, RESOLVED, STILL_OPEN = "new", "resolved", "still open"
-STATUSES = (NEW, RESOLVED, STILL_OPEN)
+NEW, RESOLVED, STILL_OPEN, SUPPRESSED = "new", "resolved", "still open", "suppressed"
+STATUSES = (NEW, RESOLVED, STILL_OPEN, SUPPRESSED)
 CHANGE_COLUMNS = ("status", "id", "check", "severity", "school_ids", "title")
 
 
@@ -29,14 +29,21 @@ class FindingsDiff:
     """As the old run described them."""
     still_open: list[Finding] = field(default_factory=list)
     """As the new run describes them."""
+    suppressed: list[Finding] = field(default_factory=list)
+    """Open in the old run, left out of the new one by a recorded decision (its ``suppressed``
+    section): not resolved, only no longer reported. Their title is the decision's reason, not
+    the old run's title: the old run may hold names a redacted new run must not show."""
     old_generated_at: str = ""
     new_generated_at: str = ""
+
+    def groups(self) -> tuple[tuple[str, list[Finding]], ...]:
+        return ((NEW, self.new), (RESOLVED, self.resolved), (STILL_OPEN, self.still_open),
+                (SUPPRESSED, self.suppressed))
 
     def frame(self) -> pd.DataFrame:
         """One row per finding of either run: status, id, check, severity, school_ids, title."""
         rows = [(status, f.id, f.check, f.severity.value, ", ".join(f.school_ids), f.title)
-                for status, group in ((NEW, self.new), (RESOLVED, self.resolved),
-                                      (STILL_OPEN, self.still_open)) for f in group]
+                for status, group in self.groups() for f in group]
         return pd.DataFrame(rows, columns=list(CHANGE_COLUMNS))
 
     def counts(self, by: str = "check") -> pd.DataFrame:
@@ -45,8 +52,7 @@ class FindingsDiff:
         if by not in ("check", "school"):
             raise ValueError("by is 'check' or 'school'")
         rows = []
-        for status, group in ((NEW, self.new), (RESOLVED, self.resolved),
-                              (STILL_OPEN, self.still_open)):
+        for status, group in self.groups():
             for f in group:
                 keys = [f.check] if by == "check" else (list(f.school_ids) or ["(no school)"])
                 rows.extend((key, status) for key in keys)
@@ -59,7 +65,7 @@ class FindingsDiff:
 
     def summary(self) -> dict[str, Any]:
         return {"new": len(self.new), "resolved": len(self.resolved),
-                "still_open": len(self.still_open),
+                "still_open": len(self.still_open), "suppressed": len(self.suppressed),
                 "old_generated_at": self.old_generated_at,
                 "new_generated_at": self.new_generated_at}
 
@@ -67,18 +73,25 @@ class FindingsDiff:
         return {**self.summary(),
                 "by_check": _records(self.counts("check")),
                 "by_school": _records(self.counts("school")),
-                "findings": {status.replace(" ", "_"): [f.id for f in group] for status, group in
-                             ((NEW, self.new), (RESOLVED, self.resolved),
-                              (STILL_OPEN, self.still_open))}}
+                "findings": {status.replace(" ", "_"): [f.id for f in group]
+                             for status, group in self.groups()}}
 
-    def text(self) -> str:
-        lines = [f"{len(self.new)} new, {len(self.resolved)} resolved, "
-                 f"{len(self.still_open)} still open"]
-        counts = self.counts("check")
+    def headline(self) -> str:
+        text = (f"{len(self.new)} new, {len(self.resolved)} resolved, "
+                f"{len(self.still_open)} still open")
+        if self.suppressed:
+            text += f", {len(self.suppressed)} suppressed since the previous run"
+        return text
+
+    def text(self, by: str = "check") -> str:
+        lines = [self.headline()]
+        counts = self.counts(by)
         if not counts.empty:
-            lines.append(f"  {'check':<26} {'new':>6} {'resolved':>9} {'still open':>11}")
-            for check, row in counts.iterrows():
-                lines.append(f"  {check:<26} {row[NEW]:>6} {row[RESOLVED]:>9} {row[STILL_OPEN]:>11}")
+            lines.append(f"  {by:<26} {'new':>6} {'resolved':>9} {'still open':>11} "
+                         f"{'suppressed':>11}")
+            for key, row in counts.iterrows():
+                lines.append(f"  {key:<26} {row[NEW]:>6} {row[RESOLVED]:>9} "
+                             f"{row[STILL_OPEN]:>11} {row[SUPPRESSED]:>11}")
         return "\n".join(lines)
 
 
@@ -97,14 +110,37 @@ def findings_of(document: Mapping[str, Any] | Sequence[Finding]) -> list[Finding
     return list(document)
 
 
-def read_findings_document(path: str | Path) -> dict[str, Any]:
+FINDINGS_FILE = "findings.json"
+
+
+def findings_path(path: str | Path, *, what: str = "findings file") -> Path:
+    """The findings.json at ``path``: the file itself, or the one in an audit's output folder.
+    A path that is neither is a :class:`UserError` naming ``what`` it should have been."""
     path = Path(path)
+    if path.is_dir():
+        inside = path / FINDINGS_FILE
+        if inside.is_file():
+            return inside
+        raise UserError(f"The {what} {path} is a folder with no {FINDINGS_FILE} in it: give the "
+                        f"{FINDINGS_FILE} an audit wrote (or the --out folder that holds it)")
+    if not path.exists():
+        raise UserError(f"The {what} {path} does not exist")
+    return path
+
+
+def read_findings_document(path: str | Path, *, what: str = "findings file") -> dict[str, Any]:
+    path = findings_path(path, what=what)
     try:
         document = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise UserError(f"Findings file not found: {path}") from None
+    except OSError as error:
+        raise UserError(f"The {what} {path} cannot be read: {error.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"{path.name} is not a findings.json file: {error}") from None
+        from audits.loading import describe_json_error
+
+        raise UserError(f"{path.name} is not a findings.json file: "
+                        f"{describe_json_error(error)}") from None
     if not isinstance(document, dict) or not str(document.get("schema", "")).startswith(
             "connect-audit/findings/"):
         raise UserError(f"{path.name} is not a connect-audit findings.json file (no schema)")
@@ -118,13 +154,55 @@ def diff_findings(old: Mapping[str, Any] | Sequence[Finding],
     old_findings, new_findings = findings_of(old), findings_of(new)
     old_ids = {f.id for f in old_findings}
     new_ids = {f.id for f in new_findings}
+    decided = _decisions(new)
+    gone = [(f, _reason(f, decided)) for f in old_findings if f.id not in new_ids]
     stamp = (lambda d: str(d.get("generated_at", "")) if isinstance(d, Mapping) else "")
     return FindingsDiff(
         new=sort_findings(f for f in new_findings if f.id not in old_ids),
-        resolved=sort_findings(f for f in old_findings if f.id not in new_ids),
+        resolved=sort_findings(f for f, reason in gone if reason is None),
         still_open=sort_findings(f for f in new_findings if f.id in old_ids),
+        suppressed=sort_findings(_as_suppressed(f, reason) for f, reason in gone
+                                 if reason is not None),
         old_generated_at=stamp(old), new_generated_at=stamp(new))
 
 
-__all__ = ["CHANGE_COLUMNS", "FindingsDiff", "NEW", "RESOLVED", "STILL_OPEN", "STATUSES",
-           "diff_findings", "findings_of", "read_findings_document"]
+Decisions = tuple[dict[str, str], list[tuple[frozenset, str]]]
+
+
+def _decisions(document: Any) -> Decisions:
+    """The new run's recorded decisions (its ``suppressed`` section): reason by finding id, and
+    the contact pairs declared different people with their reason."""
+    section = document.get("suppressed") if isinstance(document, Mapping) else None
+    if not isinstance(section, Mapping):
+        return {}, []
+    by_id = {str(e.get("id")): str(e.get("reason", "")) for e in section.get("findings") or []
+             if isinstance(e, Mapping) and e.get("id")}
+    pairs = [(frozenset(str(p) for p in e.get("pair") or ()), str(e.get("reason", "")))
+             for e in section.get("pairs") or [] if isinstance(e, Mapping)]
+    return by_id, [(pair, reason) for pair, reason in pairs if len(pair) == 2]
+
+
+def _reason(finding: Finding, decided: Decisions) -> str | None:
+    """Why an old finding is missing from the new run by decision, or None (it was resolved)."""
+    by_id, pairs = decided
+    if finding.id in by_id:
+        return by_id[finding.id]
+    if finding.check == "duplicate-contact":
+        # A pair decision splits the group, so the old group's id is gone.
+        members = set(finding.contacts)
+        for pair, reason in pairs:
+            if pair <= members:
+                return reason
+    return None
+
+
+def _as_suppressed(finding: Finding, reason: str) -> Finding:
+    return Finding(id=finding.id, check=finding.check, severity=finding.severity,
+                   title=f"suppressed: {reason}" if reason else "suppressed",
+                   school_ids=finding.school_ids, students=finding.students,
+                   contacts=finding.contacts, staff=finding.staff, accounts=finding.accounts,
+                   pairs=finding.pairs)
+
+
+__all__ = ["CHANGE_COLUMNS", "FINDINGS_FILE", "FindingsDiff", "NEW", "RESOLVED", "STILL_OPEN",
+           "STATUSES", "SUPPRESSED", "diff_findings", "findings_path", "findings_of", "read_findings_document"]

@@ -96,25 +96,48 @@ def _read(path: str | Path, mapping: str | Path | None
     path = Path(path)
     export = None
     if not path.exists():
+        # The path is said once, in the message: the problem has no file to point at.
         problems.add("missing-path", f"{path} does not exist; give the folder of CSV files or "
-                     "the .xlsx workbook the SIS exported", file=str(path))
+                     "the .xlsx workbook the SIS exported")
     elif path.is_dir():
         export = _read_folder(path, header_mapping, problems)
     elif path.suffix.lower() in (".xlsx", ".xlsm"):
         export = _read_workbook(path, header_mapping, problems)
     else:
-        hint = {
-            ".csv": "give the folder that holds it and the other tables' CSV files",
-            ".xls": "open it in Excel and save it as an .xlsx workbook",
-        }.get(path.suffix.lower(), "give a folder of CSV files or an .xlsx workbook")
-        problems.add("not-an-export", f"{path.name} is not a board export; {hint}",
-                     file=path.name)
+        problems.add("not-an-export", _not_an_export(path), file=path.name)
     return export, problems.problems
+
+
+ZIP_MAGIC = b"PK\x03\x04"
+"""An .xlsx workbook is a zip archive: its first bytes say so whatever its name."""
+
+
+def _not_an_export(path: Path) -> str:
+    """Why a single file is not an export, and the one step that makes it one."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        head = b""
+    suffix = path.suffix.lower()
+    if head.startswith(ZIP_MAGIC):
+        return (f"{path.name} is an Excel workbook (.xlsx) with a {suffix or 'missing'} "
+                f"extension; rename it to {path.stem}.xlsx and give that path")
+    if suffix == ".csv":
+        return (f"{path.name} is one table of the export; give the folder that holds it and the "
+                "other tables' CSV files")
+    if suffix == ".xls":
+        return (f"{path.name} is an old Excel 97-2003 workbook; open it in Excel and save it as "
+                "an .xlsx workbook")
+    return f"{path.name} is not a board export; give a folder of CSV files or an .xlsx workbook"
 
 
 def _failure_message(path: str | Path, problems: list[InputProblem] | tuple) -> str:
     count = len(problems)
-    return (f"The board export {Path(path).name or path} cannot be audited: "
+    # A path that does not exist is named by its problem; naming it here too repeats it.
+    name = "" if any(p.kind == "missing-path" for p in problems) else \
+        f" {Path(path).name or path}"
+    return (f"The board export{name} cannot be audited: "
             f"{count} problem{'s' if count != 1 else ''} to fix in the export.")
 
 
@@ -137,7 +160,16 @@ def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollecto
     if not found:
         workbooks = sorted(f.name for f in folder.iterdir()
                            if f.suffix.lower() in (".xlsx", ".xlsm", ".xls"))
+        report = any((folder / name).is_file() for name in REPORT_FILES)
+        inside = _export_inside(folder, mapping)
+        if report:
+            problems.add("report-folder", f"{folder.name} is a connect-audit report folder, not "
+                         "an export" + (f"; the export is in {inside}: give that path" if inside
+                                        else "; give the folder the SIS exported into"),
+                         file=folder.name)
+            return None
         hint = (f"; it holds {workbooks[0]}: give that workbook's path instead" if workbooks
+                else f"; the export seems to be in {inside}: give that path" if inside
                 else "; is this the folder the SIS exported into?")
         problems.add("no-tables", f"the folder {folder.name} holds none of the export's "
                      "tables (files named " + ", ".join(f"{n}.csv" for n in TABLES) + ")"
@@ -159,6 +191,58 @@ def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollecto
         else:
             frames[name], sources[name] = read
     return Export(frames, BoardSource(path=str(folder), kind="csv", tables=sources))
+
+
+REPORT_FILES = ("findings.json", "audit.xlsx", "audit.html")
+"""What `connect-audit audit --out` writes: a folder holding them is a report, not an export."""
+
+
+def _export_inside(folder: Path, mapping: HeaderMapping) -> str | None:
+    """A subfolder (or workbook in one) that holds the export's tables: where a report folder's
+    board copy, or a zip unpacked one level too deep, keeps the export."""
+    try:
+        subfolders = sorted(p for p in folder.iterdir() if p.is_dir())
+    except OSError:
+        return None
+    for sub in subfolders:
+        try:
+            files = sorted(p for p in sub.iterdir() if p.is_file())
+        except OSError:
+            continue
+        if any(f.suffix.lower() == ".csv" and mapping.table_for(f.name) for f in files):
+            return str(sub)
+        workbooks = [f for f in files if f.suffix.lower() in (".xlsx", ".xlsm")]
+        if workbooks:
+            return str(workbooks[0])
+    return None
+
+
+def describe_json_error(error: Exception) -> str:
+    """A JSON file's reading error in plain words (never the parser's own message)."""
+    if isinstance(error, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    message = str(getattr(error, "msg", "") or error)
+    if "BOM" in message:
+        return "it starts with a stray byte-order mark; save it again as UTF-8"
+    line, column = getattr(error, "lineno", None), getattr(error, "colno", None)
+    where = f" (line {line}, column {column})" if line else ""
+    if "Expecting value" in message and line == 1 and column == 1:
+        return "it is empty or not JSON"
+    return f"it is not valid JSON{where}"
+
+
+def describe_csv_error(error: Exception) -> str:
+    """A CSV reading error in plain words, with the row a spreadsheet shows."""
+    message = str(error)
+    ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if ragged:
+        expected, line, saw = ragged.groups()
+        return f"row {line} has {saw} values where the header has {expected}"
+    if isinstance(error, UnicodeDecodeError):
+        return "it is not UTF-8 text; save it as CSV UTF-8"
+    if "unexpected end of data" in message or "EOF" in message:
+        return "a quoted value opens and never closes"
+    return "it is not well-formed CSV"
 
 
 def detect_encoding(data: bytes) -> str | None:

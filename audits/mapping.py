@@ -67,8 +67,11 @@ def read_mapping(path: str | Path | None) -> tuple[HeaderMapping, list[InputProb
         return HeaderMapping(), [InputProblem(
             "missing-mapping", f"the mapping file {path} does not exist", file=file)]
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        # The parser's own words stay out; where it stopped helps.
+        found = re.search(r"line (\d+), column (\d+)", str(error))
+        where = f" (line {found.group(1)}, column {found.group(2)})" if found else ""
         return HeaderMapping(), [InputProblem(
-            "unreadable-mapping", f"the mapping file is not valid UTF-8 TOML: {error}", file=file)]
+            "unreadable-mapping", f"the mapping file is not valid UTF-8 TOML{where}", file=file)]
     problems: list[InputProblem] = []
     tables: dict[str, str] = {}
     columns: dict[str, dict[str, str]] = {}

@@ -49,12 +49,22 @@ PREVIEW_REQUIRED = ("contact_id", "school_id", "username", "outcome", "reason")
 def read_preview(path: str | Path) -> pd.DataFrame:
     """A preview CSV as ``preview --out`` wrote it, with the spreadsheet-formula guard undone."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"The first argument, {path}, is a folder; reconcile takes the preview CSV "
+                        f"first (written by `connect-audit preview --out PREVIEW.csv`), then the "
+                        f"export taken after generation: connect-audit reconcile PREVIEW.csv "
+                        f"BOARD_AFTER")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise UserError(f"Preview file not found: {path}") from None
+    except OSError as error:
+        raise UserError(f"The preview file {path} cannot be read: {error.strerror}") from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise UserError(f"{path.name} is not a preview CSV: {error}") from None
+        from audits.loading import describe_csv_error
+
+        raise UserError(f"{path.name} is not a preview CSV: {describe_csv_error(error)}"
+                        ) from None
     missing = [c for c in PREVIEW_REQUIRED if c not in frame.columns]
     if missing:
         raise UserError(f"{path.name} is not a preview written by `connect-audit preview --out`: "

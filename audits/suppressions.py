@@ -76,7 +76,9 @@ def make_suppression(*, finding: str | None = None, pair: Sequence[str] | None =
     if pair is not None:
         ids = tuple(sorted(str(p).strip() for p in pair))
         if len(ids) != 2 or not all(ids) or ids[0] == ids[1]:
-            raise UserError(f"A pair suppression names two different contact ids; got {list(pair)}")
+            shown = " and ".join(str(p) for p in pair) or "none"
+            raise UserError(f"A pair suppression names two different contact ids; "
+                            f"it names {shown}")
         return Suppression(reason=str(reason).strip(), by=str(by).strip(), at=at or now_stamp(),
                            pair=(ids[0], ids[1]))
     text = str(finding).strip()
@@ -107,18 +109,43 @@ def parse_suppressions(document: Any, *, source: str = "suppressions file") -> l
     return list(found.values())
 
 
+SUPPRESSIONS_FILE = "suppressions.json"
+
+
+def suppressions_path(path: str | Path) -> Path:
+    """The suppressions file at ``path``: the file itself, or ``suppressions.json`` in a folder.
+    Checked before an audit runs, so a wrong path costs nothing."""
+    path = Path(path)
+    if path.is_dir():
+        inside = path / SUPPRESSIONS_FILE
+        if inside.is_file():
+            return inside
+        raise UserError(f"The suppressions file {path} is a folder with no {SUPPRESSIONS_FILE} "
+                        f"in it: give the file `connect-audit suppress` or the report's "
+                        f"\"Export suppressions\" wrote")
+    if not path.exists():
+        raise UserError(f"Suppressions file not found: {path}")
+    return path
+
+
 def read_suppressions(*paths: str | Path) -> list[Suppression]:
     """Every decision of one or more files; a missing file is an error (a typo would silently
     bring back every suppressed finding)."""
     found: dict[str, Suppression] = {}
     for path in paths:
-        path = Path(path)
+        path = suppressions_path(path)
         try:
             document = json.loads(path.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
             raise UserError(f"Suppressions file not found: {path}") from None
+        except OSError as error:
+            raise UserError(f"The suppressions file {path} cannot be read: {error.strerror}"
+                            ) from None
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise UserError(f"{path.name} is not a JSON suppressions file: {error}") from None
+            from audits.loading import describe_json_error
+
+            raise UserError(f"{path.name} is not a JSON suppressions file: "
+                            f"{describe_json_error(error)}") from None
         for item in parse_suppressions(document, source=path.name):
             found[item.key] = item
     return list(found.values())
@@ -200,6 +227,28 @@ class SuppressionReport:
     def count(self) -> int:
         return len(self.findings) + len(self.pairs)
 
+    def stale_messages(self, previous: Mapping[str, Any] | None = None) -> list[str]:
+        """One line per decision that matched nothing. A decision matches nothing either because
+        what it named went away since ``previous`` (a findings.json document), or because it
+        never matched (a mistyped id, a pair never grouped): only ``previous`` tells them apart,
+        so without it nothing is claimed about earlier runs."""
+        before_ids: set[str] = set()
+        before_groups: list[set[str]] = []
+        for entry in (previous or {}).get("findings") or []:
+            if isinstance(entry, Mapping):
+                before_ids.add(str(entry.get("id")))
+                if entry.get("check") == "duplicate-contact":
+                    before_groups.append(set((entry.get("entities") or {}).get("contacts") or []))
+        lines = []
+        for item in self.stale:
+            matched_before = (item.finding in before_ids if item.finding else
+                              any(set(item.pair or ()) <= group for group in before_groups))
+            state = ("no longer matches anything (it did in the previous run)" if matched_before
+                     else "matches nothing in this run")
+            lines.append(f"suppression {state}: {item.describe()} "
+                         f"(decided by {item.by} on {item.at})")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         """The ``suppressed`` section of findings.json (a documented extension)."""
         by_check: dict[str, int] = {}
@@ -251,4 +300,5 @@ def suppressions_for_finding(finding: Mapping[str, Any], *, reason: str, by: str
 
 __all__ = ["SCHEMA", "Suppression", "SuppressionReport", "add_suppression", "drop_suppressed",
            "dumps_suppressions", "make_suppression", "parse_suppressions", "read_suppressions",
-           "split_matches", "suppressions_document", "suppressions_for_finding"]
+           "split_matches", "suppressions_document", "suppressions_for_finding",
+           "suppressions_path"]

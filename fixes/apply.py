@@ -31,7 +31,8 @@ UNDO_DIR = ".connect-audit-undo"
 UNDO_SCHEMA = "connect-audit/fix-undo/v1"
 CHANGE_COLUMNS = ("table", "row", "key", "change", "column", "before", "after", "action",
                   "finding_id")
-RETIRED_COLUMNS = ("retired_id", "survivor_id", "finding_id", "kept_in_contacts", "links_moved")
+RETIRED_COLUMNS = ("retired_id", "survivor_id", "finding_id", "kept_in_contacts", "links_moved",
+                   "accounts_moved")
 # The identifying columns shown in the change log for each table.
 ROW_KEYS = {name: spec.key or spec.required for name, spec in TABLES.items()}
 PHONE_COLUMNS = frozenset({"home_phone", "cell_phone", "work_phone"})
@@ -136,6 +137,10 @@ class Stale(Exception):
     """An action's preconditions no longer hold."""
 
 
+class Settled(Exception):
+    """An action with nothing left to do because another action of the plan settled it."""
+
+
 # ----------------------------------------------------------------------------- the export as it changes
 
 class Workspace:
@@ -147,6 +152,8 @@ class Workspace:
         self.edits: dict[str, TableEdits] = {name: TableEdits() for name in export.tables}
         self.changes: list[Change] = []
         self._index: dict[tuple, Any] = {}
+        self.merged_into: dict[str, tuple[str, str]] = {}
+        """Retired contact record -> (its survivor, the merge's finding id), from the plan."""
         self.action = ""
         self.finding = ""
 
@@ -294,11 +301,20 @@ def merge_contacts(ws: Workspace, action: Mapping[str, Any]) -> bool:
             rows[cid] = found[0]
         elif "records" in expect and cid not in (expect.get("records") or {}):
             raise Stale(f"contact record {cid} no longer exists")
+    start = len(ws.changes)
     if not _parent_accounts(ws, survivor):
         holders = [cid for cid in retire if _parent_accounts(ws, cid)]
         if holders:
             raise Stale(f"contact record {holders[0]} holds a parent account but the plan keeps "
                         f"{survivor}; plan again")
+    for cid, planned_accounts in (expect.get("parent_accounts", {}) or {}).items():
+        # The merge disables or re-points the retired records' accounts: only the ones the
+        # reviewer saw. (Once retired, a record holds none: its accounts are the survivor's.)
+        if str(cid) in rows and str(cid) != survivor:
+            held = {ws.get("accounts", r, "account_id").strip()
+                    for r in _parent_accounts(ws, str(cid))}
+            if not {str(a) for a in planned_accounts or []} <= held:
+                raise Stale(f"contact record {cid}'s parent accounts changed since the plan")
     fills = {f["column"]: f for f in action.get("fill", [])}
     contacts = ws.export.tables["contacts"]
     for cid, values in (expect.get("records", {}) or {}).items():
@@ -328,7 +344,8 @@ def merge_contacts(ws: Workspace, action: Mapping[str, Any]) -> bool:
         student in survivor_students for cid in retire for student, _ in planned[cid])
     filled_already = all(ws.get("contacts", rows[survivor], c).strip() for c in fills
                          if contacts.has(c))
-    if moved_already and filled_already:
+    if moved_already and filled_already and not any(
+            cid in rows and _can_leave(ws, cid) for cid in retire):
         return False
     if expect.get("links"):
         for cid in retire:
@@ -364,28 +381,77 @@ def merge_contacts(ws: Workspace, action: Mapping[str, Any]) -> bool:
         donor = rows.get(fill["from"])
         value = ws.get("contacts", donor, column) if donor is not None else fill["value"]
         ws.set("contacts", rows[survivor], column, value or fill["value"])
+    adopted = _retire_accounts(ws, survivor, [cid for cid in retire if cid in rows])
     # A retired record leaves contacts for FIXED/retired_contacts.csv (whole, with the links it
-    # gave up), so generation and the next audit see one record per parent. A record that still
-    # holds a parent account stays: the account's person must exist.
+    # gave up), so generation and the next audit see one record per parent. Its parent accounts
+    # are the survivor's now; only where they cannot be (an accounts table with no status
+    # column, so a second active account could not be disabled) does the record stay.
     for cid in retire:
         if cid in rows and not _parent_accounts(ws, cid):
             ws.remove("contacts", rows[cid])
-    # The survivor's parent account must see the children it now has portal access to, or the
-    # next audit reports missing sibling access for every merged family.
-    if moved_portal and "account_students" in ws.export.tables:
-        students = ws.export.tables.get("students")
+    # The survivor's parent accounts must see the children it now has portal access to, or the
+    # next audit reports missing sibling access for every merged family: its own accounts the
+    # moved children, an account it took over from a retired record all of them.
+    if "account_students" in ws.export.tables and (moved_portal or adopted):
+        every = [ws.get("student_contacts", r, "student_id").strip()
+                 for r in sorted(ws.find("student_contacts", contact_id=survivor))
+                 if _flag(ws.get("student_contacts", r, "portal_access"))]
         for account_row in _parent_accounts(ws, survivor):
             if not _active(ws, "accounts", account_row):
                 continue
             account_id = ws.get("accounts", account_row, "account_id").strip()
-            for student in dict.fromkeys(moved_portal):
-                if students is not None:
-                    found = ws.find("students", student_id=student)
-                    if not found or not _active(ws, "students", found[0]):
-                        continue
-                if not ws.find("account_students", account_id=account_id, student_id=student):
-                    ws.add("account_students", {"account_id": account_id, "student_id": student})
-    return True
+            wanted = every if account_row in adopted else moved_portal
+            _grant(ws, account_id, wanted)
+    return len(ws.changes) > start
+
+
+def _can_leave(ws: Workspace, cid: str) -> bool:
+    """Whether a retired record still in contacts would leave it (its accounts, if any, can be
+    handed to the survivor)."""
+    return not _parent_accounts(ws, cid) or ws.export.tables["accounts"].has("status")
+
+
+def _grant(ws: Workspace, account_id: str, students: list[str]) -> None:
+    has_students = "students" in ws.export.tables
+    for student in dict.fromkeys(students):
+        if has_students:
+            found = ws.find("students", student_id=student)
+            if not found or not _active(ws, "students", found[0]):
+                continue
+        if not ws.find("account_students", account_id=account_id, student_id=student):
+            ws.add("account_students", {"account_id": account_id, "student_id": student})
+
+
+def _retire_accounts(ws: Workspace, survivor: str, retired: list[str]) -> set[int]:
+    """Hand the retired records' parent accounts to the survivor, the way a support person
+    retires a duplicate's account: re-pointed (``person_id`` = the survivor, so no account names
+    a record that left contacts) and disabled, so one parent has one login. When the survivor
+    holds no active parent account, the first active one of a retired record stays active
+    instead (the parent keeps the login they use) and is returned, to be given every child.
+
+    Without a ``status`` column an account cannot be disabled: the records then keep their
+    accounts (and stay in contacts) rather than leave the parent two active logins."""
+    if "accounts" not in ws.export.tables:
+        return set()
+    held = {cid: _parent_accounts(ws, cid) for cid in retired}
+    if not any(held.values()):
+        return set()
+    if not ws.export.tables["accounts"].has("status"):
+        # Every account is active then, the survivor's too (a merge never keeps a record
+        # without an account over one with an account): a second one would need disabling.
+        return set()
+    active_here = any(_active(ws, "accounts", r) for r in _parent_accounts(ws, survivor))
+    adopted: set[int] = set()
+    for cid in retired:
+        for row in held[cid]:
+            if _active(ws, "accounts", row):
+                if active_here:
+                    ws.set("accounts", row, "status", "disabled")
+                else:
+                    adopted.add(row)
+                    active_here = True
+            ws.set("accounts", row, "person_id", survivor)
+    return adopted
 
 
 def link_siblings(ws: Workspace, action: Mapping[str, Any]) -> bool:
@@ -433,6 +499,8 @@ def rename_username(ws: Workspace, action: Mapping[str, Any]) -> bool:
     table, key, column = (str(decision.get(k) or "") for k in ("table", "key", "column"))
     if table not in RENAME_KEYS or column not in ("email", "username"):
         raise Stale(f"decision names {table}.{column}; use one of the action's options")
+    if table == "contacts" and not ws.find("contacts", contact_id=key):
+        key = _follow_merge(ws, key, str(action.get("username", "")).strip().lower(), column)
     row = _one(ws, table, f"{table} record {key}", **{RENAME_KEYS[table]: key})
     if not ws.export.tables[table].has(column):
         raise Stale(f"the {table} table has no {column} column")
@@ -443,6 +511,24 @@ def rename_username(ws: Workspace, action: Mapping[str, Any]) -> bool:
         raise Stale(f"{table} record {key}'s {column} changed since the plan")
     ws.set(table, row, column, new_value)
     return True
+
+
+def _follow_merge(ws: Workspace, key: str, username: str, column: str) -> str:
+    """The record a rename decided for a contact record that a merge of this plan retired: the
+    parent record is now the survivor, so the decision is the survivor's when the survivor holds
+    the clashing value; when it does not, the merge settled the clash (the retired record's
+    would-be account is gone and its email was held, not copied)."""
+    seen = set()
+    merge = ""
+    while key in ws.merged_into and key not in seen:
+        seen.add(key)
+        key, merge = ws.merged_into[key]
+    if not merge:
+        return key
+    survivor = ws.find("contacts", contact_id=key)
+    if survivor and ws.get("contacts", survivor[0], column).strip().lower() == username:
+        return key
+    raise Settled(f"its record was retired by the merge {merge}, which settles the clash")
 
 
 HANDLERS: dict[str, Callable[[Workspace, Mapping[str, Any]], bool]] = {
@@ -518,6 +604,10 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
         _check_out_path(board_path, out_path)
     export = read_export(board_path)
     ws = Workspace(export, config)
+    for action in actions:
+        if action["action"] == "merge-contacts":
+            for cid in action.get("retire") or []:
+                ws.merged_into[str(cid)] = (str(action["survivor"]), action["finding"])
     result = ApplyResult(actions=len(actions))
     retired: list[dict[str, str]] = []
     for action in actions:
@@ -539,6 +629,10 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
         except Stale as stale:
             _restore(ws, saved, mark)
             result.refused.append((finding, str(stale)))
+            continue
+        except Settled as settled:
+            _restore(ws, saved, mark)
+            result.skipped.append((finding, str(settled)))
             continue
         except (KeyError, TypeError, ValueError) as error:
             _restore(ws, saved, mark)
@@ -619,11 +713,32 @@ def _retired_rows(ws: Workspace, action: Mapping[str, Any], mark: int) -> list[d
                  "finding_id": action["finding"],
                  "kept_in_contacts": "no" if row in ws.edits["contacts"].removed else
                  "yes (holds a parent account)",
-                 "links_moved": "; ".join(sorted({c.key for c in moved}))}
+                 "links_moved": "; ".join(sorted({c.key for c in moved})),
+                 "accounts_moved": _accounts_moved(ws, str(cid), mark)}
         for header, column in zip(contacts.headers, contacts.columns):
             entry.setdefault(header, ws.get("contacts", row, column))
         rows.append(entry)
     return rows
+
+
+def _accounts_moved(ws: Workspace, cid: str, mark: int) -> str:
+    """The retired record's parent accounts and what became of them, for retired_contacts.csv."""
+    if "accounts" not in ws.export.tables:
+        return ""
+    accounts = ws.export.tables["accounts"]
+    person = accounts.headers[accounts.position["person_id"]]
+    status = accounts.headers[accounts.position["status"]] if accounts.has("status") else None
+    moved = [c.key for c in ws.changes[mark:] if c.table == "accounts" and c.column == person
+             and c.before.strip() == cid]
+    disabled = {c.key for c in ws.changes[mark:] if c.table == "accounts" and c.column == status}
+    fates = []
+    for key in sorted(set(moved)):
+        account_id = key.split("account_id=", 1)[-1].split(",", 1)[0]
+        rows = ws.find("accounts", account_id=account_id)
+        fate = ("disabled" if key in disabled else "kept active"
+                if rows and _active(ws, "accounts", rows[0]) else "already disabled")
+        fates.append(f"{account_id} ({fate})")
+    return "; ".join(fates)
 
 
 def _check_out_path(board_path: Path, out_path: Path) -> None:

@@ -36,11 +36,11 @@ def test_new_resolved_and_still_open_by_id():
     assert [f.id for f in changes.resolved] == [a.id]
     assert {f.id for f in changes.still_open} == {b.id, c.id}
     by_check = changes.counts("check")
-    assert by_check.loc["unlinked-siblings"].tolist() == [0, 1, 1]
-    assert by_check.loc["duplicate-contact"].tolist() == [1, 0, 0]
+    assert by_check.loc["unlinked-siblings"].tolist() == [0, 1, 1, 0]
+    assert by_check.loc["duplicate-contact"].tolist() == [1, 0, 0, 0]
     by_school = changes.counts("school")
-    assert by_school.loc["0002"].tolist() == [1, 0, 1]  # b spans two schools: counted at both
-    assert by_school.loc["0001"].tolist() == [0, 1, 2]
+    assert by_school.loc["0002"].tolist() == [1, 0, 1, 0]  # b spans two schools: counted at both
+    assert by_school.loc["0001"].tolist() == [0, 1, 2, 0]
     assert changes.frame()["status"].value_counts().to_dict() == {
         "still open": 2, "new": 1, "resolved": 1}
 
@@ -130,3 +130,54 @@ def test_api_compare_matches_the_cli(audited):
     assert same.changes is not None
     assert not same.changes.new and not same.changes.resolved
     assert len(same.changes.still_open) == len(result.findings)
+
+
+def test_a_finding_suppressed_since_the_last_run_is_not_resolved():
+    a, b, c = finding("a"), finding("b", "username-clash"), finding("c")
+    dup = Finding(id="duplicate-contact:0000000d", check="duplicate-contact",
+                  severity=Severity.ERROR, title="Jen Smith twice", contacts=("C1", "C2", "C3"))
+    later = doc(c)
+    later["suppressed"] = {"count": 2, "findings": [{"id": b.id, "check": b.check,
+                                                     "reason": "shared family email"}],
+                           "pairs": [{"pair": ["C1", "C2"], "reason": "twins' parents"}],
+                           "stale": []}
+    changes = diff_findings(doc(a, b, c, dup), later)
+    assert [f.id for f in changes.resolved] == [a.id]
+    assert [f.id for f in changes.suppressed] == [dup.id, b.id]
+    # The old run's title (names) is not carried: the decision's reason is.
+    assert [f.title for f in changes.suppressed] == ["suppressed: twins' parents",
+                                                     "suppressed: shared family email"]
+    assert changes.headline() == "0 new, 1 resolved, 1 still open, 2 suppressed since the " \
+        "previous run"
+    assert changes.to_dict()["findings"]["suppressed"] == [dup.id, b.id]
+    assert changes.counts("check").loc["username-clash"].tolist() == [0, 0, 0, 1]
+
+
+def test_diff_takes_audit_folders_and_refuses_other_paths_plainly(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir(), new.mkdir()
+    (old / "findings.json").write_text(json.dumps(doc(finding("a"))))
+    (new / "findings.json").write_text(json.dumps(doc(finding("b"))))
+    run = CliRunner().invoke(main, ["diff", str(old), str(new)])
+    assert run.exit_code == 0, run.output
+    assert run.output.startswith("1 new, 1 resolved, 0 still open")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run = CliRunner().invoke(main, ["diff", str(empty), str(new)])
+    assert run.exit_code == 2 and "Traceback" not in run.output
+    assert "is a folder with no findings.json" in run.output and "(OLD)" in run.output
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf{}")
+    run = CliRunner().invoke(main, ["diff", str(tmp_path / "bom.json"), str(new)])
+    assert run.exit_code == 2 and "byte-order mark" in run.output
+    assert "utf-8-sig" not in run.output
+
+
+def test_audit_previous_is_checked_before_the_audit_runs(tmp_path):
+    run = CliRunner().invoke(main, ["audit", str(tmp_path / "no-board"), "--previous",
+                                    str(tmp_path / "missing.json"), "--out", str(tmp_path / "o")])
+    # The board does not exist either: the --previous problem is reported first.
+    assert run.exit_code == 2 and "--previous findings file" in run.output
+    assert "does not exist" in run.output and not (tmp_path / "o").exists()
+    run = CliRunner().invoke(main, ["audit", str(tmp_path / "no-board"), "--previous",
+                                    str(tmp_path), "--out", str(tmp_path / "o")])
+    assert run.exit_code == 2 and "is a folder with no findings.json" in run.output

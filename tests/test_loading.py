@@ -262,3 +262,64 @@ def test_read_export_gives_frames_as_exported(tmp_path):
     assert export.frames["student_contacts"]["portal_access"].tolist() == ["Y", ""]
     assert "accounts" not in export.frames
     assert export.source.tables["students"].headers[0] == "Student Id"
+
+
+def _workbook(path: Path) -> Path:
+    book = openpyxl.Workbook()
+    book.active.append(["student_id"])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["board.csv", "board.xls"])
+def test_a_renamed_xlsx_is_called_a_workbook_with_the_wrong_extension(tmp_path, name):
+    _workbook(tmp_path / "real.xlsx").rename(tmp_path / name)
+    with pytest.raises(UserError) as error:
+        load_board(tmp_path / name)
+    [problem] = error.value.problems
+    assert "is an Excel workbook (.xlsx)" in problem.message
+    assert "rename it to board.xlsx" in problem.message
+    assert "save it" not in problem.message and "give the folder" not in problem.message
+
+
+def test_a_report_folder_points_at_the_export_inside_it(tmp_path):
+    (tmp_path / "findings.json").write_text("{}")
+    (tmp_path / "audit.xlsx").write_bytes(b"")
+    sample = tmp_path / "sample-board"
+    sample.mkdir()
+    (sample / "students.csv").write_text("student_id\n")
+    with pytest.raises(UserError) as error:
+        load_board(tmp_path)
+    [problem] = error.value.problems
+    assert problem.kind == "report-folder"
+    assert "connect-audit report folder" in problem.message
+    assert f"the export is in {sample}" in problem.message
+
+
+def test_a_missing_path_is_named_once(tmp_path):
+    from click.testing import CliRunner
+
+    from audits.cli import main
+
+    nowhere = tmp_path / "nope"
+    run = CliRunner().invoke(main, ["check", str(nowhere)])
+    assert run.exit_code == 2
+    assert run.output.count(str(nowhere)) == 1 and "does not exist" in run.output
+
+
+def test_the_docs_cite_only_files_and_commands_that_exist():
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    texts = {path: path.read_text(encoding="utf-8")
+             for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]}
+    for path, text in texts.items():
+        assert "shared/spec/data-contract.md" not in text, path
+        assert "fix dry-run" not in text, path
+        for target in re.findall(r"\]\(([^)#:]+\.md)\)", text):
+            assert (path.parent / target).is_file(), (path, target)
+    contract = (root / "docs" / "data-contract.md").read_text(encoding="utf-8")
+    assert contract.startswith("# Data contract, version 1") and "## 4. findings.json" in contract
+    extensions = (root / "docs" / "data-contract-extensions.md").read_text(encoding="utf-8")
+    for word in ("`names`", "`household`", "`suppressed`", "Exit code 3", "preview"):
+        assert word in extensions

@@ -129,3 +129,16 @@ def test_a_file_that_is_not_a_preview_is_a_usage_error(tmp_path):
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     run = CliRunner().invoke(main, ["reconcile", str(tmp_path / "x.csv"), str(tmp_path)])
     assert run.exit_code == 2 and "not a preview" in run.output
+
+
+def test_swapped_arguments_and_a_ragged_preview_are_plain_usage_errors(tmp_path):
+    board = tmp_path / "board"
+    board.mkdir()
+    preview = tmp_path / "preview.csv"
+    preview.write_text("contact_id,school_id\nC1,0001\n" + "C2,0001,extra\n" * 200)
+    run = CliRunner().invoke(main, ["reconcile", str(board), str(preview)])
+    assert run.exit_code == 2 and "Traceback" not in run.output
+    assert "first argument" in run.output and "PREVIEW.csv BOARD_AFTER" in run.output
+    run = CliRunner().invoke(main, ["reconcile", str(preview), str(board)])
+    assert run.exit_code == 2 and "C error" not in run.output
+    assert "row 3 has 3 values where the header has 2" in run.output

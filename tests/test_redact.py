@@ -20,9 +20,8 @@ from reports import ReportInput, write_reports
 
 
 def test_values_are_reduced_by_kind():
-    redactor = Redactor(name_words=frozenset({"jennifer", "smith", "jean", "baptiste"}),
-                        emails=frozenset({"jen.smith.gmail.com"}),
-                        phone_digits=frozenset({"6135550101"}))
+    redactor = Redactor.from_values(["Jennifer", "Smith", "Jean", "Baptiste"],
+                                    emails=["jen.smith.gmail.com"], phones=["613-555-0101"])
     assert Redactor.initials("Jean-Baptiste O'Brien") == "J.-B. O.'B."
     assert Redactor.mask("jen.smith@example.ca") == MASK + "e.ca"
     assert Redactor.mask_phone("(613) 555-0101") == MASK + "0101"
@@ -34,6 +33,53 @@ def test_values_are_reduced_by_kind():
     assert redactor.withheld("C1~C2: same (12 King St, Ottawa); C2~C3: different: a / b") == \
         "C1~C2: same (withheld); C2~C3: different (withheld)"
     assert redactor.value("contact_id", "C104") == "C104"
+
+
+def board_redactor() -> Redactor:
+    return Redactor.from_values(
+        ["Anjali", "Patel", "Lefebvre", "Lefevre", "Will", "May", "Grant", "Smith", "Julie"],
+        full_names=["Will Smith", "May Grant"], streets=["750 Willow Ave"],
+        postal_codes=["K1M 0S6"], emails=["xavier@y.ca", "julie_li@bell.net"],
+        phones=["613-555-1742"])
+
+
+def test_evidence_keeps_its_verdict_words_and_loses_the_values():
+    redactor = board_redactor()
+    evidence = {"first_name": "same (Anjali)", "last_name": "similar: Lefebvre ~ Lefevre",
+                "email": "on one record only (xavier@y.ca)",
+                "phone": "same (613-555-1742), shared: home_phone",
+                "address": "same (750 Willow Ave, Ottawa)",
+                "postal_code": "C1~C2: same (K1M 0S6)"}
+    finding = Finding(id="duplicate-contact:00000001", check="duplicate-contact",
+                      severity=Severity.ERROR, title="t", evidence=evidence)
+    shown = redactor.finding(finding).evidence
+    assert shown["first_name"] == "same (A.)"
+    assert shown["last_name"] == "similar: L. ~ L."
+    assert shown["email"] == f"on one record only ({MASK}y.ca)"
+    assert shown["phone"] == f"same ({MASK}1742), shared: home_phone"
+    assert shown["address"] == "same (withheld)"
+    assert shown["postal_code"] == "C1~C2: same (withheld)"
+    # A name that is also one of the tool's words is reduced in a name slot of the evidence.
+    assert redactor.value("first_name", "similar: Will ~ Wil (spelling)") == \
+        "similar: W. ~ Wil (spelling)"
+    assert redactor.value("before", "Will") == "W."
+
+
+def test_a_titles_english_words_survive_and_names_in_it_do_not():
+    redactor = board_redactor()
+    finding = Finding(id="username-clash:00000001", check="username-clash",
+                      severity=Severity.ERROR, names={"C1": "Will Smith", "C2": "Julie Li"},
+                      title="Username julie_li@bell.net is held by 2 accounts: generation will "
+                            "be refused; Will Smith (C1) and Julie Li (C2) may grant access",
+                      fix={"steps": ["1. Open Will Smith (C1), go to 750 Willow Ave, K1M 0S6.",
+                                     "2. Still on Contacts of Julie Li (C2): done."]})
+    shown = redactor.finding(finding)
+    assert shown.title == (f"Username {MASK}.net is held by 2 accounts: generation will be "
+                           "refused; W. S. (C1) and J. L. (C2) may grant access")
+    assert shown.fix["steps"] == [f"1. Open W. S. (C1), go to {MASK}, {MASK}.",
+                                  "2. Still on Contacts of J. L. (C2): done."]
+    # The board's full name is a name slot even where the finding does not name the person.
+    assert redactor.text("ask May Grant; you may grant it") == "ask M. G.; you may grant it"
 
 
 def board_strings(board) -> set[str]:

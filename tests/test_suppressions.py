@@ -160,7 +160,7 @@ def test_suppressions_hold_on_the_next_run_and_after_rows_are_reordered(board, f
         assert suppressed["findings"][0]["reason"] == "shared family email, known"
         assert [p["pair"] for p in suppressed["pairs"]] == [sorted(duplicate.contacts)]
         assert [p["pair"] for p in suppressed["stale"]] == [["C0", "C00"]]
-        assert "suppression no longer matches anything: contact records C0 and C00" in run.output
+        assert "suppression matches nothing in this run: contact records C0 and C00" in run.output
         assert document["summary"]["by_check"]["duplicate-contact"] == \
             first_run.document()["summary"]["by_check"]["duplicate-contact"] - 1
 
@@ -251,3 +251,37 @@ def test_the_html_review_exports_the_file_suppress_writes(tmp_path):
     assert [(item.finding, item.pair, item.reason, item.by) for item in items] == [
         (None, tuple(sorted(duplicate.contacts)), "father and son", "Ana <Tremblay>"),
         (clash.id, None, 'shared "family" email', "Ana <Tremblay>")]
+
+
+def test_a_stale_decision_says_whether_it_ever_matched():
+    from audits.suppressions import SuppressionReport
+
+    never = make_suppression(finding="username-clash:deadbeef", reason="r", by="me", at="t")
+    gone = make_suppression(pair=("C1", "C2"), reason="r", by="me", at="t")
+    report = SuppressionReport(stale=[never, gone])
+    assert [line.split(":")[0] for line in report.stale_messages()] == \
+        ["suppression matches nothing in this run"] * 2
+    previous = {"findings": [{"id": "duplicate-contact:1", "check": "duplicate-contact",
+                              "entities": {"contacts": ["C1", "C2", "C3"]}}]}
+    lines = report.stale_messages(previous)
+    assert lines[0].startswith("suppression matches nothing in this run: finding username-clash")
+    assert lines[1].startswith("suppression no longer matches anything (it did in the previous "
+                               "run): contact records C1 and C2")
+    assert all("no longer" not in line for line in report.stale_messages())
+
+
+def test_suppressions_paths_are_checked_plainly(tmp_path):
+    folder = tmp_path / "decisions"
+    folder.mkdir()
+    with pytest.raises(UserError, match="is a folder with no suppressions.json"):
+        api.load_suppressions(folder)
+    (folder / "suppressions.json").write_text(dumps_suppressions(
+        [make_suppression(finding="username-clash:1a2b3c4d", reason="r", by="me")]))
+    assert [s.finding for s in api.load_suppressions(folder)] == ["username-clash:1a2b3c4d"]
+    (tmp_path / "bad.json").write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf{}")
+    with pytest.raises(UserError) as error:
+        api.load_suppressions(tmp_path / "bad.json")
+    assert "byte-order mark" in str(error.value) and "utf-8-sig" not in str(error.value)
+    with pytest.raises(UserError) as error:
+        make_suppression(pair=("C1", "C1"), reason="r", by="me")
+    assert "['C1'" not in str(error.value) and "C1 and C1" in str(error.value)
