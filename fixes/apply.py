@@ -317,19 +317,6 @@ def merge_contacts(ws: Workspace, action: Mapping[str, Any]) -> bool:
                 raise Stale(f"contact record {cid}'s parent accounts changed since the plan")
     fills = {f["column"]: f for f in action.get("fill", [])}
     contacts = ws.export.tables["contacts"]
-    for cid, values in (expect.get("records", {}) or {}).items():
-        if cid not in rows:
-            continue
-        for column, value in values.items():
-            if not contacts.has(column):
-                continue
-            now = ws.get("contacts", rows[cid], column).strip()
-            if cid == survivor and column in fills:
-                if now and _loose(column, now) != _loose(column, fills[column]["value"]):
-                    raise Stale(f"contact record {cid}'s {column} changed since the plan")
-                continue
-            if _loose(column, now) != _loose(column, str(value)):
-                raise Stale(f"contact record {cid}'s {column} changed since the plan")
     planned: dict[str, set[tuple[str, bool]]] = {cid: set() for cid in retire}
     for link in expect.get("links", []) or []:
         if link["contact_id"] in planned:
@@ -347,6 +334,21 @@ def merge_contacts(ws: Workspace, action: Mapping[str, Any]) -> bool:
     if moved_already and filled_already and not any(
             cid in rows and _can_leave(ws, cid) for cid in retire):
         return False
+    # Checked once the merge is known not to be done already: a later action of the same plan
+    # (a decided rename) may have changed the survivor since, and the plan stays idempotent.
+    for cid, values in (expect.get("records", {}) or {}).items():
+        if cid not in rows:
+            continue
+        for column, value in values.items():
+            if not contacts.has(column):
+                continue
+            now = ws.get("contacts", rows[cid], column).strip()
+            if cid == survivor and column in fills:
+                if now and _loose(column, now) != _loose(column, fills[column]["value"]):
+                    raise Stale(f"contact record {cid}'s {column} changed since the plan")
+                continue
+            if _loose(column, now) != _loose(column, str(value)):
+                raise Stale(f"contact record {cid}'s {column} changed since the plan")
     if expect.get("links"):
         for cid in retire:
             now = {(ws.get("student_contacts", r, "student_id").strip(),
@@ -493,42 +495,76 @@ def add_permission(ws: Workspace, action: Mapping[str, Any]) -> bool:
 RENAME_KEYS = {"contacts": "contact_id", "accounts": "account_id", "staff": "staff_id"}
 
 
+def decisions(action: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A rename's decisions: ``decision`` and, when more than two holders share the username,
+    ``more_decisions`` (every holder but one must change)."""
+    more = action.get("more_decisions") or []
+    return [action.get("decision") or {}, *(d or {} for d in more)]
+
+
+def decided(action: Mapping[str, Any]) -> bool:
+    return all(str(d.get("new_value") or "").strip() for d in decisions(action))
+
+
 def rename_username(ws: Workspace, action: Mapping[str, Any]) -> bool:
-    decision = action.get("decision") or {}
+    username = str(action.get("username", "")).strip().lower()
+    # A decision for a contact record that a merge of this plan retired is the survivor's (the
+    # parent record now). When two decisions land on one record, the one naming it directly
+    # counts: the survivor takes one personal email, not two in turn.
+    targets: dict[tuple[str, str], tuple[Mapping[str, Any], str]] = {}
+    for decision in decisions(action):
+        table, key = str(decision.get("table") or ""), str(decision.get("key") or "")
+        target, merge = key, ""
+        if table == "contacts" and not ws.find("contacts", contact_id=key):
+            target, merge = _follow_merge(ws, key)
+        if (table, target) not in targets or not merge:
+            if (table, target) in targets and not targets[(table, target)][1]:
+                continue
+            targets[(table, target)] = (decision, merge)
+    changed = False
+    settled = []
+    for (table, target), (decision, merge) in targets.items():
+        try:
+            changed |= _rename_one(ws, decision, target, username, merge)
+        except Settled as why:
+            settled.append(why)
+    if settled and len(settled) == len(targets):
+        raise settled[0]
+    return changed
+
+
+def _rename_one(ws: Workspace, decision: Mapping[str, Any], key: str, username: str,
+                merge: str) -> bool:
     new_value = str(decision.get("new_value") or "").strip()
-    table, key, column = (str(decision.get(k) or "") for k in ("table", "key", "column"))
+    table, column = (str(decision.get(k) or "") for k in ("table", "column"))
     if table not in RENAME_KEYS or column not in ("email", "username"):
         raise Stale(f"decision names {table}.{column}; use one of the action's options")
-    if table == "contacts" and not ws.find("contacts", contact_id=key):
-        key = _follow_merge(ws, key, str(action.get("username", "")).strip().lower(), column)
     row = _one(ws, table, f"{table} record {key}", **{RENAME_KEYS[table]: key})
     if not ws.export.tables[table].has(column):
         raise Stale(f"the {table} table has no {column} column")
     now = ws.get(table, row, column).strip().lower()
     if now == new_value.lower():
         return False
-    if now != str(action.get("username", "")).strip().lower():
+    if now != username:
+        if merge:
+            # The survivor does not hold the clashing value: the retired record's would-be
+            # account is gone and its email was held, not copied. The merge settled the clash.
+            raise Settled(f"its record was retired by the merge {merge}, which settles the "
+                          "clash")
         raise Stale(f"{table} record {key}'s {column} changed since the plan")
     ws.set(table, row, column, new_value)
     return True
 
 
-def _follow_merge(ws: Workspace, key: str, username: str, column: str) -> str:
-    """The record a rename decided for a contact record that a merge of this plan retired: the
-    parent record is now the survivor, so the decision is the survivor's when the survivor holds
-    the clashing value; when it does not, the merge settled the clash (the retired record's
-    would-be account is gone and its email was held, not copied)."""
+def _follow_merge(ws: Workspace, key: str) -> tuple[str, str]:
+    """The survivor a merge of this plan retired ``key`` into (through chained merges), and that
+    merge's finding id; ``key`` and "" when no merge retired it."""
     seen = set()
     merge = ""
     while key in ws.merged_into and key not in seen:
         seen.add(key)
         key, merge = ws.merged_into[key]
-    if not merge:
-        return key
-    survivor = ws.find("contacts", contact_id=key)
-    if survivor and ws.get("contacts", survivor[0], column).strip().lower() == username:
-        return key
-    raise Settled(f"its record was retired by the merge {merge}, which settles the clash")
+    return key, merge
 
 
 HANDLERS: dict[str, Callable[[Workspace, Mapping[str, Any]], bool]] = {
@@ -616,10 +652,9 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
         if kind == "manual":
             result.skipped.append((finding, "no automatic fix; follow its steps in the SIS"))
             continue
-        if kind == "rename-username" and not str(
-                (action.get("decision") or {}).get("new_value") or "").strip():
+        if kind == "rename-username" and not decided(action):
             result.skipped.append((finding, "needs a person's decision: fill in "
-                                            "decision.new_value"))
+                                            "decision.new_value (and more_decisions')"))
             continue
         ws.action, ws.finding = kind, finding
         mark = len(ws.changes)

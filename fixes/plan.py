@@ -166,32 +166,54 @@ def _plan_permission(finding: Mapping[str, Any]) -> dict[str, Any]:
 def _plan_rename(finding: Mapping[str, Any]) -> dict[str, Any]:
     fix = finding.get("fix") or {}
     username = _text(fix.get("username") or finding.get("username")).lower()
-    options: list[dict[str, str]] = []
-    # The vendor's advice: the parent record takes a personal email (staff keep their work
-    # address), else one of the existing accounts gets another username.
+    ranked: list[tuple[int, dict[str, str]]] = []
+    accounts = [a for a in fix.get("accounts", []) or [] if isinstance(a, Mapping)]
+    # A contact record that already holds a parent account keeps its username when its email
+    # changes (existing accounts are never regenerated): for it, the account is renamed.
+    holders = {_text(a.get("person_id")) for a in accounts
+               if _text(a.get("account_type")).lower() == "parent"}
+    # The vendor's advice, in the order the options are suggested: the parent record whose
+    # account is still to be generated takes a personal email (staff keep their work address),
+    # else an existing parent account gets another username, else another existing account.
     for contact in fix.get("contacts", []) or []:
-        options.append({"table": "contacts", "key": _text(contact.get("contact_id")),
-                        "column": "email", "before": _text(contact.get("email")),
-                        "why": "the parent record takes a personal email"})
-    for account in fix.get("accounts", []) or []:
-        options.append({"table": "accounts", "key": _text(account.get("account_id")),
-                        "column": "username", "before": username,
-                        "why": f"the {_text(account.get('account_type')) or 'existing'} "
-                               f"account at school {_text(account.get('school_id'))} "
-                               "gets another username"})
+        cid = _text(contact.get("contact_id"))
+        held = cid in holders
+        ranked.append((3 if held else 0, {
+            "table": "contacts", "key": cid, "column": "email",
+            "before": _text(contact.get("email")),
+            "why": "the parent record takes a personal email" + (
+                " (its existing parent account keeps the username until renamed)"
+                if held else "")}))
+    for account in accounts:
+        kind = _text(account.get("account_type")) or "existing"
+        ranked.append((1 if kind.lower() == "parent" else 2, {
+            "table": "accounts", "key": _text(account.get("account_id")),
+            "column": "username", "before": username,
+            "why": f"the {kind} account at school {_text(account.get('school_id'))} "
+                   "gets another username"}))
     for staff in fix.get("staff", []) or []:
-        options.append({"table": "staff", "key": _text(staff.get("staff_id")), "column": "email",
-                        "before": _text(staff.get("email")),
-                        "why": "the staff record's email changes (last resort)"})
+        ranked.append((4, {"table": "staff", "key": _text(staff.get("staff_id")),
+                           "column": "email", "before": _text(staff.get("email")),
+                           "why": "the staff record's email changes (last resort)"}))
+    ranked.sort(key=lambda item: item[0])
+    options = [option for _, option in ranked]
+    # Each would-be account and each existing account is one holder of the username; all but
+    # one must change for the clash to go. The last holder in the order above keeps it (a staff
+    # account keeps the work address).
+    distinct = [option for rank, option in ranked if rank <= 2]
+    wanted = distinct[:max(1, len(distinct) - 1)] or options[:1] or [
+        {"table": "", "key": "", "column": ""}]
+    decisions = [{"table": o["table"], "key": o["key"], "column": o["column"], "new_value": None}
+                 for o in wanted]
     action = _base(finding, "rename-username")
-    suggested = options[0] if options else {"table": "", "key": "", "column": ""}
     action.update({
         "username": username,
         "needs_decision": True,
         "options": options,
-        "decision": {"table": suggested["table"], "key": suggested["key"],
-                     "column": suggested["column"], "new_value": None},
+        "decision": decisions[0],
     })
+    if len(decisions) > 1:
+        action["more_decisions"] = decisions[1:]
     return action
 
 

@@ -203,7 +203,8 @@ def test_decided_rename_is_applied(tmp_path):
     plan["actions"][0]["decision"]["new_value"] = "ray.jones@home.example"
     result = apply_plan(plan, board, tmp_path / "fixed", write=True, force=True)
     assert result.applied == ["username-clash:0004"]
-    assert table_rows(tmp_path / "fixed", "contacts")[3][3] == "ray.jones@home.example"
+    assert plan["actions"][0]["decision"]["table"] == "accounts"
+    assert table_rows(tmp_path / "fixed", "accounts")[2][1] == "ray.jones@home.example"
     again = apply_plan(plan, tmp_path / "fixed", tmp_path / "again")
     assert again.already_applied == ["username-clash:0004"]
 
@@ -240,31 +241,28 @@ def test_refuses_an_existing_output_and_a_bad_plan(tmp_path):
 
 
 def test_end_to_end_audit_plan_apply_reaudit(tmp_path):
-    """On a generated board: after applying every proposed fix the fixed findings are gone and
-    nothing new appears, with two documented exceptions (docs/fix-plan.md): a merge whose
-    records both hold a parent account keeps the second record (a person disables that
-    account), and a username clash that loses a retired record is the same clash re-identified."""
+    """Issue 5's done-when on a generated board: after applying every proposed fix (every
+    automatic action, and every rename decided as benchmarks/fix_roundtrip.py decides them) a
+    re-audit has none of the fixed findings left and no new finding of any kind."""
     import json
 
     from audits import api
-    from audits.findings import findings_document
     from audits.sample import generate_board, write_board as write_sample
+    from benchmarks.fix_roundtrip import decide_renames
 
     board = write_sample(generate_board(600, seed=11), tmp_path / "board")
-    before = api.run_audit(api.load_board(board)).findings
-    document = json.loads(json.dumps(findings_document(before, input_path="b", tables={})))
-    result = apply_plan(build_plan(document), board, tmp_path / "fixed", write=True, force=True)
+    before = api.run_audit(api.load_board(board))
+    plan = build_plan(json.loads(json.dumps(before.document())))
+    assert decide_renames(plan) > 0
+    result = apply_plan(plan, board, tmp_path / "fixed", write=True, force=True)
     assert result.applied and not result.refused
-    after = {f.id: f for f in api.run_audit(api.load_board(tmp_path / "fixed")).findings}
-    by_id = {f.id: f for f in before}
-    kept_records = {r["retired_id"] for r in result.retired if r["kept_in_contacts"] != "no"}
-    left = [i for i in result.applied if i in after
-            and not set(by_id[i].contacts) & kept_records]
-    assert left == []
-    clashing = {f.username for f in before if f.check == "username-clash"}
-    new = [f for i, f in after.items() if i not in by_id
-           and not (f.check == "username-clash" and f.username in clashing)]
-    assert new == []
+    assert {f for f, _ in result.skipped} == {
+        a["finding"] for a in plan["actions"] if a["action"] == "manual"}
+    after = {f.id for f in api.run_audit(api.load_board(tmp_path / "fixed")).findings}
+    assert [i for i in result.applied if i in after] == []
+    assert sorted(after - {f.id for f in before.findings}) == []
+    again = apply_plan(plan, tmp_path / "fixed", tmp_path / "again")
+    assert again.changes == [] and again.refused == []
 
 
 def test_workbook_fix_writes_formula_like_values_as_text(tmp_path):

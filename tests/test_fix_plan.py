@@ -56,10 +56,28 @@ def test_link_permission_and_manual_actions():
 def test_rename_is_a_suggestion_waiting_for_a_decision():
     action = plan_action(rename_finding())
     assert action["needs_decision"] is True
-    assert action["decision"] == {"table": "contacts", "key": "C3", "column": "email",
+    # C3 already holds A3: a new email on C3 would not rename the existing account.
+    assert action["decision"] == {"table": "accounts", "key": "A3", "column": "username",
                                   "new_value": None}
-    assert [(o["table"], o["key"]) for o in action["options"]] == [("contacts", "C3"),
-                                                                   ("accounts", "A3")]
+    assert [(o["table"], o["key"]) for o in action["options"]] == [("accounts", "A3"),
+                                                                   ("contacts", "C3")]
+    assert "more_decisions" not in action
+
+
+def test_a_rename_suggests_the_would_be_account_first_and_one_decision_per_extra_holder():
+    finding = rename_finding()
+    finding["fix"]["contacts"] = [{"contact_id": "C3", "email": "ray@example.com"},
+                                  {"contact_id": "C7", "email": "ray@example.com"},
+                                  {"contact_id": "C8", "email": "ray@example.com"}]
+    finding["fix"]["accounts"].append({"account_id": "E1", "school_id": "200",
+                                       "account_type": "staff", "person_id": "T1"})
+    action = plan_action(finding)
+    # Four holders (two would-be accounts, a parent and a staff account): three must change,
+    # and the staff account keeps its work address.
+    chosen = [action["decision"], *action["more_decisions"]]
+    assert [(d["table"], d["key"]) for d in chosen] == [("contacts", "C7"), ("contacts", "C8"),
+                                                        ("accounts", "A3")]
+    assert all(d["new_value"] is None for d in chosen)
 
 
 def test_plan_document_envelope_does_not_depend_on_actions():
