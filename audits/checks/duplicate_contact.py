@@ -81,9 +81,10 @@ def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
     for aid, sid in zip(granted["account_id"].astype(str), granted["student_id"].astype(str)):
         sees.setdefault(aid, set()).add(sid)
     students = board.students.drop_duplicates("student_id").set_index("student_id")
+    active = active_students(students)  # once: it is a set of every active student of the board
     for cluster in matches.clusters:
         yield _finding(context, cluster, rows, links_of,
-                       Accounts(accounts_of, account_rows, sees), students)
+                       Accounts(accounts_of, account_rows, sees), students, active)
 
 
 class Accounts:
@@ -100,7 +101,7 @@ class Accounts:
 
 
 def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_of: dict,
-             accounts: Accounts, students: pd.DataFrame) -> Finding:
+             accounts: Accounts, students: pd.DataFrame, active: frozenset[str]) -> Finding:
     graph = context.graph
     accounts_of = accounts.of
     ids = list(cluster.contacts)
@@ -132,7 +133,7 @@ def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_o
         # children must be added to their permissions by hand.
         "kept_accounts": [dict(accounts.rows[aid]) for aid in accounts_of.get(keep, [])],
         "steps": _steps(keep, retire, rows, links_of, accounts, names, graph, context.config,
-                        active_students(students)),
+                        active),
     }
     seeds = [(CONTACT, cid) for cid in ids] + [(STUDENT, sid) for sid in student_ids]
     return Finding(
