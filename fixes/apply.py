@@ -476,6 +476,10 @@ def add_permission(ws: Workspace, action: Mapping[str, Any]) -> bool:
     account_id = str(action["account_id"])
     ws.table("account_students")
     row = _one(ws, "accounts", f"account {account_id}", account_id=account_id)
+    if all(ws.find("account_students", account_id=account_id, student_id=str(student))
+           for student in action["students"]):
+        # Already done: a later action of the plan (a decided rename) may have renamed it since.
+        return False
     username = str(action.get("username") or "").strip().lower()
     if username and ws.get("accounts", row, "username").strip().lower() != username:
         raise Stale(f"account {account_id}'s username changed since the plan")
