@@ -129,7 +129,11 @@ class HouseholdGraph:
 
     def household_snapshot(self, seeds: Iterable[tuple[str, str]], *, max_nodes: int = 40) -> dict:
         """The part of the graph a finding is about, for its picture in the reports: the seed
-        records, their students, contacts and accounts one step away, and the links between them."""
+        records, their students, contacts and accounts one step away, and the links between them.
+
+        The same for any row order of the export: the seeds first in the order given, then
+        their neighbours sorted by (kind, id) up to ``max_nodes``; each edge runs from the
+        smaller node id to the larger (links are undirected), and edges are sorted."""
         # The plain dicts under networkx's views: one view object per lookup costs more than the
         # lookup, and boards with tens of thousands of findings make hundreds of thousands.
         adjacency = self.graph._adj
@@ -139,11 +143,9 @@ class HouseholdGraph:
             if seed in adjacency and seed not in seen:
                 seen.add(seed)
                 keep.append(seed)
-        for seed in list(keep):
-            for other in adjacency[seed]:
-                if other[0] != SCHOOL and other not in seen and len(keep) < max_nodes:
-                    seen.add(other)
-                    keep.append(other)
+        around = {other for seed in keep for other in adjacency[seed]
+                  if other[0] != SCHOOL and other not in seen}
+        keep.extend(sorted(around)[:max(0, max_nodes - len(keep))])
         nodes_data = self.graph._node
         nodes = [{"id": f"{kind}:{ident}", "kind": kind, "ref": ident,
                   "label": nodes_data[(kind, ident)].get("label", ident)}
@@ -156,12 +158,13 @@ class HouseholdGraph:
             for b, data in adjacency[a].items():
                 if position.get(b, -1) <= position[a]:
                     continue
-                edge = {"source": f"{a[0]}:{a[1]}", "target": f"{b[0]}:{b[1]}",
-                        "kind": data["kind"]}
+                source, target = sorted((f"{a[0]}:{a[1]}", f"{b[0]}:{b[1]}"))
+                edge = {"source": source, "target": target, "kind": data["kind"]}
                 if data["kind"] == "contact-of":
                     edge["relationship"] = data["relationship"]
                     edge["portal_access"] = bool(data["portal_access"])
                 edges.append(edge)
+        edges.sort(key=lambda edge: (edge["source"], edge["target"], edge["kind"]))
         return {"nodes": nodes, "edges": edges}
 
 
@@ -239,6 +242,36 @@ class _Builder:
                 adj[v][u] = d
 
 
+RELATIONSHIP_SEPARATOR = " / "
+
+
+def _combined_links(links: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """One row per (contact record, student): ``contact_id, student_id, relationship, parental,
+    portal_access``. A contact linked to a student by several rows (Mother with portal access,
+    and again as Emergency without) is one edge of the graph; taking any one row's attributes
+    would make the household picture depend on row order. So: parental if any row is, portal
+    access if any row has it, relationship the distinct values in sorted order."""
+    frame = pd.DataFrame({
+        "contact_id": links["contact_id"], "student_id": links["student_id"],
+        "relationship": links["relationship"].astype(str).str.strip(),
+        "parental": config.parental_mask(links["relationship"]).to_numpy(dtype=bool),
+        "portal_access": links["portal_access"].to_numpy(dtype=bool),
+    })
+    repeated = frame.duplicated(["contact_id", "student_id"], keep=False)
+    if not repeated.any():
+        return frame
+    # Repeated pairs are a small share of the rows: only they go through the groupby.
+    many = frame[repeated]
+    pair = ["contact_id", "student_id"]
+    flags = many.groupby(pair, sort=False)[["parental", "portal_access"]].any()
+    words = many.loc[many["relationship"] != "", pair + ["relationship"]].drop_duplicates()
+    words = (words.sort_values("relationship", kind="stable")
+             .groupby(pair, sort=False)["relationship"].agg(RELATIONSHIP_SEPARATOR.join))
+    combined = flags.join(words).reset_index()
+    combined["relationship"] = combined["relationship"].fillna("").astype(str)
+    return pd.concat([frame[~repeated], combined[frame.columns]], ignore_index=True)
+
+
 def build_graph(board: Board, config: Config) -> HouseholdGraph:
     """The household graph of a loaded board."""
     # Millions of small tuples and dicts, none of them in a cycle: the cyclic collector would
@@ -267,13 +300,12 @@ def _build_graph(board: Board, config: Config) -> HouseholdGraph:
     build.edges(student_nodes, build.keys(SCHOOL, students["school_id"]), {"kind": "enrolled-at"})
     contacts = board.contacts
     build.nodes_of(CONTACT, contacts["contact_id"], ({"label": label} for label in _labels(contacts)))
-    links = board.student_contacts
+    links = _combined_links(board.student_contacts, config)
     if len(links):
-        parental = links["relationship"].str.strip().str.lower().isin(config.parental_relationships)
         # One attribute dict per (relationship, parental, portal access): a handful.
-        relationship_codes, relationships = pd.factorize(links["relationship"].astype(str))
-        codes = (relationship_codes * 4 + parental.to_numpy(dtype=int) * 2
-                 + links["portal_access"].to_numpy(dtype=bool).astype(int))
+        relationship_codes, relationships = pd.factorize(links["relationship"])
+        codes = (relationship_codes * 4 + links["parental"].to_numpy(dtype=int) * 2
+                 + links["portal_access"].to_numpy(dtype=int))
         shared = np.empty(len(relationships) * 4, dtype=object)
         shared[:] = [{"kind": "contact-of", "relationship": rel, "parental": bool(par),
                       "portal_access": bool(portal)}

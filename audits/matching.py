@@ -181,8 +181,10 @@ def _features(board: Board, config: Config) -> _Features:
     first = normalize.fold_names(contacts["first_name"])
     last = normalize.fold_names(contacts["last_name"])
     groups = normalize.first_name_groups(first, normalize.nickname_index(config.nicknames))
-    phones = np.stack([normalize.normalize_phone(contacts[c]).to_numpy(dtype=object)
-                       for c in PHONE_COLUMNS], axis=1)
+    # One pass over the three phone columns: a number typed as home and cell is folded once.
+    phones = normalize.normalize_phone(
+        pd.concat([contacts[c].astype(object) for c in PHONE_COLUMNS], ignore_index=True)
+    ).to_numpy(dtype=object).reshape(len(PHONE_COLUMNS), len(contacts)).T.copy()
     street = normalize.normalize_street(contacts["street"], config.street_suffixes)
     links = _links(board, config, contacts)
     email = normalize.normalize_email(contacts["email"])
@@ -387,7 +389,8 @@ def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarr
 
 
 def _prefix(values: np.ndarray, length: int) -> np.ndarray:
-    return np.asarray(pd.Series(values, dtype=str).str.slice(0, length).to_numpy(), dtype=str)
+    # A cast to a shorter fixed-width string truncates: the first ``length`` characters.
+    return np.asarray(values, dtype=str).astype(f"<U{length}")
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:

@@ -77,22 +77,39 @@ def first_name_groups(folded_first: pd.Series, index: Mapping[str, tuple[int, ..
                         columns=[f"group{i}" for i in range(width)]).astype("int32")
 
 
-def normalize_email(values: pd.Series) -> pd.Series:
-    """Emails compare case-insensitively with spaces ignored; text without ``@`` is no email."""
-    text = values.astype(object).where(values.notna(), "").astype(str)
+def _vectorised_per_distinct(values: pd.Series, function: Callable[[pd.Series], pd.Series]
+                             ) -> pd.Series:
+    """``function`` (vectorised string operations on a Series) applied to the distinct values
+    only, mapped back: the same result as applying it to every row, for a fraction of the work."""
+    text = values.astype(object).where(values.notna(), "")
+    codes, distinct = pd.factorize(text.to_numpy(dtype=object))
+    mapped = function(pd.Series(distinct, dtype=object).astype(str))
+    return pd.Series(mapped.to_numpy()[codes], index=values.index, dtype=mapped.dtype)
+
+
+def _email_text(text: pd.Series) -> pd.Series:
     text = text.str.replace(r"\s+", "", regex=True).str.lower()
     return text.where(text.str.contains("@", regex=False) & (text.str.len() > 2), "")
 
 
+def normalize_email(values: pd.Series) -> pd.Series:
+    """Emails compare case-insensitively with spaces ignored; text without ``@`` is no email."""
+    return _vectorised_per_distinct(values, _email_text)
+
+
 _EXTENSION = re.compile(r"(?:ext\.?|extension|x|poste)\s*\d+\s*$", re.I)
+_EXTENSION_LETTER = re.compile(r"[xXeEpP]")
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]+")
 
 
 def phone_digits(text: str) -> str:
     """A North American number as its 10 digits (leading 1 dropped, extension ignored); ``""``
     when the text is not one."""
-    if any(letter in text for letter in "xXeEpP"):
+    if _EXTENSION_LETTER.search(text):
         text = _EXTENSION.sub("", text)
-    digits = "".join(filter(str.isdigit, text))
+    # ASCII text (nearly all): the regex keeps exactly what str.isdigit keeps, much faster.
+    digits = _NOT_ASCII_DIGIT.sub("", text) if text.isascii() \
+        else "".join(filter(str.isdigit, text))
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     return digits if len(digits) == 10 else ""
@@ -105,8 +122,8 @@ def normalize_phone(values: pd.Series) -> pd.Series:
 def normalize_postal_code(values: pd.Series) -> pd.Series:
     """Postal codes compare without spaces or hyphens and case-insensitively: ``k1a 0b1`` ==
     ``K1A0B1``."""
-    text = values.astype(object).where(values.notna(), "").astype(str)
-    return text.str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    return _vectorised_per_distinct(
+        values, lambda text: text.str.upper().str.replace(r"[^0-9A-Z]", "", regex=True))
 
 
 _UNIT_WORDS = r"(?:apartment|apt|unit|suite|ste|app|appt|#|no)"
