@@ -251,10 +251,14 @@ def _combined_links(links: pd.DataFrame, config: Config) -> pd.DataFrame:
     and again as Emergency without) is one edge of the graph; taking any one row's attributes
     would make the household picture depend on row order. So: parental if any row is, portal
     access if any row has it, relationship the distinct values in sorted order."""
+    # Relationship words are a handful: trim and test the distinct ones, not every row.
+    codes, words = pd.factorize(links["relationship"].astype(str))
+    trimmed = pd.Index(words, dtype=object).str.strip()
+    parental = config.parental_mask(pd.Series(trimmed, dtype=object)).to_numpy(dtype=bool)
     frame = pd.DataFrame({
-        "contact_id": links["contact_id"], "student_id": links["student_id"],
-        "relationship": links["relationship"].astype(str).str.strip(),
-        "parental": config.parental_mask(links["relationship"]).to_numpy(dtype=bool),
+        "contact_id": links["contact_id"].to_numpy(), "student_id": links["student_id"].to_numpy(),
+        "relationship": np.asarray(trimmed, dtype=object)[codes] if len(codes) else [],
+        "parental": parental[codes] if len(codes) else np.zeros(0, dtype=bool),
         "portal_access": links["portal_access"].to_numpy(dtype=bool),
     })
     repeated = frame.duplicated(["contact_id", "student_id"], keep=False)

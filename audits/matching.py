@@ -171,6 +171,14 @@ class _Features:
     city: np.ndarray
     links: pd.DataFrame  # contact, student, family, home, role, parental
     raw: pd.DataFrame
+    raw_columns: dict[str, np.ndarray] = field(default_factory=dict)
+    """The raw columns evidence shows, as arrays (filled on first use: ``DataFrame.at`` per
+    value is slow when thousands of pairs are shown)."""
+
+    def raw_column(self, name: str) -> np.ndarray:
+        if name not in self.raw_columns:
+            self.raw_columns[name] = self.raw[name].to_numpy(dtype=object)
+        return self.raw_columns[name]
 
 
 def _features(board: Board, config: Config) -> _Features:
@@ -297,95 +305,130 @@ def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame
 
 
 # ---------------------------------------------------------------------------------- blocking
-def _localise(keys: tuple[np.ndarray, np.ndarray], f: _Features, limit: int
+def _tuple_codes(*columns: np.ndarray) -> np.ndarray:
+    """One integer per row, equal exactly where every column is equal: a block key as the
+    tuple of its parts. (No part holds the ``/`` the keys were once joined with, so comparing
+    the parts is comparing the joined text; integers factorise far faster than strings.)"""
+    code = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        part, distinct = pd.factorize(np.asarray(column))
+        code = pd.factorize(code * max(len(distinct), 1) + part)[0].astype(np.int64)
+    return code
+
+
+def _localise(pos: np.ndarray, key: np.ndarray, f: _Features, limit: int
               ) -> tuple[np.ndarray, np.ndarray]:
     """Name blocks bigger than ``limit`` (common names) split by place: the postal code or the
     civic number. A common name alone says little (it never reaches the threshold on its own);
     a common name at one address is worth comparing."""
-    all_pos, all_keys = keys
-    code, _ = pd.factorize(all_keys)
+    code, _ = pd.factorize(key)
     big = np.bincount(code)[code] > limit
-    parts = [(all_pos[~big], all_keys[~big])]
-    pos = all_pos[big]
-    base = all_keys[big].astype(str)
-    for tag, place in (("/p", f.postal), ("/n", f.civic)):
-        values = place[pos].astype(str)
+    positions = [pos[~big]]
+    tags = [np.zeros(int((~big).sum()), dtype=np.int64)]
+    bases = [code[~big]]
+    places = [np.full(int((~big).sum()), -1, dtype=np.int64)]
+    for tag, place in ((1, f.postal), (2, f.civic)):
+        values = place[pos[big]].astype(str)
         ok = values != ""
-        parts.append((pos[ok], np.char.add(np.char.add(base[ok], tag), values[ok])))
-    return (np.concatenate([p for p, _ in parts]),
-            np.concatenate([k.astype(object) for _, k in parts]))
+        positions.append(pos[big][ok])
+        bases.append(code[big][ok])
+        tags.append(np.full(int(ok.sum()), tag, dtype=np.int64))
+        places.append(pd.factorize(values[ok])[0].astype(np.int64))
+    return (np.concatenate(positions),
+            _tuple_codes(np.concatenate(bases), np.concatenate(tags), np.concatenate(places)))
 
 
 def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """(record position, block key) for every block key of every record."""
+    """(record position, block key) for every block key of every record. A key is an integer:
+    equal for two records exactly when they share that block."""
     n = len(f.ids)
     pos = np.arange(n)
     frames = []
 
-    def add(key: np.ndarray, valid: np.ndarray, prefix: str, limit: int = 0) -> None:
-        keys = np.char.add(prefix, key[valid].astype(str))
+    def add(valid: np.ndarray, *parts: np.ndarray, limit: int = 0) -> None:
         members = pos[valid]
-        if limit:
-            code, _ = pd.factorize(keys)
-            small = np.bincount(code)[code] <= limit
+        keys = _tuple_codes(*(np.asarray(part)[valid] for part in parts)) if len(members) \
+            else np.zeros(0, dtype=np.int64)
+        if limit and len(keys):
+            small = np.bincount(keys)[keys] <= limit
             keys, members = keys[small], members[small]
         frames.append((members, keys))
 
-    add(f.email, f.email != "", "e")
-    for column in range(f.phones.shape[1]):
-        add(f.phones[:, column], f.phones[:, column] != "", "p")
-    first = pd.Series(f.first, dtype=str)
-    last = pd.Series(f.last, dtype=str)
-    # Surname key per part, so ``Tremblay-Roy`` meets ``Tremblay`` and ``Roy``.
-    parts = last.str.split(r"[\s\-]+", regex=True).explode()
-    parts = parts[parts.notna() & (parts != "")]
-    part_pos = parts.index.to_numpy()
-    first_of_part = first.to_numpy()[part_pos].astype(str)
-    part_text = parts.to_numpy().astype(str)
+    add(f.email != "", f.email.astype(str))
+    # One namespace for the three phone columns: the same number as home and as cell meets.
+    phone_valid = f.phones != ""
+    phone_pos = np.broadcast_to(pos[:, None], f.phones.shape)[phone_valid]
+    phone_keys = pd.factorize(f.phones[phone_valid])[0].astype(np.int64)
+    frames.append((phone_pos, phone_keys))
+    first_text = np.asarray(f.first, dtype=object).astype(str)
+    last_text = np.asarray(f.last, dtype=object).astype(str)
+    # Surname key per part, so ``Tremblay-Roy`` meets ``Tremblay`` and ``Roy``. Split once per
+    # distinct surname, then spread to the records.
+    last_code, last_distinct = pd.factorize(last_text)
+    split = pd.Series(last_distinct, dtype=str).str.split(r"[\s\-]+", regex=True).explode()
+    split = split[split.notna() & (split != "")]
+    split_code = split.index.to_numpy().astype(np.int64)
+    split_text = split.to_numpy().astype(str)
+    n_parts = np.bincount(split_code, minlength=len(last_distinct))
+    start = np.cumsum(n_parts) - n_parts
+    row_parts = n_parts[last_code] if len(last_code) else np.zeros(0, dtype=np.int64)
+    part_pos = np.repeat(pos, row_parts)
+    offset = np.arange(len(part_pos)) - np.repeat(np.cumsum(row_parts) - row_parts, row_parts)
+    part_text = split_text[start[last_code[part_pos]] + offset] if len(part_pos) \
+        else np.zeros(0, dtype=str)
+    first_of_part = first_text[part_pos]
     has_first = np.char.str_len(first_of_part) > 0
     # Surname prefix + first initial, and first-name prefix + surname initial: a typo in one
     # name keeps the other's key; a swap of given name and surname lands in the same block.
-    k1 = np.char.add(np.char.add(_prefix(part_text, 3), "/"), _prefix(first_of_part, 1))
-    k2 = np.char.add(np.char.add(_prefix(first_of_part, 3), "/"), _prefix(part_text, 1))
-    names = [(part_pos[has_first], np.char.add("n", k1[has_first])),
-             (part_pos[has_first], np.char.add("n", k2[has_first]))]
+    # (One vocabulary for all four parts: a k1 key and a k2 key that read alike are one key.)
+    p3, f1 = _prefix(part_text, 3), _prefix(first_of_part, 1)
+    f3, p1 = _prefix(first_of_part, 3), _prefix(part_text, 1)
+    m = len(part_pos)
+    vocabulary = pd.factorize(np.concatenate([p3.astype(object), f1.astype(object),
+                                              f3.astype(object), p1.astype(object)]))[0]
+    c_p3, c_f1, c_f3, c_p1 = (vocabulary[i * m:(i + 1) * m] for i in range(4))
+    name_pos, kinds, xs, ys = [], [], [], []
+    for x, y in ((c_p3, c_f1), (c_f3, c_p1)):
+        name_pos.append(part_pos[has_first])
+        kinds.append(np.zeros(int(has_first.sum()), dtype=np.int64))
+        xs.append(x[has_first])
+        ys.append(y[has_first])
     for column in range(f.groups.shape[1]):
         g = f.groups[part_pos, column]
         ok = g >= 0
-        key = np.char.add(np.char.add(_prefix(part_text[ok], 3), "/g"), g[ok].astype(str))
-        names.append((part_pos[ok], np.char.add("n", key)))
-    frames.append(_localise((np.concatenate([p for p, _ in names]),
-                             np.concatenate([k.astype(object) for _, k in names])),
-                            f, int(name_block)))
+        name_pos.append(part_pos[ok])
+        kinds.append(np.ones(int(ok.sum()), dtype=np.int64))
+        xs.append(c_p3[ok])
+        ys.append(g[ok].astype(np.int64))
+    name_keys = _tuple_codes(np.concatenate(kinds), np.concatenate(xs), np.concatenate(ys))
+    frames.append(_localise(np.concatenate(name_pos), name_keys, f, int(name_block)))
     postal = f.postal.astype(str)
     has_postal = postal != ""
-    add(np.char.add(np.char.add(postal, "/"), _prefix(last.to_numpy().astype(str), 2)),
-        has_postal, "a")
+    add(has_postal, postal, _prefix(last_text, 2))
     has_street = (f.street != "") & (f.civic != "")
-    add(np.char.add(np.char.add(f.civic.astype(str), "/"), _prefix(f.street.astype(str), 4)),
-        has_street, "s")
+    add(has_street, f.civic.astype(str), _prefix(f.street.astype(str), 4))
     # Passes that survive a typo in, or a replacement of, the fields the keys above rest on:
     # given name + postal code (surname garbled), civic number + surname (street name garbled
     # or a second address line first), surname + city (postal code mistyped).
     # Fallbacks only: a key this loose is worth comparing where it picks out a few records.
     small = 4 * int(name_block)
     civic = f.civic.astype(str)
-    last_text = last.to_numpy().astype(str)
-    first_text = first.to_numpy().astype(str)
-    add(np.char.add(np.char.add(postal, "/"), _prefix(first_text, 3)),
-        has_postal & (first.to_numpy() != ""), "q", small)
-    add(np.char.add(np.char.add(civic, "/"), _prefix(last_text, 3)),
-        (civic != "") & (last.to_numpy() != ""), "c", int(name_block))
+    add(has_postal & (first_text != ""), postal, _prefix(first_text, 3), limit=small)
+    add((civic != "") & (last_text != ""), civic, _prefix(last_text, 3), limit=int(name_block))
     city = f.city.astype(str)
-    add(np.char.add(np.char.add(city, "/"), _prefix(last_text, 4)),
-        (city != "") & (last.to_numpy() != ""), "y", small)
+    add((city != "") & (last_text != ""), city, _prefix(last_text, 4), limit=small)
     links = f.links
-    frames.append((links["contact"].to_numpy(),
-                   np.char.add("f", links["family"].to_numpy().astype(str))))
+    frames.append((links["contact"].to_numpy(), links["family"].to_numpy().astype(np.int64)))
     home = links[links["home"] >= 0]
-    frames.append((home["contact"].to_numpy(), np.char.add("h", home["home"].to_numpy().astype(str))))
-    return (np.concatenate([p.astype(np.int64) for p, _ in frames]),
-            np.concatenate([np.asarray(k, dtype=object) for _, k in frames]))
+    frames.append((home["contact"].to_numpy(), home["home"].to_numpy().astype(np.int64)))
+    # Each pass its own namespace: offset its keys past the previous passes'.
+    positions, keys, base = [], [], 0
+    for members, codes in frames:
+        codes = pd.factorize(codes)[0].astype(np.int64) if len(codes) else codes
+        positions.append(np.asarray(members, dtype=np.int64))
+        keys.append(codes.astype(np.int64) + base)
+        base += int(codes.max()) + 1 if len(codes) else 0
+    return np.concatenate(positions), np.concatenate(keys)
 
 
 def _prefix(values: np.ndarray, length: int) -> np.ndarray:
@@ -963,8 +1006,9 @@ def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
     x, y = int(scored.pairs[row][0]), int(scored.pairs[row][1])
     if str(f.ids[x]) > str(f.ids[y]):
         x, y = y, x
-    raw = f.raw
     fields: dict[str, dict] = {}
+    first, last = f.raw_column("first_name"), f.raw_column("last_name")
+    email, postal = f.raw_column("email"), f.raw_column("postal_code")
 
     def put(name: str, code: int, va: str, vb: str, note: str = "") -> None:
         fields[name] = {"verdict": VERDICT_WORDS[int(code)], "a": va, "b": vb, "note": note}
@@ -972,11 +1016,10 @@ def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
     v = scored.verdicts
     first_note = {V_SAME: "", F_NICKNAME: "nickname", V_SIMILAR: "spelling", F_SPELLING: "one letter apart",
                   F_INITIAL: "initial", V_MISSING: ""}.get(int(v["first_name"][row]), "")
-    put("first_name", v["first_name"][row], raw.at[x, "first_name"], raw.at[y, "first_name"],
-        first_note)
+    put("first_name", v["first_name"][row], first[x], first[y], first_note)
     last_note = "part of a compound surname" if v["last_name"][row] == L_PARTIAL else ""
-    put("last_name", v["last_name"][row], raw.at[x, "last_name"], raw.at[y, "last_name"], last_note)
-    put("email", v["email"][row], raw.at[x, "email"], raw.at[y, "email"],
+    put("last_name", v["last_name"][row], last[x], last[y], last_note)
+    put("email", v["email"][row], email[x], email[y],
         {V_SIMILAR: "one-character typo",
          E_SEPARATORS: "only dots, underscores or spaces differ"}.get(int(v["email"][row]), ""))
     phones_x = [str(p) for p in f.phones[x] if p]
@@ -989,8 +1032,8 @@ def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
         ("one digit apart" if v["phone"][row] == V_SIMILAR else ""))
     street_note = {S_OTHER_UNIT: "same building, another unit",
                    V_DIFFERENT: "moved?", V_SIMILAR: "spelling"}.get(int(v["street"][row]), "")
-    put("address", v["street"][row], _address(raw, x), _address(raw, y), street_note)
-    put("postal_code", v["postal_code"][row], raw.at[x, "postal_code"], raw.at[y, "postal_code"])
+    put("address", v["street"][row], _address(f, x), _address(f, y), street_note)
+    put("postal_code", v["postal_code"][row], postal[x], postal[y])
     return PairEvidence(str(f.ids[x]), str(f.ids[y]), round(float(scored.score[row]), 4), fields)
 
 
@@ -998,9 +1041,9 @@ def _show_phone(digits: str) -> str:
     return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}" if len(digits) == 10 else digits
 
 
-def _address(raw: pd.DataFrame, position: int) -> str:
-    return ", ".join(part for part in (str(raw.at[position, "street"]).strip(),
-                                       str(raw.at[position, "city"]).strip()) if part)
+def _address(f: _Features, position: int) -> str:
+    return ", ".join(part for part in (str(f.raw_column("street")[position]).strip(),
+                                       str(f.raw_column("city")[position]).strip()) if part)
 
 
 __all__: Iterable[str] = ("PairEvidence", "ContactCluster", "ContactMatches", "match_contacts",

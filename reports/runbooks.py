@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup, escape
+
 from audits.findings import Finding
 from reports import wording
 from reports.files import replace_folder, write_text_atomically
@@ -68,25 +70,91 @@ def runbook_markdown(school_name: str, school_id: str, items: list[dict[str, Any
              f"Generated {md(stamp)}. {len(items)} finding(s), highest severity first. "
              "Tick each step as you do it in the SIS.", ""]
     for n, item in enumerate(items, 1):
-        lines += [f"## {n}. {item['severity_word']}: {md(item['title'])}", "",
-                  f"- Finding: `{item['id'].replace('`', '')}` ({md(item['check'])}, "
-                  f"confidence {item['confidence']})"]
-        if item["schools"]:
-            lines.append(f"- Schools: {md('; '.join(item['schools']))}")
-        for record in item["records"]:
-            lines.append(f"- Record: {md(record)}")
-        if item["username"]:
-            lines.append(f"- Username: {md(item['username'])}")
-        if item["pairs"]:
-            lines.append(f"- Missing links: {md(item['pairs'])}")
-        for field, value in item["evidence"]:
-            lines.append(f"- Evidence, {md(field)}: {md(value)}")
-        if item["why"]:
-            lines += ["", f"Why it matters: {md(item['why'])}"]
-        lines += ["", "Steps:" if not item["action"] else f"Steps ({md(item['action'])}):", ""]
-        lines += [f"{k}. [ ] {md(step)}" for k, step in enumerate(item["steps"], 1)]
-        lines.append("")
+        head, body = _item_markdown(item)
+        lines.append(f"## {n}. {head}")
+        lines.append(body)
     return "\n".join(lines)
+
+
+def _item_markdown(item: dict[str, Any]) -> tuple[str, str]:
+    """A finding's Markdown after its number, worked out once however many schools list it."""
+    made = item.get("_markdown")
+    if made is not None:
+        return made
+    lines = ["", f"- Finding: `{item['id'].replace('`', '')}` ({md(item['check'])}, "
+                 f"confidence {item['confidence']})"]
+    if item["schools"]:
+        lines.append(f"- Schools: {md('; '.join(item['schools']))}")
+    for record in item["records"]:
+        lines.append(f"- Record: {md(record)}")
+    if item["username"]:
+        lines.append(f"- Username: {md(item['username'])}")
+    if item["pairs"]:
+        lines.append(f"- Missing links: {md(item['pairs'])}")
+    for field, value in item["evidence"]:
+        lines.append(f"- Evidence, {md(field)}: {md(value)}")
+    if item["why"]:
+        lines += ["", f"Why it matters: {md(item['why'])}"]
+    lines += ["", "Steps:" if not item["action"] else f"Steps ({md(item['action'])}):", ""]
+    lines += [f"{k}. [ ] {md(step)}" for k, step in enumerate(item["steps"], 1)]
+    lines.append("")
+    made = (f"{item['severity_word']}: {md(item['title'])}", "\n".join(lines))
+    item["_markdown"] = made
+    return made
+
+
+PICTURE_CAPTION = (
+    "\n    <figcaption>Red outline: the records this finding is about; red dashed: a missing "
+    "link;\n      grey: contact of a student (relationship beside the contact; dashed: no "
+    "portal access);\n      green: sibling link; blue: holds the account (dotted: the account "
+    "can see the student).</figcaption></figure>")
+
+
+def _item_html(item: dict[str, Any]) -> tuple[str, str]:
+    """A finding's ``<section>`` of the HTML runbook, split around its number, built once per
+    finding (a template call per finding per school cost more than the rest of the page).
+    Every value is escaped as the page template would (markupsafe); the picture is markup."""
+    made = item.get("_html")
+    if made is not None:
+        return made
+    ident = escape(item["id"])
+    parts = [f'. <span class="sev {escape(item["severity"])}">{escape(item["severity_word"])}'
+             f'</span> {escape(item["title"])}</h2>\n',
+             f'  <p class="fid">Finding {ident} &middot; {escape(item["check"])} &middot; '
+             f'confidence {escape(item["confidence"])}\n']
+    if item["schools"]:
+        parts.append(f'&middot; {escape("; ".join(item["schools"]))}')
+    parts.append("</p>\n  <ul>\n")
+    parts += [f"<li>{escape(record)}</li>" for record in item["records"]]
+    if item["username"]:
+        parts.append(f"<li>username {escape(item['username'])}</li>")
+    if item["pairs"]:
+        parts.append(f"<li>missing links: {escape(item['pairs'])}</li>")
+    parts.append("  </ul>\n")
+    if item["evidence"]:
+        parts.append("  <table><tr><th>Evidence</th><th></th></tr>\n")
+        parts += [f'<tr><th scope="row">{escape(field)}</th><td>{escape(value)}</td></tr>'
+                  for field, value in item["evidence"]]
+        parts.append("  </table>\n")
+    if item["picture"]:
+        parts.append(f'<figure class="picture">{item["picture"]}{PICTURE_CAPTION}')
+    if item["why"]:
+        parts.append(f"<p><b>Why it matters:</b> {escape(item['why'])}</p>")
+    action = f" ({escape(item['action'])})" if item["action"] else ""
+    parts.append(f'  <p><b>Steps{action}:</b></p>\n  <ol class="steps">\n')
+    parts += [f'<li><span class="box"></span>{escape(step)}</li>' for step in item["steps"]]
+    parts.append("  </ol>\n</section>\n")
+    made = (f'<section class="finding" id="{ident}">\n  <h2>', "".join(parts))
+    item["_html"] = made
+    return made
+
+
+def _sections_html(items: list[dict[str, Any]]) -> Markup:
+    out = []
+    for n, item in enumerate(items, 1):
+        head, body = _item_html(item)
+        out += (head, str(n), body)
+    return Markup("".join(out))
 
 
 def write_runbooks(report: "ReportInput", folder: Path) -> Path:
@@ -111,8 +179,8 @@ def _write_runbooks(report: "ReportInput", folder: Path) -> Path:
                 else report.schools.get(school_id, school_id))
         stem = school_file_stem(school_id)
         write_text_atomically(folder / f"{stem}.html", page.render(
-            school_name=name, school_id=school_id, items=items, stamp=report.stamp,
-            board_name=report.board_name))
+            school_name=name, school_id=school_id, count=len(items), stamp=report.stamp,
+            board_name=report.board_name, sections=_sections_html(items)))
         write_text_atomically(folder / f"{stem}.md",
                               runbook_markdown(name, school_id, items, report.stamp))
         counts = {s: sum(1 for i in items if i["severity"] == s) for s in wording.SEVERITY_ORDER}

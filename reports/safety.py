@@ -87,6 +87,11 @@ def _md_escape(match: "re.Match[str]") -> str:
     return "\\" + char
 
 
+# Characters without which _MD_INLINE_RE cannot match anywhere: most names and evidence
+# values have none, and a plain character-class search is far cheaper than the full pattern.
+_MD_MAYBE_RE = re.compile(r"[\\`*\[\]<|_~!&:.]")
+
+
 def markdown_text(value: object) -> str:
     """Text for Markdown that renders as itself, and still reads as itself where Markdown is
     not rendered: only the characters that could start markup where they stand get a
@@ -94,7 +99,8 @@ def markdown_text(value: object) -> str:
     data cannot start a line of its own, and a value that may land at a line's start has its
     heading, list or quote marker escaped too."""
     text = " ".join(str(value).split()) if value is not None else ""
-    text = _MD_INLINE_RE.sub(_md_escape, text)
+    if _MD_MAYBE_RE.search(text):
+        text = _MD_INLINE_RE.sub(_md_escape, text)
     start = _MD_LINE_START_RE.match(text)
     if start:
         end = start.end()

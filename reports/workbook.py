@@ -37,7 +37,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from audits.findings import Finding
 from reports import wording
 from reports.files import write_atomically
-from reports.safety import looks_like_formula
+from reports.safety import FORMULA_STARTS, looks_like_formula
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -365,6 +365,14 @@ def _changes_sheet(book, changes) -> Iterator[str]:
 
 def _preview_values(series) -> list:
     """A preview column as cell values: lists joined, missing values empty, text kept text."""
+    if str(series.dtype) in ("str", "string") or series.dtype.kind in "iub":
+        # No lists and no odd objects here: only missing values need replacing.
+        missing = series.isna()
+        values = series.tolist()
+        if missing.any():
+            for at in missing.to_numpy().nonzero()[0].tolist():
+                values[at] = None
+        return values
     values = series.tolist()
     out = []
     for value in values:
@@ -397,7 +405,7 @@ def _preview_sheet(book, preview: "pd.DataFrame | None") -> Iterator[str] | None
     sheet = _table_sheet(book, PREVIEW_SHEET, list(zip(titles, widths)), len(preview))
     quote_style = book._cell_styles.add(_style_array(sheet, None, None, None, True))
     columns = [_preview_values(preview[c]) for c in preview.columns]
-    return _rows_xml(zip(*columns), [(None, quote_style)] * len(columns))
+    return _columns_xml(columns, [(None, quote_style)] * len(columns))
 
 
 def _xml_text(value: str) -> str:
@@ -417,33 +425,89 @@ def _rows_xml(rows: Iterable[Sequence], column_styles: Sequence[tuple[Any, int]]
     its text looks like a formula. ``wrap_widths[i]``, when given, is the width of a column
     whose text wraps: the row gets the height of its tallest wrapped cell (``ht`` with
     ``customHeight``), since neither openpyxl nor LibreOffice sizes streamed rows."""
+    rows = [list(row) for row in rows]
+    width = len(column_styles)
+    columns = [[row[i] if i < len(row) else None for row in rows] for i in range(width)]
+    return _columns_xml(columns, column_styles, first_row, wrap_widths)
+
+
+# Illegal XML characters other than NUL, which joins a column's texts for bulk escaping.
+_ILLEGAL_BUT_NUL_RE = re.compile(r"[\001-\010\013\014\016-\037]")
+
+
+def _escaped_texts(texts: list[str]) -> list[str]:
+    """``_xml_text`` of every text, done on the column joined into one string (a few C-speed
+    passes instead of several calls per cell)."""
+    joined = "\0".join(texts)
+    if (joined.count("\0") != len(texts) - 1
+            or max(map(len, texts), default=0) > EXCEL_CELL_LIMIT):
+        return [_xml_text(text) for text in texts]  # rare: a NUL in the data, or huge cells
+    if _ILLEGAL_BUT_NUL_RE.search(joined):
+        joined = _ILLEGAL_BUT_NUL_RE.sub("", joined)
+    joined = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return joined.split("\0")
+
+
+def _column_cells(letter: str, values: list, numbers: list[str], style, quote_style) -> list[str]:
+    """Each row's ``<c>`` element of one column ("" for no cell)."""
+    cells = [""] * len(values)
+    if all(value.__class__ is str or value is None for value in values):
+        # The common case (text columns), without the per-value type dispatch below.
+        text_at = [at for at, value in enumerate(values) if value]
+        texts = [values[at] for at in text_at]
+        values = []
+    else:
+        text_at, texts = [], []
+    for at, value in enumerate(values):
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            text_at.append(at)
+            texts.append(value)
+        elif isinstance(value, bool):
+            cells[at] = f'<c r="{letter}{numbers[at]}" t="b"><v>{int(value)}</v></c>'
+        elif isinstance(value, (int, float)) and math.isfinite(value):
+            cells[at] = f'<c r="{letter}{numbers[at]}" t="n"><v>{value!r}</v></c>'
+        else:
+            text_at.append(at)
+            texts.append(str(value))
+    if not texts:
+        return cells
+    escaped = _escaped_texts(texts)
+    quote_attr = f' s="{quote_style}"' if quote_style else ""
+    if isinstance(style, dict):
+        attrs = [quote_attr if text.startswith(FORMULA_STARTS) else
+                 (f' s="{style.get(text)}"' if style.get(text) else "") for text in texts]
+    else:
+        plain_attr = f' s="{style}"' if style else ""
+        attrs = [quote_attr if text.startswith(FORMULA_STARTS) else plain_attr
+                 for text in texts]
+    head = f'<c r="{letter}'
+    for at, attr, text in zip(text_at, attrs, escaped):
+        cells[at] = (f'{head}{numbers[at]}"{attr} t="inlineStr"><is>'
+                     f'<t xml:space="preserve">{text}</t></is></c>')
+    return cells
+
+
+def _columns_xml(columns: Sequence[list], column_styles: Sequence[tuple[Any, int]],
+                 first_row: int = 2, wrap_widths: Sequence[float | None] = ()
+                 ) -> Iterator[str]:
+    """:func:`_rows_xml` of rows given column by column: each column's cells are built in
+    one pass, then each row is a join of its precomputed cells."""
+    count = max((len(c) for c in columns), default=0)
+    numbers = [str(n) for n in range(first_row, first_row + count)]
     letters = [get_column_letter(i) for i in range(1, len(column_styles) + 1)]
-    specs = list(zip(letters, column_styles))
-    wrapped = [(i, w) for i, w in enumerate(wrap_widths) if w]
-    for number, row in enumerate(rows, first_row):
-        cells = []
-        height = None
-        if wrapped:
-            height = row_height(max((text_lines(row[i], w) for i, w in wrapped if i < len(row)),
+    cell_columns = [_column_cells(letter, list(values), numbers, style, quote)
+                    for letter, (style, quote), values in zip(letters, column_styles, columns)]
+    heights = [""] * count
+    wrapped = [(columns[i], w) for i, w in enumerate(wrap_widths) if w and i < len(columns)]
+    if wrapped:
+        for at in range(count):
+            height = row_height(max((text_lines(values[at], w) for values, w in wrapped),
                                     default=1))
-        for (letter, (style, quote_style)), value in zip(specs, row):
-            if value is None or value == "":
-                continue
-            if isinstance(value, bool):
-                cells.append(f'<c r="{letter}{number}" t="b"><v>{int(value)}</v></c>')
-                continue
-            if isinstance(value, (int, float)) and math.isfinite(value):
-                cells.append(f'<c r="{letter}{number}" t="n"><v>{value!r}</v></c>')
-                continue
-            text = str(value)
-            if looks_like_formula(text):
-                style_id = quote_style
-            else:
-                style_id = style.get(text) if isinstance(style, dict) else style
-            style_attr = f' s="{style_id}"' if style_id else ""
-            cells.append(f'<c r="{letter}{number}"{style_attr} t="inlineStr"><is>'
-                         f'<t xml:space="preserve">{_xml_text(text)}</t></is></c>')
-        size = f' ht="{height}" customHeight="1"' if height else ""
+            if height:
+                heights[at] = f' ht="{height}" customHeight="1"'
+    for number, size, cells in zip(numbers, heights, zip(*cell_columns)):
         yield f'<row r="{number}"{size}>{"".join(cells)}</row>'
 
 
@@ -465,7 +529,7 @@ def _append_rows(path: Path, sheets: dict[str, Iterator[str]], batch: int = 5000
     rebuilt = path.with_name(path.name + ".rows")
     try:
         with zipfile.ZipFile(path) as source, zipfile.ZipFile(
-                rebuilt, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as target:
+                rebuilt, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as target:
             parts = {_sheet_part(source, name): rows for name, rows in sheets.items()}
             for info in source.infolist():
                 rows = parts.get(info.filename)

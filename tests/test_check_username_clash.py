@@ -34,7 +34,12 @@ def test_family_email_shared_by_spouses_at_one_school():
     assert fix["username"] == "thelees@mail.ca"
     assert fix["contacts"] == [{"contact_id": "C1", "email": "TheLees@mail.ca "},
                                {"contact_id": "C2", "email": "thelees@mail.ca"}]
-    assert any("Family & Contacts > Contacts > Ann Lee (C1) > Email" in s for s in fix["steps"])
+    # ONE of the parents takes a personal email, not both: one step naming both as alternatives.
+    [step] = [s for s in fix["steps"] if "> Email" in s]
+    assert "ONE of the parents" in step and "either one" in step
+    assert "Family & Contacts > Contacts > Ann Lee (C1) > Email or " in step
+    assert "Family & Contacts > Contacts > Bob Lee (C2) > Email" in step
+    assert not any("Username" in s for s in fix["steps"])
 
 
 def test_same_username_at_different_schools():
@@ -53,19 +58,32 @@ def test_staff_member_who_is_also_a_parent_via_work_email():
     [finding] = run(board)
     assert finding.evidence["cause"] == STAFF_PARENT
     assert finding.evidence["scope"] == DIFFERENT_SCHOOLS
-    assert finding.accounts == ("A1",) and finding.staff == ("T1",) and finding.contacts == ("C1",)
+    # Contract section 3: the existing account by id, the would-be account's person by id; the
+    # staff member who owns A1 is named in names and evidence only.
+    assert finding.accounts == ("A1",) and finding.staff == () and finding.contacts == ("C1",)
+    assert finding.students == ()
+    assert finding.names["T1"] and "A1:" in finding.evidence["holders"]
+    assert "T1" in finding.evidence["holders"]
     assert finding.fix["accounts"] == [{"account_id": "A1", "school_id": "99",
                                         "account_type": "staff", "person_id": "T1"}]
     assert finding.fix["staff"] == [{"staff_id": "T1", "email": "r.patel@board.ca"}]
-    assert any("Security > edsembli CONNECT > Accounts > r.patel@board.ca (account A1, school 99)"
-               in s for s in finding.fix["steps"])
+    steps = finding.fix["steps"]
+    [either] = [s for s in steps if "Either" in s]
+    assert "Security > edsembli CONNECT > Accounts > r.patel@board.ca (account A1, school 99)" in either
+    assert "Family & Contacts > Contacts > Raj Patel (C1) > Email" in either
+    assert either.index("Family & Contacts") < either.index("Security")
+    assert "Regenerate nothing" in steps[-1]
+    assert len(steps) == 3
 
 
 def test_two_records_of_one_person():
     board = spouses(("10", "20"))
     [finding] = run(board, {"C1", "C2"})
     assert finding.evidence["cause"] == ONE_PERSON_TWO_RECORDS
-    assert any("merge" in step for step in finding.fix["steps"])
+    steps = finding.fix["steps"]
+    # Merge first, and nothing that contradicts it: no new email, no renaming.
+    assert "merge" in steps[0] and "duplicate-contact" in steps[0]
+    assert not any("> Email" in step or "> Username" in step for step in steps)
 
 
 def test_disabled_account_elsewhere_is_not_a_clash_but_at_the_same_school_it_is():
@@ -77,6 +95,10 @@ def test_disabled_account_elsewhere_is_not_a_clash_but_at_the_same_school_it_is(
     assert run(board("20")) == []
     [finding] = run(board("10"))
     assert finding.accounts == ("A9",) and finding.evidence["scope"] == SAME_SCHOOL
+    # The owner of the disabled account A9 (C9) is no would-be account: not in contacts.
+    assert finding.contacts == ("C1",) and "C9" in finding.evidence["holders"]
+    assert finding.fix["contacts"] == [{"contact_id": "C1", "email": "c1@mail.ca"},
+                                       {"contact_id": "C9", "email": "c1@mail.ca"}]
     assert "disabled" in finding.evidence["existing_accounts"]
 
 
@@ -91,7 +113,8 @@ def test_two_existing_active_accounts_at_different_schools():
                        accounts=[("A1", "x@mail.ca", "staff", "10", "T1"),
                                  ("A2", " X@mail.ca", "staff", "20", "T2")])
     [finding] = run(board)
-    assert finding.accounts == ("A1", "A2") and finding.staff == ("T1", "T2")
+    assert finding.accounts == ("A1", "A2") and finding.staff == () and finding.contacts == ()
+    assert "T1" in finding.evidence["holders"] and "T2" in finding.evidence["holders"]
     assert finding.evidence["cause"] == OTHER
 
 

@@ -129,3 +129,58 @@ def test_survivor_prefers_the_older_record_in_natural_id_order():
     assert choose_survivor(["C3201", "C803"], records, links, {}) == ("C803", "the lowest id")
     # A parent account still outranks everything else.
     assert choose_survivor(["C3201", "C803"], records, links, {"C3201": ["A1"]})[0] == "C3201"
+
+
+def _twice_linked_board(rows):
+    return board_from_frames({
+        "schools": [{"school_id": "1", "school_name": "Elm PS"}],
+        "students": [{"student_id": "S1", "school_id": "1", "first_name": "Ana", "last_name": "Roy"},
+                     {"student_id": "S2", "school_id": "1", "first_name": "Leo", "last_name": "Roy"}],
+        "contacts": [{"contact_id": "C1", "first_name": "Marie", "last_name": "Roy"},
+                     {"contact_id": "C2", "first_name": "Paul", "last_name": "Roy"}],
+        "student_contacts": [{"student_id": s, "contact_id": c, "relationship": r, "portal_access": p}
+                             for s, c, r, p in rows],
+        "siblings": [{"student_id": "S2", "sibling_id": "S1"}],
+    })
+
+
+def test_a_contact_linked_twice_to_one_student_combines_the_rows_whatever_their_order():
+    rows = [("S1", "C1", "Mother", "Y"), ("S1", "C1", "Emergency", "N"),
+            ("S2", "C1", "Mother", "N"), ("S2", "C2", "Emergency", "N")]
+    for order in (rows, rows[::-1], rows[1:] + rows[:1]):
+        graph = build_graph(_twice_linked_board(order), Config())
+        edge = graph.graph[("contact", "C1")][("student", "S1")]
+        assert edge == {"kind": "contact-of", "relationship": "Emergency / Mother",
+                        "parental": True, "portal_access": True}
+        assert graph.contact_students("C1", portal_access=True) == {"S1"}
+        assert graph.student_contacts("S1", parental=True) == {"C1"}
+        assert graph.graph[("contact", "C1")][("student", "S2")]["relationship"] == "Mother"
+        assert graph.graph[("contact", "C2")][("student", "S2")]["parental"] is False
+
+
+def test_household_snapshot_does_not_depend_on_row_order():
+    rows = [("S1", "C1", "Mother", "Y"), ("S1", "C1", "Emergency", "N"),
+            ("S2", "C1", "Mother", "N"), ("S2", "C2", "Emergency", "N")]
+    snapshots = []
+    for order in (rows, rows[::-1]):
+        board = _twice_linked_board(order)
+        if order is not rows:  # every table the other way round, the sibling link too
+            board = board_from_frames({
+                **{name: getattr(board, name).iloc[::-1].to_dict("records")
+                   for name in ("schools", "students", "contacts")},
+                "student_contacts": board.student_contacts.assign(
+                    portal_access=board.student_contacts["portal_access"].map(
+                        {True: "Y", False: "N"})).to_dict("records"),
+                "siblings": [{"student_id": "S1", "sibling_id": "S2"}]})
+        snapshots.append(build_graph(board, Config()).household_snapshot(
+            [("student", "S2"), ("contact", "C1")]))
+    first = snapshots[0]
+    assert snapshots[1] == first
+    # Seeds first as given, then their neighbours by (kind, id); edges low id to high, sorted.
+    assert [node["id"] for node in first["nodes"]] == [
+        "student:S2", "contact:C1", "contact:C2", "student:S1"]
+    assert [(e["source"], e["target"], e["kind"]) for e in first["edges"]] == [
+        ("contact:C1", "student:S1", "contact-of"), ("contact:C1", "student:S2", "contact-of"),
+        ("contact:C2", "student:S2", "contact-of"), ("student:S1", "student:S2", "sibling")]
+    assert first["edges"][0]["relationship"] == "Emergency / Mother"
+    assert first["edges"][0]["portal_access"] is True

@@ -155,19 +155,13 @@ def username_clash(context: AuditContext) -> Iterator[Finding]:
         else:
             consequence = "logins will break; the parent sees only some children"
 
-        steps = [f"Decide which account keeps the username {username}."]
-        for contact in contacts:
-            steps.append(f"To give the parent their own username: "
-                         f"{screen(FAMILY_CONTACTS, CONTACTS, record(names, contact))} > Email: "
-                         "enter the parent's personal email, save.")
-        for r in sorted(existing, key=lambda r: r.account_id):
-            account = f"{username} (account {r.account_id}, school {r.school_id})"
-            steps.append(f"Or rename an existing account: {screen(*CONNECT_ACCOUNTS, account)}"
-                         " > Username: enter a new username no other account uses, save.")
-        if cause == ONE_PERSON_TWO_RECORDS:
-            steps.append("These are two records of one person: merge them (see the "
-                         "duplicate-contact finding) instead of renaming.")
-        steps.append("Generate parent accounts only after the username is unique.")
+        steps = _steps(cause, username, names, existing, would_be, contacts)
+        # Contract section 3: contacts/staff are the persons whose would-be account takes part;
+        # existing accounts are named by id, and their owners only in names and evidence.
+        entity_contacts = sorted({r.person_id for r in would_be})
+        evidence["holders"] = "; ".join(
+            f"{r.account_id}: {names.get(r.person_id, r.person_id)} ({r.account_type} {r.person_id})"
+            for r in sorted(existing, key=lambda r: r.account_id)) or "none"
 
         yield Finding(
             # The username alone identifies a clash (contract section 3): merging one of the
@@ -179,9 +173,7 @@ def username_clash(context: AuditContext) -> Iterator[Finding]:
                    f"{'one school' if len(per_school) == 1 else f'{len(per_school)} schools'}"
                    f" ({cause}): {consequence}"),
             school_ids=tuple(sorted(per_school)),
-            students=tuple(students),
-            contacts=tuple(contacts),
-            staff=tuple(staff),
+            contacts=tuple(entity_contacts),
             accounts=tuple(accounts),
             username=key,
             evidence=evidence,
@@ -201,6 +193,50 @@ def username_clash(context: AuditContext) -> Iterator[Finding]:
             },
             names=names,
             household=graph.household_snapshot(
-                [*((ACCOUNT, a) for a in accounts), *((CONTACT, c) for c in contacts),
-                 *((STAFF, s) for s in staff), *((STUDENT, s) for s in students)]),
+                [*((ACCOUNT, a) for a in accounts), *((CONTACT, c) for c in entity_contacts)]),
         )
+
+
+def _steps(cause: str, username: str, names: dict[str, str], existing: list[Holder],
+           would_be: list[Holder], contacts: list[str]) -> list[str]:
+    """The support person's steps, as alternatives in the order to try them: never two fixes
+    for one clash."""
+    def account(r: Holder) -> str:
+        return screen(*CONNECT_ACCOUNTS, f"{username} (account {r.account_id}, school {r.school_id})")
+
+    def email(contact: str) -> str:
+        return f"{screen(FAMILY_CONTACTS, CONTACTS, record(names, contact))} > Email"
+
+    existing = sorted(existing, key=lambda r: r.account_id)
+    last = "Generate parent accounts only after the username is unique."
+    if cause == ONE_PERSON_TWO_RECORDS:
+        return [f"The records {' and '.join(record(names, c) for c in contacts)} are one person: "
+                "merge them (see the duplicate-contact finding for these records). Do not "
+                "rename the username or change the email: once merged, one record holds it.",
+                last]
+    # An existing account keeps its username when its record's email changes: only a would-be
+    # account's record can take a personal email to fix the clash.
+    parents = sorted({r.person_id for r in would_be})
+    if cause == SHARED_FAMILY_EMAIL and parents:
+        who = (f"ONE of the parents ({' or '.join(record(names, c) for c in parents)}), either "
+               "one," if len(parents) > 1 else f"the parent {record(names, parents[0])}")
+        return [f"Give {who} a personal email: " + " or ".join(email(c) for c in parents)
+                + ": enter that parent's personal email, save. Leave the other parent's email "
+                f"as it is: it keeps the username {username}.",
+                last]
+    either = []
+    if parents:
+        either.append(f"put a personal email on the parent record "
+                      f"({' or '.join(email(c) for c in parents)}: enter the parent's personal "
+                      "email, save)")
+    if existing:
+        either.append(f"rename one username ({' or '.join(account(r) for r in existing)} > "
+                      "Username: enter a new username no other account uses, save)")
+    if len(either) == 2:
+        choice = f"Either {either[0]}, or {either[1]}."
+    elif either:
+        choice = either[0][0].upper() + either[0][1:] + "."
+    else:
+        choice = f"Decide which account keeps the username {username}."
+    return [f"Decide which account keeps the username {username}.", choice,
+            "Regenerate nothing; existing accounts keep their students. " + last]
