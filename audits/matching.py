@@ -295,11 +295,18 @@ def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame
     links["family"] = component[links["student"].to_numpy()]
     # Home: the student's address and surname (siblings typed at two schools often share it).
     # A key, not a comparison: the address as typed, letters and digits only.
-    street = students["street"].astype(str).str.lower().str.replace(r"[^0-9a-z]", "", regex=True)
-    home = (street + "|" + normalize.normalize_postal_code(students["postal_code"]) + "|"
-            + students["last_name"].astype(str).str.strip().str.lower())
+    # Each part folded once per distinct value; the key is the tuple of parts, which groups
+    # exactly as the parts joined by ``|`` would (no ``|`` in the street or postal part).
+    street = normalize._vectorised_per_distinct(
+        students["street"],
+        lambda text: text.str.lower().str.replace(r"[^0-9a-z]", "", regex=True))
+    surname = normalize._vectorised_per_distinct(
+        students["last_name"], lambda text: text.str.strip().str.lower())
     has_home = (street != "").to_numpy()
-    home_codes = pd.Series(pd.factorize(home)[0]).where(has_home, -1).to_numpy()
+    home_codes = pd.Series(_tuple_codes(
+        street.to_numpy(dtype=object),
+        normalize.normalize_postal_code(students["postal_code"]).to_numpy(dtype=object),
+        surname.to_numpy(dtype=object))).where(has_home, -1).to_numpy()
     links["home"] = home_codes[links["student"].to_numpy()]
     return links
 
@@ -533,15 +540,13 @@ def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
         typo[close] = ((ratio[close] >= config.threshold("name_similarity")) | swapped_letters) \
             & ~extends & ~other_ending
         spelling[close] = ~typo[close] & ~extends & _one_slip(ca, cb)
-    first_token_a = np.fromiter((x.split(" ")[0] for x in fa), dtype=object, count=len(a)) \
-        if len(a) else fa
-    first_token_b = np.fromiter((x.split(" ")[0] for x in fb), dtype=object, count=len(a)) \
-        if len(a) else fb
+    first_token_a = _per_value(fa, lambda x: x.split(" ")[0], object)
+    first_token_b = _per_value(fb, lambda x: x.split(" ")[0], object)
     same_token = (first_token_a == first_token_b) & (first_token_a != "")
-    initial_a = np.fromiter((x[:1] for x in fa), dtype=object, count=len(a)) if len(a) else fa
-    initial_b = np.fromiter((x[:1] for x in fb), dtype=object, count=len(a)) if len(a) else fb
-    len_a = np.fromiter((len(x) for x in fa), dtype=np.int64, count=len(a))
-    len_b = np.fromiter((len(x) for x in fb), dtype=np.int64, count=len(a))
+    initial_a = _per_value(fa, lambda x: x[:1], object)
+    initial_b = _per_value(fb, lambda x: x[:1], object)
+    len_a = _per_value(fa, len, np.int64)
+    len_b = _per_value(fb, len, np.int64)
     initial = (np.minimum(len_a, len_b) == 1) & (initial_a == initial_b)
     verdict[initial] = F_INITIAL
     verdict[spelling] = F_SPELLING
@@ -558,6 +563,13 @@ def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
     similar = verdict == V_SIMILAR
     weight[similar] = _interp(ratio[similar], (75, 100), (w["similar"], w["same"]))
     return verdict, weight
+
+
+def _per_value(values: np.ndarray, function, dtype) -> np.ndarray:
+    """``function`` of each value, computed once per distinct value (pairs repeat names)."""
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object))
+    return np.fromiter((function(value) for value in distinct), dtype=dtype,
+                       count=len(distinct))[codes]
 
 
 _VOWELS = frozenset("aeiouy")
@@ -604,8 +616,10 @@ def _last_names(la: np.ndarray, lb: np.ndarray, config: Config) -> tuple[np.ndar
     ratio = _ratio(la, lb)
     # ``Tremblay-Roy`` and ``Tremblay``: one part of a compound surname stands for the whole.
     partial = np.zeros(len(a), dtype=bool)
-    compound = np.fromiter((("-" in x or " " in x or "-" in y or " " in y) and x != y
-                            for x, y in zip(la, lb)), dtype=bool, count=len(a))
+    def spaced(x: str) -> bool:
+        return "-" in x or " " in x
+
+    compound = (_per_value(la, spaced, bool) | _per_value(lb, spaced, bool)) & (la != lb)
     for row in np.flatnonzero(compound):
         partial[row] = bool(set(normalize.surname_parts(la[row]))
                             & set(normalize.surname_parts(lb[row])))

@@ -117,36 +117,51 @@ def _item_html(item: dict[str, Any]) -> tuple[str, str]:
     made = item.get("_html")
     if made is not None:
         return made
-    ident = escape(item["id"])
-    parts = [f'. <span class="sev {escape(item["severity"])}">{escape(item["severity_word"])}'
-             f'</span> {escape(item["title"])}</h2>\n',
-             f'  <p class="fid">Finding {ident} &middot; {escape(item["check"])} &middot; '
-             f'confidence {escape(item["confidence"])}\n']
+    records, evidence, steps = item["records"], item["evidence"], item["steps"]
+    texts = [item["id"], item["severity"], item["severity_word"], item["title"], item["check"],
+             item["confidence"], "; ".join(item["schools"]), item["username"] or "",
+             item["pairs"] or "", item["why"] or "", item["action"] or "", *records,
+             *(str(v) for pair in evidence for v in pair), *steps]
+    (ident, severity, severity_word, title, check, confidence, schools, username, pairs, why,
+     action, *rest) = _escape_all(texts)
+    parts = [f'. <span class="sev {severity}">{severity_word}</span> {title}</h2>\n',
+             f'  <p class="fid">Finding {ident} &middot; {check} &middot; '
+             f'confidence {confidence}\n']
     if item["schools"]:
-        parts.append(f'&middot; {escape("; ".join(item["schools"]))}')
+        parts.append(f"&middot; {schools}")
     parts.append("</p>\n  <ul>\n")
-    parts += [f"<li>{escape(record)}</li>" for record in item["records"]]
+    parts += [f"<li>{record}</li>" for record in rest[:len(records)]]
+    rest = rest[len(records):]
     if item["username"]:
-        parts.append(f"<li>username {escape(item['username'])}</li>")
+        parts.append(f"<li>username {username}</li>")
     if item["pairs"]:
-        parts.append(f"<li>missing links: {escape(item['pairs'])}</li>")
+        parts.append(f"<li>missing links: {pairs}</li>")
     parts.append("  </ul>\n")
-    if item["evidence"]:
+    if evidence:
         parts.append("  <table><tr><th>Evidence</th><th></th></tr>\n")
-        parts += [f'<tr><th scope="row">{escape(field)}</th><td>{escape(value)}</td></tr>'
-                  for field, value in item["evidence"]]
+        parts += [f'<tr><th scope="row">{rest[k]}</th><td>{rest[k + 1]}</td></tr>'
+                  for k in range(0, 2 * len(evidence), 2)]
         parts.append("  </table>\n")
+    rest = rest[2 * len(evidence):]
     if item["picture"]:
         parts.append(f'<figure class="picture">{item["picture"]}{PICTURE_CAPTION}')
     if item["why"]:
-        parts.append(f"<p><b>Why it matters:</b> {escape(item['why'])}</p>")
-    action = f" ({escape(item['action'])})" if item["action"] else ""
+        parts.append(f"<p><b>Why it matters:</b> {why}</p>")
+    action = f" ({action})" if item["action"] else ""
     parts.append(f'  <p><b>Steps{action}:</b></p>\n  <ol class="steps">\n')
-    parts += [f'<li><span class="box"></span>{escape(step)}</li>' for step in item["steps"]]
+    parts += [f'<li><span class="box"></span>{step}</li>' for step in rest]
     parts.append("  </ol>\n</section>\n")
     made = (f'<section class="finding" id="{ident}">\n  <h2>', "".join(parts))
     item["_html"] = made
     return made
+
+
+def _escape_all(texts: list[str]) -> list[str]:
+    """``markupsafe.escape`` of each text, as plain strings, in one pass over them joined."""
+    joined = "\0".join(texts)
+    if joined.count("\0") != len(texts) - 1:
+        return [str(escape(text)) for text in texts]
+    return str(escape(joined)).split("\0")
 
 
 def _sections_html(items: list[dict[str, Any]]) -> Markup:

@@ -87,8 +87,13 @@ def _md_escape(match: "re.Match[str]") -> str:
     return "\\" + char
 
 
+_MD_INLINE_NO_SCHEME_RE = re.compile(
+    r"[\\`*\[\]<|_~]|!(?=\[)"
+    r"|&(?=#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)"
+    r"|\.(?<=[Ww]{3}\.)(?<![\w.][Ww]{3}\.)")
 # Characters without which _MD_INLINE_RE cannot match anywhere: most names and evidence
 # values have none, and a plain character-class search is far cheaper than the full pattern.
+_SCHEME_COLON_RE = re.compile(r":\S")
 _MD_MAYBE_RE = re.compile(r"[\\`*\[\]<|_~!&:.]")
 
 
@@ -100,7 +105,10 @@ def markdown_text(value: object) -> str:
     heading, list or quote marker escaped too."""
     text = " ".join(str(value).split()) if value is not None else ""
     if _MD_MAYBE_RE.search(text):
-        text = _MD_INLINE_RE.sub(_md_escape, text)
+        # A scheme needs a ":" with text right after it ("Note: x" has none), and the scheme
+        # alternative, tried at every letter, is most of the full pattern's cost.
+        pattern = _MD_INLINE_RE if _SCHEME_COLON_RE.search(text) else _MD_INLINE_NO_SCHEME_RE
+        text = pattern.sub(_md_escape, text)
     start = _MD_LINE_START_RE.match(text)
     if start:
         end = start.end()

@@ -85,10 +85,15 @@ def household_svg(finding: Finding) -> Markup:
              f'height="{height}" viewBox="0 0 {width} {height}" role="img">',
              f"<title>{escape('Household of ' + finding.id)}</title>"]
 
+    who_of: dict[str, str] = {}  # each node's words, worked out once for all its edges
+
     def who(node_id: str) -> str:
-        node = node_of[node_id]
-        kind = str(node.get("kind", ""))
-        return f"{KIND_WORD.get(kind, kind)} {node.get('ref')}"
+        words = who_of.get(node_id)
+        if words is None:
+            node = node_of[node_id]
+            kind = str(node.get("kind", ""))
+            words = who_of[node_id] = f"{KIND_WORD.get(kind, kind)} {node.get('ref')}"
+        return words
 
     def line(a: str, b: str, stroke: str, dash: str, tip: str, cls: str):
         """Draws the edge; returns (start, middle, left-hand node) for its label."""

@@ -134,3 +134,37 @@ def test_a_failed_write_leaves_the_last_runbooks_as_they_were(tmp_path, monkeypa
         write_runbooks(ReportInput(sample_findings(), schools=SAMPLE_SCHOOLS), folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["runbooks"]
+
+
+def test_a_finding_listed_under_two_schools_reads_the_same_in_each_runbook(tmp_path):
+    """Each finding's section is built once and reused; only its number differs per school."""
+    from dataclasses import replace
+
+    base = sample_findings()
+    shared = replace(base[0], school_ids=("S1", "S2"), title="Shared <b>&")
+    alone = replace(base[1], id=base[1].id + "-x", school_ids=("S2",))
+    report = ReportInput([shared, alone], schools={"S1": "One", "S2": "Two"})
+    folder = tmp_path / "rb"
+    write_runbooks(report, folder)
+    one = (folder / f"{school_file_stem('S1')}.html").read_text()
+    two = (folder / f"{school_file_stem('S2')}.html").read_text()
+    section = re.compile(r'<section class="finding" id="%s">.*?</section>' % re.escape(shared.id),
+                         re.S)
+    first, second = section.search(one).group(), section.search(two).group()
+    assert "Shared &lt;b&gt;&amp;" in first and "<b>&" not in first.split("Shared")[1][:8]
+    assert re.sub(r"<h2>\d+\.", "", first) == re.sub(r"<h2>\d+\.", "", second)
+    assert len(re.findall(r'<section class="finding"', two)) == 2
+
+
+def test_markdown_text_fast_paths_escape_like_the_full_pattern(monkeypatch):
+    """markdown_text skips the full pattern when no character could match, and drops its
+    scheme part when there is no ":"; both must escape exactly as the full pattern does."""
+    import reports.safety as safety
+
+    texts = ["plain name", "a_b c_", "www.x.ca", "see http://x", "x.www.y", "&amp; & #",
+             "![x](y)", "1. one", "# h", "a ~ b ~c~", "time 13:31", "mail: a@b.c",
+             "javascript:alert(1)", "WWW.A.B:c", "e.g. word", "*[x](javascript:y)*", "<s>|`"]
+    fast = [markdown_text(t) for t in texts]
+    monkeypatch.setattr(safety, "_MD_MAYBE_RE", re.compile(r"(?s:.)|^"))
+    monkeypatch.setattr(safety, "_MD_INLINE_NO_SCHEME_RE", safety._MD_INLINE_RE)
+    assert fast == [markdown_text(t) for t in texts]
