@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from audits.errors import UserError
+from audits.paths import file_or_folder
 from audits.findings import Finding, sort_findings
 
 NEW, RESOLVED, STILL_OPEN, SUPPRESSED = "new", "resolved", "still open", "suppressed"
@@ -114,18 +115,10 @@ FINDINGS_FILE = "findings.json"
 
 
 def findings_path(path: str | Path, *, what: str = "findings file") -> Path:
-    """The findings.json at ``path``: the file itself, or the one in an audit's output folder.
-    A path that is neither is a :class:`UserError` naming ``what`` it should have been."""
-    path = Path(path)
-    if path.is_dir():
-        inside = path / FINDINGS_FILE
-        if inside.is_file():
-            return inside
-        raise UserError(f"The {what} {path} is a folder with no {FINDINGS_FILE} in it: give the "
-                        f"{FINDINGS_FILE} an audit wrote (or the --out folder that holds it)")
-    if not path.exists():
-        raise UserError(f"The {what} {path} does not exist")
-    return path
+    """The findings.json at ``path``: the file itself, or the one in an audit's output folder."""
+    return file_or_folder(path, FINDINGS_FILE, what=what,
+                          hint=f"give the {FINDINGS_FILE} an audit wrote (or the --out folder "
+                               "that holds it)")
 
 
 def read_findings_document(path: str | Path, *, what: str = "findings file") -> dict[str, Any]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from audits.errors import UserError
+from audits.paths import file_or_folder
 from audits.findings import Finding
 
 SCHEMA = "connect-audit/suppressions/v1"
@@ -115,17 +116,9 @@ SUPPRESSIONS_FILE = "suppressions.json"
 def suppressions_path(path: str | Path) -> Path:
     """The suppressions file at ``path``: the file itself, or ``suppressions.json`` in a folder.
     Checked before an audit runs, so a wrong path costs nothing."""
-    path = Path(path)
-    if path.is_dir():
-        inside = path / SUPPRESSIONS_FILE
-        if inside.is_file():
-            return inside
-        raise UserError(f"The suppressions file {path} is a folder with no {SUPPRESSIONS_FILE} "
-                        f"in it: give the file `connect-audit suppress` or the report's "
-                        f"\"Export suppressions\" wrote")
-    if not path.exists():
-        raise UserError(f"Suppressions file not found: {path}")
-    return path
+    return file_or_folder(path, SUPPRESSIONS_FILE, what="suppressions file",
+                          hint="give the file `connect-audit suppress` or the report's "
+                               "\"Export suppressions\" wrote")
 
 
 def read_suppressions(*paths: str | Path) -> list[Suppression]:
