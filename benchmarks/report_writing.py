@@ -1,7 +1,7 @@
 """Benchmark: write the workbook and the HTML report for N findings, then time how long the HTML
 takes to become interactive in headless Chromium (first rows shown, then a school filter).
 
-    python bench_reports.py [N] [--real findings.json]
+    .venv/bin/python benchmarks/report_writing.py [N] [--real findings.json]
 
 --real replicates the findings of a real findings.json (e.g. the demo's) up to N, renaming ids,
 so the payload per finding is what the checks really produce; otherwise synthetic findings."""
