@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from audits.errors import UserError
+from audits.loading import detect_encoding
 from audits.mapping import HeaderMapping
 
 # Files a fix writes next to the export; never read as tables and never copied forward.
@@ -84,18 +85,13 @@ class RawExport:
 # ----------------------------------------------------------------------------- reading
 
 def decode(data: bytes) -> tuple[str, str]:
-    """The text of an export file and the encoding to write it back in."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        # Exports from Windows tools; cp1252 leaves five bytes undefined, latin-1 none.
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+    """The text of an export file and the encoding to write it back in, detected exactly as the
+    loader detects it (a file the audit could not read is never fixed)."""
+    encoding = detect_encoding(data)
+    if encoding is None:
+        raise UserError("A file of the export is not UTF-8 or Windows-1252 text; audit it first "
+                        "(connect-audit audit) to see which one and why")
+    return data.decode(encoding), encoding
 
 
 def _split_records(text: str, newline: str) -> tuple[list[str], bool]:
