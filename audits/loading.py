@@ -143,20 +143,29 @@ def _failure_message(path: str | Path, problems: list[InputProblem] | tuple) -> 
 
 # --- a folder of CSV files ---------------------------------------------------------------
 
-def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollector
-                 ) -> Export | None:
-    found: dict[str, Path] = {}
-    for file in sorted(folder.iterdir()):
-        if not file.is_file() or file.suffix.lower() != ".csv":
-            continue
-        table = mapping.table_for(file.name)
+def _tables_by_name(names: list[str], mapping: HeaderMapping, problems: ProblemCollector, *,
+                    quote, where, noun: str = "") -> dict[str, str]:
+    """Which file (or sheet) holds each table: the first name that maps to it; a second one is a
+    ``duplicate-table`` problem, since the tool cannot know which of the two the SIS exported."""
+    found: dict[str, str] = {}
+    for name in names:
+        table = mapping.table_for(name)
         if table is None:
             continue
         if table in found:
-            problems.add("duplicate-table", f"both {found[table].name} and {file.name} hold "
-                         f"the {table} table; keep one", file=file.name)
+            problems.add("duplicate-table", f"both {noun}{quote(found[table])} and {quote(name)} "
+                         f"hold the {table} table; keep one", file=where(name))
             continue
-        found[table] = file
+        found[table] = name
+    return found
+
+
+def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollector
+                 ) -> Export | None:
+    csv_files = [file.name for file in sorted(folder.iterdir())
+                 if file.is_file() and file.suffix.lower() == ".csv"]
+    found = {table: folder / name for table, name in _tables_by_name(
+        csv_files, mapping, problems, quote=str, where=lambda name: name).items()}
     if not found:
         workbooks = sorted(f.name for f in folder.iterdir()
                            if f.suffix.lower() in (".xlsx", ".xlsm", ".xls"))
@@ -512,16 +521,8 @@ def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollecto
         problems.add("unreadable-workbook", _damaged_message(error), file=path.name)
         return None
     try:
-        found: dict[str, str] = {}
-        for title in workbook.sheetnames:
-            table = mapping.table_for(title)
-            if table is None:
-                continue
-            if table in found:
-                problems.add("duplicate-table", f"both sheets {found[table]!r} and {title!r} "
-                             f"hold the {table} table; keep one", file=path.name)
-                continue
-            found[table] = title
+        found = _tables_by_name(workbook.sheetnames, mapping, problems, quote=repr,
+                                where=lambda title: path.name, noun="sheets ")
         for name, spec in TABLES.items():
             title = found.get(name)
             if title is None:

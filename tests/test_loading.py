@@ -323,3 +323,27 @@ def test_the_docs_cite_only_files_and_commands_that_exist():
     extensions = (root / "docs" / "data-contract-extensions.md").read_text(encoding="utf-8")
     for word in ("`names`", "`household`", "`suppressed`", "Exit code 3", "preview"):
         assert word in extensions
+
+
+def test_two_files_or_sheets_for_one_table_are_named_in_one_problem(tmp_path):
+    folder = write_csv_board(tmp_path / "csv", board_tables())
+    (folder / "Students.CSV").write_bytes((folder / "students.csv").read_bytes())
+    with pytest.raises(UserError) as raised:
+        load_board(folder)
+    text = raised.value.render()
+    assert "duplicate-table" in text and "hold the students table" in text
+    assert "Students.CSV" in text and "students.csv" in text
+
+    # Excel refuses two sheet names that differ only in case, so the second sheet reaches the
+    # students table through the mapping file's [tables] section.
+    book = write_xlsx_board(tmp_path / "board.xlsx", board_tables())
+    workbook = openpyxl.load_workbook(book)
+    workbook.copy_worksheet(workbook["students"]).title = "Pupils"
+    workbook.save(book)
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[tables]\n"Pupils" = "students"\n', encoding="utf-8")
+    with pytest.raises(UserError) as raised:
+        load_board(book, mapping=mapping)
+    text = raised.value.render()
+    assert "both sheets 'students' and 'Pupils' hold the students table" in text
+    assert "board.xlsx" in text
