@@ -1,0 +1,118 @@
+"""Work handed to a second core: a forked child process computes a result while the parent goes on.
+
+An audit has two long stretches that do not depend on each other: matching the contact records
+(board tables only) and building the household graph and validating the export; and, at the
+end, writing the runbooks and writing the other reports. Python runs one thread at a time, so
+the second core is used through a child process. It is *forked*: it starts with the parent's
+memory (the loaded board) without copying or pickling it; only its result travels back, pickled.
+
+Anything may refuse the second core (no ``fork`` on the platform, ``CONNECT_AUDIT_WORKERS=1``,
+one core): :func:`start` then returns a job that does the work in the parent, on first
+:meth:`Job.result`, so a caller never has two code paths. A child that dies (out of memory,
+killed) is reported and its work is done again in the parent: slower, never wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+WORKERS_VARIABLE = "CONNECT_AUDIT_WORKERS"
+
+# What each pending child is to run. A forked child reads it from the memory it inherited, so
+# the function's arguments (a whole board) are never pickled; only the key travels.
+_PENDING: dict[int, tuple[Callable[..., Any], tuple, dict]] = {}
+_next_key = 0
+
+
+def available() -> bool:
+    """True when work can go to a second process: ``fork`` exists, there is more than one core,
+    and ``CONNECT_AUDIT_WORKERS`` (when set) asks for more than one."""
+    wanted = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if wanted:
+        try:
+            if int(wanted) <= 1:
+                return False
+        except ValueError:
+            log.warning("%s=%r is not a number; using the default", WORKERS_VARIABLE, wanted)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) > 1
+
+
+def _run_pending(key: int) -> Any:
+    function, args, kwargs = _PENDING[key]
+    return function(*args, **kwargs)
+
+
+class Job:
+    """A result being computed, in a child process or (when none is available) on demand."""
+
+    def __init__(self, function: Callable[..., Any], args: tuple, kwargs: dict,
+                 background: bool) -> None:
+        global _next_key
+        self._function, self._args, self._kwargs = function, args, kwargs
+        self._executor: ProcessPoolExecutor | None = None
+        self._future = None
+        self._done = False
+        self._value: Any = None
+        if background:
+            self._key = _next_key
+            _next_key += 1
+            _PENDING[self._key] = (function, args, kwargs)
+            self._executor = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("fork"))
+            self._future = self._executor.submit(_run_pending, self._key)
+
+    @property
+    def in_background(self) -> bool:
+        return self._future is not None
+
+    def result(self) -> Any:
+        """The value (computed here if no child could); an exception of the work is raised here
+        as if the work had run in this process."""
+        if self._done:
+            return self._value
+        if self._future is not None:
+            try:
+                self._value = self._future.result()
+            except BrokenProcessPool:
+                log.warning("the background process ended without a result (out of memory?); "
+                            "doing its work in the main process")
+                self._value = self._function(*self._args, **self._kwargs)
+            finally:
+                self._release()
+        else:
+            self._value = self._function(*self._args, **self._kwargs)
+        self._done = True
+        self._function = self._args = self._kwargs = None  # type: ignore[assignment]
+        return self._value
+
+    def cancel(self) -> None:
+        """Stop waiting for the work (the child is ended; nothing is computed)."""
+        if self._future is not None:
+            for process in list((self._executor._processes or {}).values()):  # type: ignore[union-attr]
+                process.terminate()
+            self._release()
+        self._done = True
+        self._value = None
+
+    def _release(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+            _PENDING.pop(self._key, None)
+        self._future = None
+
+
+def start(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
+    """``function(*args, **kwargs)``, started in a forked child when a second core is available
+    (see :func:`available`), else deferred to :meth:`Job.result`. Its result must pickle."""
+    return Job(function, args, kwargs, background=available())

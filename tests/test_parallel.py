@@ -1,0 +1,67 @@
+"""The second-core helper: a forked child's result, or the same result computed in place."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from audits import parallel
+
+PARENT = os.getpid()
+TABLE = np.arange(1_000)
+
+
+def _total(offset: int, *, scale: int = 1) -> tuple[int, int]:
+    # Reads TABLE from memory the child inherited: nothing but the key was sent to it.
+    return int(TABLE.sum()) * scale + offset, os.getpid()
+
+
+def _fails() -> None:
+    raise ValueError("the work's own error")
+
+
+def _dies_in_child() -> str:
+    if os.getpid() != PARENT:
+        os._exit(9)  # as the kernel's out-of-memory killer would end it
+    return "done in the parent"
+
+
+needs_fork = pytest.mark.skipif(not parallel.available(),
+                                reason="no fork or a single core: nothing runs in background")
+
+
+@needs_fork
+def test_result_comes_from_a_child_process():
+    job = parallel.start(_total, 5, scale=2)
+    assert job.in_background
+    value, pid = job.result()
+    assert value == 2 * int(TABLE.sum()) + 5
+    assert pid != os.getpid()
+    assert job.result() == (value, pid)  # asked twice, computed once
+
+
+@needs_fork
+def test_an_error_of_the_work_is_raised_in_the_parent():
+    with pytest.raises(ValueError, match="the work's own error"):
+        parallel.start(_fails).result()
+
+
+@needs_fork
+def test_a_child_that_dies_is_replaced_by_the_parent(caplog):
+    assert parallel.start(_dies_in_child).result() == "done in the parent"
+    assert "without a result" in caplog.text
+
+
+def test_one_worker_means_the_work_runs_in_place(monkeypatch):
+    monkeypatch.setenv(parallel.WORKERS_VARIABLE, "1")
+    job = parallel.start(_total, 1)
+    assert not job.in_background
+    assert job.result() == (int(TABLE.sum()) + 1, os.getpid())
+
+
+def test_a_cancelled_job_computes_nothing():
+    job = parallel.start(_total, 1)
+    job.cancel()
+    assert job.result() is None
