@@ -266,33 +266,29 @@ def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame
     """One row per student_contacts row: contact position, student position, the student's
     family (component of sibling links and shared parental records), home key, role class."""
     students = _by_id(board.students, "student_id")
-    student_pos = pd.Series(np.arange(len(students)), index=students["student_id"].to_numpy())
-    student_pos = student_pos[~student_pos.index.duplicated()]
-    contact_pos = pd.Series(np.arange(len(contacts)), index=contacts["contact_id"].to_numpy())
-    contact_pos = contact_pos[~contact_pos.index.duplicated()]
+    student_ids = students["student_id"].to_numpy(dtype=object)
     sc = board.student_contacts
-    s = sc["student_id"].map(student_pos)
-    c = sc["contact_id"].map(contact_pos)
-    ok = s.notna() & c.notna()
-    links = pd.DataFrame({"contact": c[ok].astype(np.int64).to_numpy(),
-                          "student": s[ok].astype(np.int64).to_numpy(),
+    s = _positions(student_ids, sc["student_id"])
+    c = _positions(contacts["contact_id"].to_numpy(dtype=object), sc["contact_id"])
+    ok = (s >= 0) & (c >= 0)
+    links = pd.DataFrame({"contact": c[ok].astype(np.int32),
+                          "student": s[ok].astype(np.int32),
                           "role": role_class(sc["relationship"][ok], config),
-                          "portal": sc["portal_access"][ok].to_numpy(dtype=bool)})
+                          "portal": sc["portal_access"].to_numpy(dtype=bool)[ok]})
     links["parental"] = links["role"].isin([ROLE_MOTHER, ROLE_FATHER, ROLE_PARENT])
     n_students, n_contacts = len(students), len(contacts)
     # Family: students joined by a sibling link or a shared parental contact record.
     sib = board.siblings
-    sa = sib["student_id"].map(student_pos)
-    sb = sib["sibling_id"].map(student_pos)
-    sok = sa.notna() & sb.notna()
+    sa = _positions(student_ids, sib["student_id"])
+    sb = _positions(student_ids, sib["sibling_id"])
+    sok = (sa >= 0) & (sb >= 0)
     parental = links[links["parental"]]
-    rows = np.concatenate([sa[sok].to_numpy(dtype=np.int64), parental["student"].to_numpy()])
-    cols = np.concatenate([sb[sok].to_numpy(dtype=np.int64),
-                           parental["contact"].to_numpy() + n_students])
+    rows = np.concatenate([sa[sok], parental["student"].to_numpy(dtype=np.int64)])
+    cols = np.concatenate([sb[sok], parental["contact"].to_numpy(dtype=np.int64) + n_students])
     size = n_students + n_contacts
     graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(size, size))
     _, component = connected_components(graph, directed=False)
-    links["family"] = component[links["student"].to_numpy()]
+    links["family"] = component[links["student"].to_numpy()].astype(np.int32)
     # Home: the student's address and surname (siblings typed at two schools often share it).
     # A key, not a comparison: the address as typed, letters and digits only.
     # Each part folded once per distinct value; the key is the tuple of parts, which groups
@@ -307,8 +303,19 @@ def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame
         street.to_numpy(dtype=object),
         normalize.normalize_postal_code(students["postal_code"]).to_numpy(dtype=object),
         surname.to_numpy(dtype=object))).where(has_home, -1).to_numpy()
-    links["home"] = home_codes[links["student"].to_numpy()]
+    links["home"] = home_codes[links["student"].to_numpy()].astype(np.int32)
     return links
+
+
+def _positions(ids: np.ndarray, values: pd.Series) -> np.ndarray:
+    """Each value's position in ``ids`` (its first, where an id repeats), -1 where absent."""
+    index = pd.Index(ids)
+    first = np.arange(len(ids))
+    if not index.is_unique:
+        keep = ~index.duplicated()
+        index, first = index[keep], first[keep]
+    found = index.get_indexer(values.to_numpy(dtype=object))
+    return np.where(found >= 0, first[np.maximum(found, 0)], -1).astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------- blocking
@@ -323,26 +330,43 @@ def _tuple_codes(*columns: np.ndarray) -> np.ndarray:
     return code
 
 
-def _localise(pos: np.ndarray, key: np.ndarray, f: _Features, limit: int
-              ) -> tuple[np.ndarray, np.ndarray]:
+def _localise(pos: np.ndarray, key: np.ndarray, places: tuple[tuple[np.ndarray, np.ndarray], ...],
+              limit: int) -> tuple[np.ndarray, np.ndarray]:
     """Name blocks bigger than ``limit`` (common names) split by place: the postal code or the
-    civic number. A common name alone says little (it never reaches the threshold on its own);
-    a common name at one address is worth comparing."""
+    civic number (``places``: per record a code of the text and whether there is any). A common
+    name alone says little (it never reaches the threshold on its own); a common name at one
+    address is worth comparing."""
     code, _ = pd.factorize(key)
     big = np.bincount(code)[code] > limit
     positions = [pos[~big]]
     tags = [np.zeros(int((~big).sum()), dtype=np.int64)]
     bases = [code[~big]]
-    places = [np.full(int((~big).sum()), -1, dtype=np.int64)]
-    for tag, place in ((1, f.postal), (2, f.civic)):
-        values = place[pos[big]].astype(str)
-        ok = values != ""
+    place_codes = [np.full(int((~big).sum()), -1, dtype=np.int64)]
+    for tag, (place, known) in enumerate(places, start=1):
+        ok = known[pos[big]]
         positions.append(pos[big][ok])
         bases.append(code[big][ok])
         tags.append(np.full(int(ok.sum()), tag, dtype=np.int64))
-        places.append(pd.factorize(values[ok])[0].astype(np.int64))
+        place_codes.append(place[pos[big][ok]])
     return (np.concatenate(positions),
-            _tuple_codes(np.concatenate(bases), np.concatenate(tags), np.concatenate(places)))
+            _tuple_codes(np.concatenate(bases), np.concatenate(tags), np.concatenate(place_codes)))
+
+
+class _TextCodes:
+    """A text column as integer codes: per record, a code equal exactly where the text (or its
+    first ``length`` characters) is equal. Worked out once per distinct value; comparing
+    integers in the block keys is far faster than comparing strings."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.codes, distinct = pd.factorize(np.asarray(values, dtype=object))
+        self.distinct = np.asarray(distinct, dtype=str)
+        self.known = (self.distinct != "")[self.codes] if len(self.codes) \
+            else np.zeros(0, dtype=bool)
+
+    def prefix(self, length: int | None = None) -> np.ndarray:
+        text = self.distinct if length is None else _prefix(self.distinct, length)
+        return pd.factorize(text.astype(object))[0].astype(np.int64)[self.codes] \
+            if len(self.codes) else np.zeros(0, dtype=np.int64)
 
 
 def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -361,39 +385,43 @@ def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarr
             keys, members = keys[small], members[small]
         frames.append((members, keys))
 
-    add(f.email != "", f.email.astype(str))
+    email = _TextCodes(f.email)
+    add(email.known, email.codes)
     # One namespace for the three phone columns: the same number as home and as cell meets.
     phone_valid = f.phones != ""
     phone_pos = np.broadcast_to(pos[:, None], f.phones.shape)[phone_valid]
     phone_keys = pd.factorize(f.phones[phone_valid])[0].astype(np.int64)
     frames.append((phone_pos, phone_keys))
-    first_text = np.asarray(f.first, dtype=object).astype(str)
-    last_text = np.asarray(f.last, dtype=object).astype(str)
+    first, last = _TextCodes(f.first), _TextCodes(f.last)
     # Surname key per part, so ``Tremblay-Roy`` meets ``Tremblay`` and ``Roy``. Split once per
     # distinct surname, then spread to the records.
-    last_code, last_distinct = pd.factorize(last_text)
+    last_code, last_distinct = last.codes, last.distinct
     split = pd.Series(last_distinct, dtype=str).str.split(r"[\s\-]+", regex=True).explode()
     split = split[split.notna() & (split != "")]
     split_code = split.index.to_numpy().astype(np.int64)
-    split_text = split.to_numpy().astype(str)
+    split_part, part_distinct = pd.factorize(split.to_numpy().astype(str).astype(object))
+    part_distinct = np.asarray(part_distinct, dtype=str)
     n_parts = np.bincount(split_code, minlength=len(last_distinct))
     start = np.cumsum(n_parts) - n_parts
     row_parts = n_parts[last_code] if len(last_code) else np.zeros(0, dtype=np.int64)
     part_pos = np.repeat(pos, row_parts)
     offset = np.arange(len(part_pos)) - np.repeat(np.cumsum(row_parts) - row_parts, row_parts)
-    part_text = split_text[start[last_code[part_pos]] + offset] if len(part_pos) \
-        else np.zeros(0, dtype=str)
-    first_of_part = first_text[part_pos]
-    has_first = np.char.str_len(first_of_part) > 0
+    part_code = split_part[start[last_code[part_pos]] + offset] if len(part_pos) \
+        else np.zeros(0, dtype=np.int64)
+    first_of_part = first.codes[part_pos]
+    has_first = first.known[part_pos]
     # Surname prefix + first initial, and first-name prefix + surname initial: a typo in one
     # name keeps the other's key; a swap of given name and surname lands in the same block.
     # (One vocabulary for all four parts: a k1 key and a k2 key that read alike are one key.)
-    p3, f1 = _prefix(part_text, 3), _prefix(first_of_part, 1)
-    f3, p1 = _prefix(first_of_part, 3), _prefix(part_text, 1)
-    m = len(part_pos)
-    vocabulary = pd.factorize(np.concatenate([p3.astype(object), f1.astype(object),
-                                              f3.astype(object), p1.astype(object)]))[0]
-    c_p3, c_f1, c_f3, c_p1 = (vocabulary[i * m:(i + 1) * m] for i in range(4))
+    # Prefixes are taken once per distinct part and first name, then spread by code.
+    heads = (_prefix(part_distinct, 3), _prefix(first.distinct, 1),
+             _prefix(first.distinct, 3), _prefix(part_distinct, 1))
+    vocabulary = pd.factorize(np.concatenate([h.astype(object) for h in heads]))[0]
+    bounds = np.cumsum([0] + [len(h) for h in heads])
+    v_p3, v_f1, v_f3, v_p1 = (vocabulary[bounds[i]:bounds[i + 1]].astype(np.int64)
+                              for i in range(4))
+    c_p3, c_p1 = v_p3[part_code], v_p1[part_code]
+    c_f1, c_f3 = v_f1[first_of_part], v_f3[first_of_part]
     name_pos, kinds, xs, ys = [], [], [], []
     for x, y in ((c_p3, c_f1), (c_f3, c_p1)):
         name_pos.append(part_pos[has_first])
@@ -408,22 +436,21 @@ def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarr
         xs.append(c_p3[ok])
         ys.append(g[ok].astype(np.int64))
     name_keys = _tuple_codes(np.concatenate(kinds), np.concatenate(xs), np.concatenate(ys))
-    frames.append(_localise(np.concatenate(name_pos), name_keys, f, int(name_block)))
-    postal = f.postal.astype(str)
-    has_postal = postal != ""
-    add(has_postal, postal, _prefix(last_text, 2))
-    has_street = (f.street != "") & (f.civic != "")
-    add(has_street, f.civic.astype(str), _prefix(f.street.astype(str), 4))
+    postal, civic, city = _TextCodes(f.postal), _TextCodes(f.civic), _TextCodes(f.city)
+    frames.append(_localise(np.concatenate(name_pos), name_keys,
+                            ((postal.codes, postal.known), (civic.codes, civic.known)),
+                            int(name_block)))
+    add(postal.known, postal.codes, last.prefix(2))
+    street = _TextCodes(f.street)
+    add(street.known & civic.known, civic.codes, street.prefix(4))
     # Passes that survive a typo in, or a replacement of, the fields the keys above rest on:
     # given name + postal code (surname garbled), civic number + surname (street name garbled
     # or a second address line first), surname + city (postal code mistyped).
     # Fallbacks only: a key this loose is worth comparing where it picks out a few records.
     small = 4 * int(name_block)
-    civic = f.civic.astype(str)
-    add(has_postal & (first_text != ""), postal, _prefix(first_text, 3), limit=small)
-    add((civic != "") & (last_text != ""), civic, _prefix(last_text, 3), limit=int(name_block))
-    city = f.city.astype(str)
-    add((city != "") & (last_text != ""), city, _prefix(last_text, 4), limit=small)
+    add(postal.known & first.known, postal.codes, first.prefix(3), limit=small)
+    add(civic.known & last.known, civic.codes, last.prefix(3), limit=int(name_block))
+    add(city.known & last.known, city.codes, last.prefix(4), limit=small)
     links = f.links
     frames.append((links["contact"].to_numpy(), links["family"].to_numpy().astype(np.int64)))
     home = links[links["home"] >= 0]
@@ -457,12 +484,19 @@ def candidate_pairs(f: _Features, max_block: int, name_block: int = 8) -> np.nda
     code, pos = packed // len(f.ids), packed % len(f.ids)
     sizes = np.bincount(code)
     keep = (sizes[code] >= 2) & (sizes[code] <= max_block)
-    frame = pd.DataFrame({"pos": pos[keep], "code": code[keep]})
-    pairs = frame.merge(frame, on="code", suffixes=("_a", "_b"))
-    a = pairs["pos_a"].to_numpy(dtype=np.int64)
-    b = pairs["pos_b"].to_numpy(dtype=np.int64)
-    lower = a < b
-    packed = _distinct(a[lower] * len(f.ids) + b[lower])
+    code, pos = code[keep], pos[keep]
+    del packed, keep
+    # Members are sorted by block, then position: each member pairs with the members after it
+    # in its block, so every pair comes once per shared block with ``a < b``.
+    block_start = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    size = np.diff(np.r_[block_start, len(code)])
+    offset = np.arange(len(code)) - np.repeat(block_start, size)
+    partners = np.repeat(size, size) - 1 - offset
+    del code, offset
+    member = np.repeat(np.arange(len(pos)), partners)
+    step = np.arange(len(member)) - np.repeat(np.cumsum(partners) - partners, partners) + 1
+    packed = _distinct(pos[member] * len(f.ids) + pos[member + step])
+    del member, step
     return np.stack([packed // len(f.ids), packed % len(f.ids)], axis=1)
 
 
@@ -489,10 +523,37 @@ class _Scored:
     """Per pair: neither record is linked to a student (see :func:`context_free_pairs`)."""
 
 
-def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _ratio(a: np.ndarray, b: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
     if len(a) == 0:
         return np.zeros(0)
-    return process.cpdist(list(a), list(b), scorer=fuzz.ratio, workers=-1)
+    return _pairwise(a, b, fuzz.ratio, 100, skip)
+
+
+def _pairwise(a: np.ndarray, b: np.ndarray, scorer, equal: float,
+              skip: np.ndarray | None = None) -> np.ndarray:
+    """``scorer`` of each pair of values, as ``process.cpdist``; ``equal`` (what the scorer
+    gives any value against itself) without calling it where the two values are the same: most
+    candidate pairs share a surname or a street. Rows in ``skip`` (pairs whose verdict does not
+    depend on this score, e.g. a field missing on one record) get ``equal`` too."""
+    differ = a != b
+    if skip is not None:
+        differ &= ~skip
+    differ = np.flatnonzero(differ)
+    # Threads pay off on large batches only: on a small one, starting them (and waiting for
+    # the slowest on a busy machine) costs more than the comparisons.
+    workers = -1 if len(differ) >= _THREADED_BATCH else 1
+    if len(differ) == len(a):
+        return process.cpdist(list(a), list(b), scorer=scorer, workers=workers)
+    # The scorer's own result type, so the sums below round exactly as before.
+    dtype = process.cpdist([""], [""], scorer=scorer).dtype
+    result = np.full(len(a), equal, dtype=dtype)
+    if len(differ):
+        result[differ] = process.cpdist(list(a[differ]), list(b[differ]), scorer=scorer,
+                                        workers=workers)
+    return result
+
+
+_THREADED_BATCH = 50_000
 
 
 def _interp(similarity: np.ndarray, points: tuple[float, ...], weights: tuple[float, ...]
@@ -518,7 +579,7 @@ def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
     for i in range(ga.shape[1]):
         for j in range(gb.shape[1]):
             nick |= (ga[:, i] >= 0) & (ga[:, i] == gb[:, j])
-    ratio = _ratio(fa, fb)
+    ratio = _ratio(fa, fb, missing)
     # Only pairs close enough to be a typo need the (per-pair) checks below.
     close = np.flatnonzero((ratio >= 60) & ~same & ~missing)
     typo = np.zeros(len(a), dtype=bool)
@@ -604,16 +665,17 @@ def _tf_weight(verdict: np.ndarray, tf_a: np.ndarray, tf_b: np.ndarray) -> np.nd
                     np.where(verdict == V_SIMILAR, 0.5 * np.minimum(tf_a, tf_b), 0.0))
 
 
-def _distance(a: np.ndarray, b: np.ndarray, metric) -> np.ndarray:
+def _distance(a: np.ndarray, b: np.ndarray, metric, skip: np.ndarray | None = None
+              ) -> np.ndarray:
     if len(a) == 0:
         return np.zeros(0, dtype=np.int64)
-    return process.cpdist(list(a), list(b), scorer=metric.distance, workers=-1)
+    return _pairwise(a, b, metric.distance, 0, skip)
 
 
 def _last_names(la: np.ndarray, lb: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
     a = la
     verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
-    ratio = _ratio(la, lb)
+    ratio = _ratio(la, lb, (la == "") | (lb == ""))
     # ``Tremblay-Roy`` and ``Tremblay``: one part of a compound surname stands for the whole.
     partial = np.zeros(len(a), dtype=bool)
     def spaced(x: str) -> bool:
@@ -646,7 +708,7 @@ def _emails(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.
     ea, eb = f.email[a], f.email[b]
     verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
     # One mistyped or swapped character in an address is still the person's address.
-    typo = _distance(ea, eb, OSA) == 1
+    typo = _distance(ea, eb, OSA, (ea == "") | (eb == "")) == 1
     verdict[typo] = V_SIMILAR
     verdict[ea == eb] = V_SAME
     verdict[(ea == "") | (eb == "")] = V_MISSING
@@ -691,18 +753,20 @@ def _streets(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np
     sa, sb = f.street[a], f.street[b]
     ca, cb = f.civic[a], f.civic[b]
     ua, ub = f.unit[a], f.unit[b]
-    similarity = _ratio(sa, sb)
+    missing = (sa == "") | (sb == "")
+    similarity = _ratio(sa, sb, missing)
     if len(a):
         # Street words typed in another order or run together with a second address line.
-        words = process.cpdist(list(f.street_words[a]), list(f.street_words[b]),
-                               scorer=fuzz.token_sort_ratio, workers=-1)
+        words = _pairwise(f.street_words[a], f.street_words[b], fuzz.token_sort_ratio, 100,
+                          missing)
         similarity = np.maximum(similarity, words)
         # One record with a second address line the other lacks (a building or station name):
         # every word of the shorter is in the longer. Similar, never the same.
-        low = np.flatnonzero(similarity < 90)
+        low = np.flatnonzero((similarity < 90) & ~missing)
         if len(low):
             subset = process.cpdist(list(f.street_words[a[low]]), list(f.street_words[b[low]]),
-                                    scorer=fuzz.token_set_ratio, workers=-1)
+                                    scorer=fuzz.token_set_ratio,
+                                    workers=-1 if len(low) >= _THREADED_BATCH else 1)
             similarity[low] = np.maximum(similarity[low], np.minimum(subset, 90.0))
     civic_same = (ca == cb) & (ca != "")
     civic_close = civic_same | (_distance(ca, cb, OSA) <= 1) & (ca != "") & (cb != "")
@@ -733,10 +797,43 @@ def _codes(values: np.ndarray, a: np.ndarray, b: np.ndarray, name: str
     va, vb = values[a], values[b]
     verdict = np.where(va == vb, V_SAME, V_DIFFERENT).astype(np.int8)
     # One mistyped or swapped character (K1A 0B1 / K1A 0B2, 2285 / 2258).
-    close = (verdict == V_DIFFERENT) & (_distance(va, vb, OSA) == 1)
+    missing = (va == "") | (vb == "")
+    close = (verdict == V_DIFFERENT) & (_distance(va, vb, OSA, missing) == 1)
     verdict[close] = V_SIMILAR
     verdict[(va == "") | (vb == "")] = V_MISSING
     return verdict, _table_weight(name, verdict)
+
+
+# Pairs compared for family context at once: bounds the (link, link) combinations held.
+_FAMILY_SLICE = 1 << 20
+
+
+class _LinkTable:
+    """The student links of the contact records, grouped by record (positions ``start`` to
+    ``start + count``), as plain arrays: a pair's links are found by position, not by a join."""
+
+    def __init__(self, f: _Features) -> None:
+        links = f.links
+        contact = links["contact"].to_numpy(dtype=np.int64)
+        order = np.argsort(contact, kind="stable")
+        self.count = np.bincount(contact, minlength=len(f.ids)).astype(np.int64)
+        self.start = np.cumsum(self.count) - self.count
+        self.student = links["student"].to_numpy()[order]
+        self.family = links["family"].to_numpy()[order]
+        self.home = links["home"].to_numpy()[order]
+        self.role = links["role"].to_numpy()[order]
+        self.parental = links["parental"].to_numpy(dtype=bool)[order]
+
+    def combinations(self, a: np.ndarray, b: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(pair row, link of a, link of b) for every link of ``a[row]`` with every link of
+        ``b[row]``."""
+        ka, kb = self.count[a], self.count[b]
+        combos = ka * kb
+        pair_of = np.repeat(np.arange(len(a)), combos)
+        k = np.arange(len(pair_of)) - np.repeat(np.cumsum(combos) - combos, combos)
+        per = kb[pair_of]
+        return pair_of, self.start[a[pair_of]] + k // per, self.start[b[pair_of]] + k % per
 
 
 def _family_context(f: _Features, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -750,34 +847,34 @@ def _family_context(f: _Features, pairs: np.ndarray) -> tuple[np.ndarray, np.nda
     note = np.zeros(n, dtype=np.int8)
     if n == 0 or f.links.empty:
         return veto, np.zeros(n), note
-    links = f.links[["contact", "student", "family", "home", "role", "parental"]]
-    pair_frame = pd.DataFrame({"pair": np.arange(n), "a": pairs[:, 0], "b": pairs[:, 1]})
-    la = pair_frame.merge(links, left_on="a", right_on="contact")
-    lb = pair_frame[["pair", "b"]].merge(links, left_on="b", right_on="contact")
-    joined = la.merge(lb, on=["pair", "family"], suffixes=("_a", "_b"))
-    ra, rb = joined["role_a"].to_numpy(), joined["role_b"].to_numpy()
-    gender = ((ra == ROLE_MOTHER) & (rb == ROLE_FATHER)) | ((ra == ROLE_FATHER) & (rb == ROLE_MOTHER))
-    generation = ((ra == ROLE_GRANDPARENT) & joined["parental_b"].to_numpy()) | \
-        ((rb == ROLE_GRANDPARENT) & joined["parental_a"].to_numpy())
-    one_student = joined["student_a"].to_numpy() == joined["student_b"].to_numpy()
-    # Two records linked to one student, both as parents, are two people: two parental roles
-    # (Mother and Father, both typed "Chris"), or two mothers or two fathers. A clerk who
-    # types a parent twice does it on another child, where the first record did not show up.
-    two_parents = one_student & joined["parental_a"].to_numpy() & joined["parental_b"].to_numpy()
-    in_family_veto = gender | generation | two_parents
-    vetoed_pairs = joined["pair"].to_numpy()[in_family_veto]
-    veto[vetoed_pairs] = True
-    same_role = (ra == rb) & (ra != ROLE_NONE)
-    family_pairs = set(joined["pair"].to_numpy()[same_role].tolist())
-    home = la[la["home"] >= 0].merge(lb[lb["home"] >= 0], on=["pair", "home"],
-                                     suffixes=("_a", "_b"))
-    home_same = home["role_a"].to_numpy() == home["role_b"].to_numpy()
-    family_pairs |= set(home["pair"].to_numpy()[home_same & (home["role_a"].to_numpy() != 0)].tolist())
+    family_pairs = np.zeros(n, dtype=bool)
+    # Every (link of a, link of b) of a pair, in slices of pairs so the combinations stay small.
+    table = _LinkTable(f)
+    for first in range(0, n, _FAMILY_SLICE):
+        rows = np.arange(first, min(first + _FAMILY_SLICE, n))
+        pair_of, la, lb = table.combinations(pairs[rows, 0], pairs[rows, 1])
+        pair_of = rows[pair_of]
+        joined = table.family[la] == table.family[lb]
+        pair_j, la_j, lb_j = pair_of[joined], la[joined], lb[joined]
+        ra, rb = table.role[la_j], table.role[lb_j]
+        pa, pb = table.parental[la_j], table.parental[lb_j]
+        gender = ((ra == ROLE_MOTHER) & (rb == ROLE_FATHER)) \
+            | ((ra == ROLE_FATHER) & (rb == ROLE_MOTHER))
+        generation = ((ra == ROLE_GRANDPARENT) & pb) | ((rb == ROLE_GRANDPARENT) & pa)
+        # Two records linked to one student, both as parents, are two people: two parental
+        # roles (Mother and Father, both typed "Chris"), or two mothers or two fathers. A clerk
+        # who types a parent twice does it on another child, where the first record did not
+        # show up.
+        two_parents = (table.student[la_j] == table.student[lb_j]) & pa & pb
+        veto[pair_j[gender | generation | two_parents]] = True
+        family_pairs[pair_j[(ra == rb) & (ra != ROLE_NONE)]] = True
+        home_a = table.home[la]
+        home = (home_a >= 0) & (home_a == table.home[lb])
+        ra, rb = table.role[la[home]], table.role[lb[home]]
+        family_pairs[pair_of[home][(ra == rb) & (ra != ROLE_NONE)]] = True
     weight = np.zeros(n)
-    if family_pairs:
-        idx = np.fromiter(family_pairs, dtype=np.int64)
-        weight[idx] = WEIGHTS["family"]["same-role"]
-        note[idx] = 1
+    weight[family_pairs] = WEIGHTS["family"]["same-role"]
+    note[family_pairs] = 1
     ma, mb = f.roles[pairs[:, 0]], f.roles[pairs[:, 1]]
     M, F, P, G = (1 << ROLE_MOTHER), (1 << ROLE_FATHER), (1 << ROLE_PARENT), (1 << ROLE_GRANDPARENT)
     # Symmetric in a and b: a pair's verdict never depends on which record came first.
@@ -815,11 +912,13 @@ def score_pairs(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
     """Verdicts, weights, vetoes and the 0..1 score of each candidate pair."""
     a, b = pairs[:, 0], pairs[:, 1]
     # Given name and surname typed in each other's place (common in hand-keyed records).
-    straight = _ratio(f.first[a], f.first[b]) + _ratio(f.last[a], f.last[b])
-    crossed = _ratio(f.first[a], f.last[b]) + _ratio(f.last[a], f.first[b])
     # Both records must carry both names, or the verdict would depend on which came first.
-    swap = (crossed > straight + 40) & (f.first[a] != "") & (f.last[a] != "") \
-        & (f.first[b] != "") & (f.last[b] != "")
+    all_names = (f.first[a] != "") & (f.last[a] != "") & (f.first[b] != "") & (f.last[b] != "")
+    straight = _ratio(f.first[a], f.first[b], ~all_names) \
+        + _ratio(f.last[a], f.last[b], ~all_names)
+    crossed = _ratio(f.first[a], f.last[b], ~all_names) \
+        + _ratio(f.last[a], f.first[b], ~all_names)
+    swap = (crossed > straight + 40) & all_names
     first_b = np.where(swap, f.last[b], f.first[b])
     last_b = np.where(swap, f.first[b], f.last[b])
     groups_b = np.where(swap[:, None], -1, f.groups[b])

@@ -116,7 +116,46 @@ def phone_digits(text: str) -> str:
 
 
 def normalize_phone(values: pd.Series) -> pd.Series:
-    return _per_distinct(values, phone_digits)
+    """:func:`phone_digits` of every value. Nearly every board phone is plain ASCII text
+    (``(613) 555-0199``): those are read as one array of code points (digits kept in order);
+    the rest (extensions, other scripts' digits, long text) one distinct value at a time."""
+    text = values.to_numpy(dtype=object)
+    text = np.where(pd.isna(text), "", text).astype(object)
+    codes, distinct = pd.factorize(text)
+    distinct = np.asarray(distinct, dtype=object)
+    width = _PLAIN_PHONE_WIDTH
+    # One code point more than the width: a value that fills it is too long for the array path.
+    points = distinct.astype(f"<U{width + 1}").view(np.uint32).reshape(len(distinct), width + 1)
+    plain = (points[:, width] == 0) & ~(points > 127).any(axis=1) \
+        & ~np.isin(points, _EXTENSION_POINTS).any(axis=1)
+    mapped = np.empty(len(distinct), dtype=object)
+    mapped[~plain] = [phone_digits(str(v)) for v in distinct[~plain]]
+    if plain.any():
+        # Only as many columns as the longest value uses (board phones are about 14 wide).
+        used = int(np.flatnonzero(points.any(axis=0)).max(initial=-1)) + 1
+        mapped[plain] = _plain_phone_digits(points[plain, :min(used, width)])
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+# Phone text the array path reads exactly as :func:`phone_digits` does: ASCII, no extension
+# letter, at most this many characters.
+_PLAIN_PHONE_WIDTH = 24
+_EXTENSION_POINTS = np.array([ord(c) for c in "xXeEpP"], dtype=np.uint32)
+
+
+def _plain_phone_digits(points: np.ndarray) -> np.ndarray:
+    """:func:`phone_digits` of ASCII text without extension letters, given as code points."""
+    is_digit = (points >= ord("0")) & (points <= ord("9"))
+    count = is_digit.sum(axis=1)
+    # Each digit's place among its value's digits; the first 11 are all a number can use.
+    place = np.cumsum(is_digit, axis=1, dtype=np.int8) - 1
+    rows, cols = np.nonzero(is_digit & (place < 11))
+    digits = np.zeros((len(points), 11), dtype=np.uint32)
+    digits[rows, place[rows, cols]] = points[rows, cols]
+    drop_one = (count == 11) & (digits[:, 0] == ord("1"))
+    digits[drop_one, :10] = digits[drop_one, 1:]
+    ten = np.ascontiguousarray(digits[:, :10]).view("<U10").reshape(len(points))
+    return np.where((count == 10) | drop_one, ten, "").astype(object)
 
 
 def normalize_postal_code(values: pd.Series) -> pd.Series:
@@ -138,6 +177,29 @@ def split_street(text: str, suffixes: Mapping[str, str] | None = None) -> tuple[
     return _street_parts(text, suffixes)[:3]
 
 
+def _fold_street(text: str) -> str:
+    folded = _ascii_lower(text).replace("#", " # ")
+    folded = _NOT_STREET.sub(" ", folded)
+    return " ".join(folded.split())
+
+
+def _take_unit(folded: str) -> tuple[str, str]:
+    """(unit, the folded address without it) for an address the unit is not dashed onto."""
+    unit = ""
+    match = _UNIT_ANYWHERE.search(folded)
+    if match:
+        unit = match.group(1)
+        folded = (folded[:match.start()] + " " + folded[match.end():])
+    return unit, " ".join(folded.replace(",", " ").split())
+
+
+def _name_parts(civic: str, rest: str, unit: str, suffixes: Mapping[str, str]
+                ) -> tuple[str, str, str, str]:
+    words = [suffixes.get(word, word) for word in rest.replace(",", " ").replace("-", " ").split()]
+    words = [word for word in words if word not in ("unit", "#")]
+    return civic, "".join(words), unit.lstrip("0") or unit, " ".join(words)
+
+
 def _street_parts(text: str, suffixes: Mapping[str, str] | None = None
                   ) -> tuple[str, str, str, str]:
     """A street address as (civic number, street name, unit).
@@ -147,34 +209,58 @@ def _street_parts(text: str, suffixes: Mapping[str, str] | None = None
     shortened Canada Post style, and its spaces removed (``Pridhamstreet`` == ``Pridham St``).
     """
     suffixes = wordlists.STREET_SUFFIXES if suffixes is None else suffixes
-    folded = _ascii_lower(text).replace("#", " # ")
-    folded = _NOT_STREET.sub(" ", folded)
-    folded = " ".join(folded.split())
-    unit = ""
+    folded = _fold_street(text)
     match = _UNIT_DASH_CIVIC.match(folded)
     if match:
-        unit, civic = match.group(1), match.group(2)
-        rest = folded[match.end():]
-    else:
-        match = _UNIT_ANYWHERE.search(folded)
-        if match:
-            unit = match.group(1)
-            folded = (folded[:match.start()] + " " + folded[match.end():])
-        folded = " ".join(folded.replace(",", " ").split())
-        civic_match = _CIVIC.match(folded) or _CIVIC_LATE.search(folded)
-        if civic_match:
-            civic = civic_match.group(1)
-            rest = folded[:civic_match.start()] + " " + folded[civic_match.end():]
-        else:
-            civic, rest = "", folded
-    words = [suffixes.get(word, word) for word in rest.replace(",", " ").replace("-", " ").split()]
-    words = [word for word in words if word not in ("unit", "#")]
-    return civic, "".join(words), unit.lstrip("0") or unit, " ".join(words)
+        return _name_parts(match.group(2), folded[match.end():], match.group(1), suffixes)
+    unit, folded = _take_unit(folded)
+    civic_match = _CIVIC.match(folded) or _CIVIC_LATE.search(folded)
+    if civic_match:
+        rest = folded[:civic_match.start()] + " " + folded[civic_match.end():]
+        return _name_parts(civic_match.group(1), rest, unit, suffixes)
+    return _name_parts("", folded, unit, suffixes)
+
+
+# ``<digits> <letter>...``: the civic number first, then the rest (most board addresses).
+# Folding is character by character, so such an address folds to the number, a space and the
+# rest folded alone; the number is the civic number and the unit and street name come from the
+# rest alone (no unit dashed onto the number: the rest starts with a letter). The rest repeats
+# across a board far more than whole addresses do, so it is parsed once per distinct rest.
+_CIVIC_FIRST = re.compile(r"([0-9]+) ([A-Za-z][\s\S]*)\Z")
+
+
+def _rest_parts(rest: str, suffixes: Mapping[str, str]) -> tuple[str, str, str]:
+    """(street name, unit, street words) of the part of an address after its civic number."""
+    unit, folded = _take_unit(_fold_street(rest))
+    _, name, unit, words = _name_parts("", folded, unit, suffixes)
+    return name, unit, words
 
 
 def normalize_street(values: pd.Series, suffixes: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Columns ``civic``, ``street_name``, ``unit`` (see :func:`split_street`) and
     ``street_words`` (the street name's words, for comparing words in another order)."""
-    parts = _per_distinct(values, lambda text: _street_parts(text, suffixes))
-    return pd.DataFrame(parts.tolist(), index=values.index,
-                        columns=["civic", "street_name", "unit", "street_words"]).astype(str)
+    suffixes = wordlists.STREET_SUFFIXES if suffixes is None else suffixes
+    text = values.to_numpy(dtype=object)
+    text = np.where(pd.isna(text), "", text).astype(object)
+    codes, distinct = pd.factorize(text)
+    civic = np.empty(len(distinct), dtype=object)
+    name = np.empty(len(distinct), dtype=object)
+    unit = np.empty(len(distinct), dtype=object)
+    words = np.empty(len(distinct), dtype=object)
+    matches = [_CIVIC_FIRST.match(str(value)) for value in distinct]
+    fast = np.fromiter((m is not None for m in matches), dtype=bool, count=len(distinct))
+    slow = np.flatnonzero(~fast)
+    if len(slow):
+        parts = [_street_parts(str(distinct[i]), suffixes) for i in slow]
+        civic[slow], name[slow], unit[slow], words[slow] = (
+            np.array([p[k] for p in parts], dtype=object) for k in range(4))
+    quick = np.flatnonzero(fast)
+    if len(quick):
+        civic[quick] = [matches[i].group(1) for i in quick]
+        rest_codes, rests = pd.factorize(np.array([matches[i].group(2) for i in quick],
+                                                  dtype=object))
+        parts = [_rest_parts(str(rest), suffixes) for rest in rests]
+        for k, column in enumerate((name, unit, words)):
+            column[quick] = np.array([p[k] for p in parts], dtype=object)[rest_codes]
+    return pd.DataFrame({"civic": civic[codes], "street_name": name[codes], "unit": unit[codes],
+                         "street_words": words[codes]}, index=values.index).astype(str)

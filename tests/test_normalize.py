@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+from hypothesis import given, strategies as st
 
 from audits import normalize
 from audits.wordlists import NICKNAME_GROUPS
@@ -88,3 +89,31 @@ def test_normalize_street_is_a_frame_of_parts():
 def test_a_unit_word_must_be_a_whole_word():
     assert normalize.split_street("86 North Arm Rd") == ("86", "narmrd", "")
     assert normalize.split_street("12 Noble St No 5")[2] == "5"
+
+
+# The column normalisers read most values by a faster path (a civic number then a street
+# name; plain ASCII phone text); every value must come out exactly as the per-value rules say.
+_STREET_CHARS = st.sampled_from(list("0123456789 aApPtT#-.,éÉ٣uniUNI ste"))
+_STREET_TEXT = st.one_of(
+    st.text(alphabet=_STREET_CHARS, max_size=24),
+    st.builds(lambda civic, first, rest: f"{civic} {first}{rest}",
+              st.from_regex(r"[0-9]{1,5}", fullmatch=True), st.sampled_from(list("aSnNu")),
+              st.text(alphabet=_STREET_CHARS, max_size=20)))
+_PHONE_TEXT = st.text(alphabet=st.sampled_from(list("0123456789 1()-.+xXeEpP٣/n")), max_size=30)
+
+
+@given(st.lists(_STREET_TEXT, max_size=12))
+def test_normalize_street_agrees_with_split_street(values):
+    values = values + ["12 Ste Catherine St", "0012 apt 5 elm", "12 -5 main", "12 Brébeuf Way",
+                       "٣ Main St", "12 main\n", "1 2 3", "12 st-laurent blvd., unit 0045"]
+    frame = normalize.normalize_street(series(*values))
+    expected = [normalize._street_parts(value) for value in values]
+    assert list(frame.itertuples(index=False, name=None)) == expected
+
+
+@given(st.lists(_PHONE_TEXT, max_size=12))
+def test_normalize_phone_agrees_with_phone_digits(values):
+    values = values + ["1-613-555-0101", "613 555 0101 x12", "٦١٣5550101", "2613555010",
+                       "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3"]
+    assert normalize.normalize_phone(series(*values)).tolist() == [normalize.phone_digits(v)
+                                                                   for v in values]
