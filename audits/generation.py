@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from audits.board import Board
+from audits.graph import person_names
 from audits.usernames import usernames_series
 
 if TYPE_CHECKING:
@@ -127,6 +128,13 @@ def _lookup(ids: pd.Series, table: pd.Series) -> pd.Series:
     return found.where(found.notna(), "").astype(str)
 
 
+def _pair_codes(first: pd.Series, second: pd.Series) -> np.ndarray:
+    """One integer per distinct (first, second) pair of two aligned columns."""
+    first_codes, firsts = pd.factorize(first, use_na_sentinel=False)
+    second_codes, seconds = pd.factorize(second, use_na_sentinel=False)
+    return first_codes.astype(np.int64) * max(len(seconds), 1) + second_codes
+
+
 def empty_preview() -> pd.DataFrame:
     frame = pd.DataFrame({column: pd.Series([], dtype=str) for column in PREVIEW_COLUMNS})
     frame["student_count"] = frame["student_count"].astype(int)
@@ -145,26 +153,44 @@ def preview_generation(context: "AuditContext") -> pd.DataFrame:
     if links.empty:
         return empty_preview()
 
-    # The school with most of the record's students; ties go to the lowest school_id.
-    # groupby sorts by (contact_id, school_id), so the first row at the maximum is the lowest id.
-    per_school = links.groupby(["contact_id", "school_id"]).size().reset_index(name="n")
-    most = per_school["n"] == per_school.groupby("contact_id", sort=False)["n"].transform("max")
-    frame = per_school[most].drop_duplicates("contact_id")[["contact_id", "school_id"]]
-    ordered = links.sort_values(["contact_id", "student_id"])
-    students = pd.DataFrame({"student_ids": _join_runs(ordered["contact_id"], ordered["student_id"]),
-                             "student_count": ordered.groupby("contact_id", sort=True).size()})
-    frame = frame.merge(students, left_on="contact_id", right_index=True, how="left")
+    # Integer codes in text order (factorize sorts), so sorting codes sorts the ids.
+    contact_codes, contact_ids = pd.factorize(links["contact_id"], sort=True)
+    school_codes, school_ids = pd.factorize(links["school_id"], sort=True)
+    student_codes, _ = pd.factorize(links["student_id"], sort=True)
+    # The school with most of the record's students; ties go to the lowest school_id: among a
+    # record's (school, count) runs, sorted by school, the first at the maximum.
+    per_school, counts = np.unique(contact_codes.astype(np.int64) * len(school_ids) + school_codes,
+                                   return_counts=True)
+    record_of = per_school // len(school_ids)
+    starts = np.flatnonzero(np.r_[True, record_of[1:] != record_of[:-1]])
+    most = counts == np.repeat(np.maximum.reduceat(counts, starts), np.diff(np.r_[starts, len(counts)]))
+    first_at_most = most & ~pd.Series(record_of).where(most).duplicated().to_numpy()
+    frame = pd.DataFrame({
+        "contact_id": pd.Series(np.asarray(contact_ids, dtype=object), dtype=object),
+        "school_id": pd.Series(school_ids, dtype=links["school_id"].dtype).take(
+            per_school[first_at_most] % len(school_ids)).reset_index(drop=True),
+    })
+    ordered = np.lexsort((student_codes, contact_codes))
+    frame["student_ids"] = pd.Series(_join_runs(pd.Series(contact_codes[ordered]),
+                                                links["student_id"].take(ordered)).to_numpy(),
+                                     dtype=object)
+    frame["student_count"] = np.bincount(contact_codes, minlength=len(contact_ids))
 
     contacts = board.contacts[["contact_id", "first_name", "last_name", "email"]]
-    frame = frame.merge(contacts.drop_duplicates("contact_id"), on="contact_id", how="left")
-    frame = frame.reset_index(drop=True)  # still in contact_id order: left merges keep it
-    frame["name"] = (frame["first_name"].str.strip() + " " + frame["last_name"].str.strip()).str.strip()
+    contacts = contacts.drop_duplicates("contact_id")
+    # Every record here is in contacts (filtered above): take its row, no merge needed.
+    rows = pd.Index(contacts["contact_id"]).get_indexer(frame["contact_id"])
+    for column in ("first_name", "last_name", "email"):
+        frame[column] = contacts[column].take(rows).to_numpy()
+    frame["name"] = person_names(frame["first_name"], frame["last_name"])
     schema = context.config.naming_schema.get("parent", "email")
     username, problem = usernames_series(schema, frame["email"], frame["first_name"],
                                          frame["last_name"])
     frame["username"] = username.to_numpy()
     frame["username_problem"] = problem.to_numpy()
-    frame["username_key"] = frame["username"].str.strip().str.lower()
+    # Already the key: usernames_series gives trimmed, lower-case usernames (a cleaned email, or
+    # first.last folded to lower-case ascii without spaces).
+    frame["username_key"] = frame["username"]
     frame["status"] = STATUS_WILL_BE_CREATED
 
     has_name = frame["username_key"] != ""
@@ -177,8 +203,12 @@ def preview_generation(context: "AuditContext") -> pd.DataFrame:
                        on=["username_key", "school_id"], how="inner")
     held_here = _group_join(here, "contact_id", "account_id")
     # ... or a would-be account generated before it (contact_id order) at the same school.
-    first_here = named.groupby(["school_id", "username_key"], sort=False)["contact_id"].transform("first")
-    earlier = pd.Series(first_here.where(first_here != named["contact_id"], ""), index=named.index)
+    place = _pair_codes(named["school_id"], named["username_key"])
+    _, first_row, place_of = np.unique(place, return_index=True, return_inverse=True)
+    named_ids = named["contact_id"].to_numpy(dtype=object)
+    first_here = named_ids[first_row[place_of]]
+    earlier = pd.Series(np.where(first_here != named_ids, first_here, ""), index=named.index,
+                        dtype=object)
     refused_existing = frame["contact_id"].isin(held_here.index)
     refused_earlier = pd.Series(False, index=frame.index)
     refused_earlier.loc[named.index] = earlier != ""
@@ -192,8 +222,12 @@ def preview_generation(context: "AuditContext") -> pd.DataFrame:
         active_held[["username_key", "school_id", "account_id"]].rename(columns={"account_id": "ref"}),
         frame.loc[created, ["username_key", "school_id", "contact_id"]].rename(columns={"contact_id": "ref"}),
     ], ignore_index=True)
-    shared_keys = holders.groupby("username_key")["school_id"].nunique()
-    shared_keys = shared_keys[shared_keys > 1].index
+    # Usernames held at two or more schools.
+    key_codes, keys = pd.factorize(holders["username_key"])
+    school_codes, schools = pd.factorize(holders["school_id"])
+    places = np.unique(key_codes.astype(np.int64) * max(len(schools), 1) + school_codes)
+    schools_per_key = np.bincount(places // max(len(schools), 1), minlength=len(keys))
+    shared_keys = keys[schools_per_key > 1]
     candidates = frame.loc[created & frame["username_key"].isin(shared_keys),
                            ["contact_id", "school_id", "username_key"]]
     elsewhere = candidates.merge(holders[holders["username_key"].isin(shared_keys)],
@@ -208,47 +242,51 @@ def preview_generation(context: "AuditContext") -> pd.DataFrame:
                         ignore_index=True).drop_duplicates()
     persons = pd.DataFrame({"contact_id": holding.to_numpy(),
                             "person": person_keys(context, holding).to_numpy()})
-    records_per_person = persons.groupby("person")["contact_id"].transform("size")
-    several = persons[records_per_person > 1]
+    several = persons[persons["person"].duplicated(keep=False)]
     siblings_of = several.merge(several, on="person", suffixes=("", "_other"))
     siblings_of = siblings_of[siblings_of["contact_id"] != siblings_of["contact_id_other"]]
     other_records = _group_join(siblings_of, "contact_id", "contact_id_other")
     one_of_several = created & frame["contact_id"].isin(other_records.index)
 
-    conditions = [~has_name, refused, clashes, one_of_several]
-    frame["outcome"] = np.select([c.to_numpy(dtype=bool) for c in conditions], list(OUTCOMES[:4]),
-                                 default=OK)
+    conditions = [c.to_numpy(dtype=bool) for c in (~has_name, refused, clashes, one_of_several)]
+    # Compared as small integers: comparing text columns of a whole board, again and again,
+    # costs more than the rest of the outcome.
+    outcome_code = np.select(conditions, [0, 1, 2, 3], default=4)
+    frame["outcome"] = np.asarray(OUTCOMES, dtype=object)[outcome_code]
 
     cid = frame["contact_id"]
-    by_existing = _lookup(cid, held_here)
+    refused_rows = outcome_code == 1
+    clash_rows = outcome_code == 2
+    several_rows = outcome_code == 3
+    by_existing = _lookup(cid[refused_rows], held_here)
     by_earlier = pd.Series("", index=frame.index, dtype=object)
     by_earlier.loc[named.index] = earlier
-    related = np.select(
-        [c.to_numpy(dtype=bool) for c in (frame["outcome"] == REFUSED_IN_USE_HERE,
-                                           frame["outcome"] == CLASHES_OTHER_SCHOOL,
-                                           frame["outcome"] == ONE_OF_SEVERAL)],
-        [by_existing.where(by_existing != "", by_earlier).astype(str),
-         _lookup(cid, held_elsewhere),
-         _lookup(cid, other_records)],
-        default="")
-    frame["related"] = pd.Series(related, index=frame.index).astype(str)
+    related = pd.Series("", index=frame.index, dtype=object)
+    related[refused_rows] = by_existing.where(by_existing != "", by_earlier[refused_rows])
+    related[clash_rows] = _lookup(cid[clash_rows], held_elsewhere)
+    related[several_rows] = _lookup(cid[several_rows], other_records)
+    frame["related"] = related.astype(str)
 
-    outcome = frame["outcome"]
+    # Each reason is made for its own rows only.
     reason = pd.Series("", index=frame.index, dtype=object)
-    reason[outcome == FAILS_NO_USERNAME] = (
-        f"no usable username under the '{schema}' naming schema: " + frame["username_problem"])
-    mask = (outcome == REFUSED_IN_USE_HERE) & (by_existing != "")
-    reason[mask] = ("username already used at school " + frame["school_id"] + " by account "
-                    + frame["related"])
-    mask = (outcome == REFUSED_IN_USE_HERE) & (by_existing == "")
-    reason[mask] = ("username taken at school " + frame["school_id"]
-                    + " by the account generated first, for contact record " + frame["related"])
-    reason[outcome == CLASHES_OTHER_SCHOOL] = (
-        "username also held at another school by " + frame["related"]
-        + ": logins will break and the parent will see only some children")
-    reason[outcome == ONE_OF_SEVERAL] = (
-        "one of several records of one person (also " + frame["related"]
-        + "): each account sees only some of the children")
+    rows = outcome_code == 0
+    reason[rows] = (f"no usable username under the '{schema}' naming schema: "
+                    + frame.loc[rows, "username_problem"])
+    rows = refused_rows.copy()
+    rows[refused_rows] = (by_existing != "").to_numpy()
+    reason[rows] = ("username already used at school " + frame.loc[rows, "school_id"]
+                    + " by account " + frame.loc[rows, "related"])
+    rows = refused_rows.copy()
+    rows[refused_rows] = (by_existing == "").to_numpy()
+    reason[rows] = ("username taken at school " + frame.loc[rows, "school_id"]
+                    + " by the account generated first, for contact record "
+                    + frame.loc[rows, "related"])
+    reason[clash_rows] = ("username also held at another school by "
+                          + frame.loc[clash_rows, "related"]
+                          + ": logins will break and the parent will see only some children")
+    reason[several_rows] = ("one of several records of one person (also "
+                            + frame.loc[several_rows, "related"]
+                            + "): each account sees only some of the children")
     frame["reason"] = reason.astype(str)
     frame["student_count"] = frame["student_count"].astype(int)
     return frame[list(PREVIEW_COLUMNS)].reset_index(drop=True)

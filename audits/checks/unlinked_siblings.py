@@ -37,42 +37,53 @@ def parental_links(context: AuditContext) -> pd.DataFrame:
     return links
 
 
-def sibling_pairs(links: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Every pair ``a < b`` of students who share one value of ``by`` (a record or a person)."""
-    members = links[[by, "student_id"]].drop_duplicates()
-    members = members[members.groupby(by)[by].transform("size") > 1]
-    pairs = members.merge(members, on=by, suffixes=("_a", "_b"))
-    pairs = pairs[pairs["student_id_a"] < pairs["student_id_b"]]
-    return pairs.rename(columns={"student_id_a": "a", "student_id_b": "b"})
+def pairs_sharing(groups: np.ndarray, students: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                      np.ndarray]:
+    """Every pair ``a < b`` of student codes that share a group code (a record or a person), as
+    three aligned arrays ``(group, a, b)``; each (group, a, b) once."""
+    size = int(students.max()) + 1 if len(students) else 1
+    members = np.unique(groups.astype(np.int64) * size + students)
+    group, student = members // size, members % size
+    # Members are sorted by group, then student: each pairs with the later members of its group.
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    ends = np.repeat(np.r_[starts[1:], len(group)], np.diff(np.r_[starts, len(group)]))
+    later = ends - np.arange(len(group)) - 1
+    first = np.repeat(np.arange(len(group)), later)
+    offset = np.arange(len(first)) - np.repeat(np.cumsum(later) - later, later)
+    second = first + 1 + offset
+    return group[first], student[first], student[second]
 
 
-def linked_pairs(siblings: pd.DataFrame) -> pd.DataFrame:
-    """The sibling links as ``a < b`` pairs (the SIS holds them undirected, once or twice)."""
-    a, b = siblings["student_id"].to_numpy(dtype=object), siblings["sibling_id"].to_numpy(dtype=object)
-    low = np.where(a < b, a, b)
-    high = np.where(a < b, b, a)
-    return pd.DataFrame({"a": low, "b": high}).drop_duplicates()
+def _linked_pairs(siblings: pd.DataFrame, students: pd.Index, size: int) -> np.ndarray:
+    """The sibling links between ``students`` (codes are positions in it), as ``a * size + b``
+    with ``a < b`` (the SIS holds links undirected, once or twice)."""
+    a = students.get_indexer(siblings["student_id"])
+    b = students.get_indexer(siblings["sibling_id"])
+    known = (a >= 0) & (b >= 0)
+    a, b = a[known].astype(np.int64), b[known].astype(np.int64)
+    return np.unique(np.minimum(a, b) * size + np.maximum(a, b))
 
 
-def family_members(pairs: pd.DataFrame, wanted: pd.Series) -> pd.DataFrame:
-    """``student_id, family`` for every student in a connected component of ``pairs`` (a, b)
-    that holds one of ``wanted``; families are numbered 0.. and rows sorted by family, then
-    student."""
-    codes, students = pd.factorize(pd.concat([pairs["a"], pairs["b"]], ignore_index=True))
-    half = len(pairs)
-    size = len(students)
-    matrix = coo_matrix((np.ones(half, dtype=np.int8), (codes[:half], codes[half:])),
-                        shape=(size, size))
+def family_members(a: np.ndarray, b: np.ndarray, wanted: np.ndarray, size: int) -> tuple[
+        np.ndarray, np.ndarray]:
+    """``(student, family)`` for every student code in a connected component of the pairs
+    (a, b) that holds one of the ``wanted`` codes; families are numbered 0.. in the order of
+    their lowest code, and rows sorted by family, then student. Codes follow id order, so this
+    is id order too."""
+    matrix = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(size, size))
     _, component = connected_components(matrix, directed=False)
-    frame = pd.DataFrame({"student_id": np.asarray(students, dtype=object),
-                          "component": component})
-    needed = frame.loc[frame["student_id"].isin(wanted), "component"].unique()
-    frame = frame[frame["component"].isin(needed)].sort_values(["component", "student_id"])
-    # Number families by their first student, so the numbering does not depend on the
-    # factorisation order.
-    first = frame.groupby("component")["student_id"].transform("first")
-    frame["family"] = pd.factorize(first, sort=True)[0]
-    return frame.sort_values(["family", "student_id"])[["student_id", "family"]]
+    in_pairs = np.zeros(size, dtype=bool)
+    in_pairs[a] = True
+    in_pairs[b] = True
+    needed = np.zeros(int(component.max()) + 1, dtype=bool)
+    needed[component[wanted]] = True
+    members = np.flatnonzero(in_pairs & needed[component])  # sorted by code
+    components, first = np.unique(component[members], return_index=True)
+    rank = np.empty(len(components), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(components))
+    family = rank[np.searchsorted(components, component[members])]
+    order = np.argsort(family, kind="stable")
+    return members[order], family[order]
 
 
 @check(CODE, severity=Severity.WARNING)
@@ -98,39 +109,46 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
     links = parental_links(context)
     if links.empty:
         return
-    by_person = sibling_pairs(links, "person")
-    if by_person.empty:
+    # Student codes in id order, so ``a < b`` on codes is ``a < b`` on ids.
+    student_codes, student_ids = pd.factorize(links["student_id"], sort=True)
+    student_ids = np.asarray(student_ids, dtype=object)
+    size = len(student_ids)
+    person_codes, persons = pd.factorize(links["person"])
+    by_person, person_a, person_b = pairs_sharing(person_codes, student_codes)
+    if len(by_person) == 0:
         return
-    by_record = sibling_pairs(links, "contact_id")[["a", "b"]].drop_duplicates()
-    family_pairs = by_person[["a", "b"]].drop_duplicates()
-    linked = linked_pairs(context.board.siblings)
-    marked = family_pairs.merge(linked, on=["a", "b"], how="left", indicator=True)
-    missing = marked.loc[marked["_merge"] == "left_only", ["a", "b"]]
-    if missing.empty:
+    person_pairs = person_a.astype(np.int64) * size + person_b
+    family_pairs = np.unique(person_pairs)
+    _, record_a, record_b = pairs_sharing(pd.factorize(links["contact_id"])[0], student_codes)
+    record_pairs = np.unique(record_a.astype(np.int64) * size + record_b)
+    missing = family_pairs[~np.isin(family_pairs, _linked_pairs(context.board.siblings,
+                                                                 pd.Index(student_ids), size))]
+    if len(missing) == 0:
         return
 
     # Families are components of students joined by a shared parent, linked or not; only those
     # with a missing link get a finding.
-    members = family_members(family_pairs, missing["a"])
-    family_of: dict[str, int] = dict(zip(members["student_id"].tolist(),
-                                         members["family"].tolist()))
-    families: list[list[str]] = [[] for _ in range(int(members["family"].max()) + 1)]
-    for student, family in zip(members["student_id"].tolist(), members["family"].tolist()):
+    member_codes, member_family = family_members(family_pairs // size, family_pairs % size,
+                                                 missing // size, size)
+    family_of: dict[str, int] = dict(zip(student_ids[member_codes].tolist(),
+                                         member_family.tolist()))
+    families: list[list[str]] = [[] for _ in range(int(member_family.max()) + 1)]
+    for student, family in zip(student_ids[member_codes].tolist(), member_family.tolist()):
         families[family].append(student)
 
     # A pair that shares no single record is only joined through matched duplicate records:
     # the finding is as sure as the weakest such match.
-    through_person = missing.merge(by_record, on=["a", "b"], how="left", indicator=True)
-    through_person = through_person[through_person["_merge"] == "left_only"][["a", "b"]]
-    through_person = through_person.merge(by_person, on=["a", "b"])
-    matches = context.contact_matches if not through_person.empty else None
+    through_pairs = missing[~np.isin(missing, record_pairs)]
+    joining = np.isin(person_pairs, through_pairs)
+    matches = context.contact_matches if joining.any() else None
 
     # Plain Python from here on: one pass to bucket rows by family, then per-family work only.
     missing_in: dict[int, list[tuple[str, str]]] = {}
-    for a, b in zip(missing["a"].tolist(), missing["b"].tolist()):
+    for a, b in zip(student_ids[missing // size].tolist(), student_ids[missing % size].tolist()):
         missing_in.setdefault(family_of[a], []).append((a, b))
     persons_joining: dict[int, set[str]] = {}
-    for a, person in zip(through_person["a"].tolist(), through_person["person"].tolist()):
+    for a, person in zip(student_ids[person_a[joining]].tolist(),
+                         np.asarray(persons, dtype=object)[by_person[joining]].tolist()):
         persons_joining.setdefault(family_of[a], set()).add(person)
     in_family = links[links["student_id"].isin(family_of.keys())]
     links_in: dict[int, list[tuple[str, str, str, str]]] = {}

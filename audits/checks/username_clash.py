@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from audits.context import AuditContext
@@ -56,16 +57,20 @@ def username_holders(context: AuditContext) -> pd.DataFrame:
         account_id="", account_type="parent", status="would-be")
     columns = ["username_key", "school_id", "account_id", "account_type", "person_id", "status",
                "outcome"]
-    places = set(zip(would_be["username_key"].tolist(), would_be["school_id"].tolist()))
-    keep = existing["status"] == "active"
-    if places:
-        keep |= pd.Series([place in places for place in
-                           zip(existing["username_key"].tolist(), existing["school_id"].tolist())],
-                          index=existing.index, dtype=bool)
+    keep = (existing["status"] == "active").to_numpy(dtype=bool)
+    if len(would_be):
+        # (username, school) of each existing account, is it one a would-be account takes? One
+        # integer per distinct pair, over both tables at once.
+        key_codes = pd.factorize(pd.concat([existing["username_key"], would_be["username_key"]],
+                                           ignore_index=True), use_na_sentinel=False)[0].astype(np.int64)
+        school_codes = pd.factorize(pd.concat([existing["school_id"], would_be["school_id"]],
+                                              ignore_index=True), use_na_sentinel=False)[0]
+        place = key_codes * (int(school_codes.max()) + 1) + school_codes
+        keep = keep | np.isin(place[:len(existing)], place[len(existing):])
     holders = pd.concat([existing.loc[keep, columns], would_be[columns]], ignore_index=True)
-    counts = holders.groupby("username_key")["username_key"].transform("size")
-    return holders[counts > 1].sort_values(["username_key", "school_id", "account_id",
-                                             "person_id"]).reset_index(drop=True)
+    shared = holders["username_key"].duplicated(keep=False)
+    return holders[shared].sort_values(["username_key", "school_id", "account_id",
+                                        "person_id"]).reset_index(drop=True)
 
 
 def _fate(outcome: str) -> str:
