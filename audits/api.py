@@ -21,18 +21,19 @@ from audits.board import Board
 from audits.config import Config, load_config
 from audits.context import AuditContext
 from audits.errors import UserError
-from audits.findings import (Finding, Severity, dumps_findings, entities_to_frame,
-                             findings_document, findings_to_frame, sort_findings)
+from audits.findings import (Finding, Severity, entities_to_frame, findings_document,
+                             findings_json_chunks, findings_to_frame, sort_findings)
 from audits.progress import Progress
 from audits.registry import CheckSpec, load_checks
 
 if TYPE_CHECKING:
     from audits.diff import FindingsDiff
+    from audits.parallel import Job
     from audits.reconcile import Reconciliation
     from audits.suppressions import Suppression, SuppressionReport
 
-__all__ = ["AuditResult", "load_board", "load_config", "run_audit", "write_findings",
-           "write_atomic", "available_checks", "fails", "diff", "compare",
+__all__ = ["AuditResult", "load_board", "load_config", "run_audit", "start_matching",
+           "write_findings", "write_atomic", "available_checks", "fails", "diff", "compare",
            "read_findings", "load_suppressions", "suppress", "redact", "preview",
            "write_preview", "reconcile"]
 
@@ -112,8 +113,13 @@ class AuditResult:
 def run_audit(board: Board, config: Config | None = None, *,
               checks: Iterable[str] | None = None, school: str | None = None,
               progress: Progress | None = None,
-              suppressions: "Sequence[Suppression] | str | Path | None" = None) -> AuditResult:
+              suppressions: "Sequence[Suppression] | str | Path | None" = None,
+              matching: "Job | None" = None) -> AuditResult:
     """Run the selected checks (all by default) on a loaded board.
+
+    Contact matching runs on the second core (:func:`start_matching`) while the household
+    graph is built; ``matching`` is one already started for this board and config (the CLI
+    starts it before validating the export).
 
     ``school`` keeps the findings that involve that school (the whole board is still analysed,
     because a duplicate or a clash often spans two schools). ``suppressions`` (decisions, or a
@@ -128,8 +134,13 @@ def run_audit(board: Board, config: Config | None = None, *,
                         f"Known checks: {', '.join(registry)}")
     context = AuditContext(board, config or Config())
     decisions = load_suppressions(suppressions) if suppressions is not None else None
+    if matching is None and set(selected) - _MATCHING_FREE:
+        matching = start_matching(board, context.config)
     with progress.step("Building the household graph"):
         context.graph  # noqa: B018 - built once here so its time is reported on its own
+    if matching is not None:
+        with progress.step("Matching contact records"):
+            context.contact_matches = matching.result()
     used_pairs: set = set()
     if decisions:
         pairs = [item.pair for item in decisions if item.pair]
@@ -156,6 +167,21 @@ def run_audit(board: Board, config: Config | None = None, *,
                        suppressed=report)
 
 
+# The one check that never asks who is the same person: it alone does not need the matcher.
+_MATCHING_FREE = {"missing-sibling-access"}
+
+
+def start_matching(board: Board, config: Config | None = None) -> "Job":
+    """The duplicate-contact matcher's clusters for ``board``, computed by a forked worker on
+    the second core while this process goes on (or on demand where there is no second core:
+    :mod:`audits.parallel`). Pass the job to :func:`run_audit` as ``matching``; the matcher
+    reads only the board's tables, so the board must not change in between."""
+    from audits.matching import match_contacts
+    from audits.parallel import start
+
+    return start(match_contacts, board, None, config or Config())
+
+
 def fails(findings: Sequence[Finding], fail_on: str) -> bool:
     """True when any finding is at or above the ``--fail-on`` threshold."""
     if fail_on == "never":
@@ -164,14 +190,19 @@ def fails(findings: Sequence[Finding], fail_on: str) -> bool:
     return any(f.severity.rank >= threshold for f in findings)
 
 
-def write_atomic(path: str | Path, text: str | bytes) -> Path:
-    """Write to a temporary file beside ``path``, then rename: never a half-written output."""
+def write_atomic(path: str | Path, text: str | bytes | Iterable[bytes]) -> Path:
+    """Write to a temporary file beside ``path``, then rename: never a half-written output.
+    ``text`` may come in pieces (an iterable of bytes), so a large output is never held whole.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(text.encode("utf-8") if isinstance(text, str) else text)
+            if isinstance(text, (str, bytes)):
+                out.write(text.encode("utf-8") if isinstance(text, str) else text)
+            else:
+                out.writelines(text)
         os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; outputs are shared like reports
         os.replace(temporary, path)
     except BaseException:
@@ -181,7 +212,8 @@ def write_atomic(path: str | Path, text: str | bytes) -> Path:
 
 
 def write_findings(result: AuditResult, path: str | Path) -> Path:
-    return write_atomic(path, dumps_findings(result.document()))
+    """Write the findings.json document (:meth:`AuditResult.document`) to ``path``."""
+    return write_atomic(path, findings_json_chunks(result.document()))
 
 
 # ------------------------------------------------------------------------ analyst workflow

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from audits.board import TABLES, Board, BoardSource, TableSource, board_from_frames
@@ -58,7 +59,7 @@ def load_board(path: str | Path, *, mapping: str | Path | None = None,
     export, problems = _read(path, mapping)
     if export is None:
         raise UserError(_failure_message(path, problems), problems)
-    board = board_from_frames(export.frames, export.source)
+    board = board_from_frames(export.frames, export.source, as_read=True)
     if validate:
         from audits.validation import validate_board
 
@@ -284,6 +285,21 @@ quote swallowing the rows after it, or a file that is not a table)."""
 # of it was written as UTF-8 and part in another encoding.
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
                             rb"|[\xf0-\xf4][\x80-\xbf]{3}")
+# The same sequences found by substring search: each byte becomes its class (``A`` leads a
+# two-byte sequence, ``B`` three, ``D`` four, ``C`` continues one, ``.`` anything else), and
+# bytes.translate and ``in`` run at memory speed where the regex above takes seconds on a
+# 40 MB Windows-1252 file.
+_UTF8_CLASSES = bytes(
+    ord("A") if 0xC2 <= byte <= 0xDF else ord("B") if 0xE0 <= byte <= 0xEF
+    else ord("D") if 0xF0 <= byte <= 0xF4 else ord("C") if 0x80 <= byte <= 0xBF else ord(".")
+    for byte in range(256))
+
+
+def _has_utf8_sequence(data: bytes) -> bool:
+    """Whether ``data`` holds a multi-byte UTF-8 sequence (``_UTF8_SEQUENCE``)."""
+    classes = data.translate(_UTF8_CLASSES)
+    return b"AC" in classes or b"BCC" in classes or b"DCCC" in classes
+
 _OTHER_DELIMITERS = {";": "semicolons (';')", "\t": "tabs", "|": "vertical bars ('|')"}
 _QUOTED = r'"(?:[^"]|"")*"'
 
@@ -320,30 +336,44 @@ def _first_bad_row(data: bytes, encoding: str) -> int | None:
         return before.count("\n") + 1
 
 
-def _encoding_problem(data: bytes, name: str, problems: ProblemCollector) -> str | None:
-    """The file's encoding, or ``None`` after reporting why it has none."""
+def _decoded(data: bytes, name: str, problems: ProblemCollector) -> tuple[str, str] | None:
+    """The file's encoding (what :func:`detect_encoding` says) and its text, decoded once; or
+    ``None`` after reporting why it has none."""
+    text = None
     if data.startswith(UTF8_BOM):
         try:
-            data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             problems.add("invalid-utf8", "the file starts with a UTF-8 byte-order mark but is "
                          "not valid UTF-8 from this row on; save it from Excel as 'CSV UTF-8' "
                          "again", file=name, row=_first_bad_row(data, "utf-8"))
             return None
-    encoding = detect_encoding(data)
+    encoding = None
+    if b"\x00" in data:
+        pass  # UTF-16 or binary: no text export has NUL bytes
+    elif text is not None:
+        encoding, text = "utf-8-sig", text[1:]  # as the utf-8-sig codec reads it: no BOM
+    else:
+        try:
+            encoding, text = "utf-8", data.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                encoding, text = "cp1252", data.decode("cp1252")
+            except UnicodeDecodeError:
+                pass
     if encoding is None:
         problems.add("undecodable-file", "the file is not UTF-8 or Windows-1252 text; save it "
                      "from Excel as 'CSV UTF-8'", file=name,
                      row=None if b"\x00" in data else _first_bad_row(data, "cp1252"))
         return None
-    if encoding == "cp1252" and _UTF8_SEQUENCE.search(data):
+    if encoding == "cp1252" and _has_utf8_sequence(data):
         # Read as Windows-1252, the UTF-8 rows would turn "Zoë" into "ZoÃ«" without a word.
         problems.add("mixed-encoding", "the file mixes encodings: most of it is UTF-8 but this "
                      "row is not (rows pasted from another file?); retype the accented "
                      "letters in this row, or save the whole file from Excel as 'CSV UTF-8'",
                      file=name, row=_first_bad_row(data, "utf-8"))
         return None
-    return encoding
+    return encoding, text
 
 
 def _header_line(text: str) -> str:
@@ -406,10 +436,11 @@ def _read_csv(file: Path, table: str, mapping: HeaderMapping,
                    "Excel as 'CSV UTF-8'",
         }[content], file=name)
         return None
-    encoding = _encoding_problem(data, name, problems)
-    if encoding is None:
+    decoded = _decoded(data, name, problems)
+    if decoded is None:
         return None
-    text = data.decode(encoding)
+    encoding, text = decoded
+    del data  # the text is all that is read from here on
     header = _header_line(text)
     if "," not in header:
         used = [d for d in _OTHER_DELIMITERS if d in header]
@@ -467,11 +498,20 @@ def _may_be_ragged(text: str, raw: pd.DataFrame, width: int) -> bool:
     """Whether a record may have fewer fields than the header (or a blank line sits between
     records). The C parser pads a short row with blanks, so it cannot say; the commas can:
     every full record has ``width - 1`` delimiters, plus the commas inside its quoted values.
-    Counting them is vectorised; only a file that fails the count is scanned line by line."""
+    Each column's values are joined and counted in one C call (the str accessor calls Python
+    per value: seconds at 250,000 students); only a file that fails the count is scanned line
+    by line."""
+    # The parser pads a short record with "" (na_filter=False), and a blank line reads as
+    # blanks: either leaves the last column blank. With no blank there every record is
+    # whole, which the count below would only confirm.
+    if not (raw.iloc[:, -1].to_numpy() == "").any():
+        return False
     inside = 0
     if '"' in text:
         for column in raw.columns:
-            inside += int(raw[column].str.count(",").sum())
+            # Read with na_filter=False, every value is a str: a short row's missing fields
+            # are "", so join never meets a NaN.
+            inside += "".join(raw[column].to_numpy()).count(",")
     return text.count(",") != (width - 1) * len(raw) + inside
 
 
@@ -483,6 +523,10 @@ def _fields_fit(body: pd.DataFrame, headers: tuple[str, ...], name: str,
     """False, after reporting it, when a field is longer than any spreadsheet cell can be."""
     ok = True
     for position in range(body.shape[1]):
+        # The longest value by a plain map over the strs (no Series of lengths): the lengths
+        # are only needed, below, for the rare column that breaks the limit.
+        if max(map(len, body.iloc[:, position].to_numpy()), default=0) <= EXCEL_CELL_LIMIT:
+            continue
         lengths = body.iloc[:, position].str.len()
         if len(lengths) and lengths.max() > EXCEL_CELL_LIMIT:
             row = int(lengths.idxmax())
@@ -721,6 +765,18 @@ def _merged_header_cells(sheet) -> list[str]:
 
 # --- both -------------------------------------------------------------------------------------
 
+def _blank_rows(body: pd.DataFrame) -> np.ndarray:
+    """Which rows are wholly blank. Only the rows blank so far are compared in the next column:
+    the first column (a record id) is rarely blank, so this is one comparison per row."""
+    blank = body.iloc[:, 0].to_numpy() == ""
+    for position in range(1, body.shape[1]):
+        rows = np.flatnonzero(blank)
+        if not len(rows):
+            break
+        blank[rows] = body.iloc[:, position].to_numpy()[rows] == ""
+    return blank
+
+
 def _tidy(body: pd.DataFrame, headers: tuple[str, ...], table: str, file: str,
           mapping: HeaderMapping, problems: ProblemCollector) -> pd.DataFrame | None:
     """Contract column names on the body, rows that are wholly blank dropped (their row
@@ -750,11 +806,14 @@ def _tidy(body: pd.DataFrame, headers: tuple[str, ...], table: str, file: str,
     if not ok:
         return None
     body = body.set_axis(names, axis=1)
-    # Short rows leave missing fields as NaN; they are blank in the export.
-    body = body.fillna("")
-    blank = (body == "").all(axis=1) if len(body.columns) else pd.Series(True, index=body.index)
-    if blank.any():
-        body = body[~blank]
+    # Both readers give text only: the CSV parser (na_filter=False) pads a short row with "",
+    # the workbook reader with cell_text. No NaN to fill, so the frame is not copied for it.
+    if len(body.columns):
+        blank = _blank_rows(body)
+        if blank.any():
+            body = body[~blank]
+    elif len(body):
+        body = body[~pd.Series(True, index=body.index)]
     if body.empty and table in TABLES_THAT_NEED_ROWS:
         problems.add("no-rows", f"the {table} table has a header but no rows; an export "
                      f"without {table} cannot be audited: export it again with its rows",

@@ -9,10 +9,13 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audits.board import TABLES
 from audits.errors import UserError
-from audits.loading import cell_text, detect_encoding, load_board, read_export
+from audits.loading import (_UTF8_SEQUENCE, _has_utf8_sequence, cell_text, detect_encoding,
+                            load_board, read_export)
 from audits.mapping import normalize_header
 
 # A small valid board in contract column names; tests change a copy.
@@ -347,3 +350,67 @@ def test_two_files_or_sheets_for_one_table_are_named_in_one_problem(tmp_path):
     text = raised.value.render()
     assert "both sheets 'students' and 'Pupils' hold the students table" in text
     assert "board.xlsx" in text
+
+
+# --- text as read: encodings, trimming, quoted commas ---------------------------------------
+
+def _students_file(folder: Path, body: bytes) -> Path:
+    header = b"student_id,school_id,first_name,last_name\r\n"
+    (folder / "students.csv").write_bytes(header + body)
+    return folder
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([0x41, 0x80, 0x9F, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xEF,
+                                 0xF0, 0xF4, 0xF5, 0xFF]), max_size=12).map(bytes))
+def test_the_fast_utf8_sequence_search_finds_what_the_pattern_finds(data):
+    assert _has_utf8_sequence(data) == bool(_UTF8_SEQUENCE.search(data))
+
+
+@pytest.mark.parametrize("utf8", ["ë", "€", "😀"], ids=["2-byte", "3-byte", "4-byte"])
+def test_utf8_rows_in_a_windows_1252_file_are_a_mixed_encoding_at_the_first_bad_row(
+        tmp_path, utf8):
+    folder = write_csv_board(tmp_path, board_tables())
+    _students_file(folder, "000123,1021,Zoé,Lee\r\n".encode("cp1252")
+                   + f"000124,1021,Zo{utf8},Lee\r\n".encode("utf-8"))
+    with pytest.raises(UserError) as raised:
+        load_board(folder)
+    [problem] = raised.value.problems
+    assert (problem.kind, problem.file, problem.row) == ("mixed-encoding", "students.csv", 2)
+
+
+def test_windows_1252_letters_that_only_look_like_utf8_lead_bytes_read_as_1252(tmp_path):
+    # "é’" is E9 92: a three-byte UTF-8 lead and one continuation byte, not a sequence.
+    folder = write_csv_board(tmp_path, board_tables())
+    _students_file(folder, "000123,1021,Zoé’,Lee\r\n000124,1021,Ð,Lee\r\n".encode("cp1252"))
+    board = load_board(folder)
+    assert board.students["first_name"].tolist() == ["Zoé’", "Ð"]
+    assert board.source.tables["students"].encoding == "cp1252"
+
+
+def test_ids_and_required_values_are_trimmed_of_any_whitespace_other_values_are_not(tmp_path):
+    students = [dict(VALID["students"][0], student_id=" 000123\u00a0", first_name="\tAnn ",
+                     grade=" 03 ", status=" ACTIVE "), VALID["students"][1]]
+    links = [dict(VALID["student_contacts"][0], contact_id="C1 ", portal_access=" yes "),
+             VALID["student_contacts"][1]]
+    board = load_board(write_csv_board(tmp_path, board_tables(students=students,
+                                                              student_contacts=links)))
+    row = board.students.loc[2]
+    assert (row["student_id"], row["first_name"], row["grade"], row["status"]) == (
+        "000123", "Ann", " 03 ", "active")
+    assert board.students["status"].tolist() == ["active", "active"]
+    assert board.student_contacts["contact_id"].tolist() == ["C1", "C2"]
+    assert board.student_contacts["portal_access"].tolist() == [True, False]
+
+
+def test_a_short_row_among_quoted_commas_is_reported_and_quoted_commas_alone_load(tmp_path):
+    folder = write_csv_board(tmp_path, board_tables())
+    _students_file(folder, b'000123,1021,"Ann, Marie",Lee\r\n000124,1021,"Bo, Jr"\r\n')
+    with pytest.raises(UserError) as raised:
+        load_board(folder)
+    [problem] = raised.value.problems
+    assert (problem.kind, problem.file, problem.row) == ("ragged-row", "students.csv", 3)
+    assert "3 fields but the header has 4" in problem.message
+
+    _students_file(folder, b'000123,1021,"Ann, Marie",Lee\r\n000124,1021,"Bo, ""Jr""",Lee\r\n')
+    assert load_board(folder).students["first_name"].tolist() == ["Ann, Marie", 'Bo, "Jr"']

@@ -65,3 +65,16 @@ def test_a_cancelled_job_computes_nothing():
     job = parallel.start(_total, 1)
     job.cancel()
     assert job.result() is None
+
+
+def test_an_audit_finds_the_same_with_and_without_the_second_core(monkeypatch, tmp_path):
+    from audits import api
+    from audits.sample import generate_board, write_board
+
+    write_board(generate_board(300, seed=5), tmp_path / "board")
+    board = api.load_board(tmp_path / "board")
+    with_worker = api.run_audit(board)
+    monkeypatch.setenv(parallel.WORKERS_VARIABLE, "1")
+    in_place = api.run_audit(board)
+    assert [f.to_dict() for f in with_worker.findings] == [f.to_dict() for f in in_place.findings]
+    assert any(f.check == "duplicate-contact" for f in in_place.findings)
