@@ -13,7 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import pandas as pd
 
@@ -39,11 +39,14 @@ __all__ = ["AuditResult", "load_board", "load_config", "run_audit", "start_match
 
 
 def load_board(path: str | Path, *, mapping: str | Path | None = None,
-               validate: bool = True) -> Board:
-    """Read a board export (a folder of CSV files or one .xlsx workbook) and validate it."""
+               validate: bool = True, after_read: "Callable[[Board], object] | None" = None
+               ) -> Board:
+    """Read a board export (a folder of CSV files or one .xlsx workbook) and validate it.
+    ``after_read`` is called with the board as read, before validation (see :func:`_audit` in
+    the CLI: contact matching starts there)."""
     from audits.loading import load_board as _load
 
-    return _load(path, mapping=mapping, validate=validate)
+    return _load(path, mapping=mapping, validate=validate, after_read=after_read)
 
 
 def available_checks() -> dict[str, CheckSpec]:
@@ -134,13 +137,17 @@ def run_audit(board: Board, config: Config | None = None, *,
                         f"Known checks: {', '.join(registry)}")
     context = AuditContext(board, config or Config())
     decisions = load_suppressions(suppressions) if suppressions is not None else None
-    if matching is None and set(selected) - _MATCHING_FREE:
+    if matching is None and needs_matching(selected):
         matching = start_matching(board, context.config)
-    with progress.step("Building the household graph"):
-        context.graph  # noqa: B018 - built once here so its time is reported on its own
-    if matching is not None:
-        with progress.step("Matching contact records"):
-            context.contact_matches = matching.result()
+    try:
+        with progress.step("Building the household graph"):
+            context.graph  # noqa: B018 - built once here so its time is reported on its own
+        if matching is not None:
+            with progress.step("Matching contact records"):
+                context.contact_matches = matching.result()
+    finally:
+        if matching is not None:
+            matching.cancel()  # a no-op once its result is taken; else the worker is ended
     used_pairs: set = set()
     if decisions:
         pairs = [item.pair for item in decisions if item.pair]
@@ -169,6 +176,11 @@ def run_audit(board: Board, config: Config | None = None, *,
 
 # The one check that never asks who is the same person: it alone does not need the matcher.
 _MATCHING_FREE = {"missing-sibling-access"}
+
+
+def needs_matching(checks: Iterable[str] | None = None) -> bool:
+    """True when any of ``checks`` (all when ``None``) needs the contact matcher's clusters."""
+    return bool(set(load_checks() if checks is None else checks) - _MATCHING_FREE)
 
 
 def start_matching(board: Board, config: Config | None = None) -> "Job":

@@ -66,11 +66,23 @@ def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=
     progress = Progress(quiet=quiet)
     config = api.load_config(config_path)
     decisions = api.load_suppressions(list(suppressions)) if suppressions else None
-    with progress.step("Loading and validating the export"):
-        board = api.load_board(board_path, mapping=mapping)
-    board.require_school(school)
-    result = api.run_audit(board, config, checks=checks, school=school, progress=progress,
-                           suppressions=decisions)
+    matching = []
+
+    def start_matching(board) -> None:
+        # The matcher needs only the tables: it runs on the second core while the export is
+        # validated and the graph built (audits/parallel.py).
+        if api.needs_matching(checks):
+            matching.append(api.start_matching(board, config))
+
+    try:
+        with progress.step("Loading and validating the export"):
+            board = api.load_board(board_path, mapping=mapping, after_read=start_matching)
+        board.require_school(school)
+        result = api.run_audit(board, config, checks=checks, school=school, progress=progress,
+                               suppressions=decisions, matching=matching[0] if matching else None)
+    finally:
+        for job in matching:
+            job.cancel()  # a no-op once its result is taken; else the worker is ended
     return result, progress
 
 

@@ -21,6 +21,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -48,18 +49,25 @@ class Export:
 
 
 def load_board(path: str | Path, *, mapping: str | Path | None = None,
-               validate: bool = True) -> Board:
+               validate: bool = True,
+               after_read: Callable[[Board], object] | None = None) -> Board:
     """The board export at ``path`` (a folder of CSV files or an ``.xlsx`` workbook).
 
     ``mapping`` is an optional TOML file renaming export headers and file names to the
     contract's. Raises :class:`UserError` listing every problem when the export cannot be
     read or, with ``validate``, breaks the contract's structure (blank IDs, duplicate IDs,
     unknown references, bad status or flag values, malformed dates).
+
+    ``after_read`` is called with the board once it is read, before it is validated.
     """
     export, problems = _read(path, mapping)
     if export is None:
         raise UserError(_failure_message(path, problems), problems)
     board = board_from_frames(export.frames, export.source, as_read=True)
+    if after_read is not None and not problems:
+        # Work that needs only the tables (the CLI starts contact matching on the second core)
+        # begins here, while great-expectations validates; the caller drops it if this raises.
+        after_read(board)
     if validate:
         from audits.validation import validate_board
 

@@ -96,7 +96,10 @@ class Job:
         return self._value
 
     def cancel(self) -> None:
-        """Stop waiting for the work (the child is ended; nothing is computed)."""
+        """Stop waiting for the work (the child is ended; nothing is computed). A no-op once
+        the result is taken."""
+        if self._done:
+            return
         if self._future is not None:
             for process in list((self._executor._processes or {}).values()):  # type: ignore[union-attr]
                 process.terminate()
