@@ -85,7 +85,7 @@ class TreeMemory:
         return self.peak_mb
 
 
-def run_child(code: str) -> dict:
+def run_child(code: str, env: dict[str, str] | None = None) -> dict:
     """Run ``code`` in a fresh interpreter; it must print one JSON object as its last line.
     The object gets ``peak_mb``: the peak memory of that process and any worker it forks (PSS of
     the process tree, see the module docstring, or the main process's own ru_maxrss when that
@@ -95,7 +95,7 @@ def run_child(code: str) -> dict:
         "print(_j.dumps({**RESULT, 'peak_rss_mb': "
         "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
     )
-    env = {**os.environ, "GX_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT), **(env or {})}
     process = subprocess.Popen([sys.executable, "-c", wrapper], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     memory = TreeMemory(process.pid)
