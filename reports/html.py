@@ -8,17 +8,19 @@ page's script renders them 100 rows at a time, so 50,000 findings stay quick to 
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from audits.errors import UserError
 from reports import wording
-from reports.files import write_text_atomically
-from reports.safety import json_for_script
+from reports.collector import collector_paused
+from reports.files import write_atomically
+from reports.safety import json_for_script_bytes
 
 SUPPRESSIONS_SCHEMA = "connect-audit/suppressions/v1"
 """``audits.suppressions.SCHEMA``: the page's export writes that file format."""
@@ -65,6 +67,30 @@ def report_data(report: "ReportInput") -> dict[str, Any]:
     """The data the page's script renders: ``findings`` (one light entry per finding, for the
     table, filters and search) and ``details`` (evidence, fix, household picture and plan
     action of each finding, in the same order); ``plan`` is the empty fix-plan envelope."""
+    index, details = [], []
+    for light, detail in _finding_entries(report):
+        index.append(light)
+        details.append(detail)
+    return _page_data(report, index, details)
+
+
+def _finding_entries(report: "ReportInput") -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each finding's table entry and its details, in the report's order."""
+    for finding in report.findings:
+        entry = finding.to_dict()
+        plan = _plan_action(entry)
+        light = {key: entry[key] for key in INDEX_FIELDS}
+        light["fixable"] = plan is not None
+        fix = entry["fix"]
+        yield light, {"evidence": entry["evidence"],
+                      "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
+                      "household": entry["household"], "plan": plan,
+                      "suppress": suppress_targets(entry)}
+
+
+def _page_data(report: "ReportInput", index: list[dict[str, Any]],
+               details: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """:func:`report_data` around its findings (``details`` left out when None)."""
     from fixes.plan import plan_document
 
     counts = dict((report.summary or {}).get("by_check", {}))
@@ -73,19 +99,7 @@ def report_data(report: "ReportInput") -> dict[str, Any]:
                "why": wording.check_text(report.checks.get(code), "why"),
                "how": wording.check_text(report.checks.get(code), "how")}
               for code in wording.ordered_checks(report.findings, report.checks)]
-    index, details = [], []
-    for finding in report.findings:
-        entry = finding.to_dict()
-        plan = _plan_action(entry)
-        light = {key: entry[key] for key in INDEX_FIELDS}
-        light["fixable"] = plan is not None
-        index.append(light)
-        fix = entry["fix"]
-        details.append({"evidence": entry["evidence"],
-                        "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
-                        "household": entry["household"], "plan": plan,
-                        "suppress": suppress_targets(entry)})
-    return {
+    data = {
         "board": report.board_name,
         "generated_at": report.stamp,
         "summary": {key: dict(value) for key, value in (report.summary or {}).items()},
@@ -98,6 +112,9 @@ def report_data(report: "ReportInput") -> dict[str, Any]:
         "suppressions": {"schema": SUPPRESSIONS_SCHEMA, "suppressions": []},
         "redacted": bool(getattr(report, "redacted", False)),
     }
+    if details is None:
+        del data["details"]
+    return data
 
 
 def suppress_targets(entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -135,17 +152,48 @@ def changes_view(report: "ReportInput") -> dict[str, Any] | None:
 
 
 def render_html(report: "ReportInput") -> str:
-    data = report_data(report)
-    details = data.pop("details")
-    blocks = [_markup(json_for_script(details[start:start + DETAIL_CHUNK]))
-              for start in range(0, len(details), DETAIL_CHUNK)]
+    head, parts = _page_parts(report)
+    return head + b"".join(parts).decode("utf-8")
+
+
+def _page_parts(report: "ReportInput") -> tuple[str, list[bytes]]:
+    """The page as its opening markup (text) and then UTF-8 pieces to write one after
+    another: the table's JSON, the template's markup between, and the detail blocks' JSON.
+    The JSON, most of the page (130 MB at 250,000 students), is made as bytes, block by block
+    while the findings are read, and never becomes one string; the template is rendered with
+    a marker where each goes."""
+    index: list[dict[str, Any]] = []
+    blocks: list[bytes] = []
+    chunk: list[dict[str, Any]] = []
+    with collector_paused():
+        for light, detail in _finding_entries(report):
+            index.append(light)
+            chunk.append(detail)
+            if len(chunk) == DETAIL_CHUNK:
+                blocks.append(json_for_script_bytes(chunk))
+                chunk = []
+        if chunk:
+            blocks.append(json_for_script_bytes(chunk))
+        del chunk
+        data_json = json_for_script_bytes(_page_data(report, index, None))
+        del index
+    # A marker no data can contain: the text between markers is the template's own markup.
+    marker = f"<!--{secrets.token_hex(16)}-->"
     template = environment().get_template("report.html.j2")
-    return template.render(
+    page = template.render(
         board_name=report.board_name, stamp=report.stamp, total=len(report.findings),
         css=_markup(_static("report.css")), js=_markup(_static("report.js")),
-        data_json=_markup(json_for_script(data)), detail_blocks=blocks,
+        data_json=_markup(marker), detail_blocks=[_markup(marker)] * len(blocks),
         changes=changes_view(report), suppressed=getattr(report, "suppressed", None),
         redacted=bool(getattr(report, "redacted", False)))
+    markup = page.split(marker)
+    if len(markup) != len(blocks) + 2:
+        raise RuntimeError("report.html.j2 must show data_json and each detail block once")
+    parts = [data_json]
+    for text, block in zip(markup[1:], blocks):
+        parts += (text.encode("utf-8"), block)
+    parts.append(markup[-1].encode("utf-8"))
+    return markup[0], parts
 
 
 def _markup(text: str):
@@ -158,7 +206,14 @@ def _markup(text: str):
 
 def write_html(report: "ReportInput", path: Path) -> Path:
     """Write ``audit.html`` to ``path`` (atomically)."""
-    return write_text_atomically(Path(path), render_html(report))
+    head, parts = _page_parts(report)
+
+    def write(temp: Path) -> None:
+        temp.write_text(head, encoding="utf-8")
+        with open(temp, "ab") as out:
+            out.writelines(parts)
+
+    return write_atomically(Path(path), write)
 
 
 __all__ = ["render_html", "report_data", "write_html"]

@@ -3,6 +3,7 @@ the same picture in the browser from its JSON). Every label is escaped, so a nam
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping
 
 from html import escape
@@ -55,67 +56,159 @@ class _Labels:
         for k in range(12):
             dy = (1 if k % 2 else -1) * ((k + 1) // 2) * 12
             top = y + dy - 10
-            if not any(left < bx + bw and bx < left + w and top < by + 12 and by < top + 12
-                       for bx, by, bw in self.placed):
+            for bx, by, bw in self.placed:
+                if left < bx + bw and bx < left + w and top < by + 12 and by < top + 12:
+                    break
+            else:  # clear of every earlier label
                 y += dy
                 break
         self.placed.append((left, y - 10, w))
         return (f'<text class="edge-label" x="{x}" y="{y}" text-anchor="{anchor}" '
-                f"{LABEL_STYLE}>{escape(text)}</text>")
+                f"{LABEL_STYLE}>{_escaped_word(text)}</text>")
+
+
+def _escape_each(texts: list[str]) -> list[str]:
+    """``html.escape`` of each text, done once on the texts joined: escaping maps each
+    character on its own, so the joined text splits back into the escaped texts."""
+    joined = "\0".join(texts)
+    if not any(char in joined for char in "&<>\"'"):
+        return texts  # the usual case: nothing to escape, nothing to split
+    if joined.count("\0") != len(texts) - 1:
+        return [escape(text) for text in texts]
+    return escape(joined).split("\0")
+
+
+class _Slot:
+    """A node's place in the picture. Slots are shared by every picture, so the lines between
+    two of them are worked out once (:data:`_LINES`): formatting a float costs more than the
+    rest of a line's markup."""
+
+    __slots__ = ("x", "y", "right", "middle", "translate")
+
+    def __init__(self, x: int, y: int) -> None:
+        self.x, self.y = x, y
+        self.right, self.middle = x + W, y + H / 2
+        self.translate = f"translate({x},{y})"
+
+
+_KEEP_AT_MOST = 50_000
+"""Bounds the caches below, whatever households a hostile export makes."""
+_SLOTS: dict[tuple[int, int], _Slot] = {}
+"""Slots by (column, row): the same few dozen places in every picture."""
+
+_LINES: dict[tuple[_Slot, _Slot], tuple[str, tuple[float, float], tuple[float, float]]] = {}
+"""A line's path data, start and middle, by the slots it joins (a few hundred pairs)."""
+
+
+def _line_geometry(one: _Slot, two: _Slot):
+    """The path of a line between two slots: a bulge out to the right between two nodes of
+    one column, else a curve from the left node's right side to the right node's left side."""
+    if one.x == two.x:
+        x1, y1, y2 = one.right, one.middle, two.middle
+        bulge = 30 + abs(y2 - y1) / 4
+        bulged = x1 + bulge
+        d = f"M{x1},{y1} C{bulged},{y1} {bulged},{y2} {x1},{y2}"
+        mid = (x1 + bulge * 0.75, (y1 + y2) / 2)
+    else:
+        if (two.x, two.y) < (one.x, one.y):
+            one, two = two, one
+        x1, y1, x2, y2 = one.right, one.middle, two.x, two.middle
+        half = (x1 + x2) / 2
+        d = f"M{x1},{y1} C{half},{y1} {half},{y2} {x2},{y2}"
+        mid = (half, (y1 + y2) / 2)
+    return d, (x1, y1), mid
+
+
+_NODE_BOX: dict[tuple[str, bool], str] = {}
+"""A node's ``<rect>`` and the start of its label, by kind and focus: the same few strings."""
+
+
+def _slot(column: int, row: int) -> _Slot:
+    slot = _SLOTS.get((column, row))
+    if slot is None:
+        slot = _Slot(PAD + column * (W + GAP_X), PAD + row * (H + GAP_Y))
+        if len(_SLOTS) < _KEEP_AT_MOST:
+            _SLOTS[(column, row)] = slot
+    return slot
+
+
+def _node_box(kind: str, focus: bool) -> str:
+    box = _NODE_BOX.get((kind, focus))
+    if box is None:
+        box = (f'<rect width="{W}" height="{H}" rx="{18 if kind == "student" else 5}" '
+               f'fill="{FILL.get(kind, "#f6f3ee")}" stroke="{"#c0392b" if focus else "#8a96a3"}" '
+               f'stroke-width="{3 if focus else 1}"/>'
+               f'<text x="10" y="16" font-size="12">')
+        if kind in KIND_WORD:  # kinds outside the known few are not kept
+            _NODE_BOX[(kind, focus)] = box
+    return box
 
 
 def household_svg(finding: Finding) -> Markup:
+    """The household picture of one finding, as SVG markup (empty without a household)."""
+    return Markup(household_svg_text(finding))
+
+
+def household_svg_text(finding: Finding) -> str:
+    """:func:`household_svg` as a plain string, for pages that join many pictures (making
+    each one ``Markup`` copies it once more).
+
+    Drawn for every finding of a board (35,000 at 250,000 students), so the work per finding
+    is kept to joining strings: every text is escaped in one call per finding, and the numbers
+    of each place in the picture are written out once per run (:class:`_Slot`)."""
     household: Mapping[str, Any] = finding.household or {}
     nodes = list(household.get("nodes", []))
     if not nodes:
-        return Markup("")
+        return ""
     rows = [0, 0, 0]
-    at: dict[str, tuple[int, int]] = {}
+    at: dict[str, _Slot] = {}
     by_ref: dict[str, str] = {}
-    node_of: dict[str, Mapping[str, Any]] = {}
+    texts = [finding.id]
     for node in nodes:
         column = COLUMN.get(node.get("kind"), 2)
-        at[node["id"]] = (PAD + column * (W + GAP_X), PAD + rows[column] * (H + GAP_Y))
+        node_id = node["id"]
+        at[node_id] = _slot(column, rows[column])
         rows[column] += 1
-        by_ref.setdefault(str(node.get("ref")), node["id"])
-        node_of[node["id"]] = node
+        ref = str(node.get("ref"))
+        by_ref.setdefault(ref, node_id)
+        label = str(node.get("label", ""))
+        texts += (str(node.get("kind", "")), ref, label, _short(label))
+    escaped = _escape_each(texts)
     width = PAD * 2 + 3 * W + 2 * GAP_X + 40
     height = PAD * 2 + max(rows) * (H + GAP_Y)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="household" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" role="img">',
-             f"<title>{escape('Household of ' + finding.id)}</title>"]
+             f'height="{height}" viewBox="0 0 {width} {height}" role="img">'
+             f"<title>Household of {escaped[0]}</title>"]
 
-    who_of: dict[str, str] = {}  # each node's words, worked out once for all its edges
+    # Each node's words ("contact record C104", escaped; a line names the last node of an id)
+    # and its box, drawn after the lines so no line covers it.
+    hot = focus_refs(finding)
+    who: dict[str, str] = {}
+    boxes = []
+    for k, node in enumerate(nodes):
+        i = 4 * k + 1
+        kind, node_id = node.get("kind", ""), node["id"]
+        words = who[node_id] = f"{KIND_WORD.get(texts[i], escaped[i])} {escaped[i + 1]}"
+        focus = texts[i + 1] in hot
+        boxes.append(
+            f'<g class="node {escaped[i]}" transform="{at[node_id].translate}">'
+            f"<title>{words}: {escaped[i + 2]}</title>"
+            f"{_NODE_BOX.get((kind, focus)) or _node_box(kind, focus)}{escaped[i + 3]}"
+            f'</text><text x="10" y="31" font-size="10" fill="#5b6673">{words}</text></g>')
 
-    def who(node_id: str) -> str:
-        words = who_of.get(node_id)
-        if words is None:
-            node = node_of[node_id]
-            kind = str(node.get("kind", ""))
-            words = who_of[node_id] = f"{KIND_WORD.get(kind, kind)} {node.get('ref')}"
-        return words
-
-    def line(a: str, b: str, stroke: str, dash: str, tip: str, cls: str):
-        """Draws the edge; returns (start, middle, left-hand node) for its label."""
-        if a not in at or b not in at:
+    def line(a: str, b: str, head: tuple[str, str], tip: str):
+        """Draws the edge (``head``: its markup around the path data); returns (start,
+        middle, left-hand node) for its label."""
+        one, two = at.get(a), at.get(b)
+        if one is None or two is None:
             return None
-        (ax, ay), (bx, by) = at[a], at[b]
-        if ax == bx:
-            x1, y1, x2, y2 = ax + W, ay + H / 2, bx + W, by + H / 2
-            bulge = 30 + abs(y2 - y1) / 4
-            d = f"M{x1},{y1} C{x1 + bulge},{y1} {x2 + bulge},{y2} {x2},{y2}"
-            mid = (x1 + bulge * 0.75, (y1 + y2) / 2)
-        else:
-            (lx_, ly_), (rx_, ry_) = sorted([(ax, ay), (bx, by)])
-            x1, y1, x2, y2 = lx_ + W, ly_ + H / 2, rx_, ry_ + H / 2
-            half = (x1 + x2) / 2
-            d = f"M{x1},{y1} C{half},{y1} {half},{y2} {x2},{y2}"
-            mid = (half, (y1 + y2) / 2)
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        parts.append(f'<path class="edge {cls}" d="{d}" fill="none" stroke="{stroke}" '
-                     f'stroke-width="1.5"{dash_attr}><title>'
-                     f"{escape(who(a) + ' – ' + who(b) + ': ' + tip)}</title></path>")
-        return (x1, y1), mid, (a if ax <= bx else b)
+        geometry = _LINES.get((one, two))
+        if geometry is None:
+            geometry = _line_geometry(one, two)
+            if len(_LINES) < _KEEP_AT_MOST:
+                _LINES[(one, two)] = geometry
+        parts.append(f"{head[0]}{geometry[0]}{head[1]}{who[a]} – {who[b]}: {tip}</title></path>")
+        return geometry[1], geometry[2], (a if one.x <= two.x else b)
 
     # A contact's relationship is written once, beside the contact where its lines start
     # (usually the same word for each child); the legend explains the other line styles.
@@ -124,40 +217,51 @@ def household_svg(finding: Finding) -> Markup:
         kind = edge.get("kind", "")
         if kind == "contact-of":
             rel = str(edge.get("relationship") or "")
-            access = ", portal access" if edge.get("portal_access") else ", no portal access"
-            drawn = line(edge["source"], edge["target"], "#6b7785",
-                         "" if edge.get("portal_access") else "5 4", (rel or "contact") + access,
-                         "contact-of")
+            if edge.get("portal_access"):
+                head, access = _CONTACT_OF_HEAD, ", portal access"
+            else:
+                head, access = _CONTACT_OF_NO_ACCESS_HEAD, ", no portal access"
+            drawn = line(edge["source"], edge["target"], head,
+                         (_escaped_word(rel) if rel else "contact") + access)
             if drawn and rel:
                 start, _, left = drawn
                 words = relationships.setdefault(left, (start, []))[1]
                 if rel not in words:
                     words.append(rel)
         else:
-            stroke, dash = EDGE_STYLE.get(kind, ("#999", ""))
-            line(edge["source"], edge["target"], stroke, dash, EDGE_WORD.get(kind, kind), kind)
+            head = _EDGE_HEADS.get(kind)
+            if head is None:
+                stroke, dash = EDGE_STYLE.get(kind, ("#999", ""))
+                head = _edge_head(escape(kind), stroke, dash)
+            line(edge["source"], edge["target"], head, _escaped_word(EDGE_WORD.get(kind, kind)))
     labels = _Labels()
     pending = [labels.place(x + 6, y - 5, " / ".join(words), "start")
                for (x, y), words in relationships.values()]
     for a, b in finding.pairs:
         if a in by_ref and b in by_ref:
-            drawn = line(by_ref[a], by_ref[b], "#c0392b", "6 4", "missing link", "missing")
+            drawn = line(by_ref[a], by_ref[b], _MISSING_HEAD, "missing link")
             if drawn:
                 pending.append(labels.place(drawn[1][0], drawn[1][1] - 3, "missing"))
     parts += pending  # after every line, so no line covers a label
-    hot = focus_refs(finding)
-    for node in nodes:
-        x, y = at[node["id"]]
-        kind, ref, label = node.get("kind", ""), str(node.get("ref")), str(node.get("label", ""))
-        focus = ref in hot
-        parts.append(
-            f'<g class="node {escape(kind)}" transform="translate({x},{y})">'
-            f"<title>{escape(KIND_WORD.get(kind, kind) + ' ' + ref + ': ' + label)}</title>"
-            f'<rect width="{W}" height="{H}" rx="{18 if kind == "student" else 5}" '
-            f'fill="{FILL.get(kind, "#f6f3ee")}" stroke="{"#c0392b" if focus else "#8a96a3"}" '
-            f'stroke-width="{3 if focus else 1}"/>'
-            f'<text x="10" y="16" font-size="12">{escape(_short(label))}</text>'
-            f'<text x="10" y="31" font-size="10" fill="#5b6673">'
-            f"{escape(KIND_WORD.get(kind, kind) + ' ' + ref)}</text></g>")
+    parts += boxes
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return "".join(parts)
+
+
+def _edge_head(cls: str, stroke: str, dash: str) -> tuple[str, str]:
+    """The markup of a line before and after its path data."""
+    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+    return (f'<path class="edge {cls}" d="',
+            f'" fill="none" stroke="{stroke}" stroke-width="1.5"{dash_attr}><title>')
+
+
+_EDGE_HEADS = {kind: _edge_head(kind, stroke, dash) for kind, (stroke, dash) in EDGE_STYLE.items()}
+_CONTACT_OF_HEAD = _edge_head("contact-of", "#6b7785", "")
+_CONTACT_OF_NO_ACCESS_HEAD = _edge_head("contact-of", "#6b7785", "5 4")
+_MISSING_HEAD = _edge_head("missing", "#c0392b", "6 4")
+
+
+@lru_cache(maxsize=1024)
+def _escaped_word(text: str) -> str:
+    """A relationship or edge word, escaped: the same few words on every household."""
+    return escape(text)

@@ -4,6 +4,7 @@ report and the runbooks say the same thing the same way."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from audits.findings import Finding
@@ -45,6 +46,7 @@ def people_text(finding: Finding) -> str:
                      for word, ident, name in people(finding))
 
 
+@lru_cache(maxsize=1024)  # the same few field names on every finding
 def evidence_field(field: str) -> str:
     return field.replace("_", " ").replace("-", " ")
 

@@ -14,16 +14,21 @@ literal.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
+import queue
 import re
 import shutil
+import threading
 import zipfile
 from collections import Counter
 from copy import copy
 from pathlib import Path
 from xml.etree import ElementTree
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+
+import numpy
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -99,7 +104,7 @@ def sheet_names(checks: Iterable[str]) -> dict[str, str]:
     return names
 
 
-def _build(report: "ReportInput") -> tuple[Workbook, dict[str, Iterator[str]]]:
+def _build(report: "ReportInput") -> tuple[Workbook, dict[str, Iterator[bytes]]]:
     """The workbook with every sheet's header, and the rows of the big sheets as XML to stream
     into the saved file (see :func:`_append_rows`)."""
     book = Workbook(write_only=True)
@@ -109,7 +114,7 @@ def _build(report: "ReportInput") -> tuple[Workbook, dict[str, Iterator[str]]]:
     for finding in report.findings:
         by_check[finding.check].append(finding)
     _summary_sheet(book, report, codes, names, by_check)
-    streamed: dict[str, Iterator[str]] = {}
+    streamed: dict[str, Iterator[bytes]] = {}
     for code in codes:
         streamed[names[code]] = _check_sheet(book, names[code], by_check[code], report)
     if getattr(report, "changes", None) is not None:
@@ -326,10 +331,14 @@ def finding_values(finding: Finding, schools) -> list:
     ]
 
 
+ROWS_PER_CHUNK = 2000
+"""Rows in each piece of sheet XML streamed into the file: big enough that joining is cheap,
+small enough that no sheet is ever one string."""
+
 WRAPPED_COLUMNS = {"School", "Title", "People (name and id)", "Pairs", "Evidence", "Fix steps"}
 
 
-def _check_sheet(book, name: str, findings: list[Finding], report) -> Iterator[str]:
+def _check_sheet(book, name: str, findings: list[Finding], report) -> Iterator[bytes]:
     sheet = _table_sheet(book, name, CHECK_COLUMNS, len(findings))
     styles = book._cell_styles
     # Rows are as tall as their longest text: every cell aligns to the top, where reading starts.
@@ -350,17 +359,18 @@ def _check_sheet(book, name: str, findings: list[Finding], report) -> Iterator[s
     schools = report.schools
     wrap_widths = [width if title in WRAPPED_COLUMNS else None for title, width in CHECK_COLUMNS]
     return _rows_xml((finding_values(f, schools) for f in findings), column_styles,
-                     wrap_widths=wrap_widths)
+                     wrap_widths=wrap_widths, rows_per_chunk=ROWS_PER_CHUNK)
 
 
-def _changes_sheet(book, changes) -> Iterator[str]:
+def _changes_sheet(book, changes) -> Iterator[bytes]:
     """New, resolved and still-open findings since the previous run, one row each."""
     frame = changes.frame()
     sheet = _table_sheet(book, CHANGES_SHEET, CHANGES_COLUMNS, len(frame))
     quote = book._cell_styles.add(_style_array(sheet, None, None, None, True))
     rows = frame[["status", "id", "check", "severity", "school_ids", "title"]].itertuples(
         index=False, name=None)
-    return _rows_xml(rows, [(None, quote)] * len(CHANGES_COLUMNS))
+    return _rows_xml(rows, [(None, quote)] * len(CHANGES_COLUMNS),
+                     rows_per_chunk=ROWS_PER_CHUNK)
 
 
 def _preview_values(series) -> list:
@@ -374,6 +384,8 @@ def _preview_values(series) -> list:
                 values[at] = None
         return values
     values = series.tolist()
+    if set(map(type, values)) <= _TEXT_OR_NONE:
+        return values  # an object column holding text only: nothing to convert
     out = []
     for value in values:
         if isinstance(value, (list, tuple, set, frozenset)):
@@ -386,7 +398,7 @@ def _preview_values(series) -> list:
     return out
 
 
-def _preview_sheet(book, preview: "pd.DataFrame | None") -> Iterator[str] | None:
+def _preview_sheet(book, preview: "pd.DataFrame | None") -> Iterator[bytes] | None:
     """The Preview sheet's header, through openpyxl; its rows come back as XML to stream into
     the saved file (:func:`_append_rows`): a 400,000-row preview through openpyxl's cell
     objects alone takes about a minute."""
@@ -405,7 +417,8 @@ def _preview_sheet(book, preview: "pd.DataFrame | None") -> Iterator[str] | None
     sheet = _table_sheet(book, PREVIEW_SHEET, list(zip(titles, widths)), len(preview))
     quote_style = book._cell_styles.add(_style_array(sheet, None, None, None, True))
     columns = [_preview_values(preview[c]) for c in preview.columns]
-    return _columns_xml(columns, [(None, quote_style)] * len(columns))
+    return _columns_xml(columns, [(None, quote_style)] * len(columns),
+                        rows_per_chunk=ROWS_PER_CHUNK)
 
 
 def _xml_text(value: str) -> str:
@@ -417,98 +430,217 @@ def _xml_text(value: str) -> str:
 
 
 def _rows_xml(rows: Iterable[Sequence], column_styles: Sequence[tuple[Any, int]],
-              first_row: int = 2, wrap_widths: Sequence[float | None] = ()) -> Iterator[str]:
+              first_row: int = 2, wrap_widths: Sequence[float | None] = (),
+              rows_per_chunk: int = 1) -> Iterator[bytes]:
     """``<row>`` elements, the way openpyxl writes them: text as inline strings (never
     formulas; formula-like text gets the quote-prefix style), numbers as numbers, missing
     values as no cell. ``column_styles[i]`` is ``(style, quote_style)``: the cell style id of
     column i (or a dict from the cell's text to a style id, or None), and the one to use when
     its text looks like a formula. ``wrap_widths[i]``, when given, is the width of a column
     whose text wraps: the row gets the height of its tallest wrapped cell (``ht`` with
-    ``customHeight``), since neither openpyxl nor LibreOffice sizes streamed rows."""
+    ``customHeight``), since neither openpyxl nor LibreOffice sizes streamed rows. Each
+    piece of UTF-8 yielded holds ``rows_per_chunk`` rows."""
     rows = [list(row) for row in rows]
     width = len(column_styles)
     columns = [[row[i] if i < len(row) else None for row in rows] for i in range(width)]
-    return _columns_xml(columns, column_styles, first_row, wrap_widths)
+    return _columns_xml(columns, column_styles, first_row, wrap_widths, rows_per_chunk)
 
 
 # Illegal XML characters other than NUL, which joins a column's texts for bulk escaping.
 _ILLEGAL_BUT_NUL_RE = re.compile(r"[\001-\010\013\014\016-\037]")
+_ILLEGAL_BUT_NUL = [chr(code) for code in (*range(1, 9), 11, 12, *range(14, 32))]
 
 
-def _escaped_texts(texts: list[str]) -> list[str]:
-    """``_xml_text`` of every text, done on the column joined into one string (a few C-speed
-    passes instead of several calls per cell)."""
+def _escaped_texts(texts: list[str]) -> list[bytes]:
+    """``_xml_text`` of every text, as UTF-8, done on the column joined into one string (a
+    few C-speed passes instead of several calls per cell)."""
     joined = "\0".join(texts)
     if (joined.count("\0") != len(texts) - 1
             or max(map(len, texts), default=0) > EXCEL_CELL_LIMIT):
-        return [_xml_text(text) for text in texts]  # rare: a NUL in the data, or huge cells
-    if _ILLEGAL_BUT_NUL_RE.search(joined):
+        # Rare: a NUL in the data, or huge cells.
+        return [_xml_text(text).encode("utf-8") for text in texts]
+    # A search for each character ("in" scans like memchr) is ~10x faster than the pattern.
+    if any(char in joined for char in _ILLEGAL_BUT_NUL):
         joined = _ILLEGAL_BUT_NUL_RE.sub("", joined)
-    joined = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return joined.split("\0")
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        if char in joined:
+            joined = joined.replace(char, entity)
+    return joined.encode("utf-8").split(b"\0")
 
 
-def _column_cells(letter: str, values: list, numbers: list[str], style, quote_style) -> list[str]:
-    """Each row's ``<c>`` element of one column ("" for no cell)."""
-    cells = [""] * len(values)
-    if all(value.__class__ is str or value is None for value in values):
-        # The common case (text columns), without the per-value type dispatch below.
-        text_at = [at for at, value in enumerate(values) if value]
-        texts = [values[at] for at in text_at]
-        values = []
+# A formula-like text after the NUL that joins it to the one before: a literal first
+# character lets the search skip ahead instead of trying a match at every position.
+_FORMULA_AFTER_NUL_RE = re.compile("\0[" + re.escape("".join(FORMULA_STARTS)) + "]")
+
+
+def _formula_like(texts: list[str], joined: str) -> list[int]:
+    """The positions of the texts a spreadsheet would run as formulas; ``joined`` is the texts
+    joined by NUL (which none holds): one scan of it, not a call per text."""
+    found = [0] if texts and texts[0].startswith(FORMULA_STARTS) else []
+    at, seen = 0, 0
+    for match in _FORMULA_AFTER_NUL_RE.finditer(joined):
+        at += joined.count("\0", seen, match.start() + 1)
+        seen = match.start() + 1
+        found.append(at)
+    return found
+
+
+class _Column:
+    """One column's cells as the UTF-8 pieces of each ``<c>`` element: ``head``
+    (``<c r="A``), the row number, ``mid`` (the rest of the start tag and the opening of the
+    value), the value and ``tail``. Each piece is one for every row or a list with one per
+    row; a row with no cell has b"" for every piece. Rows are made by filling a list of pieces
+    slice by slice and joining it (:func:`_columns_xml`): nothing is built or encoded per
+    cell in Python, and the markup around the values is encoded once."""
+
+    __slots__ = ("head", "number", "mid", "text", "tail")
+
+    def __init__(self, head, number, mid, text, tail) -> None:
+        self.head, self.number, self.mid, self.text, self.tail = head, number, mid, text, tail
+
+
+def _spread(size: int, at: list[int], values) -> list:
+    """A list of ``size`` items: ``values`` (one per position, or one for all) at the
+    positions ``at``, b"" elsewhere."""
+    out = numpy.full(size, b"", dtype=object)
+    if isinstance(values, bytes):
+        out[at] = values
     else:
-        text_at, texts = [], []
+        spread = numpy.empty(len(values), dtype=object)
+        spread[:] = values
+        out[at] = spread
+    return out.tolist()
+
+
+_INLINE = ' t="inlineStr"><is><t xml:space="preserve">'
+_TEXT_TAIL, _VALUE_TAIL = b"</t></is></c>", b"</v></c>"
+_TEXT_OR_NONE = {str, type(None)}
+
+
+def _text_pieces(texts: list[str], style, quote_style) -> tuple[Any, list[bytes]]:
+    """The ``mid`` piece (one for all, or one per text) and the escaped value of text cells:
+    formula-like text gets the quote-prefix style."""
+    quoted = f'"{f" s={chr(34)}{quote_style}{chr(34)}" if quote_style else ""}{_INLINE}'.encode()
+    if isinstance(style, dict):
+        mids: Any = [quoted if text.startswith(FORMULA_STARTS) else
+                     (f'" s="{style.get(text)}"{_INLINE}' if style.get(text) else
+                      f'"{_INLINE}').encode() for text in texts]
+        return mids, _escaped_texts(texts)
+    mids = f'"{f" s={chr(34)}{style}{chr(34)}" if style else ""}{_INLINE}'.encode()
+    joined = "\0".join(texts)
+    if joined.count("\0") == len(texts) - 1:
+        risky = _formula_like(texts, joined)
+    else:  # a NUL in the data
+        risky = [k for k, text in enumerate(texts) if text.startswith(FORMULA_STARTS)]
+    if risky:
+        mids = [mids] * len(texts)
+        for k in risky:
+            mids[k] = quoted
+    return mids, _escaped_texts(texts)
+
+
+def _column_cells(letter: str, values: list, numbers: list[bytes], style,
+                  quote_style) -> _Column:
+    """One column's ``<c>`` elements, as :class:`_Column` pieces."""
+    size = len(values)
+    head = f'<c r="{letter}'.encode()
+    if set(map(type, values)) <= _TEXT_OR_NONE:
+        # The common case (text columns), without the per-value type dispatch below.
+        present = numpy.fromiter(map(bool, values), dtype=bool, count=size)
+        text_at = numpy.flatnonzero(present).tolist()
+        if len(text_at) == size:
+            return _Column(head, numbers, *_text_pieces(values, style, quote_style), _TEXT_TAIL)
+        mids, escaped = _text_pieces([values[at] for at in text_at], style, quote_style)
+        return _Column(_spread(size, text_at, head),
+                       _spread(size, text_at, [numbers[at] for at in text_at]),
+                       _spread(size, text_at, mids), _spread(size, text_at, escaped),
+                       _spread(size, text_at, _TEXT_TAIL))
+    heads, nums, mids, shown, tails = ([b""] * size for _ in range(5))
+    text_at, texts = [], []
     for at, value in enumerate(values):
         if value is None or value == "":
             continue
         if isinstance(value, str):
             text_at.append(at)
             texts.append(value)
-        elif isinstance(value, bool):
-            cells[at] = f'<c r="{letter}{numbers[at]}" t="b"><v>{int(value)}</v></c>'
+            continue
+        if isinstance(value, bool):
+            mids[at], shown[at] = b'" t="b"><v>', b"1" if value else b"0"
         elif isinstance(value, (int, float)) and math.isfinite(value):
-            cells[at] = f'<c r="{letter}{numbers[at]}" t="n"><v>{value!r}</v></c>'
+            mids[at], shown[at] = b'" t="n"><v>', repr(value).encode()
         else:
             text_at.append(at)
             texts.append(str(value))
-    if not texts:
-        return cells
-    escaped = _escaped_texts(texts)
-    quote_attr = f' s="{quote_style}"' if quote_style else ""
-    if isinstance(style, dict):
-        attrs = [quote_attr if text.startswith(FORMULA_STARTS) else
-                 (f' s="{style.get(text)}"' if style.get(text) else "") for text in texts]
-    else:
-        plain_attr = f' s="{style}"' if style else ""
-        attrs = [quote_attr if text.startswith(FORMULA_STARTS) else plain_attr
-                 for text in texts]
-    head = f'<c r="{letter}'
-    for at, attr, text in zip(text_at, attrs, escaped):
-        cells[at] = (f'{head}{numbers[at]}"{attr} t="inlineStr"><is>'
-                     f'<t xml:space="preserve">{text}</t></is></c>')
-    return cells
+            continue
+        heads[at], nums[at], tails[at] = head, numbers[at], _VALUE_TAIL
+    if texts:
+        text_mids, escaped = _text_pieces(texts, style, quote_style)
+        for k, at in enumerate(text_at):
+            heads[at], nums[at], tails[at] = head, numbers[at], _TEXT_TAIL
+            mids[at] = text_mids if isinstance(text_mids, bytes) else text_mids[k]
+            shown[at] = escaped[k]
+    return _Column(heads, nums, mids, shown, tails)
+
+
+def _text_lines_column(values: list, width: float) -> "numpy.ndarray":
+    """:func:`text_lines` of every value of a column, counted on all of them at once."""
+    per_line = max(1, int(width * 1.1) - 3)
+    size = len(values)
+    lines = numpy.ones(size, dtype=numpy.int64)
+    at = [k for k, value in enumerate(values) if value.__class__ is str and value]
+    if not at:
+        return lines
+    texts = [values[k] for k in at]
+    # Each text's lines, one after another: the length of each, and whose it is.
+    breaks = numpy.fromiter(map(str.count, texts, itertools.repeat("\n")), dtype=numpy.int64,
+                            count=len(texts))
+    lengths = numpy.fromiter(map(len, "\n".join(texts).split("\n")), dtype=numpy.int64)
+    owner = numpy.repeat(numpy.arange(len(texts)), breaks + 1)
+    wrapped = numpy.maximum(1, -(-lengths // per_line))
+    lines[at] = numpy.bincount(owner, weights=wrapped, minlength=len(texts)).astype(numpy.int64)
+    return lines
 
 
 def _columns_xml(columns: Sequence[list], column_styles: Sequence[tuple[Any, int]],
-                 first_row: int = 2, wrap_widths: Sequence[float | None] = ()
-                 ) -> Iterator[str]:
-    """:func:`_rows_xml` of rows given column by column: each column's cells are built in
-    one pass, then each row is a join of its precomputed cells."""
-    count = max((len(c) for c in columns), default=0)
-    numbers = [str(n) for n in range(first_row, first_row + count)]
+                 first_row: int = 2, wrap_widths: Sequence[float | None] = (),
+                 rows_per_chunk: int = 1) -> Iterator[bytes]:
+    """:func:`_rows_xml` of rows given column by column, ``rows_per_chunk`` rows to each
+    piece of UTF-8 it yields: each column's cells are worked out in one pass
+    (:class:`_Column`), then a chunk of rows is one join over a list filled slice by slice."""
+    count = min((len(c) for c in columns), default=0)
+    numbers = "\0".join(map(str, range(first_row, first_row + count))).encode().split(b"\0") \
+        if count else []
     letters = [get_column_letter(i) for i in range(1, len(column_styles) + 1)]
-    cell_columns = [_column_cells(letter, list(values), numbers, style, quote)
-                    for letter, (style, quote), values in zip(letters, column_styles, columns)]
-    heights = [""] * count
+    cells = [_column_cells(letter, list(values)[:count], numbers, style, quote)
+             for letter, (style, quote), values in zip(letters, column_styles, columns)]
+    row_ends: Any = b'">'
     wrapped = [(columns[i], w) for i, w in enumerate(wrap_widths) if w and i < len(columns)]
-    if wrapped:
-        for at in range(count):
-            height = row_height(max((text_lines(values[at], w) for values, w in wrapped),
-                                    default=1))
-            if height:
-                heights[at] = f' ht="{height}" customHeight="1"'
-    for number, size, cells in zip(numbers, heights, zip(*cell_columns)):
-        yield f'<row r="{number}"{size}>{"".join(cells)}</row>'
+    if wrapped and count:
+        tallest = numpy.max([_text_lines_column(list(values)[:count], w)
+                             for values, w in wrapped], axis=0)
+        row_ends = [f'"{_height_attr(int(lines))}>'.encode() if lines > 1 else b'">'
+                    for lines in tallest.tolist()]
+    stride = 4 + 5 * len(cells)
+    for start in range(0, count, rows_per_chunk):
+        end = min(count, start + rows_per_chunk)
+        size = end - start
+        pieces = [b""] * (size * stride)
+        pieces[0::stride] = [b'<row r="'] * size
+        pieces[1::stride] = numbers[start:end]
+        pieces[2::stride] = [row_ends] * size if isinstance(row_ends, bytes) \
+            else row_ends[start:end]
+        for k, column in enumerate(cells):
+            for offset, piece in enumerate((column.head, column.number, column.mid,
+                                            column.text, column.tail), 3 + 5 * k):
+                pieces[offset::stride] = [piece] * size if isinstance(piece, bytes) \
+                    else piece[start:end]
+        pieces[stride - 1::stride] = [b"</row>"] * size
+        yield b"".join(pieces)
+
+
+def _height_attr(lines: int) -> str:
+    height = row_height(lines)
+    return f' ht="{height}" customHeight="1"' if height else ""
 
 
 def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str:
@@ -524,7 +656,7 @@ def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str:
     return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
 
 
-def _append_rows(path: Path, sheets: dict[str, Iterator[str]], batch: int = 5000) -> None:
+def _append_rows(path: Path, sheets: dict[str, Iterator[bytes]]) -> None:
     """Stream each sheet's rows into the saved workbook, before its ``</sheetData>``."""
     rebuilt = path.with_name(path.name + ".rows")
     try:
@@ -541,14 +673,37 @@ def _append_rows(path: Path, sheets: dict[str, Iterator[str]], batch: int = 5000
                 cut = xml.rindex("</sheetData>")
                 with target.open(info.filename, "w", force_zip64=True) as out:
                     out.write(xml[:cut].encode("utf-8"))
-                    chunk: list[str] = []
-                    for row in rows:
-                        chunk.append(row)
-                        if len(chunk) >= batch:
-                            out.write("".join(chunk).encode("utf-8"))
-                            chunk.clear()
-                    out.write("".join(chunk).encode("utf-8"))
+                    _write_beside(out, rows)
                     out.write(xml[cut:].encode("utf-8"))
         os.replace(rebuilt, path)
     finally:
         rebuilt.unlink(missing_ok=True)
+
+
+def _write_beside(out, chunks: Iterator[bytes]) -> None:
+    """``out.write`` each chunk, on a second thread: compressing the sheet (zlib lets go of
+    the interpreter while it works) then overlaps making the next rows, which at 250,000
+    students saves about a second. At most a few chunks wait in between."""
+    waiting: queue.Queue = queue.Queue(maxsize=4)
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while (chunk := waiting.get()) is not None:
+            if not failed:
+                try:
+                    out.write(chunk)
+                except BaseException as error:  # handed to the caller below
+                    failed.append(error)
+
+    writer = threading.Thread(target=drain, name="xlsx-rows", daemon=True)
+    writer.start()
+    try:
+        for chunk in chunks:
+            if failed:
+                break
+            waiting.put(chunk)
+    finally:
+        waiting.put(None)
+        writer.join()
+    if failed:
+        raise failed[0]

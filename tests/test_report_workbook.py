@@ -222,8 +222,8 @@ def test_rows_are_as_tall_as_their_wrapped_text(tmp_path):
     # A row of one-line cells keeps the default height, which a spreadsheet may size itself.
     from reports.workbook import _rows_xml
 
-    short, tall = _rows_xml([["a", "b"], ["a", "b " * 100]], [(None, None)] * 2,
-                            wrap_widths=[None, 40])
+    short, tall = (row.decode("utf-8") for row in _rows_xml(
+        [["a", "b"], ["a", "b " * 100]], [(None, None)] * 2, wrap_widths=[None, 40]))
     assert short == '<row r="2"><c r="A2" t="inlineStr"><is><t xml:space="preserve">a</t></is>' \
         '</c><c r="B2" t="inlineStr"><is><t xml:space="preserve">b</t></is></c></row>'
     assert ' ht="' in tall and 'customHeight="1"' in tall
@@ -252,7 +252,7 @@ def test_rows_xml_escapes_a_column_in_bulk_as_it_would_cell_by_cell():
     from reports.workbook import _rows_xml, _xml_text
 
     values = ["a<b>&c", "x\x00y", "=1+1", "bell\x07", "", None, True, 3, 2.5, float("inf")]
-    rows = list(_rows_xml([[v] for v in values], [(7, 9)]))
+    rows = [row.decode("utf-8") for row in _rows_xml([[v] for v in values], [(7, 9)])]
     assert f'<t xml:space="preserve">{_xml_text("a<b>&c")}</t>' in rows[0]
     assert 'xml:space="preserve">xy</t>' in rows[1]
     assert ' s="9" t="inlineStr"' in rows[2] and ' s="7" t="inlineStr"' in rows[0]
@@ -263,6 +263,6 @@ def test_rows_xml_escapes_a_column_in_bulk_as_it_would_cell_by_cell():
     assert 'xml:space="preserve">inf</t>' in rows[9]
     # The same texts without a NUL take the joined fast path and agree cell by cell.
     texts = ["a<b>&c", "=1+1", "bell\x07", "plain", "é & ü"]
-    fast = list(_rows_xml([[t] for t in texts], [(None, 9)]))
+    fast = [row.decode("utf-8") for row in _rows_xml([[t] for t in texts], [(None, 9)])]
     assert [re.search(r'preserve">(.*)</t>', r).group(1) for r in fast] == \
         [_xml_text(t) for t in texts]
