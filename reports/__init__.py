@@ -64,8 +64,6 @@ def write_reports(report_input: ReportInput, out_dir: Path,
     """Write the chosen outputs into ``out_dir`` (``audit.xlsx``, ``audit.html``,
     ``findings.json``) and always ``runbooks/``; each file appears whole or not at all.
     Returns the path of each output by format (``runbooks`` is the runbooks' index page)."""
-    from reports.files import write_text_atomically
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     chosen = [f.strip().lower() for f in formats]
@@ -75,28 +73,37 @@ def write_reports(report_input: ReportInput, out_dir: Path,
 
         raise UserError(f"unknown report format(s): {', '.join(unknown)}; "
                         f"choose from {', '.join(FORMATS)}")
-    written: dict[str, Path] = {}
-    if "xlsx" in chosen:
-        from reports.workbook import write_workbook
-
-        written["xlsx"] = write_workbook(report_input, out_dir / "audit.xlsx")
-    if "html" in chosen:
-        from reports.html import write_html
-
-        written["html"] = write_html(report_input, out_dir / "audit.html")
-    if "json" in chosen:
-        from audits.findings import dumps_findings, findings_document
-
-        document = findings_document(report_input.findings, input_path=report_input.input_path,
-                                     tables=report_input.tables,
-                                     generated_at=report_input.generated_at)
-        if report_input.suppressed is not None:
-            document["suppressed"] = report_input.suppressed.to_dict()
-        written["json"] = write_text_atomically(out_dir / "findings.json",
-                                                dumps_findings(document))
+    from audits.parallel import start
     from reports.runbooks import write_runbooks
 
-    written["runbooks"] = write_runbooks(report_input, out_dir / "runbooks")
+    # The runbooks (the longest writer) are written by a forked worker on the second core while
+    # this process writes the rest; a worker that cannot start or dies leaves them to this one.
+    runbooks = start(write_runbooks, report_input, out_dir / "runbooks")
+    written: dict[str, Path] = {}
+    try:
+        if "xlsx" in chosen:
+            from reports.workbook import write_workbook
+
+            written["xlsx"] = write_workbook(report_input, out_dir / "audit.xlsx")
+        if "html" in chosen:
+            from reports.html import write_html
+
+            written["html"] = write_html(report_input, out_dir / "audit.html")
+        if "json" in chosen:
+            from audits.api import write_atomic
+            from audits.findings import findings_document, findings_json_chunks
+
+            document = findings_document(report_input.findings,
+                                         input_path=report_input.input_path,
+                                         tables=report_input.tables,
+                                         generated_at=report_input.generated_at)
+            if report_input.suppressed is not None:
+                document["suppressed"] = report_input.suppressed.to_dict()
+            written["json"] = write_atomic(out_dir / "findings.json",
+                                           findings_json_chunks(document))
+        written["runbooks"] = runbooks.result()
+    finally:
+        runbooks.cancel()  # a no-op once the runbooks are written; else the worker is ended
     return written
 
 
