@@ -9,6 +9,9 @@ Record linkage in four steps, each vectorised so a 250,000-student board stays f
 2. **Blocking**: candidate pairs are the records that share a block key (email, any phone, a
    name key, postal code + surname, street address, family, home). Oversized blocks are dropped
    (``max_block_size``): each record has several keys, so another block still finds a true pair.
+   Keys that recur across a board's towns as it grows (a common name, a civic number with a
+   street prefix) are split by place where their blocks grow, so the pairs compared grow in
+   step with the board, not with its square (see benchmarks/profile_matching.py).
 3. **Scoring**: a Fellegi-Sunter-like sum of log-odds weights, one per field verdict
    (``same`` / ``similar`` / ``different`` / ``missing``), mapped to 0..1 by the logistic function.
    Some verdicts are *vetoes* that no other evidence overrides: first names that are neither the
@@ -175,6 +178,14 @@ class _Features:
     """The raw columns evidence shows, as arrays (filled on first use: ``DataFrame.at`` per
     value is slow when thousands of pairs are shown)."""
 
+    link_table_cache: list = field(default_factory=list)
+
+    def link_table(self) -> "_LinkTable":
+        """The student links grouped by record, built once (scoring runs in slices)."""
+        if not self.link_table_cache:
+            self.link_table_cache.append(_LinkTable(self))
+        return self.link_table_cache[0]
+
     def raw_column(self, name: str) -> np.ndarray:
         if name not in self.raw_columns:
             self.raw_columns[name] = self.raw[name].to_numpy(dtype=object)
@@ -195,16 +206,26 @@ def _features(board: Board, config: Config) -> _Features:
     ).to_numpy(dtype=object).reshape(len(PHONE_COLUMNS), len(contacts)).T.copy()
     street = normalize.normalize_street(contacts["street"], config.street_suffixes)
     links = _links(board, config, contacts)
-    email = normalize.normalize_email(contacts["email"])
-    spaced = contacts["email"].astype(str).str.strip().str.lower()
+    # The three email forms from one pass over the distinct addresses typed.
+    raw_email = contacts["email"].astype(object)
+    email_codes, email_typed = pd.factorize(
+        raw_email.where(raw_email.notna(), "").to_numpy(dtype=object))
+    del raw_email
+    typed = pd.Series(email_typed, dtype=object).astype(str)
+    email = normalize.normalize_email(typed)
+    spaced = typed.str.strip().str.lower()
+    loose = email.str.replace(r"[._\-]", "", regex=True)
+    # A form equal to the address itself shares its string (most do: one copy, not three).
+    email_forms = pd.DataFrame({
+        "email": email, "spaced": email.where((email == "") | (spaced == email), spaced),
+        "loose": email.where(loose == email, loose)}).to_numpy(dtype=object)[email_codes]
+    del typed, spaced, loose
     return _Features(
         ids=contacts["contact_id"].to_numpy(dtype=object),
         first=first.to_numpy(dtype=object), last=last.to_numpy(dtype=object),
         groups=groups.to_numpy(),
         first_tf=term_frequency_adjustment(first), last_tf=term_frequency_adjustment(last),
-        email=email.to_numpy(dtype=object),
-        email_spaced=email.where(email == "", spaced).to_numpy(dtype=object),
-        email_loose=email.str.replace(r"[._\-]", "", regex=True).to_numpy(dtype=object),
+        email=email_forms[:, 0], email_spaced=email_forms[:, 1], email_loose=email_forms[:, 2],
         phones=phones, phone_digits=_digit_array(phones),
         roles=_role_masks(links, len(contacts)),
         civic=street["civic"].to_numpy(dtype=object),
@@ -265,10 +286,16 @@ def _role_masks(links: pd.DataFrame, n: int) -> np.ndarray:
 def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame:
     """One row per student_contacts row: contact position, student position, the student's
     family (component of sibling links and shared parental records), home key, role class."""
-    students = _by_id(board.students, "student_id")
+    # Only the columns the home key reads: a copy of the whole table is large on a big board.
+    students = _by_id(board.students[["student_id", "street", "postal_code", "last_name"]],
+                      "student_id")
     student_ids = students["student_id"].to_numpy(dtype=object)
     sc = board.student_contacts
-    s = _positions(student_ids, sc["student_id"])
+    sib = board.siblings
+    # One lookup of every student id the links and sibling links name (one hash table).
+    s, sa, sb = np.split(_positions(student_ids, pd.concat(
+        [sc["student_id"], sib["student_id"], sib["sibling_id"]], ignore_index=True)),
+        np.cumsum([len(sc), len(sib)]))
     c = _positions(contacts["contact_id"].to_numpy(dtype=object), sc["contact_id"])
     ok = (s >= 0) & (c >= 0)
     links = pd.DataFrame({"contact": c[ok].astype(np.int32),
@@ -278,9 +305,6 @@ def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame
     links["parental"] = links["role"].isin([ROLE_MOTHER, ROLE_FATHER, ROLE_PARENT])
     n_students, n_contacts = len(students), len(contacts)
     # Family: students joined by a sibling link or a shared parental contact record.
-    sib = board.siblings
-    sa = _positions(student_ids, sib["student_id"])
-    sb = _positions(student_ids, sib["sibling_id"])
     sok = (sa >= 0) & (sb >= 0)
     parental = links[links["parental"]]
     rows = np.concatenate([sa[sok], parental["student"].to_numpy(dtype=np.int64)])
@@ -322,21 +346,35 @@ def _positions(ids: np.ndarray, values: pd.Series) -> np.ndarray:
 def _tuple_codes(*columns: np.ndarray) -> np.ndarray:
     """One integer per row, equal exactly where every column is equal: a block key as the
     tuple of its parts. (No part holds the ``/`` the keys were once joined with, so comparing
-    the parts is comparing the joined text; integers factorise far faster than strings.)"""
-    code = np.zeros(len(columns[0]), dtype=np.int64)
+    the parts is comparing the joined text; integers factorise far faster than strings.)
+    Integer parts (codes already) are combined arithmetically and the whole factorised once:
+    on millions of rows each factorisation is a large hash table."""
+    code, span = np.zeros(len(columns[0]), dtype=np.int64), 1
     for column in columns:
-        part, distinct = pd.factorize(np.asarray(column))
-        code = pd.factorize(code * max(len(distinct), 1) + part)[0].astype(np.int64)
-    return code
+        column = np.asarray(column)
+        if column.dtype.kind in "iu":
+            low = int(column.min()) if len(column) else 0
+            part = column.astype(np.int64) - low
+            width = int(part.max()) + 1 if len(part) else 1
+        else:
+            part, distinct = pd.factorize(column)
+            width = max(len(distinct), 1)
+        if span * width >= 2 ** 62:  # renumber densely before the product could overflow
+            code = pd.factorize(code)[0].astype(np.int64)
+            span = int(code.max()) + 1 if len(code) else 1
+        code = code * width + part
+        span *= width
+        del part
+    return pd.factorize(code)[0].astype(np.int64)
 
 
 def _localise(pos: np.ndarray, key: np.ndarray, places: tuple[tuple[np.ndarray, np.ndarray], ...],
               limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """Name blocks bigger than ``limit`` (common names) split by place: the postal code or the
-    civic number (``places``: per record a code of the text and whether there is any). A common
-    name alone says little (it never reaches the threshold on its own); a common name at one
-    address is worth comparing."""
-    code, _ = pd.factorize(key)
+    """Blocks bigger than ``limit`` split by place, one split per place (``places``: per record
+    a code of the text and whether there is any); ``key`` dense codes. A common name alone says
+    little (it never reaches the threshold on its own); a common name at one address is worth
+    comparing. The same for an address key that recurs across towns."""
+    code = key  # dense already (from _tuple_codes)
     big = np.bincount(code)[code] > limit
     positions = [pos[~big]]
     tags = [np.zeros(int((~big).sum()), dtype=np.int64)]
@@ -359,7 +397,9 @@ class _TextCodes:
 
     def __init__(self, values: np.ndarray) -> None:
         self.codes, distinct = pd.factorize(np.asarray(values, dtype=object))
-        self.distinct = np.asarray(distinct, dtype=str)
+        # Object, not fixed-width text: the widest distinct value (an email) would set the
+        # width of every one.
+        self.distinct = np.asarray(distinct, dtype=object)
         self.known = (self.distinct != "")[self.codes] if len(self.codes) \
             else np.zeros(0, dtype=bool)
 
@@ -369,29 +409,30 @@ class _TextCodes:
             if len(self.codes) else np.zeros(0, dtype=np.int64)
 
 
-def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """(record position, block key) for every block key of every record. A key is an integer:
-    equal for two records exactly when they share that block."""
+def _block_passes(f: _Features, name_block: int = 8, max_block: int = 200
+                  ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The blocking passes: (name, record positions, block keys), a key equal for two records
+    of one pass exactly when they share that block."""
     n = len(f.ids)
     pos = np.arange(n)
-    frames = []
+    frames: list[tuple[str, np.ndarray, np.ndarray]] = []
 
-    def add(valid: np.ndarray, *parts: np.ndarray, limit: int = 0) -> None:
+    def add(name: str, valid: np.ndarray, *parts: np.ndarray, limit: int = 0) -> None:
         members = pos[valid]
         keys = _tuple_codes(*(np.asarray(part)[valid] for part in parts)) if len(members) \
             else np.zeros(0, dtype=np.int64)
         if limit and len(keys):
             small = np.bincount(keys)[keys] <= limit
             keys, members = keys[small], members[small]
-        frames.append((members, keys))
+        frames.append((name, members, keys))
 
     email = _TextCodes(f.email)
-    add(email.known, email.codes)
+    add("email", email.known, email.codes)
     # One namespace for the three phone columns: the same number as home and as cell meets.
     phone_valid = f.phones != ""
     phone_pos = np.broadcast_to(pos[:, None], f.phones.shape)[phone_valid]
     phone_keys = pd.factorize(f.phones[phone_valid])[0].astype(np.int64)
-    frames.append((phone_pos, phone_keys))
+    frames.append(("phone", phone_pos, phone_keys))
     first, last = _TextCodes(f.first), _TextCodes(f.last)
     # Surname key per part, so ``Tremblay-Roy`` meets ``Tremblay`` and ``Roy``. Split once per
     # distinct surname, then spread to the records.
@@ -425,79 +466,134 @@ def _block_keys(f: _Features, name_block: int = 8) -> tuple[np.ndarray, np.ndarr
     name_pos, kinds, xs, ys = [], [], [], []
     for x, y in ((c_p3, c_f1), (c_f3, c_p1)):
         name_pos.append(part_pos[has_first])
-        kinds.append(np.zeros(int(has_first.sum()), dtype=np.int64))
+        kinds.append(np.zeros(int(has_first.sum()), dtype=np.int8))
         xs.append(x[has_first])
         ys.append(y[has_first])
     for column in range(f.groups.shape[1]):
         g = f.groups[part_pos, column]
         ok = g >= 0
         name_pos.append(part_pos[ok])
-        kinds.append(np.ones(int(ok.sum()), dtype=np.int64))
+        kinds.append(np.ones(int(ok.sum()), dtype=np.int8))
         xs.append(c_p3[ok])
         ys.append(g[ok].astype(np.int64))
     name_keys = _tuple_codes(np.concatenate(kinds), np.concatenate(xs), np.concatenate(ys))
+    del kinds, xs, ys, c_p3, c_p1, c_f1, c_f3, part_code, first_of_part, offset
     postal, civic, city = _TextCodes(f.postal), _TextCodes(f.civic), _TextCodes(f.city)
-    frames.append(_localise(np.concatenate(name_pos), name_keys,
-                            ((postal.codes, postal.known), (civic.codes, civic.known)),
-                            int(name_block)))
-    add(postal.known, postal.codes, last.prefix(2))
+    frames.append(("name", *_localise(np.concatenate(name_pos), name_keys,
+                                      ((postal.codes, postal.known), (civic.codes, civic.known)),
+                                      int(name_block))))
+    add("postal+surname2", postal.known, postal.codes, last.prefix(2))
     street = _TextCodes(f.street)
-    add(street.known & civic.known, civic.codes, street.prefix(4))
+    # A civic number with a street (or a surname) recurs across a board's cities, more often
+    # the bigger the board: a block of more such records than one household's is split by
+    # place (the postal code's forward sortation area, the city; for the street key also the
+    # whole street name), so the pairs compared grow with the board, not with its square. Two
+    # records at one address still meet if any part of the place agrees (a mistyped postal
+    # code and city at one street, a city left out). A block past ``max_block`` before the
+    # split is a key nearly every record shares (one street name across a list): dropped, as
+    # any oversized block.
+    places = ((postal.prefix(3), postal.known), (city.codes, city.known))
+
+    def add_address(name: str, valid: np.ndarray, *parts: np.ndarray,
+                    extra: tuple[tuple[np.ndarray, np.ndarray], ...] = ()) -> None:
+        members = pos[valid]
+        keys = _tuple_codes(*(np.asarray(part)[valid] for part in parts)) if len(members) \
+            else np.zeros(0, dtype=np.int64)
+        if len(keys):
+            kept = np.bincount(keys)[keys] <= max_block
+            keys, members = keys[kept], members[kept]
+        frames.append((name, *_localise(members, keys, places + extra, _ADDRESS_BLOCK)))
+
+    add_address("civic+street4", street.known & civic.known, civic.codes, street.prefix(4),
+                extra=((street.codes, street.known),))
     # Passes that survive a typo in, or a replacement of, the fields the keys above rest on:
     # given name + postal code (surname garbled), civic number + surname (street name garbled
     # or a second address line first), surname + city (postal code mistyped).
     # Fallbacks only: a key this loose is worth comparing where it picks out a few records.
     small = 4 * int(name_block)
-    add(postal.known & first.known, postal.codes, first.prefix(3), limit=small)
-    add(civic.known & last.known, civic.codes, last.prefix(3), limit=int(name_block))
-    add(city.known & last.known, city.codes, last.prefix(4), limit=small)
+    add("postal+first3", postal.known & first.known, postal.codes, first.prefix(3), limit=small)
+    add_address("civic+surname3", civic.known & last.known, civic.codes, last.prefix(3))
+    add("city+surname4", city.known & last.known, city.codes, last.prefix(4), limit=small)
     links = f.links
-    frames.append((links["contact"].to_numpy(), links["family"].to_numpy().astype(np.int64)))
+    frames.append(("family", links["contact"].to_numpy(),
+                   links["family"].to_numpy().astype(np.int64)))
     home = links[links["home"] >= 0]
-    frames.append((home["contact"].to_numpy(), home["home"].to_numpy().astype(np.int64)))
-    # Each pass its own namespace: offset its keys past the previous passes'.
-    positions, keys, base = [], [], 0
-    for members, codes in frames:
-        codes = pd.factorize(codes)[0].astype(np.int64) if len(codes) else codes
-        positions.append(np.asarray(members, dtype=np.int64))
-        keys.append(codes.astype(np.int64) + base)
-        base += int(codes.max()) + 1 if len(codes) else 0
-    return np.concatenate(positions), np.concatenate(keys)
+    frames.append(("home", home["contact"].to_numpy(), home["home"].to_numpy().astype(np.int64)))
+    return frames
+
+
+# Address blocks (civic number + street or surname) of at most this many records are compared
+# whole; bigger ones by place (see _block_passes).
+_ADDRESS_BLOCK = 2
 
 
 def _prefix(values: np.ndarray, length: int) -> np.ndarray:
-    # A cast to a shorter fixed-width string truncates: the first ``length`` characters.
-    return np.asarray(values, dtype=str).astype(f"<U{length}")
+    # A cast to a short fixed-width string truncates: the first ``length`` characters (from
+    # object values directly, without a full-width copy).
+    return np.asarray(values).astype(f"<U{length}")
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct integers (hash first: far faster than a full sort of all duplicates)."""
-    return np.sort(pd.unique(values))
+    """Sorted distinct integers. (A sort, then a mask of the first of each run: on millions of
+    values a hash table's cache misses cost several times the sort.)"""
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
 
 
 def candidate_pairs(f: _Features, max_block: int, name_block: int = 8) -> np.ndarray:
     """Distinct (a, b) positions, a < b, that share at least one block of at most ``max_block``."""
-    key_pos, keys = _block_keys(f, name_block)
-    code, _ = pd.factorize(keys)
-    # A record with one key twice (the same number as home and cell) is one member.
-    packed = _distinct(code.astype(np.int64) * len(f.ids) + key_pos)
-    code, pos = packed // len(f.ids), packed % len(f.ids)
+    n = len(f.ids)
+    # Block and member packed in one integer (block * n + position), pass by pass: the passes'
+    # arrays are freed as soon as they are packed.
+    packed = _distinct(np.concatenate([np.zeros(0, dtype=np.int64)]
+                                      + list(_packed_members(f, name_block, max_block))))
+    # (A record with one key twice, the same number as home and cell, is one member.)
+    code, pos = packed // n, packed % n
+    del packed
     sizes = np.bincount(code)
     keep = (sizes[code] >= 2) & (sizes[code] <= max_block)
     code, pos = code[keep], pos[keep]
-    del packed, keep
+    del keep, sizes
     # Members are sorted by block, then position: each member pairs with the members after it
     # in its block, so every pair comes once per shared block with ``a < b``.
     block_start = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
     size = np.diff(np.r_[block_start, len(code)])
     offset = np.arange(len(code)) - np.repeat(block_start, size)
     partners = np.repeat(size, size) - 1 - offset
-    del code, offset
-    member = np.repeat(np.arange(len(pos)), partners)
-    step = np.arange(len(member)) - np.repeat(np.cumsum(partners) - partners, partners) + 1
-    packed = _distinct(pos[member] * len(f.ids) + pos[member + step])
-    del member, step
-    return np.stack([packed // len(f.ids), packed % len(f.ids)], axis=1)
+    del code, offset, block_start, size
+    # Pairs made a slice of members at a time, each slice's repeats dropped before the next:
+    # a member's pairs hold several arrays as long as they are.
+    ends = np.cumsum(partners)
+    cuts = np.searchsorted(ends, np.arange(_PAIR_SLICE, int(ends[-1]) if len(ends) else 0,
+                                           _PAIR_SLICE), side="right")
+    found = []
+    for low, high in zip(np.r_[0, cuts], np.r_[cuts, len(partners)]):
+        count = partners[low:high]
+        member = np.repeat(np.arange(low, high), count)
+        step = np.arange(len(member)) - np.repeat(np.cumsum(count) - count, count) + 1
+        found.append(_distinct(pos[member] * n + pos[member + step]))
+        del member, step
+    packed = _distinct(np.concatenate([np.zeros(0, dtype=np.int64)] + found))
+    del found
+    return np.stack([packed // n, packed % n], axis=1)
+
+
+# Candidate pairs (with repeats) made at once; see candidate_pairs.
+_PAIR_SLICE = 1 << 22
+
+
+def _packed_members(f: _Features, name_block: int, max_block: int) -> Iterable[np.ndarray]:
+    """Per blocking pass, ``block * n + record position`` of every membership, the blocks
+    numbered past the previous passes' (each pass its own namespace)."""
+    n, base = len(f.ids), 0
+    passes = _block_passes(f, name_block, max_block)
+    while passes:
+        _, members, codes = passes.pop(0)
+        codes = np.asarray(codes, dtype=np.int64)
+        if len(codes):
+            yield (codes + base) * n + np.asarray(members, dtype=np.int64)
+            # (Every pass's keys are small non-negative integers already: offsetting is enough.)
+            base += int(codes.max()) + 1
 
 
 # ---------------------------------------------------------------------------------- scoring
@@ -849,7 +945,7 @@ def _family_context(f: _Features, pairs: np.ndarray) -> tuple[np.ndarray, np.nda
         return veto, np.zeros(n), note
     family_pairs = np.zeros(n, dtype=bool)
     # Every (link of a, link of b) of a pair, in slices of pairs so the combinations stay small.
-    table = _LinkTable(f)
+    table = f.link_table()
     for first in range(0, n, _FAMILY_SLICE):
         rows = np.arange(first, min(first + _FAMILY_SLICE, n))
         pair_of, la, lb = table.combinations(pairs[rows, 0], pairs[rows, 1])
@@ -908,8 +1004,27 @@ def _context_free(f: _Features, a: np.ndarray, b: np.ndarray, verdicts: dict[str
     return context_free_pairs(f, a, b, config) & ~shares_channel
 
 
+# Candidate pairs scored at once: each field's comparison holds a few arrays the length of a
+# slice, so slices keep a million-student board's scoring within a bounded amount of memory.
+_SCORE_SLICE = 1 << 19
+
+
 def score_pairs(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
     """Verdicts, weights, vetoes and the 0..1 score of each candidate pair."""
+    if len(pairs) <= _SCORE_SLICE:
+        return _score_slice(f, pairs, config)
+    parts = [_score_slice(f, pairs[first:first + _SCORE_SLICE], config)
+             for first in range(0, len(pairs), _SCORE_SLICE)]
+    return _Scored(
+        pairs, *(np.concatenate([getattr(part, name) for part in parts])
+                 for name in ("score", "veto")),
+        {name: np.concatenate([part.verdicts[name] for part in parts])
+         for name in parts[0].verdicts},
+        *(np.concatenate([getattr(part, name) for part in parts])
+          for name in ("family", "family_note", "term_frequency", "context_free")))
+
+
+def _score_slice(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
     a, b = pairs[:, 0], pairs[:, 1]
     # Given name and surname typed in each other's place (common in hand-keyed records).
     # Both records must carry both names, or the verdict would depend on which came first.
