@@ -139,9 +139,15 @@ def run_audit(board: Board, config: Config | None = None, *,
     decisions = load_suppressions(suppressions) if suppressions is not None else None
     if matching is None and needs_matching(selected):
         matching = start_matching(board, context.config)
+    findings: list[Finding] = []
+    # Checks that never ask who is the same person run while the matcher's worker finishes.
+    early = [code for code in selected if code in _MATCHING_FREE] if matching is not None else []
     try:
         with progress.step("Building the household graph"):
             context.graph  # noqa: B018 - built once here so its time is reported on its own
+        for code in early:
+            with progress.step(f"Check {code}"):
+                findings.extend(registry[code].run(context))
         if matching is not None:
             with progress.step("Matching contact records"):
                 context.contact_matches = matching.result()
@@ -159,8 +165,7 @@ def run_audit(board: Board, config: Config | None = None, *,
                 # context's cached_property is then never computed from scratch).
                 context.contact_matches, used_pairs = split_matches(context.contact_matches,
                                                                     pairs)
-    findings: list[Finding] = []
-    for code in selected:
+    for code in [c for c in selected if c not in early]:
         with progress.step(f"Check {code}"):
             findings.extend(registry[code].run(context))
     if school is not None:

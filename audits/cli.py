@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -69,6 +70,10 @@ def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=
     matching = []
 
     def start_matching(board) -> None:
+        # The board's millions of objects live until the process ends: frozen, the cyclic
+        # garbage collector stops walking them again and again, and a forked worker shares
+        # their pages instead of copying them when it collects.
+        gc.freeze()
         # The matcher needs only the tables: it runs on the second core while the export is
         # validated and the graph built (audits/parallel.py).
         if api.needs_matching(checks):
@@ -83,6 +88,7 @@ def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=
     finally:
         for job in matching:
             job.cancel()  # a no-op once its result is taken; else the worker is ended
+    gc.freeze()  # the graph and the findings, likewise, before the report writers fork
     return result, progress
 
 
