@@ -165,9 +165,23 @@ def run_audit(board: Board, config: Config | None = None, *,
                 # context's cached_property is then never computed from scratch).
                 context.contact_matches, used_pairs = split_matches(context.contact_matches,
                                                                     pairs)
-    for code in [c for c in selected if c not in early]:
-        with progress.step(f"Check {code}"):
-            findings.extend(registry[code].run(context))
+    rest = [code for code in selected if code not in early]
+    # Checks that need the matcher's clusters but not the generation preview go to a worker on
+    # the second core, while this process computes the preview and the checks that read it.
+    aside = [code for code in rest if code in _WITHOUT_PREVIEW] if len(rest) > 1 else []
+    from audits.parallel import start
+
+    worker = start(_run_checks, registry, aside, context) if aside else None
+    try:
+        for code in [c for c in rest if c not in aside]:
+            with progress.step(f"Check {code}"):
+                findings.extend(registry[code].run(context))
+        if worker is not None:
+            with progress.step(f"Check {', '.join(aside)}"):
+                findings.extend(worker.result())
+    finally:
+        if worker is not None:
+            worker.cancel()
     if school is not None:
         findings = [f for f in findings if school in f.school_ids]
     report = None
@@ -181,6 +195,13 @@ def run_audit(board: Board, config: Config | None = None, *,
 
 # The one check that never asks who is the same person: it alone does not need the matcher.
 _MATCHING_FREE = {"missing-sibling-access"}
+# Checks that need the matcher but never the generation preview (run_audit's worker takes them).
+_WITHOUT_PREVIEW = {"duplicate-contact", "unlinked-siblings"}
+
+
+def _run_checks(registry: dict[str, CheckSpec], codes: list[str], context: AuditContext
+                ) -> list[Finding]:
+    return [finding for code in codes for finding in registry[code].run(context)]
 
 
 def needs_matching(checks: Iterable[str] | None = None) -> bool:
