@@ -148,6 +148,9 @@ def run_audit(board: Board, config: Config | None = None, *,
         for code in early:
             with progress.step(f"Check {code}"):
                 findings.extend(registry[code].run(context))
+        if matching is not None and set(selected) & _READ_PREVIEW:
+            with progress.step("Generation preview (before contact matching)"):
+                context.preview_start  # noqa: B018 - its first part, while the matcher works
         if matching is not None:
             with progress.step("Matching contact records"):
                 context.contact_matches = matching.result()
@@ -195,8 +198,10 @@ def run_audit(board: Board, config: Config | None = None, *,
 
 # The one check that never asks who is the same person: it alone does not need the matcher.
 _MATCHING_FREE = {"missing-sibling-access"}
-# Checks that need the matcher but never the generation preview (run_audit's worker takes them).
+# Checks that need the matcher but never the generation preview (run_audit's worker takes them),
+# and the checks that read the preview.
 _WITHOUT_PREVIEW = {"duplicate-contact", "unlinked-siblings"}
+_READ_PREVIEW = {"missing-username-source", "username-clash"}
 
 
 def _run_checks(registry: dict[str, CheckSpec], codes: list[str], context: AuditContext

@@ -12,6 +12,8 @@ from audits.config import Config
 from audits.graph import HouseholdGraph, build_graph
 
 if TYPE_CHECKING:
+    from typing import Callable
+
     import pandas as pd
 
     from audits.matching import ContactMatches
@@ -34,8 +36,16 @@ class AuditContext:
         return match_contacts(self.board, self.graph, self.config)
 
     @cached_property
+    def preview_start(self) -> "Callable[[AuditContext], pd.DataFrame]":
+        """The generation preview's first part, which needs no contact matching (the audit
+        computes it while the matcher works); called with the context, it finishes."""
+        from audits.generation import preview_without_persons
+
+        return preview_without_persons(self)
+
+    @cached_property
     def preview(self) -> "pd.DataFrame":
         """The parent accounts generation would create, each with its predicted outcome."""
-        from audits.generation import preview_generation
-
-        return preview_generation(self)
+        finish = self.preview_start
+        del self.preview_start  # the first part's frames are not needed once it is finished
+        return finish(self)

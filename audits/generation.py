@@ -38,7 +38,7 @@ frame writes to CSV and Excel as it is; :func:`split_ids` turns one back into a 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -144,6 +144,15 @@ def empty_preview() -> pd.DataFrame:
 def preview_generation(context: "AuditContext") -> pd.DataFrame:
     """One row per parent account that generating parent accounts would create today, sorted by
     contact_id, with its school, students, username and predicted outcome (see module doc)."""
+    return preview_without_persons(context)(context)
+
+
+def preview_without_persons(context: "AuditContext"
+                            ) -> Callable[["AuditContext"], pd.DataFrame]:
+    """The preview up to the one outcome that needs the duplicate-contact matcher's clusters
+    (``one-of-several-for-person``); returns the function that finishes it from a context whose
+    ``contact_matches`` are ready. The audit runs this part while the matcher works on the
+    second core (``AuditContext.preview_start``)."""
     board = context.board
     links = portal_access_links(board)
     accounts = board.accounts
@@ -151,7 +160,7 @@ def preview_generation(context: "AuditContext") -> pd.DataFrame:
     links = links[~links["contact_id"].isin(has_parent_account)]
     links = links[links["contact_id"].isin(board.contacts["contact_id"])]
     if links.empty:
-        return empty_preview()
+        return lambda _context: empty_preview()
 
     # Integer codes in text order (factorize sorts), so sorting codes sorts the ids.
     contact_codes, contact_ids = pd.factorize(links["contact_id"], sort=True)
@@ -235,7 +244,16 @@ def preview_generation(context: "AuditContext") -> pd.DataFrame:
     elsewhere = elsewhere[elsewhere["school_id"] != elsewhere["school_id_other"]]
     held_elsewhere = _group_join(elsewhere, "contact_id", "ref")
     clashes = created & frame["contact_id"].isin(held_elsewhere.index)
+    return lambda context: _finish_preview(
+        context, frame, accounts, schema, has_name, created, refused, clashes, named, earlier,
+        held_here, held_elsewhere)
 
+
+def _finish_preview(context: "AuditContext", frame: pd.DataFrame, accounts: pd.DataFrame,
+                    schema: str, has_name: pd.Series, created: pd.Series, refused: pd.Series,
+                    clashes: pd.Series, named: pd.DataFrame, earlier: pd.Series,
+                    held_here: pd.Series, held_elsewhere: pd.Series) -> pd.DataFrame:
+    frame = frame.copy(deep=False)  # new columns only: the first part's frame stays as it was
     # Several records of one person that hold or get a parent account.
     parent_accounts = accounts[(accounts["account_type"] == "parent") & (accounts["status"] == "active")]
     holding = pd.concat([frame.loc[created, "contact_id"], parent_accounts["person_id"]],
