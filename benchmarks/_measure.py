@@ -2,11 +2,12 @@
 
 Each measured part runs in its own Python process, so its peak memory is its own. An audit may
 fork a worker (audits/parallel.py) that shares the parent's pages, so peak memory is measured
-as the largest *proportional set size* (PSS) of the whole process tree, sampled every 250 ms:
+as the largest *proportional set size* (PSS) of the whole process tree, sampled every second:
 pages shared between parent and worker count once, and nothing the worker adds is missed
 (ru_maxrss of each process alone would count shared pages twice, or miss the worker). Reading
-smaps_rollup of a multi-GB process takes milliseconds: at 50 ms the sampler took a fifth of a
-core from the audit it measured.
+smaps_rollup walks the whole address space under the process's memory-map lock: sampled every
+50 ms it took a fifth of a core from the audit it measured; once a second it costs little, and
+the main process's own ru_maxrss still catches a spike of the main process shorter than that.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def tree_pss_mb(pid: int) -> float:
 class TreeMemory:
     """Samples a process tree's PSS in a thread; ``peak_mb`` is the largest sum seen."""
 
-    def __init__(self, pid: int, interval: float = 0.25) -> None:
+    def __init__(self, pid: int, interval: float = 1.0) -> None:
         self.pid, self.interval, self.peak_mb = pid, interval, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
