@@ -132,11 +132,16 @@ def run_audit(board: Board, config: Config | None = None, *,
     registry = load_checks()
     selected = list(checks) if checks else list(registry)
     unknown = [code for code in selected if code not in registry]
-    if unknown:
-        raise UserError(f"Unknown check(s): {', '.join(unknown)}. "
-                        f"Known checks: {', '.join(registry)}")
+    try:
+        if unknown:
+            raise UserError(f"Unknown check(s): {', '.join(unknown)}. "
+                            f"Known checks: {', '.join(registry)}")
+        decisions = load_suppressions(suppressions) if suppressions is not None else None
+    except BaseException:
+        if matching is not None:
+            matching.cancel()  # the caller's worker must not outlive a refused call
+        raise
     context = AuditContext(board, config or Config())
-    decisions = load_suppressions(suppressions) if suppressions is not None else None
     if matching is None and needs_matching(selected):
         matching = start_matching(board, context.config)
     findings: list[Finding] = []
@@ -163,7 +168,7 @@ def run_audit(board: Board, config: Config | None = None, *,
         if pairs:
             from audits.suppressions import split_matches
 
-            with progress.step("Matching contact records"):
+            with progress.step("Splitting suppressed pairs"):
                 # Set before any check runs, so every check sees the split groups (the
                 # context's cached_property is then never computed from scratch).
                 context.contact_matches, used_pairs = split_matches(context.contact_matches,
@@ -171,7 +176,9 @@ def run_audit(board: Board, config: Config | None = None, *,
     rest = [code for code in selected if code not in early]
     # Checks that need the matcher's clusters but not the generation preview go to a worker on
     # the second core, while this process computes the preview and the checks that read it.
-    aside = [code for code in rest if code in _WITHOUT_PREVIEW] if len(rest) > 1 else []
+    aside = [code for code in rest if code in _WITHOUT_PREVIEW]
+    if len(aside) == len(rest):
+        aside = []  # nothing would be left to do here while the worker works
     from audits.parallel import start
 
     worker = start(_run_checks, registry, aside, context) if aside else None

@@ -70,10 +70,14 @@ def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=
     matching = []
 
     def start_matching(board) -> None:
-        # The board's millions of objects live until the process ends: frozen, the cyclic
+        # The board's millions of objects live until the command ends: frozen, the cyclic
         # garbage collector stops walking them again and again, and a forked worker shares
-        # their pages instead of copying them when it collects.
+        # their pages instead of copying them when it collects. Thawed when the command ends
+        # (it may run inside a longer-lived process: a test, a notebook).
         gc.freeze()
+        command = click.get_current_context(silent=True)
+        if command is not None:
+            command.call_on_close(gc.unfreeze)
         # The matcher needs only the tables: it runs on the second core while the export is
         # validated and the graph built (audits/parallel.py).
         if api.needs_matching(checks):

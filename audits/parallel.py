@@ -14,9 +14,12 @@ killed) is reported and its work is done again in the parent: slower, never wron
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
@@ -47,6 +50,42 @@ def available() -> bool:
     return (cores or 1) > 1
 
 
+def _worker_setup() -> None:
+    """Runs first in every worker. A worker must never outlive the audit or leave half its
+    output behind:
+
+    - the kernel ends it if the audit process dies, however it dies (Linux ``PR_SET_PDEATHSIG``;
+      elsewhere a killed audit leaves the worker to finish on its own);
+    - SIGTERM (how :meth:`Job.cancel` ends it) becomes ``SystemExit``, so ``finally`` blocks
+      and cleanups (a half-written runbooks folder) run;
+    - its standard streams are fresh: a lock the parent's progress thread held at the moment
+      of the fork would otherwise hang the worker's exit, and a worker prints nothing anyway.
+    """
+    _parent[0] = os.getppid()
+    signal.signal(signal.SIGTERM, _exit_on_term)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the audit died before the line above took effect
+        os._exit(1)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _exit_on_term(signum, frame) -> None:
+    if os.getppid() != _parent[0]:
+        # The audit is gone: nobody will read a result or end this worker's task loop.
+        os._exit(128 + signum)
+    raise SystemExit(128 + signum)
+
+
+_parent = [0]
+
+
 def _run_pending(key: int) -> Any:
     function, args, kwargs = _PENDING[key]
     return function(*args, **kwargs)
@@ -68,7 +107,8 @@ class Job:
             _next_key += 1
             _PENDING[self._key] = (function, args, kwargs)
             self._executor = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("fork"))
+                max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                initializer=_worker_setup)
             self._future = self._executor.submit(_run_pending, self._key)
 
     @property
@@ -84,10 +124,16 @@ class Job:
             try:
                 self._value = self._future.result()
             except BrokenProcessPool:
+                self._release()
                 log.warning("the background process ended without a result (out of memory?); "
                             "doing its work in the main process")
                 self._value = self._function(*self._args, **self._kwargs)
-            finally:
+            except BaseException:
+                # The work's own error, or this process interrupted while waiting (Ctrl-C):
+                # end the worker now rather than wait for it to finish.
+                self.cancel()
+                raise
+            else:
                 self._release()
         else:
             self._value = self._function(*self._args, **self._kwargs)
@@ -100,8 +146,8 @@ class Job:
         the result is taken."""
         if self._done:
             return
-        if self._future is not None:
-            for process in list((self._executor._processes or {}).values()):  # type: ignore[union-attr]
+        if self._executor is not None:
+            for process in list((self._executor._processes or {}).values()):
                 process.terminate()
             self._release()
         self._done = True

@@ -78,3 +78,36 @@ def test_an_audit_finds_the_same_with_and_without_the_second_core(monkeypatch, t
     in_place = api.run_audit(board)
     assert [f.to_dict() for f in with_worker.findings] == [f.to_dict() for f in in_place.findings]
     assert any(f.check == "duplicate-contact" for f in in_place.findings)
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(line.split()[1] for line in status if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return "gone"
+
+
+@needs_fork
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc")
+def test_a_worker_does_not_outlive_an_audit_that_dies(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import os, time\n"
+        "from audits import parallel\n"
+        "job = parallel.start(time.sleep, 120)\n"
+        "print(*[p.pid for p in job._executor._processes.values()], flush=True)\n"
+        "os._exit(0)  # killed: no finally, no cleanup\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    worker = int(done.stdout.split()[0])
+    # Polled, not timed: the kernel signals the worker when the audit dies; it is dead (a
+    # zombie until reaped, or gone) well before its two-minute task would end.
+    for _ in range(200):
+        if _state(worker) in ("Z", "X", "gone"):
+            break
+        time.sleep(0.05)
+    assert _state(worker) in ("Z", "X", "gone")
