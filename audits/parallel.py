@@ -67,7 +67,7 @@ def _worker_setup() -> None:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
-        pass
+        pass  # no prctl (not Linux): a killed audit's worker finishes its task, then exits
     if os.getppid() == 1:  # the audit died before the line above took effect
         os._exit(1)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
