@@ -233,11 +233,6 @@ def _json(value: Any, depth: int = 0) -> bytes:
     return text.replace(b"\n", b"\n" + b"  " * depth) if depth else text
 
 
-def dumps_findings(document: Mapping[str, Any]) -> str:
-    """:func:`findings_json` as text (prefer the bytes: writing them needs no encoding)."""
-    return findings_json(document).decode("utf-8")
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, float):
         return float(value)
