@@ -115,6 +115,23 @@ def test_console_script_is_installed():
     assert done.returncode == 0 and "version" in done.stdout.lower()
 
 
+def test_the_console_script_exits_with_complete_outputs(board, tmp_path):
+    """The console script ends its process without tearing the interpreter down
+    (audits.cli.run): the exit code, the summary on stdout and every written file must still
+    be complete when it does."""
+    done = subprocess.run([sys.executable, "-m", "audits.cli", "audit", str(board), "--out",
+                           str(tmp_path), "--fail-on", "error", "--quiet"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr  # the sample board has errors
+    assert "finding(s) in" in done.stdout and done.stdout.rstrip().endswith("index.html")
+    document = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
+    assert len(document["findings"]) == int(done.stdout.split(" finding(s)")[0])
+    assert (tmp_path / "audit.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+    usage = subprocess.run([sys.executable, "-m", "audits.cli", "audit"], capture_output=True,
+                           text=True)
+    assert usage.returncode == 2 and "Missing argument" in usage.stderr
+
+
 def test_a_crash_exits_3_not_1(board, monkeypatch):
     """A bug must never look like "findings found" to a scheduled job."""
     import audits.api
