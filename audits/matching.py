@@ -179,6 +179,22 @@ class _Features:
     value is slow when thousands of pairs are shown)."""
 
     link_table_cache: list = field(default_factory=list)
+    coded_cache: dict = field(default_factory=dict)
+
+    def coded(self, name: str) -> "_Coded":
+        """A text column as integer codes (built once). Scoring compares codes: equal exactly
+        where the text is, and a similarity is worked out once per distinct pair of values.
+        Given names and surnames share one vocabulary, as a swapped pair compares one with the
+        other."""
+        if name not in self.coded_cache:
+            if name in ("first", "last"):
+                n = len(self.ids)
+                names = _Coded.of(np.concatenate([self.first, self.last]))
+                self.coded_cache["first"] = _Coded(names.codes[:n], names.distinct, names.empty)
+                self.coded_cache["last"] = _Coded(names.codes[n:], names.distinct, names.empty)
+            else:
+                self.coded_cache[name] = _Coded.of(getattr(self, name))
+        return self.coded_cache[name]
 
     def link_table(self) -> "_LinkTable":
         """The student links grouped by record, built once (scoring runs in slices)."""
@@ -619,33 +635,75 @@ class _Scored:
     """Per pair: neither record is linked to a student (see :func:`context_free_pairs`)."""
 
 
-def _ratio(a: np.ndarray, b: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
+@dataclass
+class _Coded:
+    """A text column as integer codes: ``distinct[codes[i]]`` is record i's text."""
+
+    codes: np.ndarray
+    distinct: np.ndarray
+    empty: int
+    """The code of the empty text (-1 when no record has it)."""
+    derived: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> "_Coded":
+        codes, distinct = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+        distinct = np.asarray(distinct, dtype=object)
+        where = np.flatnonzero(distinct == "")
+        return cls(codes.astype(np.int64), distinct, int(where[0]) if len(where) else -1)
+
+    def per_value(self, name: str, function, dtype) -> np.ndarray:
+        """``function`` of each distinct value (computed once), indexed by code."""
+        if name not in self.derived:
+            self.derived[name] = np.fromiter((function(value) for value in self.distinct),
+                                             dtype=dtype, count=len(self.distinct))
+        return self.derived[name]
+
+    def recoded(self, name: str, function) -> np.ndarray:
+        """Codes of ``function`` of each distinct value, indexed by code: equal exactly where
+        the function's values are."""
+        if name not in self.derived:
+            self.derived[name] = pd.factorize(self.per_value(name + ":text", function, object),
+                                              use_na_sentinel=False)[0].astype(np.int64)
+        return self.derived[name]
+
+
+def _ratio(column: _Coded, a: np.ndarray, b: np.ndarray, skip: np.ndarray | None = None
+           ) -> np.ndarray:
+    """fuzz.ratio of the texts of codes ``a`` and ``b``."""
     if len(a) == 0:
         return np.zeros(0)
-    return _pairwise(a, b, fuzz.ratio, 100, skip)
+    return _pairwise(column, a, b, fuzz.ratio, 100, skip)
 
 
-def _pairwise(a: np.ndarray, b: np.ndarray, scorer, equal: float,
+def _pairwise(column: _Coded, a: np.ndarray, b: np.ndarray, scorer, equal: float | None,
               skip: np.ndarray | None = None) -> np.ndarray:
-    """``scorer`` of each pair of values, as ``process.cpdist``; ``equal`` (what the scorer
-    gives any value against itself) without calling it where the two values are the same: most
-    candidate pairs share a surname or a street. Rows in ``skip`` (pairs whose verdict does not
-    depend on this score, e.g. a field missing on one record) get ``equal`` too."""
-    differ = a != b
-    if skip is not None:
-        differ &= ~skip
-    differ = np.flatnonzero(differ)
-    # Threads pay off on large batches only: on a small one, starting them (and waiting for
-    # the slowest on a busy machine) costs more than the comparisons.
-    workers = -1 if len(differ) >= _THREADED_BATCH else 1
-    if len(differ) == len(a):
-        return process.cpdist(list(a), list(b), scorer=scorer, workers=workers)
+    """``scorer`` of the texts of each pair of codes, as ``process.cpdist``; ``equal`` (what the
+    scorer gives any value against itself) without calling it where the two values are the
+    same: most candidate pairs share a surname or a street (``None``: call it on every pair).
+    Rows in ``skip`` (pairs whose verdict does not depend on this score, e.g. a field missing on
+    one record) get ``equal`` too. Each distinct pair of values is scored once: candidate pairs
+    repeat them (two households on one street, the same two given names)."""
+    if equal is None:
+        differ = np.arange(len(a))
+    else:
+        differ = a != b
+        if skip is not None:
+            differ &= ~skip
+        differ = np.flatnonzero(differ)
     # The scorer's own result type, so the sums below round exactly as before.
     dtype = process.cpdist([""], [""], scorer=scorer).dtype
-    result = np.full(len(a), equal, dtype=dtype)
+    result = np.full(len(a), equal if equal is not None else 0, dtype=dtype)
     if len(differ):
-        result[differ] = process.cpdist(list(a[differ]), list(b[differ]), scorer=scorer,
-                                        workers=workers)
+        width = max(len(column.distinct), 1)
+        which, packed = pd.factorize(a[differ] * width + b[differ])
+        # Threads pay off on large batches only: on a small one, starting them (and waiting
+        # for the slowest on a busy machine) costs more than the comparisons.
+        workers = -1 if len(packed) >= _THREADED_BATCH else 1
+        scores = process.cpdist(list(column.distinct[packed // width]),
+                                list(column.distinct[packed % width]), scorer=scorer,
+                                workers=workers)
+        result[differ] = scores[which]
     return result
 
 
@@ -665,23 +723,24 @@ _NAME_ENDINGS = frozenset({"a", "e", "ne", "le", "na", "ia", "ie", "ette", "elle
                            "ina", "ita", "lyn", "line"})
 
 
-def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
+def _first_names(names: _Coded, fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
                  config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Verdicts and weights of given names ``fa`` and ``fb`` (codes of ``names``)."""
     a = fa
     verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
-    missing = (fa == "") | (fb == "")
+    missing = (fa == names.empty) | (fb == names.empty)
     same = fa == fb
     nick = np.zeros(len(a), dtype=bool)
     for i in range(ga.shape[1]):
         for j in range(gb.shape[1]):
             nick |= (ga[:, i] >= 0) & (ga[:, i] == gb[:, j])
-    ratio = _ratio(fa, fb, missing)
+    ratio = _ratio(names, fa, fb, missing)
     # Only pairs close enough to be a typo need the (per-pair) checks below.
     close = np.flatnonzero((ratio >= 60) & ~same & ~missing)
     typo = np.zeros(len(a), dtype=bool)
     spelling = np.zeros(len(a), dtype=bool)
     if len(close):
-        ca, cb = fa[close], fb[close]
+        ca, cb = names.distinct[fa[close]], names.distinct[fb[close]]
         # A name that only adds an ending to the other (Daniel/Danielle, Paul/Paula) is another
         # person's name, not a typo.
         extends = np.fromiter(
@@ -690,21 +749,20 @@ def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
             dtype=bool, count=len(close))
         # Two neighbouring letters swapped (Aelx/Alex) is a typing slip; one letter replaced in
         # a short name is usually another name (Mark/Mary), so short names need the ratio.
-        swapped_letters = (_distance(ca, cb, OSA) == 1) & (_distance(ca, cb, Levenshtein) == 2)
+        swapped_letters = (_text_distance(ca, cb, OSA) == 1) \
+            & (_text_distance(ca, cb, Levenshtein) == 2)
         # One vowel for another near the end makes another name (Francis/Frances, Mario/Maria).
         other_ending = np.fromiter((_vowel_swap(x, y, near_end=True) for x, y in zip(ca, cb)),
                                    dtype=bool, count=len(close))
         typo[close] = ((ratio[close] >= config.threshold("name_similarity")) | swapped_letters) \
             & ~extends & ~other_ending
         spelling[close] = ~typo[close] & ~extends & _one_slip(ca, cb)
-    first_token_a = _per_value(fa, lambda x: x.split(" ")[0], object)
-    first_token_b = _per_value(fb, lambda x: x.split(" ")[0], object)
-    same_token = (first_token_a == first_token_b) & (first_token_a != "")
-    initial_a = _per_value(fa, lambda x: x[:1], object)
-    initial_b = _per_value(fb, lambda x: x[:1], object)
-    len_a = _per_value(fa, len, np.int64)
-    len_b = _per_value(fb, len, np.int64)
-    initial = (np.minimum(len_a, len_b) == 1) & (initial_a == initial_b)
+    token = names.recoded("first token", lambda x: x.split(" ")[0])
+    no_token = names.per_value("first token empty", lambda x: x.split(" ")[0] == "", bool)
+    same_token = (token[fa] == token[fb]) & ~no_token[fa]
+    initials = names.recoded("initial", lambda x: x[:1])
+    length = names.per_value("length", len, np.int64)
+    initial = (np.minimum(length[fa], length[fb]) == 1) & (initials[fa] == initials[fb])
     verdict[initial] = F_INITIAL
     verdict[spelling] = F_SPELLING
     verdict[typo] = V_SIMILAR
@@ -722,13 +780,6 @@ def _first_names(fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
     return verdict, weight
 
 
-def _per_value(values: np.ndarray, function, dtype) -> np.ndarray:
-    """``function`` of each value, computed once per distinct value (pairs repeat names)."""
-    codes, distinct = pd.factorize(np.asarray(values, dtype=object))
-    return np.fromiter((function(value) for value in distinct), dtype=dtype,
-                       count=len(distinct))[codes]
-
-
 _VOWELS = frozenset("aeiouy")
 
 
@@ -741,11 +792,19 @@ def _vowel_swap(x: str, y: str, near_end: bool = False) -> bool:
             and (not near_end or diff[0] >= len(x) - 3))
 
 
+def _text_distance(a: np.ndarray, b: np.ndarray, metric) -> np.ndarray:
+    """``metric``'s distance between texts ``a[i]`` and ``b[i]`` (the few pairs close enough to
+    need a second look: no codes)."""
+    if len(a) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return process.cpdist(list(a), list(b), scorer=metric.distance, workers=1)
+
+
 def _one_slip(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
     """Two given names one keying slip apart, with the tolerance scaled to length: one edit
     from five letters, two from nine. Shorter names, and one vowel swapped for another, are
     usually two names (Mark/Mary, Jean/Joan, Francis/Frances, Mario/Maria), not a slip."""
-    distance = _distance(fa, fb, OSA)
+    distance = _text_distance(fa, fb, OSA)
     shortest = np.fromiter((min(len(x), len(y)) for x, y in zip(fa, fb)), dtype=np.int64,
                            count=len(fa))
     allowed = np.where(shortest >= 9, 2, np.where(shortest >= 5, 1, 0))
@@ -761,37 +820,45 @@ def _tf_weight(verdict: np.ndarray, tf_a: np.ndarray, tf_b: np.ndarray) -> np.nd
                     np.where(verdict == V_SIMILAR, 0.5 * np.minimum(tf_a, tf_b), 0.0))
 
 
-def _distance(a: np.ndarray, b: np.ndarray, metric, skip: np.ndarray | None = None
-              ) -> np.ndarray:
+def _distance(column: _Coded, a: np.ndarray, b: np.ndarray, metric,
+              skip: np.ndarray | None = None) -> np.ndarray:
+    """``metric``'s distance between the texts of codes ``a`` and ``b``."""
     if len(a) == 0:
         return np.zeros(0, dtype=np.int64)
-    return _pairwise(a, b, metric.distance, 0, skip)
+    return _pairwise(column, a, b, metric.distance, 0, skip)
 
 
-def _last_names(la: np.ndarray, lb: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
+def _last_names(names: _Coded, la: np.ndarray, lb: np.ndarray, config: Config
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Verdicts and weights of surnames ``la`` and ``lb`` (codes of ``names``)."""
     a = la
     verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
-    ratio = _ratio(la, lb, (la == "") | (lb == ""))
+    missing = (la == names.empty) | (lb == names.empty)
+    ratio = _ratio(names, la, lb, missing)
     # ``Tremblay-Roy`` and ``Tremblay``: one part of a compound surname stands for the whole.
     partial = np.zeros(len(a), dtype=bool)
-    def spaced(x: str) -> bool:
-        return "-" in x or " " in x
-
-    compound = (_per_value(la, spaced, bool) | _per_value(lb, spaced, bool)) & (la != lb)
-    for row in np.flatnonzero(compound):
-        partial[row] = bool(set(normalize.surname_parts(la[row]))
-                            & set(normalize.surname_parts(lb[row])))
+    spaced = names.per_value("compound", lambda x: "-" in x or " " in x, bool)
+    compound = np.flatnonzero((spaced[la] | spaced[lb]) & (la != lb))
+    if len(compound):
+        # Once per distinct pair of surnames (one family's records repeat theirs).
+        width = len(names.distinct)
+        which, packed = pd.factorize(la[compound] * width + lb[compound])
+        shares = np.fromiter(
+            (bool(set(normalize.surname_parts(names.distinct[x // width]))
+                  & set(normalize.surname_parts(names.distinct[x % width]))) for x in packed),
+            dtype=bool, count=len(packed))
+        partial[compound] = shares[which]
     limit = config.threshold("surname_similarity")
     # A keying slip in a surname (Matosn/Matson, Bullvck/Bullock) scores low on the ratio when
     # the name is short; the length-scaled edit tolerance keeps it a typo.
     slip = np.zeros(len(a), dtype=bool)
     near = np.flatnonzero((ratio >= 60) & (ratio < limit))
     if len(near):
-        slip[near] = _one_slip(la[near], lb[near])
+        slip[near] = _one_slip(names.distinct[la[near]], names.distinct[lb[near]])
     verdict[(ratio >= limit) | slip] = V_SIMILAR
     verdict[partial] = L_PARTIAL
     verdict[la == lb] = V_SAME
-    verdict[(la == "") | (lb == "")] = V_MISSING
+    verdict[missing] = V_MISSING
     w = WEIGHTS["last_name"]
     weight = _interp(ratio, (60, limit, 100), (w["different"], w["similar"], w["same"]))
     weight[slip & (ratio < limit)] = w["similar"]
@@ -801,18 +868,22 @@ def _last_names(la: np.ndarray, lb: np.ndarray, config: Config) -> tuple[np.ndar
 
 
 def _emails(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    ea, eb = f.email[a], f.email[b]
+    email = f.coded("email")
+    ea, eb = email.codes[a], email.codes[b]
     verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
     # One mistyped or swapped character in an address is still the person's address.
-    typo = _distance(ea, eb, OSA, (ea == "") | (eb == "")) == 1
+    missing = (ea == email.empty) | (eb == email.empty)
+    typo = _distance(email, ea, eb, OSA, missing) == 1
     verdict[typo] = V_SIMILAR
     verdict[ea == eb] = V_SAME
-    verdict[(ea == "") | (eb == "")] = V_MISSING
+    verdict[missing] = V_MISSING
     weight = _table_weight("email", verdict)
     # Addresses that differ only in dots, underscores or spaces (jane.roy@ / janeroy@) are as
     # often two people with one name as one person: they weigh little either way.
-    loose_a, loose_b = f.email_loose[a], f.email_loose[b]
-    spelled = (loose_a == loose_b) & (loose_a != "") & (f.email_spaced[a] != f.email_spaced[b])
+    loose, spaced = f.coded("email_loose"), f.coded("email_spaced")
+    loose_a, loose_b = loose.codes[a], loose.codes[b]
+    spelled = (loose_a == loose_b) & (loose_a != loose.empty) \
+        & (spaced.codes[a] != spaced.codes[b])
     verdict[spelled] = E_SEPARATORS
     weight[spelled] = WEIGHTS["email"]["separators"]
     return verdict, weight
@@ -827,17 +898,19 @@ def _table_weight(name: str, verdict: np.ndarray) -> np.ndarray:
 
 
 def _phones(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pa, pb = f.phone_digits[a], f.phone_digits[b]
-    has_a = pa[:, :, 0] != 255
-    has_b = pb[:, :, 0] != 255
+    has = f.phone_digits[:, :, 0] != 255
+    has_a, has_b = has[a], has[b]
     same = np.zeros(len(a), dtype=bool)
     similar = np.zeros(len(a), dtype=bool)
-    for i in range(pa.shape[1]):
-        for j in range(pb.shape[1]):
-            both = has_a[:, i] & has_b[:, j]
-            mismatches = (pa[:, i, :] != pb[:, j, :]).sum(axis=1)
-            same |= both & (mismatches == 0)
-            similar |= both & (mismatches == 1)
+    for i in range(has.shape[1]):
+        for j in range(has.shape[1]):
+            # Digits compared only where both records have a number in these columns (most
+            # records carry one or two of the three).
+            both = np.flatnonzero(has_a[:, i] & has_b[:, j])
+            mismatches = np.count_nonzero(f.phone_digits[a[both], i, :]
+                                          != f.phone_digits[b[both], j, :], axis=1)
+            same[both[mismatches == 0]] = True
+            similar[both[mismatches == 1]] = True
     verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
     verdict[similar] = V_SIMILAR
     verdict[same] = V_SAME
@@ -846,31 +919,32 @@ def _phones(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _streets(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    sa, sb = f.street[a], f.street[b]
-    ca, cb = f.civic[a], f.civic[b]
-    ua, ub = f.unit[a], f.unit[b]
-    missing = (sa == "") | (sb == "")
-    similarity = _ratio(sa, sb, missing)
+    street, words, civic, unit = (f.coded(name) for name in ("street", "street_words", "civic",
+                                                             "unit"))
+    sa, sb = street.codes[a], street.codes[b]
+    ca, cb = civic.codes[a], civic.codes[b]
+    ua, ub = unit.codes[a], unit.codes[b]
+    missing = (sa == street.empty) | (sb == street.empty)
+    similarity = _ratio(street, sa, sb, missing)
     if len(a):
+        wa, wb = words.codes[a], words.codes[b]
         # Street words typed in another order or run together with a second address line.
-        words = _pairwise(f.street_words[a], f.street_words[b], fuzz.token_sort_ratio, 100,
-                          missing)
-        similarity = np.maximum(similarity, words)
+        similarity = np.maximum(similarity, _pairwise(words, wa, wb, fuzz.token_sort_ratio, 100,
+                                                      missing))
         # One record with a second address line the other lacks (a building or station name):
         # every word of the shorter is in the longer. Similar, never the same.
         low = np.flatnonzero((similarity < 90) & ~missing)
         if len(low):
-            subset = process.cpdist(list(f.street_words[a[low]]), list(f.street_words[b[low]]),
-                                    scorer=fuzz.token_set_ratio,
-                                    workers=-1 if len(low) >= _THREADED_BATCH else 1)
+            subset = _pairwise(words, wa[low], wb[low], fuzz.token_set_ratio, None)
             similarity[low] = np.maximum(similarity[low], np.minimum(subset, 90.0))
-    civic_same = (ca == cb) & (ca != "")
-    civic_close = civic_same | (_distance(ca, cb, OSA) <= 1) & (ca != "") & (cb != "")
-    other_unit = (ua != "") & (ub != "") & (ua != ub)
+    has_civic_a, has_civic_b = ca != civic.empty, cb != civic.empty
+    civic_same = (ca == cb) & has_civic_a
+    civic_close = civic_same | (_distance(civic, ca, cb, OSA) <= 1) & has_civic_a & has_civic_b
+    other_unit = (ua != unit.empty) & (ub != unit.empty) & (ua != ub)
     w = WEIGHTS["street"]
     weight = _interp(similarity, (60, 85, 100), (w["different"], w["similar"], w["same"]))
     # A civic number on one record only is no disagreement, but the street alone says less.
-    civic_missing = (ca == "") | (cb == "")
+    civic_missing = ~has_civic_a | ~has_civic_b
     weight = np.where(civic_same, weight,
                       np.where(civic_close, np.minimum(weight, w["similar"]),
                                np.where(civic_missing, np.minimum(weight, w["no-civic"]),
@@ -882,21 +956,20 @@ def _streets(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np
     unit_clash = (similarity >= 85) & civic_same & other_unit
     verdict[unit_clash] = S_OTHER_UNIT
     weight[unit_clash] = w["other-unit"]
-    missing = (sa == "") | (sb == "")
     verdict[missing] = V_MISSING
     weight[missing] = 0.0
     return verdict, weight
 
 
-def _codes(values: np.ndarray, a: np.ndarray, b: np.ndarray, name: str
+def _codes(column: _Coded, a: np.ndarray, b: np.ndarray, name: str
            ) -> tuple[np.ndarray, np.ndarray]:
-    va, vb = values[a], values[b]
+    va, vb = column.codes[a], column.codes[b]
     verdict = np.where(va == vb, V_SAME, V_DIFFERENT).astype(np.int8)
     # One mistyped or swapped character (K1A 0B1 / K1A 0B2, 2285 / 2258).
-    missing = (va == "") | (vb == "")
-    close = (verdict == V_DIFFERENT) & (_distance(va, vb, OSA, missing) == 1)
+    missing = (va == column.empty) | (vb == column.empty)
+    close = (verdict == V_DIFFERENT) & (_distance(column, va, vb, OSA, missing) == 1)
     verdict[close] = V_SIMILAR
-    verdict[(va == "") | (vb == "")] = V_MISSING
+    verdict[missing] = V_MISSING
     return verdict, _table_weight(name, verdict)
 
 
@@ -1026,19 +1099,21 @@ def score_pairs(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
 
 def _score_slice(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
     a, b = pairs[:, 0], pairs[:, 1]
+    first, last = f.coded("first"), f.coded("last")
+    names = first  # one vocabulary for both (see _Features.coded)
+    fa, fb, la, lb = first.codes[a], first.codes[b], last.codes[a], last.codes[b]
     # Given name and surname typed in each other's place (common in hand-keyed records).
     # Both records must carry both names, or the verdict would depend on which came first.
-    all_names = (f.first[a] != "") & (f.last[a] != "") & (f.first[b] != "") & (f.last[b] != "")
-    straight = _ratio(f.first[a], f.first[b], ~all_names) \
-        + _ratio(f.last[a], f.last[b], ~all_names)
-    crossed = _ratio(f.first[a], f.last[b], ~all_names) \
-        + _ratio(f.last[a], f.first[b], ~all_names)
+    all_names = (fa != names.empty) & (la != names.empty) & (fb != names.empty) \
+        & (lb != names.empty)
+    straight = _ratio(names, fa, fb, ~all_names) + _ratio(names, la, lb, ~all_names)
+    crossed = _ratio(names, fa, lb, ~all_names) + _ratio(names, la, fb, ~all_names)
     swap = (crossed > straight + 40) & all_names
-    first_b = np.where(swap, f.last[b], f.first[b])
-    last_b = np.where(swap, f.first[b], f.last[b])
+    first_b = np.where(swap, lb, fb)
+    last_b = np.where(swap, fb, lb)
     groups_b = np.where(swap[:, None], -1, f.groups[b])
-    first_v, first_w = _first_names(f.first[a], first_b, f.groups[a], groups_b, config)
-    last_v, last_w = _last_names(f.last[a], last_b, config)
+    first_v, first_w = _first_names(names, fa, first_b, f.groups[a], groups_b, config)
+    last_v, last_w = _last_names(names, la, last_b, config)
     first_tf_b = np.where(swap, f.last_tf[b], f.first_tf[b])
     last_tf_b = np.where(swap, f.first_tf[b], f.last_tf[b])
     term_frequency = _tf_weight(first_v, f.first_tf[a], first_tf_b) \
@@ -1049,8 +1124,9 @@ def _score_slice(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
     weights = [first_w, last_w]
     for name, (verdict, weight) in (("email", _emails(f, a, b)), ("phone", _phones(f, a, b)),
                                     ("street", _streets(f, a, b)),
-                                    ("postal_code", _codes(f.postal, a, b, "postal_code")),
-                                    ("city", _codes(f.city, a, b, "city"))):
+                                    ("postal_code", _codes(f.coded("postal"), a, b,
+                                                           "postal_code")),
+                                    ("city", _codes(f.coded("city"), a, b, "city"))):
         verdicts[name] = verdict
         weights.append(weight)
     total = PRIOR + np.sum(weights, axis=0)
