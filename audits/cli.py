@@ -99,17 +99,18 @@ def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=
 def _write_outputs(result, out: Path, formats: tuple[str, ...], progress) -> dict[str, Path]:
     from audits import api
 
-    written: dict[str, Path] = {}
-    if "json" in formats:
-        with progress.step("Writing findings.json"):
-            written["json"] = api.write_findings(result, out / "findings.json")
     report_formats = tuple(f for f in formats if f != "json")
-    if report_formats:
-        from reports import write_audit_reports
+    if not report_formats:
+        with progress.step("Writing findings.json"):
+            return {"json": api.write_findings(result, out / "findings.json")}
+    from reports import write_audit_reports
 
-        with progress.step("Writing " + " and ".join(report_formats) + " reports"):
-            written.update(write_audit_reports(result, out, report_formats))
-    return written
+    # findings.json too: the reports write it while their worker writes the runbooks.
+    label = ("findings.json, " if "json" in formats else "") + " and ".join(report_formats)
+    with progress.step(f"Writing {label} reports"):
+        written = write_audit_reports(result, out, formats)
+    return dict(sorted(written.items(), key=lambda item: ("json", "xlsx", "html",
+                                                          "runbooks").index(item[0])))
 
 
 def _print_summary(result, written: dict[str, Path] | None = None) -> None:
