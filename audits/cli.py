@@ -108,9 +108,7 @@ def _write_outputs(result, out: Path, formats: tuple[str, ...], progress) -> dic
     # findings.json too: the reports write it while their worker writes the runbooks.
     label = ("findings.json, " if "json" in formats else "") + " and ".join(report_formats)
     with progress.step(f"Writing {label} reports"):
-        written = write_audit_reports(result, out, formats)
-    return dict(sorted(written.items(), key=lambda item: ("json", "xlsx", "html",
-                                                          "runbooks").index(item[0])))
+        return write_audit_reports(result, out, formats)
 
 
 def _print_summary(result, written: dict[str, Path] | None = None) -> None:

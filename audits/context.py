@@ -36,6 +36,16 @@ class AuditContext:
         return match_contacts(self.board, self.graph, self.config)
 
     @cached_property
+    def portal_access_links(self) -> "pd.DataFrame":
+        """Each portal-access link to an active student, with its school
+        (:func:`audits.generation.portal_access_links`): missing-sibling-access and the
+        generation preview both start from it, and on a large board it is a join of millions
+        of rows."""
+        from audits.generation import portal_access_links
+
+        return portal_access_links(self.board)
+
+    @cached_property
     def preview_start(self) -> "Callable[[AuditContext], pd.DataFrame]":
         """The generation preview's first part, which needs no contact matching (the audit
         computes it while the matcher works); called with the context, it finishes."""

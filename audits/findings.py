@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import gc
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -12,6 +11,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import orjson
 import pandas as pd
+
+from audits.collector import collector_paused
 
 SCHEMA = "connect-audit/findings/v1"
 
@@ -166,14 +167,9 @@ def findings_document(
     # Tens of thousands of small dicts and lists, none in a cycle, made while millions of
     # the findings' own live: the cyclic collector would walk them all again and again
     # (three quarters of the time at 100,000 students).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         # The shared entries, not copies: the document is written and dropped.
         entries = [finding._entry for finding in ordered]
-    finally:
-        if enabled:
-            gc.enable()
     return {
         "schema": SCHEMA,
         "generated_at": stamp,

@@ -135,6 +135,29 @@ def _pair_codes(first: pd.Series, second: pd.Series) -> np.ndarray:
     return first_codes.astype(np.int64) * max(len(seconds), 1) + second_codes
 
 
+def _in_text_order(codes: np.ndarray, uniques: "pd.Index | np.ndarray"
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``pd.factorize(..., sort=True)`` from an unsorted factorization ``(codes, uniques)``:
+    the codes renumbered so the uniques are in text order, the sorted uniques (an object
+    array), and the permutation that sorted them.
+
+    Sorted as a fixed-width numpy text array: pandas sorts a million ids as Python strings
+    scattered over the heap, several times slower (each comparison is two cache misses).
+    The order is the same, since numpy compares code points as Python does; only a trailing
+    NUL, which numpy drops, could tell two ids apart that it sees as equal, so ids holding one
+    (never in practice) are sorted as Python strings."""
+    values = np.asarray(uniques, dtype=object)
+    texts = values.tolist()
+    try:
+        fixed = "\x00" not in "".join(texts)
+    except TypeError:  # not all text
+        fixed = False
+    order = np.argsort(np.asarray(texts, dtype=str) if fixed else values, kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    return rank[codes], values[order], order
+
+
 def empty_preview() -> pd.DataFrame:
     frame = pd.DataFrame({column: pd.Series([], dtype=str) for column in PREVIEW_COLUMNS})
     frame["student_count"] = frame["student_count"].astype(int)
@@ -154,18 +177,33 @@ def preview_without_persons(context: "AuditContext"
     ``contact_matches`` are ready. The audit runs this part while the matcher works on the
     second core (``AuditContext.preview_start``)."""
     board = context.board
-    links = portal_access_links(board)
+    links = context.portal_access_links
     accounts = board.accounts
     has_parent_account = accounts.loc[accounts["account_type"] == "parent", "person_id"]
     links = links[~links["contact_id"].isin(has_parent_account)]
-    links = links[links["contact_id"].isin(board.contacts["contact_id"])]
+    contacts = board.contacts[["contact_id", "first_name", "last_name", "email"]]
+    known = pd.Index(contacts["contact_id"])
+    if not known.is_unique:  # only on a board that failed validation: the first row counts
+        contacts = contacts.drop_duplicates("contact_id")
+        known = pd.Index(contacts["contact_id"])
+    # Each distinct record is looked up once among the contact records (a million-row hash
+    # table of text is slow to probe: a row per link would probe it twice as often), and
+    # records that have none are dropped with their links.
+    contact_codes, contact_ids = pd.factorize(links["contact_id"])
+    contact_rows = known.get_indexer(contact_ids)
+    found = contact_rows >= 0
+    if not found.all():
+        links = links[found[contact_codes]]
+        contact_codes = (np.cumsum(found) - 1)[contact_codes[found[contact_codes]]]
+        contact_ids, contact_rows = contact_ids[found], contact_rows[found]
     if links.empty:
         return lambda _context: empty_preview()
 
-    # Integer codes in text order (factorize sorts), so sorting codes sorts the ids.
-    contact_codes, contact_ids = pd.factorize(links["contact_id"], sort=True)
+    # Integer codes in text order, so sorting codes sorts the ids.
+    contact_codes, contact_ids, order = _in_text_order(contact_codes, contact_ids)
+    contact_rows = contact_rows[order]
     school_codes, school_ids = pd.factorize(links["school_id"], sort=True)
-    student_codes, _ = pd.factorize(links["student_id"], sort=True)
+    student_codes, _, _ = _in_text_order(*pd.factorize(links["student_id"]))
     # The school with most of the record's students; ties go to the lowest school_id: among a
     # record's (school, count) runs, sorted by school, the first at the maximum.
     per_school, counts = np.unique(contact_codes.astype(np.int64) * len(school_ids) + school_codes,
@@ -185,12 +223,8 @@ def preview_without_persons(context: "AuditContext"
                                      dtype=object)
     frame["student_count"] = np.bincount(contact_codes, minlength=len(contact_ids))
 
-    contacts = board.contacts[["contact_id", "first_name", "last_name", "email"]]
-    contacts = contacts.drop_duplicates("contact_id")
-    # Every record here is in contacts (filtered above): take its row, no merge needed.
-    rows = pd.Index(contacts["contact_id"]).get_indexer(frame["contact_id"])
     for column in ("first_name", "last_name", "email"):
-        frame[column] = contacts[column].take(rows).to_numpy()
+        frame[column] = contacts[column].take(contact_rows).to_numpy()
     frame["name"] = person_names(frame["first_name"], frame["last_name"])
     schema = context.config.naming_schema.get("parent", "email")
     username, problem = usernames_series(schema, frame["email"], frame["first_name"],
@@ -234,7 +268,9 @@ def preview_without_persons(context: "AuditContext"
     # Usernames held at two or more schools.
     key_codes, keys = pd.factorize(holders["username_key"])
     school_codes, schools = pd.factorize(holders["school_id"])
-    places = np.unique(key_codes.astype(np.int64) * max(len(schools), 1) + school_codes)
+    # Distinct (username, school) pairs, in any order: numpy 2's np.unique without return_*
+    # options hashes, ten times slower than pandas at a million pairs.
+    places = pd.unique(key_codes.astype(np.int64) * max(len(schools), 1) + school_codes)
     schools_per_key = np.bincount(places // max(len(schools), 1), minlength=len(keys))
     shared_keys = keys[schools_per_key > 1]
     candidates = frame.loc[created & frame["username_key"].isin(shared_keys),
@@ -258,6 +294,12 @@ def _finish_preview(context: "AuditContext", frame: pd.DataFrame, accounts: pd.D
     parent_accounts = accounts[(accounts["account_type"] == "parent") & (accounts["status"] == "active")]
     holding = pd.concat([frame.loc[created, "contact_id"], parent_accounts["person_id"]],
                         ignore_index=True).drop_duplicates()
+    # Only records in one of the matcher's clusters share their person with another record
+    # (any other record is its own person, keyed by its own id, which no cluster's key can be):
+    # a million records need no person key each, only the few clustered ones.
+    clustered = [contact for cluster in context.contact_matches.clusters
+                 for contact in cluster.contacts]
+    holding = holding[holding.isin(clustered)]
     persons = pd.DataFrame({"contact_id": holding.to_numpy(),
                             "person": person_keys(context, holding).to_numpy()})
     several = persons[persons["person"].duplicated(keep=False)]

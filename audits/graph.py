@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from audits.board import Board
+from audits.collector import collector_paused
 from audits.config import Config
 
 STUDENT, CONTACT, STAFF, ACCOUNT, SCHOOL = "student", "contact", "staff", "account", "school"
@@ -387,7 +388,11 @@ def _combined_links(links: pd.DataFrame, config: Config, pair: np.ndarray) -> pd
         "parental": parental[codes] if len(codes) else np.zeros(0, dtype=bool),
         "portal_access": links["portal_access"].to_numpy(dtype=bool),
     })
-    repeated = frame["pair"].duplicated(keep=False)
+    # Pairs that occur more than once, found by sorting (numpy sorts integers fast) rather than
+    # a hash table of every pair, which on a large board outgrows the CPU caches.
+    ordered = np.sort(pair)
+    repeats = ordered[1:][ordered[1:] == ordered[:-1]]
+    repeated = frame["pair"].isin(repeats) if len(repeats) else pd.Series(False, index=frame.index)
     if not repeated.any():
         return frame
     # Repeated pairs are a small share of the rows: only they go through the groupby.
@@ -415,13 +420,16 @@ def build_graph(board: Board, config: Config) -> HouseholdGraph:
     """The household graph of a loaded board."""
     # Millions of small tuples and dicts, none of them in a cycle: the cyclic collector would
     # walk them all again and again while they are made.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _build_graph(board, config)
-    finally:
-        if enabled:
-            gc.enable()
+    with collector_paused():
+        graph = _build_graph(board, config)
+        # Every node's adjacency is a dict holding dicts, which the collector can never untrack:
+        # a 1M-student graph is ~3 million tracked dicts, and each full collection afterwards
+        # walks them all again (~1.2 s each; the first young collection after the build walks
+        # them too). A process that froze its long-lived data (the CLI freezes the board once
+        # it is read) freezes the graph with it; anywhere else the collector is left as it is.
+        if gc.get_freeze_count():
+            gc.freeze()
+    return graph
 
 
 def _build_graph(board: Board, config: Config) -> HouseholdGraph:

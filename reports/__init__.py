@@ -81,15 +81,7 @@ def write_reports(report_input: ReportInput, out_dir: Path,
     runbooks = start(write_runbooks, report_input, out_dir / "runbooks")
     written: dict[str, Path] = {}
     try:
-        if "xlsx" in chosen:
-            from reports.workbook import write_workbook
-
-            written["xlsx"] = write_workbook(report_input, out_dir / "audit.xlsx")
-        if "html" in chosen:
-            from reports.html import write_html
-
-            written["html"] = write_html(report_input, out_dir / "audit.html")
-        if "json" in chosen:
+        if "json" in chosen:  # first: a crash in a report writer still leaves it whole
             from audits.api import write_atomic
             from audits.findings import findings_document, findings_json_chunks
 
@@ -101,6 +93,14 @@ def write_reports(report_input: ReportInput, out_dir: Path,
                 document["suppressed"] = report_input.suppressed.to_dict()
             written["json"] = write_atomic(out_dir / "findings.json",
                                            findings_json_chunks(document))
+        if "xlsx" in chosen:
+            from reports.workbook import write_workbook
+
+            written["xlsx"] = write_workbook(report_input, out_dir / "audit.xlsx")
+        if "html" in chosen:
+            from reports.html import write_html
+
+            written["html"] = write_html(report_input, out_dir / "audit.html")
         written["runbooks"] = runbooks.result()
     finally:
         runbooks.cancel()  # a no-op once the runbooks are written; else the worker is ended

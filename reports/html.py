@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from audits.errors import UserError
 from reports import wording
-from reports.collector import collector_paused
+from audits.collector import collector_paused
 from reports.files import write_atomically
 from reports.safety import json_for_script_bytes
 

@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from audits.findings import Finding
 from reports import wording
-from reports.collector import collector_paused
+from audits.collector import collector_paused
 from reports.files import replace_folder, write_text_atomically
 from reports.html import environment
 from reports.safety import markdown_text as md, markdown_texts as md_all

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import numpy as np
+import pandas as pd
+
+from audits.collector import collector_paused
 from audits.context import AuditContext
 from audits.findings import Finding, Severity, stable_id
-from audits.generation import portal_access_links
 from audits.graph import ACCOUNT, CONTACT, STUDENT
 from audits.registry import check
 from audits.steps import (CONNECT_ACCOUNTS, NEVER_REGENERATE, PERMISSIONS, names_of, numbered,
@@ -29,6 +32,13 @@ def missing_sibling_access(context: AuditContext) -> Iterator[Finding]:
     account: regenerating replaces the students it can see instead of adding to them, so the
     parent would lose the children they can see today.
     """
+    # Thousands of findings, each a few dozen small dicts and lists in no cycle: see
+    # collector_paused.
+    with collector_paused():
+        yield from _missing_access(context)
+
+
+def _missing_access(context: AuditContext) -> Iterator[Finding]:
     board = context.board
     accounts = board.accounts
     parent_accounts = accounts.loc[(accounts["account_type"] == "parent")
@@ -37,12 +47,20 @@ def missing_sibling_access(context: AuditContext) -> Iterator[Finding]:
     if parent_accounts.empty:
         return
     expected = parent_accounts.merge(
-        portal_access_links(board).rename(columns={"contact_id": "person_id",
+        context.portal_access_links.rename(columns={"contact_id": "person_id",
                                                    "school_id": "student_school_id"}),
         on="person_id", how="inner")
     visible = board.account_students[["account_id", "student_id"]].drop_duplicates()
-    marked = expected.merge(visible, on=["account_id", "student_id"], how="left", indicator=True)
-    missing = marked[marked["_merge"] == "left_only"].sort_values(["account_id", "student_id"])
+    # The expected (account, student) pairs the account cannot see: one integer per pair over
+    # both tables, and a lookup of integers (a merge on two text keys copies every column).
+    count = len(expected)
+    account_codes = pd.factorize(pd.concat([expected["account_id"], visible["account_id"]],
+                                           ignore_index=True), use_na_sentinel=False)[0]
+    student_codes = pd.factorize(pd.concat([expected["student_id"], visible["student_id"]],
+                                           ignore_index=True), use_na_sentinel=False)[0]
+    pairs = account_codes.astype(np.int64) * (int(student_codes.max(initial=0)) + 1) + student_codes
+    seen_pairs = pd.Series(pairs[:count]).isin(pairs[count:]).to_numpy()
+    missing = expected[~seen_pairs].sort_values(["account_id", "student_id"])
     if missing.empty:
         return
     seen = visible[visible["account_id"].isin(missing["account_id"])]

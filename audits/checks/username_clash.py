@@ -7,6 +7,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import pandas as pd
 
+from audits.collector import collector_paused
 from audits.context import AuditContext
 from audits.findings import Finding, Severity, stable_id
 from audits.generation import CREATED, REFUSED_IN_USE_HERE, person_keys
@@ -58,7 +59,10 @@ def username_holders(context: AuditContext) -> pd.DataFrame:
     columns = ["username_key", "school_id", "account_id", "account_type", "person_id", "status",
                "outcome"]
     keep = (existing["status"] == "active").to_numpy(dtype=bool)
-    if len(would_be):
+    if not len(would_be):
+        holders = pd.concat([existing.loc[keep, columns], would_be[columns]], ignore_index=True)
+        shared = holders["username_key"].duplicated(keep=False).to_numpy()
+    else:
         # (username, school) of each existing account, is it one a would-be account takes? One
         # integer per distinct pair, over both tables at once.
         key_codes = pd.factorize(pd.concat([existing["username_key"], would_be["username_key"]],
@@ -66,9 +70,13 @@ def username_holders(context: AuditContext) -> pd.DataFrame:
         school_codes = pd.factorize(pd.concat([existing["school_id"], would_be["school_id"]],
                                               ignore_index=True), use_na_sentinel=False)[0]
         place = key_codes * (int(school_codes.max()) + 1) + school_codes
-        keep = keep | np.isin(place[:len(existing)], place[len(existing):])
-    holders = pd.concat([existing.loc[keep, columns], would_be[columns]], ignore_index=True)
-    shared = holders["username_key"].duplicated(keep=False)
+        # A hash lookup: numpy's isin sorts both sides, which at a million accounts costs more
+        # than the rest of this function.
+        keep = keep | pd.Series(place[:len(existing)]).isin(place[len(existing):]).to_numpy()
+        holders = pd.concat([existing.loc[keep, columns], would_be[columns]], ignore_index=True)
+        # Usernames held more than once, from their integer codes rather than their text.
+        shared = pd.Series(np.concatenate([key_codes[:len(existing)][keep],
+                                           key_codes[len(existing):]])).duplicated(keep=False).to_numpy()
     return holders[shared].sort_values(["username_key", "school_id", "account_id",
                                         "person_id"]).reset_index(drop=True)
 
@@ -97,6 +105,13 @@ def username_clash(context: AuditContext) -> Iterator[Finding]:
     account in Security > edsembli CONNECT > Accounts > the account > Username. Merge two
     records of one person (duplicate-contact) rather than renaming.
     """
+    # Thousands of findings, each a few dozen small dicts and lists in no cycle: see
+    # collector_paused.
+    with collector_paused():
+        yield from _clashes(context)
+
+
+def _clashes(context: AuditContext) -> Iterator[Finding]:
     holders = username_holders(context)
     if holders.empty:
         return

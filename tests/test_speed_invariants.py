@@ -1,0 +1,55 @@
+"""Shortcuts taken for speed on large boards give what the plain pandas way gives."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audits.board import board_from_frames
+from audits.config import Config
+from audits.generation import _in_text_order
+from audits.graph import build_graph
+
+
+@pytest.mark.parametrize("ids", [
+    ["C10", "C2", "C100", "C1", "C2", "C10"],
+    ["b", "a\x00", "a", "a\x00", ""],            # a trailing NUL: numpy's text arrays drop it
+    ["ÿ", "é", "e", "Z", "z", "0", "€", "𝔸"],      # code point order, beyond one byte
+    [],
+])
+def test_text_order_is_factorize_sorted(ids: list[str]) -> None:
+    values = pd.Series(ids, dtype=str)
+    expected_codes, expected_uniques = pd.factorize(values, sort=True)
+    codes, uniques, order = _in_text_order(*pd.factorize(values))
+    assert codes.tolist() == expected_codes.tolist()
+    assert uniques.tolist() == list(expected_uniques)
+    assert np.asarray(pd.factorize(values)[1], dtype=object)[order].tolist() == uniques.tolist()
+
+
+def _board():
+    return board_from_frames({
+        "schools": pd.DataFrame({"school_id": ["S1"], "school_name": ["One"]}),
+        "students": pd.DataFrame({"student_id": ["1"], "school_id": ["S1"], "first_name": ["A"],
+                                  "last_name": ["B"]}),
+        "contacts": pd.DataFrame({"contact_id": ["C1"], "first_name": ["M"], "last_name": ["B"]}),
+        "student_contacts": pd.DataFrame({"student_id": ["1"], "contact_id": ["C1"],
+                                          "relationship": ["Mother"], "portal_access": ["Y"]}),
+    })
+
+
+def test_graph_is_frozen_only_where_the_process_freezes() -> None:
+    board = _board()
+    gc.unfreeze()
+    try:
+        build_graph(board, Config())
+        assert gc.get_freeze_count() == 0  # a library caller's collector is left alone
+        gc.freeze()
+        graph = build_graph(board, Config()).graph
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        assert graph.has_edge(("contact", "C1"), ("student", "1"))
+    finally:
+        gc.unfreeze()
