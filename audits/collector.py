@@ -15,6 +15,23 @@ from contextlib import contextmanager
 from typing import Iterator
 
 
+_LONG_LIVED = {"freeze": False}
+
+
+def freeze_long_lived(on: bool) -> None:
+    """Whether objects built to live until the process ends (the household graph) are frozen
+    out of the collector once built (:func:`frozen_if_long_lived`). The CLI turns it on for a
+    command, having frozen the board, and off when the command ends; a longer-lived process (a
+    notebook, a server) leaves it off, so its graphs stay collectable."""
+    _LONG_LIVED["freeze"] = on
+
+
+def frozen_if_long_lived() -> None:
+    """Freeze every object alive now when :func:`freeze_long_lived` is on."""
+    if _LONG_LIVED["freeze"]:
+        gc.freeze()
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Run the block with the cyclic collector off, and turn it back on after (if it was on):

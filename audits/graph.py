@@ -20,7 +20,6 @@ paths of the checks stay in pandas.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import islice, repeat
@@ -31,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from audits.board import Board
-from audits.collector import collector_paused
+from audits.collector import collector_paused, frozen_if_long_lived
 from audits.config import Config
 
 STUDENT, CONTACT, STAFF, ACCOUNT, SCHOOL = "student", "contact", "staff", "account", "school"
@@ -425,10 +424,9 @@ def build_graph(board: Board, config: Config) -> HouseholdGraph:
         # Every node's adjacency is a dict holding dicts, which the collector can never untrack:
         # a 1M-student graph is ~3 million tracked dicts, and each full collection afterwards
         # walks them all again (~1.2 s each; the first young collection after the build walks
-        # them too). A process that froze its long-lived data (the CLI freezes the board once
-        # it is read) freezes the graph with it; anywhere else the collector is left as it is.
-        if gc.get_freeze_count():
-            gc.freeze()
+        # them too). The CLI, whose graph lives until the command ends, has it frozen; anywhere
+        # else the collector is left as it is.
+        frozen_if_long_lived()
     return graph
 
 

@@ -132,6 +132,27 @@ def test_the_console_script_exits_with_complete_outputs(board, tmp_path):
     assert usage.returncode == 2 and "Missing argument" in usage.stderr
 
 
+def test_the_console_script_runs_exit_handlers_and_survives_closed_streams(board, tmp_path):
+    """Ending at once must still run the exit handlers (libraries remove temporary files
+    there), and a closed stdout must not turn a clean run into exit 1 ("findings found")."""
+    import os
+
+    marker = tmp_path / "handlers-ran"
+    script = ("import atexit, sys\n"
+              f"atexit.register(lambda: open({str(marker)!r}, 'w').write('yes'))\n"
+              "from audits.cli import run\n"
+              f"sys.argv = ['connect-audit', 'check', {str(board)!r}, '--fail-on', 'never']\n"
+              "run()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "OK: --fail-on never" in done.stdout and marker.read_text() == "yes"
+    closed = subprocess.run([sys.executable, "-m", "audits.cli", "check", str(board),
+                             "--fail-on", "never"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1))
+    assert closed.returncode == 0, closed.stderr
+    assert "Traceback" not in closed.stderr
+
+
 def test_a_crash_exits_3_not_1(board, monkeypatch):
     """A bug must never look like "findings found" to a scheduled job."""
     import audits.api
