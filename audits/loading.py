@@ -368,7 +368,7 @@ def _decoded(data: bytes, name: str, problems: ProblemCollector) -> tuple[str, s
             try:
                 encoding, text = "cp1252", data.decode("cp1252")
             except UnicodeDecodeError:
-                pass
+                pass  # neither: encoding stays None, reported just below
     if encoding is None:
         problems.add("undecodable-file", "the file is not UTF-8 or Windows-1252 text; save it "
                      "from Excel as 'CSV UTF-8'", file=name,

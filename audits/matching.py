@@ -153,6 +153,53 @@ def role_class(relationships: pd.Series, config: Config) -> np.ndarray:
 
 
 @dataclass
+class _Coded:
+    """A text column as integer codes: ``distinct[codes[i]]`` is record i's text, and two
+    records' codes are equal exactly where their texts are. Worked out once per column
+    (:meth:`_Features.coded`) for the block keys and the scoring: comparing integers is far
+    faster than comparing strings, and anything computed from the text is computed once per
+    distinct value."""
+
+    codes: np.ndarray
+    distinct: np.ndarray
+    empty: int
+    """The code of the empty text (-1 when no record has it)."""
+    derived: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> "_Coded":
+        codes, distinct = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+        distinct = np.asarray(distinct, dtype=object)
+        where = np.flatnonzero(distinct == "")
+        return cls(codes.astype(np.int64), distinct, int(where[0]) if len(where) else -1)
+
+    @property
+    def known(self) -> np.ndarray:
+        """Per record: the text is not empty."""
+        return self.codes != self.empty
+
+    def prefix(self, length: int) -> np.ndarray:
+        """Per record, a code equal exactly where the first ``length`` characters are."""
+        return pd.factorize(_prefix(self.distinct, length).astype(object))[0] \
+            .astype(np.int64)[self.codes] if len(self.codes) else np.zeros(0, dtype=np.int64)
+
+    def per_value(self, name: str, function, dtype) -> np.ndarray:
+        """``function`` of each distinct value (computed once), indexed by code."""
+        if name not in self.derived:
+            self.derived[name] = np.fromiter((function(value) for value in self.distinct),
+                                             dtype=dtype, count=len(self.distinct))
+        return self.derived[name]
+
+    def recoded(self, name: str, function) -> np.ndarray:
+        """Codes of ``function`` of each distinct value, indexed by code: equal exactly where
+        the function's values are."""
+        if name not in self.derived:
+            self.derived[name] = pd.factorize(self.per_value(name + ":text", function, object),
+                                              use_na_sentinel=False)[0].astype(np.int64)
+        return self.derived[name]
+
+
+@dataclass
 class _Features:
     ids: np.ndarray
     first: np.ndarray
@@ -406,25 +453,6 @@ def _localise(pos: np.ndarray, key: np.ndarray, places: tuple[tuple[np.ndarray, 
             _tuple_codes(np.concatenate(bases), np.concatenate(tags), np.concatenate(place_codes)))
 
 
-class _TextCodes:
-    """A text column as integer codes: per record, a code equal exactly where the text (or its
-    first ``length`` characters) is equal. Worked out once per distinct value; comparing
-    integers in the block keys is far faster than comparing strings."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        self.codes, distinct = pd.factorize(np.asarray(values, dtype=object))
-        # Object, not fixed-width text: the widest distinct value (an email) would set the
-        # width of every one.
-        self.distinct = np.asarray(distinct, dtype=object)
-        self.known = (self.distinct != "")[self.codes] if len(self.codes) \
-            else np.zeros(0, dtype=bool)
-
-    def prefix(self, length: int | None = None) -> np.ndarray:
-        text = self.distinct if length is None else _prefix(self.distinct, length)
-        return pd.factorize(text.astype(object))[0].astype(np.int64)[self.codes] \
-            if len(self.codes) else np.zeros(0, dtype=np.int64)
-
-
 def _block_passes(f: _Features, name_block: int = 8, max_block: int = 200
                   ) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """The blocking passes: (name, record positions, block keys), a key equal for two records
@@ -442,14 +470,14 @@ def _block_passes(f: _Features, name_block: int = 8, max_block: int = 200
             keys, members = keys[small], members[small]
         frames.append((name, members, keys))
 
-    email = _TextCodes(f.email)
+    email = f.coded("email")
     add("email", email.known, email.codes)
     # One namespace for the three phone columns: the same number as home and as cell meets.
     phone_valid = f.phones != ""
     phone_pos = np.broadcast_to(pos[:, None], f.phones.shape)[phone_valid]
     phone_keys = pd.factorize(f.phones[phone_valid])[0].astype(np.int64)
     frames.append(("phone", phone_pos, phone_keys))
-    first, last = _TextCodes(f.first), _TextCodes(f.last)
+    first, last = f.coded("first"), f.coded("last")
     # Surname key per part, so ``Tremblay-Roy`` meets ``Tremblay`` and ``Roy``. Split once per
     # distinct surname, then spread to the records.
     last_code, last_distinct = last.codes, last.distinct
@@ -494,12 +522,12 @@ def _block_passes(f: _Features, name_block: int = 8, max_block: int = 200
         ys.append(g[ok].astype(np.int64))
     name_keys = _tuple_codes(np.concatenate(kinds), np.concatenate(xs), np.concatenate(ys))
     del kinds, xs, ys, c_p3, c_p1, c_f1, c_f3, part_code, first_of_part, offset
-    postal, civic, city = _TextCodes(f.postal), _TextCodes(f.civic), _TextCodes(f.city)
+    postal, civic, city = f.coded("postal"), f.coded("civic"), f.coded("city")
     frames.append(("name", *_localise(np.concatenate(name_pos), name_keys,
                                       ((postal.codes, postal.known), (civic.codes, civic.known)),
                                       int(name_block))))
     add("postal+surname2", postal.known, postal.codes, last.prefix(2))
-    street = _TextCodes(f.street)
+    street = f.coded("street")
     # A civic number with a street (or a surname) recurs across a board's cities, more often
     # the bigger the board: a block of more such records than one household's is split by
     # place (the postal code's forward sortation area, the city; for the street key also the
@@ -633,39 +661,6 @@ class _Scored:
     """Per pair: the names' term-frequency adjustment included in the score."""
     context_free: np.ndarray | None = None
     """Per pair: neither record is linked to a student (see :func:`context_free_pairs`)."""
-
-
-@dataclass
-class _Coded:
-    """A text column as integer codes: ``distinct[codes[i]]`` is record i's text."""
-
-    codes: np.ndarray
-    distinct: np.ndarray
-    empty: int
-    """The code of the empty text (-1 when no record has it)."""
-    derived: dict = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, values: np.ndarray) -> "_Coded":
-        codes, distinct = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
-        distinct = np.asarray(distinct, dtype=object)
-        where = np.flatnonzero(distinct == "")
-        return cls(codes.astype(np.int64), distinct, int(where[0]) if len(where) else -1)
-
-    def per_value(self, name: str, function, dtype) -> np.ndarray:
-        """``function`` of each distinct value (computed once), indexed by code."""
-        if name not in self.derived:
-            self.derived[name] = np.fromiter((function(value) for value in self.distinct),
-                                             dtype=dtype, count=len(self.distinct))
-        return self.derived[name]
-
-    def recoded(self, name: str, function) -> np.ndarray:
-        """Codes of ``function`` of each distinct value, indexed by code: equal exactly where
-        the function's values are."""
-        if name not in self.derived:
-            self.derived[name] = pd.factorize(self.per_value(name + ":text", function, object),
-                                              use_na_sentinel=False)[0].astype(np.int64)
-        return self.derived[name]
 
 
 def _ratio(column: _Coded, a: np.ndarray, b: np.ndarray, skip: np.ndarray | None = None
