@@ -33,6 +33,9 @@ class Config:
     street_suffixes: Mapping[str, str] = field(default_factory=lambda: dict(wordlists.STREET_SUFFIXES))
     max_fix_share: float = 0.05
     """A fix plan that changes more than this share of any table needs ``--force``."""
+    vetoes: tuple[str, ...] = ()
+    """Extra hard vetoes of the matcher, ``comparison=level`` (e.g. ``first_name=different``):
+    a pair in that level is never one person, whatever else agrees."""
 
     def threshold(self, name: str) -> float:
         return float(self.thresholds[name])
@@ -50,8 +53,9 @@ class Config:
 
 
 DEFAULT_THRESHOLDS: dict[str, float] = {
-    # A pair of contact records at or above this match score is reported as one person.
-    "duplicate_contact": 0.80,
+    # A pair of contact records whose match probability (the board's model) is at least this
+    # is reported as one person.
+    "duplicate_contact": 0.5,
     # First-name similarity (0-100, rapidfuzz) above which two spellings count as one name.
     "name_similarity": 85.0,
     # Surname similarity (0-100) for a typo-tolerant surname match.
@@ -61,15 +65,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     # Name blocks (similar names) larger than this are split by postal code, civic number and
     # city first: a common name alone is never evidence enough, so comparing it board-wide is waste.
     "name_block_size": 8.0,
-    # First names that disagree veto a pair (spouses share surname, address, email and phone).
-    # 0: where neither record is linked to a student (no family context) and the pair shares no
-    # email or phone, the disagreement is a strong negative weight instead, as in any
-    # person-record list. 1: always a veto.
-    "context_free_name_veto": 0.0,
-    # Pairs with no family context are re-weighted from the list itself (expectation
-    # maximisation of each field verdict's weight) when there are at least this many of them;
-    # fewer, or 0, keeps the fixed weights.
-    "context_free_em_pairs": 500.0,
+    # The board's model is estimated (EM) when blocking finds at least this many candidate
+    # pairs; on a smaller board the fixed priors of audits/linkage.py decide.
+    "em_min_pairs": 500.0,
 }
 
 
@@ -89,7 +87,8 @@ def load_config(path: str | Path | None) -> Config:
 
 
 def apply_overrides(config: Config, data: Mapping[str, Any], source: str = "config") -> Config:
-    known = {"naming_schema", "relationships", "thresholds", "nicknames", "street_suffixes", "fixes"}
+    known = {"naming_schema", "relationships", "thresholds", "nicknames", "street_suffixes", "fixes",
+             "matching"}
     unknown = set(data) - known
     if unknown:
         raise UserError(f"{source}: unknown section(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -125,6 +124,31 @@ def apply_overrides(config: Config, data: Mapping[str, Any], source: str = "conf
         suffixes = dict(config.street_suffixes)
         suffixes.update({str(k).lower(): str(v).lower() for k, v in data["street_suffixes"].items()})
         changes["street_suffixes"] = suffixes
+    if "matching" in data:
+        changes["vetoes"] = _vetoes(data["matching"], source)
     if "fixes" in data and "max_share" in data["fixes"]:
         changes["max_fix_share"] = float(data["fixes"]["max_share"])
     return replace(config, **changes)
+
+
+def _vetoes(section: Mapping[str, Any], source: str) -> tuple[str, ...]:
+    from audits.linkage import BY_NAME
+
+    unknown = set(section) - {"vetoes"}
+    if unknown:
+        raise UserError(f"{source}: matching: unknown key(s) {sorted(unknown)}; known: ['vetoes']")
+    rules = section.get("vetoes", [])
+    if not isinstance(rules, list):
+        raise UserError(f"{source}: matching.vetoes: expected a list of \"comparison=level\"")
+    out = []
+    for rule in rules:
+        name, _, level = str(rule).partition("=")
+        comparison = BY_NAME.get(name.strip())
+        levels = [lv.name for lv in comparison.levels] if comparison else []
+        if comparison is None or level.strip() not in levels[1:]:
+            known = ", ".join(f"{c}=<{'|'.join(lv.name for lv in BY_NAME[c].levels[1:])}>"
+                              for c in BY_NAME)
+            raise UserError(f"{source}: matching.vetoes: {rule!r} is not comparison=level; "
+                            f"known: {known}")
+        out.append(f"{name.strip()}={level.strip()}")
+    return tuple(out)

@@ -3,7 +3,7 @@
 Record linkage in four steps, each vectorised so a 250,000-student board stays fast:
 
 1. **Features**: every contact record's names, email, phones and address normalised
-   (:mod:`audits.normalize`), plus its family context from the board: the students it is
+   (:mod:`audits.normalize`), plus its household context from the board: the students it is
    linked to, their family (students joined by sibling links or a shared parental record), their
    home (student address + surname), and the record's role (Mother, Father, Grandparent...).
 2. **Blocking**: candidate pairs are the records that share a block key (email, any phone, a
@@ -12,67 +12,36 @@ Record linkage in four steps, each vectorised so a 250,000-student board stays f
    Keys that recur across a board's towns as it grows (a common name, a civic number with a
    street prefix) are split by place where their blocks grow, so the pairs compared grow in
    step with the board, not with its square (see benchmarks/profile_matching.py).
-3. **Scoring**: a Fellegi-Sunter-like sum of log-odds weights, one per field verdict
-   (``same`` / ``similar`` / ``different`` / ``missing``), mapped to 0..1 by the logistic function.
-   Some verdicts are *vetoes* that no other evidence overrides: first names that are neither the
-   same, a nickname, nor a typo of each other (spouses share an email, a phone and an address);
-   two records linked to one student in two different parental roles (two parents both typed as
-   "Chris"); and Mother vs Father or parent vs grandparent within one family (a grandfather who
-   carries the father's name). Pairs with no family context (neither record linked to a
-   student) and no shared email or phone weigh a first-name disagreement instead of vetoing it
-   (``context_free_name_veto``), with weights re-estimated from the list itself when there are
-   enough such pairs (:func:`estimate_context_free`); see docs/config.md.
-4. **Clustering**: connected components of accepted pairs, then, where a component holds a
-   vetoed pair, a greedy re-merge that never joins two groups with a veto between them (stops
-   chaining through a middle record).
+3. **Scoring**: each pair's level in every comparison (:mod:`audits.comparing`), and its match
+   probability under the board's own model (:mod:`audits.linkage`: u from random pairs of the
+   board's records, m and the household class by EM on its candidate pairs). The one hard veto
+   is a state that cannot be one person: one student's Mother record and Father record. The
+   config may add vetoes (``[matching] vetoes``).
+4. **Clustering**: connected components of accepted pairs; a component of three or more
+   records is split by average linkage (two groups join when the mean match probability of
+   every pair across them reaches the threshold, with no veto between them), so a person's
+   every record lands in one group without one record chaining two people together.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA, Levenshtein
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from audits import normalize
+from audits import linkage, normalize
+from audits.comparing import (ROLE_FATHER, ROLE_GRANDPARENT, ROLE_MOTHER, ROLE_NONE, ROLE_PARENT,
+                              Compared, compare_in_slices)
 from audits.board import Board
 from audits.config import Config
 from audits.graph import HouseholdGraph
 
 PHONE_COLUMNS = ("home_phone", "cell_phone", "work_phone")
-
-# Log-odds weights of each field verdict (natural log). A pair's score is
-# logistic(PRIOR + sum of weights). Agreement on a field that identifies one person (email,
-# phone) weighs more than agreement on one a household shares (address, surname).
-PRIOR = -5.5
-WEIGHTS: dict[str, dict[str, float]] = {
-    "first_name": {"same": 3.5, "nickname": 3.0, "similar": 2.0, "spelling": 1.5, "initial": 0.5,
-                   "missing": 0.0},
-    "last_name": {"same": 3.0, "partial": 2.0, "similar": 2.0, "different": -2.5, "missing": 0.0},
-    "email": {"same": 6.0, "similar": 2.5, "separators": 0.5, "different": -1.5, "missing": 0.0},
-    "phone": {"same": 5.0, "similar": 2.0, "different": -1.5, "missing": 0.0},
-    "street": {"same": 3.5, "similar": 1.0, "different": -1.0, "other-unit": -4.0, "no-civic": 2.0,
-               "missing": 0.0},
-    "postal_code": {"same": 1.5, "similar": 0.5, "different": -0.5, "missing": 0.0},
-    "city": {"same": 0.5, "similar": 0.3, "different": -0.3, "missing": 0.0},
-    "family": {"same-role": 3.0, "none": 0.0, "gender-conflict": -4.0,
-               "generation-conflict": -3.0},
-}
-
-# Pairs with no family context (neither record linked to a student: a contacts-only list,
-# orphan records) are scored like any person-record list: these verdicts weigh instead of vetoing.
-CONTEXT_FREE: dict[str, float] = {
-    "first-name-different": -4.0,
-    "last-name-different-same-address": -1.0,
-}
-
-# Bounds (down, up) of the term-frequency adjustment of an agreeing name, in log-odds.
-TF_CLIP = (2.0, 3.0)
 
 # Role classes of the free-text relationship (lowercased, accents folded).
 _ROLE_WORDS = {
@@ -84,7 +53,6 @@ _ROLE_WORDS = {
                     "grand-mere", "grand-pere", "grand mere", "grand pere", "grand-parent",
                     "grand parent", "granny", "nana", "grandmere", "grandpere", "grand-parent"),
 }
-ROLE_NONE, ROLE_MOTHER, ROLE_FATHER, ROLE_PARENT, ROLE_GRANDPARENT = 0, 1, 2, 3, 4
 ROLE_NAMES = {ROLE_NONE: "other", ROLE_MOTHER: "Mother", ROLE_FATHER: "Father",
               ROLE_PARENT: "Parent/Guardian", ROLE_GRANDPARENT: "Grandparent"}
 
@@ -114,6 +82,8 @@ class ContactCluster:
 @dataclass(frozen=True)
 class ContactMatches:
     clusters: tuple[ContactCluster, ...]
+    model: object = field(default=None, repr=False, compare=False)
+    """The board's estimated model (:class:`audits.linkage.Model`), when matching ran."""
     _by_contact: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -210,6 +180,7 @@ class _Features:
     email: np.ndarray
     email_spaced: np.ndarray  # lowercased and trimmed, inner spaces kept
     email_loose: np.ndarray  # without dots, underscores, hyphens or spaces
+    email_named: np.ndarray  # (n,) the email's local part is the record's own names (see below)
     phones: np.ndarray  # (n, 3) ten-digit strings, "" for none
     phone_digits: np.ndarray  # (n, 3, 10) uint8 digits, 255 for none
     roles: np.ndarray  # (n,) bit mask of the role classes a record is linked with
@@ -289,6 +260,8 @@ def _features(board: Board, config: Config) -> _Features:
         groups=groups.to_numpy(),
         first_tf=term_frequency_adjustment(first), last_tf=term_frequency_adjustment(last),
         email=email_forms[:, 0], email_spaced=email_forms[:, 1], email_loose=email_forms[:, 2],
+        email_named=_named_emails(email_forms[:, 0], first.to_numpy(dtype=object),
+                                  last.to_numpy(dtype=object)),
         phones=phones, phone_digits=_digit_array(phones),
         roles=_role_masks(links, len(contacts)),
         civic=street["civic"].to_numpy(dtype=object),
@@ -301,6 +274,39 @@ def _features(board: Board, config: Config) -> _Features:
     )
 
 
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def _named_emails(emails: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Per record: the email's local part is made of the record's own names (``jane.roy@``,
+    ``jroy@``, ``roy_jane@``): agreeing on such a local part says what agreeing on the names
+    says, so the email comparison counts it only where it says more (see comparing._emails).
+    Worked out once per distinct (email, given name, surname)."""
+    named = np.zeros(len(emails), dtype=bool)
+    has = np.flatnonzero(emails != "")
+    if not len(has):
+        return named
+    codes, distinct = pd.factorize(pd.MultiIndex.from_arrays(
+        [emails[has], first[has], last[has]]))
+    values = np.fromiter((_local_is_names(*triple) for triple in distinct), dtype=bool,
+                         count=len(distinct))
+    named[has] = values[codes]
+    return named
+
+
+def _local_is_names(email: str, first: str, last: str) -> bool:
+    rest = _NOT_ALNUM.sub("", normalize.fold(email.split("@")[0]))
+    for part in sorted({*str(first).split(), *str(last).replace("-", " ").split()}, key=len,
+                       reverse=True):
+        word = _NOT_ALNUM.sub("", part)
+        if word:
+            rest = rest.replace(word, "", 1)
+    initials = {_NOT_ALNUM.sub("", part)[:1] for part in f"{first} {last}".replace("-", " ").split()}
+    for initial in initials - {""}:
+        rest = rest.replace(initial, "", 1)
+    return len(rest) <= 1 and not rest.isdigit() or rest == ""
+
+
 def _by_id(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     """``frame`` in the order of its ids, reindexed 0..n-1. (A repeated id is an input problem
     the validation stops on, so ids decide the order completely.)"""
@@ -309,26 +315,22 @@ def _by_id(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def term_frequency_adjustment(values: pd.Series) -> np.ndarray:
-    """Per record: how much more (or less) agreeing on *its* value says than agreeing on an
-    average value of the field, in log-odds (Fellegi-Sunter's term-frequency adjustment, as in
-    splink): ``log(u_average / u_value)`` where ``u_value`` is the share of records with that
-    value and ``u_average`` the chance two random records agree at all. A rare surname agreeing
-    is strong evidence; "Smith" is weak. Clipped so one field never decides alone."""
+    """Per record: the random class's term-frequency adjustment of agreeing exactly on *its*
+    value (splink's): ``log(share of the value / u of exact agreement)``, where u is the chance
+    two random records agree at all. Agreeing on a rare surname is strong evidence; on "Smith"
+    weak. Zero where the board has too few values to count (see linkage.TF_MIN_VALUES)."""
     text = values.to_numpy(dtype=object)
     codes, distinct = pd.factorize(text)
     if len(text) == 0:
         return np.zeros(0)
     counts = np.bincount(codes, minlength=len(distinct)).astype(float)
     empty = np.flatnonzero(distinct == "")
-    counts_known = counts.copy()
-    counts_known[empty] = 0
-    known = counts_known.sum()
-    if known < 2:
+    counts[empty] = 0
+    known = counts.sum()
+    if known < linkage.TF_MIN_VALUES:
         return np.zeros(len(text))
-    share = counts_known / known
-    average = float((share ** 2).sum())
-    adjustment = np.log(average / np.maximum(share, 1.0 / known))
-    adjustment = np.clip(adjustment, -TF_CLIP[0], TF_CLIP[1])
+    share = np.maximum(counts / known, 1.0 / known)
+    adjustment = np.log(share / float(((counts / known) ** 2).sum()))
     adjustment[empty] = 0.0
     return adjustment[codes]
 
@@ -391,6 +393,10 @@ def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame
         normalize.normalize_postal_code(students["postal_code"]).to_numpy(dtype=object),
         surname.to_numpy(dtype=object))).where(has_home, -1).to_numpy()
     links["home"] = home_codes[links["student"].to_numpy()].astype(np.int32)
+    # The student's surname alone (the household comparison's "share a surname" level).
+    kin = pd.factorize(surname.to_numpy(dtype=object))[0]
+    kin = np.where(surname.to_numpy(dtype=object) != "", kin, -1)
+    links["kin"] = kin[links["student"].to_numpy()].astype(np.int32)
     return links
 
 
@@ -586,11 +592,22 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 
 def candidate_pairs(f: _Features, max_block: int, name_block: int = 8) -> np.ndarray:
     """Distinct (a, b) positions, a < b, that share at least one block of at most ``max_block``."""
+    return candidate_pairs_by_pass(f, max_block, name_block)[0]
+
+
+def candidate_pairs_by_pass(f: _Features, max_block: int, name_block: int = 8
+                            ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """(pairs, passes, pass names): the candidate pairs, and per pair a bit mask of the
+    blocking passes that made it (bit i for ``pass names[i]``): the model's EM sessions each
+    read the pairs of the passes that leave its comparisons free."""
     n = len(f.ids)
+    names: list[str] = []
+    bases: list[int] = []
     # Block and member packed in one integer (block * n + position), pass by pass: the passes'
     # arrays are freed as soon as they are packed.
     packed = _distinct(np.concatenate([np.zeros(0, dtype=np.int64)]
-                                      + list(_packed_members(f, name_block, max_block))))
+                                      + list(_packed_members(f, name_block, max_block,
+                                                             names, bases))))
     # (A record with one key twice, the same number as home and cell, is one member.)
     code, pos = packed // n, packed % n
     del packed
@@ -598,6 +615,8 @@ def candidate_pairs(f: _Features, max_block: int, name_block: int = 8) -> np.nda
     keep = (sizes[code] >= 2) & (sizes[code] <= max_block)
     code, pos = code[keep], pos[keep]
     del keep, sizes
+    pass_of = (np.searchsorted(np.asarray(bases, dtype=np.int64), code, side="right") - 1
+               ).astype(np.int64)
     # Members are sorted by block, then position: each member pairs with the members after it
     # in its block, so every pair comes once per shared block with ``a < b``.
     block_start = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
@@ -606,7 +625,8 @@ def candidate_pairs(f: _Features, max_block: int, name_block: int = 8) -> np.nda
     partners = np.repeat(size, size) - 1 - offset
     del code, offset, block_start, size
     # Pairs made a slice of members at a time, each slice's repeats dropped before the next:
-    # a member's pairs hold several arrays as long as they are.
+    # a member's pairs hold several arrays as long as they are. The pass is packed below the
+    # pair (``_PASS_BITS``), so a pair made by two passes is two entries until the end.
     ends = np.cumsum(partners)
     cuts = np.searchsorted(ends, np.arange(_PAIR_SLICE, int(ends[-1]) if len(ends) else 0,
                                            _PAIR_SLICE), side="right")
@@ -615,363 +635,50 @@ def candidate_pairs(f: _Features, max_block: int, name_block: int = 8) -> np.nda
         count = partners[low:high]
         member = np.repeat(np.arange(low, high), count)
         step = np.arange(len(member)) - np.repeat(np.cumsum(count) - count, count) + 1
-        found.append(_distinct(pos[member] * n + pos[member + step]))
+        found.append(_distinct(((pos[member] * n + pos[member + step]) << _PASS_BITS)
+                               | pass_of[member]))
         del member, step
     packed = _distinct(np.concatenate([np.zeros(0, dtype=np.int64)] + found))
     del found
-    return np.stack([packed // n, packed % n], axis=1)
+    pair_code = packed >> _PASS_BITS
+    bits = np.left_shift(1, packed & ((1 << _PASS_BITS) - 1)).astype(np.int64)
+    del packed
+    first = np.flatnonzero(np.r_[True, pair_code[1:] != pair_code[:-1]]) if len(pair_code) \
+        else np.zeros(0, dtype=np.int64)
+    mask = np.bitwise_or.reduceat(bits, first) if len(first) else np.zeros(0, dtype=np.int64)
+    pair_code = pair_code[first]
+    return np.stack([pair_code // n, pair_code % n], axis=1), mask, tuple(names)
+
+
+# Bits that hold a blocking pass's number below a packed pair.
+_PASS_BITS = 4
 
 
 # Candidate pairs (with repeats) made at once; see candidate_pairs.
 _PAIR_SLICE = 1 << 22
 
 
-def _packed_members(f: _Features, name_block: int, max_block: int) -> Iterable[np.ndarray]:
+def _packed_members(f: _Features, name_block: int, max_block: int,
+                    names: list[str] | None = None, bases: list[int] | None = None
+                    ) -> Iterable[np.ndarray]:
     """Per blocking pass, ``block * n + record position`` of every membership, the blocks
-    numbered past the previous passes' (each pass its own namespace)."""
+    numbered past the previous passes' (each pass its own namespace). ``names`` and ``bases``
+    are filled with each pass's name and first block number."""
     n, base = len(f.ids), 0
     passes = _block_passes(f, name_block, max_block)
     while passes:
-        _, members, codes = passes.pop(0)
+        name, members, codes = passes.pop(0)
         codes = np.asarray(codes, dtype=np.int64)
         if len(codes):
+            if names is not None:
+                names.append(name)
+                bases.append(base)
             yield (codes + base) * n + np.asarray(members, dtype=np.int64)
             # (Every pass's keys are small non-negative integers already: offsetting is enough.)
             base += int(codes.max()) + 1
 
 
-# ---------------------------------------------------------------------------------- scoring
-V_MISSING, V_SAME, V_SIMILAR, V_DIFFERENT = 0, 1, 2, 3
-F_NICKNAME, F_INITIAL, L_PARTIAL, S_OTHER_UNIT, E_SEPARATORS, F_SPELLING = 4, 5, 6, 7, 8, 9
-VERDICT_WORDS = {V_MISSING: "missing", V_SAME: "same", V_SIMILAR: "similar",
-                 V_DIFFERENT: "different", F_NICKNAME: "similar", F_INITIAL: "similar",
-                 L_PARTIAL: "similar", S_OTHER_UNIT: "different", E_SEPARATORS: "similar",
-                 F_SPELLING: "similar"}
-
-
-@dataclass
-class _Scored:
-    pairs: np.ndarray
-    score: np.ndarray
-    veto: np.ndarray
-    verdicts: dict[str, np.ndarray]
-    family: np.ndarray
-    family_note: np.ndarray
-    term_frequency: np.ndarray | None = None
-    """Per pair: the names' term-frequency adjustment included in the score."""
-    context_free: np.ndarray | None = None
-    """Per pair: neither record is linked to a student (see :func:`context_free_pairs`)."""
-
-
-def _ratio(column: _Coded, a: np.ndarray, b: np.ndarray, skip: np.ndarray | None = None
-           ) -> np.ndarray:
-    """fuzz.ratio of the texts of codes ``a`` and ``b``."""
-    if len(a) == 0:
-        return np.zeros(0)
-    return _pairwise(column, a, b, fuzz.ratio, 100, skip)
-
-
-def _pairwise(column: _Coded, a: np.ndarray, b: np.ndarray, scorer, equal: float | None,
-              skip: np.ndarray | None = None) -> np.ndarray:
-    """``scorer`` of the texts of each pair of codes, as ``process.cpdist``; ``equal`` (what the
-    scorer gives any value against itself) without calling it where the two values are the
-    same: most candidate pairs share a surname or a street (``None``: call it on every pair).
-    Rows in ``skip`` (pairs whose verdict does not depend on this score, e.g. a field missing on
-    one record) get ``equal`` too. Each distinct pair of values is scored once: candidate pairs
-    repeat them (two households on one street, the same two given names)."""
-    if equal is None:
-        differ = np.arange(len(a))
-    else:
-        differ = a != b
-        if skip is not None:
-            differ &= ~skip
-        differ = np.flatnonzero(differ)
-    # The scorer's own result type, so the sums below round exactly as before.
-    dtype = process.cpdist([""], [""], scorer=scorer).dtype
-    result = np.full(len(a), equal if equal is not None else 0, dtype=dtype)
-    if len(differ):
-        width = max(len(column.distinct), 1)
-        which, packed = pd.factorize(a[differ] * width + b[differ])
-        # Threads pay off on large batches only: on a small one, starting them (and waiting
-        # for the slowest on a busy machine) costs more than the comparisons.
-        workers = -1 if len(packed) >= _THREADED_BATCH else 1
-        scores = process.cpdist(list(column.distinct[packed // width]),
-                                list(column.distinct[packed % width]), scorer=scorer,
-                                workers=workers)
-        result[differ] = scores[which]
-    return result
-
-
-_THREADED_BATCH = 50_000
-
-
-def _interp(similarity: np.ndarray, points: tuple[float, ...], weights: tuple[float, ...]
-            ) -> np.ndarray:
-    """Winkler-style graded agreement: the weight slides from disagreement to agreement as the
-    spelling similarity (0-100) rises through ``points``."""
-    return np.interp(similarity, points, weights)
-
-
-# Endings that turn one given name into another (usually the other gender's): Paul/Paula,
-# Louis/Louise, Jean/Jeanne, Daniel/Danielle. A doubled last letter (Mitchel/Mitchell) is a typo.
-_NAME_ENDINGS = frozenset({"a", "e", "ne", "le", "na", "ia", "ie", "ette", "elle", "ine", "o",
-                           "ina", "ita", "lyn", "line"})
-
-
-def _first_names(names: _Coded, fa: np.ndarray, fb: np.ndarray, ga: np.ndarray, gb: np.ndarray,
-                 config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """Verdicts and weights of given names ``fa`` and ``fb`` (codes of ``names``)."""
-    a = fa
-    verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
-    missing = (fa == names.empty) | (fb == names.empty)
-    same = fa == fb
-    nick = np.zeros(len(a), dtype=bool)
-    for i in range(ga.shape[1]):
-        for j in range(gb.shape[1]):
-            nick |= (ga[:, i] >= 0) & (ga[:, i] == gb[:, j])
-    ratio = _ratio(names, fa, fb, missing)
-    # Only pairs close enough to be a typo need the (per-pair) checks below.
-    close = np.flatnonzero((ratio >= 60) & ~same & ~missing)
-    typo = np.zeros(len(a), dtype=bool)
-    spelling = np.zeros(len(a), dtype=bool)
-    if len(close):
-        ca, cb = names.distinct[fa[close]], names.distinct[fb[close]]
-        # A name that only adds an ending to the other (Daniel/Danielle, Paul/Paula) is another
-        # person's name, not a typo.
-        extends = np.fromiter(
-            ((x.startswith(y) and x[len(y):] in _NAME_ENDINGS)
-             or (y.startswith(x) and y[len(x):] in _NAME_ENDINGS) for x, y in zip(ca, cb)),
-            dtype=bool, count=len(close))
-        # Two neighbouring letters swapped (Aelx/Alex) is a typing slip; one letter replaced in
-        # a short name is usually another name (Mark/Mary), so short names need the ratio.
-        swapped_letters = (_text_distance(ca, cb, OSA) == 1) \
-            & (_text_distance(ca, cb, Levenshtein) == 2)
-        # One vowel for another near the end makes another name (Francis/Frances, Mario/Maria).
-        other_ending = np.fromiter((_vowel_swap(x, y, near_end=True) for x, y in zip(ca, cb)),
-                                   dtype=bool, count=len(close))
-        typo[close] = ((ratio[close] >= config.threshold("name_similarity")) | swapped_letters) \
-            & ~extends & ~other_ending
-        spelling[close] = ~typo[close] & ~extends & _one_slip(ca, cb)
-    token = names.recoded("first token", lambda x: x.split(" ")[0])
-    no_token = names.per_value("first token empty", lambda x: x.split(" ")[0] == "", bool)
-    same_token = (token[fa] == token[fb]) & ~no_token[fa]
-    initials = names.recoded("initial", lambda x: x[:1])
-    length = names.per_value("length", len, np.int64)
-    initial = (np.minimum(length[fa], length[fb]) == 1) & (initials[fa] == initials[fb])
-    verdict[initial] = F_INITIAL
-    verdict[spelling] = F_SPELLING
-    verdict[typo] = V_SIMILAR
-    verdict[nick | same_token] = F_NICKNAME
-    verdict[same] = V_SAME
-    verdict[missing] = V_MISSING
-    w = WEIGHTS["first_name"]
-    weight = np.zeros(len(a))
-    weight[verdict == V_SAME] = w["same"]
-    weight[verdict == F_NICKNAME] = w["nickname"]
-    weight[verdict == F_INITIAL] = w["initial"]
-    weight[verdict == F_SPELLING] = w["spelling"]
-    similar = verdict == V_SIMILAR
-    weight[similar] = _interp(ratio[similar], (75, 100), (w["similar"], w["same"]))
-    return verdict, weight
-
-
-_VOWELS = frozenset("aeiouy")
-
-
-def _vowel_swap(x: str, y: str, near_end: bool = False) -> bool:
-    """The names differ in one vowel only (within the last three letters when ``near_end``)."""
-    if len(x) != len(y):
-        return False
-    diff = [i for i, (p, q) in enumerate(zip(x, y)) if p != q]
-    return (len(diff) == 1 and x[diff[0]] in _VOWELS and y[diff[0]] in _VOWELS
-            and (not near_end or diff[0] >= len(x) - 3))
-
-
-def _text_distance(a: np.ndarray, b: np.ndarray, metric) -> np.ndarray:
-    """``metric``'s distance between texts ``a[i]`` and ``b[i]`` (the few pairs close enough to
-    need a second look: no codes)."""
-    if len(a) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return process.cpdist(list(a), list(b), scorer=metric.distance, workers=1)
-
-
-def _one_slip(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
-    """Two given names one keying slip apart, with the tolerance scaled to length: one edit
-    from five letters, two from nine. Shorter names, and one vowel swapped for another, are
-    usually two names (Mark/Mary, Jean/Joan, Francis/Frances, Mario/Maria), not a slip."""
-    distance = _text_distance(fa, fb, OSA)
-    shortest = np.fromiter((min(len(x), len(y)) for x, y in zip(fa, fb)), dtype=np.int64,
-                           count=len(fa))
-    allowed = np.where(shortest >= 9, 2, np.where(shortest >= 5, 1, 0))
-    vowel_swap = np.fromiter((_vowel_swap(x, y) for x, y in zip(fa, fb)), dtype=bool,
-                             count=len(fa))
-    return (distance >= 1) & (distance <= allowed) & ~vowel_swap
-
-
-def _tf_weight(verdict: np.ndarray, tf_a: np.ndarray, tf_b: np.ndarray) -> np.ndarray:
-    """The term-frequency adjustment of a name verdict: in full when the names are the same,
-    half the more common spelling's when they are a typo apart, none otherwise."""
-    return np.where(verdict == V_SAME, tf_a,
-                    np.where(verdict == V_SIMILAR, 0.5 * np.minimum(tf_a, tf_b), 0.0))
-
-
-def _distance(column: _Coded, a: np.ndarray, b: np.ndarray, metric,
-              skip: np.ndarray | None = None) -> np.ndarray:
-    """``metric``'s distance between the texts of codes ``a`` and ``b``."""
-    if len(a) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return _pairwise(column, a, b, metric.distance, 0, skip)
-
-
-def _last_names(names: _Coded, la: np.ndarray, lb: np.ndarray, config: Config
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Verdicts and weights of surnames ``la`` and ``lb`` (codes of ``names``)."""
-    a = la
-    verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
-    missing = (la == names.empty) | (lb == names.empty)
-    ratio = _ratio(names, la, lb, missing)
-    # ``Tremblay-Roy`` and ``Tremblay``: one part of a compound surname stands for the whole.
-    partial = np.zeros(len(a), dtype=bool)
-    spaced = names.per_value("compound", lambda x: "-" in x or " " in x, bool)
-    compound = np.flatnonzero((spaced[la] | spaced[lb]) & (la != lb))
-    if len(compound):
-        # Once per distinct pair of surnames (one family's records repeat theirs).
-        width = len(names.distinct)
-        which, packed = pd.factorize(la[compound] * width + lb[compound])
-        shares = np.fromiter(
-            (bool(set(normalize.surname_parts(names.distinct[x // width]))
-                  & set(normalize.surname_parts(names.distinct[x % width]))) for x in packed),
-            dtype=bool, count=len(packed))
-        partial[compound] = shares[which]
-    limit = config.threshold("surname_similarity")
-    # A keying slip in a surname (Matosn/Matson, Bullvck/Bullock) scores low on the ratio when
-    # the name is short; the length-scaled edit tolerance keeps it a typo.
-    slip = np.zeros(len(a), dtype=bool)
-    near = np.flatnonzero((ratio >= 60) & (ratio < limit))
-    if len(near):
-        slip[near] = _one_slip(names.distinct[la[near]], names.distinct[lb[near]])
-    verdict[(ratio >= limit) | slip] = V_SIMILAR
-    verdict[partial] = L_PARTIAL
-    verdict[la == lb] = V_SAME
-    verdict[missing] = V_MISSING
-    w = WEIGHTS["last_name"]
-    weight = _interp(ratio, (60, limit, 100), (w["different"], w["similar"], w["same"]))
-    weight[slip & (ratio < limit)] = w["similar"]
-    weight[verdict == L_PARTIAL] = w["partial"]
-    weight[verdict == V_MISSING] = 0.0
-    return verdict, weight
-
-
-def _emails(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    email = f.coded("email")
-    ea, eb = email.codes[a], email.codes[b]
-    verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
-    # One mistyped or swapped character in an address is still the person's address.
-    missing = (ea == email.empty) | (eb == email.empty)
-    typo = _distance(email, ea, eb, OSA, missing) == 1
-    verdict[typo] = V_SIMILAR
-    verdict[ea == eb] = V_SAME
-    verdict[missing] = V_MISSING
-    weight = _table_weight("email", verdict)
-    # Addresses that differ only in dots, underscores or spaces (jane.roy@ / janeroy@) are as
-    # often two people with one name as one person: they weigh little either way.
-    loose, spaced = f.coded("email_loose"), f.coded("email_spaced")
-    loose_a, loose_b = loose.codes[a], loose.codes[b]
-    spelled = (loose_a == loose_b) & (loose_a != loose.empty) \
-        & (spaced.codes[a] != spaced.codes[b])
-    verdict[spelled] = E_SEPARATORS
-    weight[spelled] = WEIGHTS["email"]["separators"]
-    return verdict, weight
-
-
-def _table_weight(name: str, verdict: np.ndarray) -> np.ndarray:
-    table = np.zeros(8)
-    for code, word in ((V_SAME, "same"), (V_SIMILAR, "similar"), (V_DIFFERENT, "different"),
-                       (V_MISSING, "missing")):
-        table[code] = WEIGHTS[name].get(word, 0.0)
-    return table[verdict]
-
-
-def _phones(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    has = f.phone_digits[:, :, 0] != 255
-    has_a, has_b = has[a], has[b]
-    same = np.zeros(len(a), dtype=bool)
-    similar = np.zeros(len(a), dtype=bool)
-    for i in range(has.shape[1]):
-        for j in range(has.shape[1]):
-            # Digits compared only where both records have a number in these columns (most
-            # records carry one or two of the three).
-            both = np.flatnonzero(has_a[:, i] & has_b[:, j])
-            mismatches = np.count_nonzero(f.phone_digits[a[both], i, :]
-                                          != f.phone_digits[b[both], j, :], axis=1)
-            same[both[mismatches == 0]] = True
-            similar[both[mismatches == 1]] = True
-    verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
-    verdict[similar] = V_SIMILAR
-    verdict[same] = V_SAME
-    verdict[~(has_a.any(axis=1) & has_b.any(axis=1))] = V_MISSING
-    return verdict, _table_weight("phone", verdict)
-
-
-def _streets(f: _Features, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    street, words, civic, unit = (f.coded(name) for name in ("street", "street_words", "civic",
-                                                             "unit"))
-    sa, sb = street.codes[a], street.codes[b]
-    ca, cb = civic.codes[a], civic.codes[b]
-    ua, ub = unit.codes[a], unit.codes[b]
-    missing = (sa == street.empty) | (sb == street.empty)
-    similarity = _ratio(street, sa, sb, missing)
-    if len(a):
-        wa, wb = words.codes[a], words.codes[b]
-        # Street words typed in another order or run together with a second address line.
-        similarity = np.maximum(similarity, _pairwise(words, wa, wb, fuzz.token_sort_ratio, 100,
-                                                      missing))
-        # One record with a second address line the other lacks (a building or station name):
-        # every word of the shorter is in the longer. Similar, never the same.
-        low = np.flatnonzero((similarity < 90) & ~missing)
-        if len(low):
-            subset = _pairwise(words, wa[low], wb[low], fuzz.token_set_ratio, None)
-            similarity[low] = np.maximum(similarity[low], np.minimum(subset, 90.0))
-    has_civic_a, has_civic_b = ca != civic.empty, cb != civic.empty
-    civic_same = (ca == cb) & has_civic_a
-    civic_close = civic_same | (_distance(civic, ca, cb, OSA) <= 1) & has_civic_a & has_civic_b
-    other_unit = (ua != unit.empty) & (ub != unit.empty) & (ua != ub)
-    w = WEIGHTS["street"]
-    weight = _interp(similarity, (60, 85, 100), (w["different"], w["similar"], w["same"]))
-    # A civic number on one record only is no disagreement, but the street alone says less.
-    civic_missing = ~has_civic_a | ~has_civic_b
-    weight = np.where(civic_same, weight,
-                      np.where(civic_close, np.minimum(weight, w["similar"]),
-                               np.where(civic_missing, np.minimum(weight, w["no-civic"]),
-                                        np.minimum(weight, w["different"] / 2))))
-    verdict = np.full(len(a), V_DIFFERENT, dtype=np.int8)
-    verdict[(similarity >= 70) & civic_close] = V_SIMILAR
-    verdict[(similarity >= 85) & civic_same & ~other_unit] = V_SAME
-    # Neighbours in one apartment building: same civic number and street, another unit.
-    unit_clash = (similarity >= 85) & civic_same & other_unit
-    verdict[unit_clash] = S_OTHER_UNIT
-    weight[unit_clash] = w["other-unit"]
-    verdict[missing] = V_MISSING
-    weight[missing] = 0.0
-    return verdict, weight
-
-
-def _codes(column: _Coded, a: np.ndarray, b: np.ndarray, name: str
-           ) -> tuple[np.ndarray, np.ndarray]:
-    va, vb = column.codes[a], column.codes[b]
-    verdict = np.where(va == vb, V_SAME, V_DIFFERENT).astype(np.int8)
-    # One mistyped or swapped character (K1A 0B1 / K1A 0B2, 2285 / 2258).
-    missing = (va == column.empty) | (vb == column.empty)
-    close = (verdict == V_DIFFERENT) & (_distance(column, va, vb, OSA, missing) == 1)
-    verdict[close] = V_SIMILAR
-    verdict[missing] = V_MISSING
-    return verdict, _table_weight(name, verdict)
-
-
-# Pairs compared for family context at once: bounds the (link, link) combinations held.
-_FAMILY_SLICE = 1 << 20
-
-
+# ---------------------------------------------------------------------------------- links
 class _LinkTable:
     """The student links of the contact records, grouped by record (positions ``start`` to
     ``start + count``), as plain arrays: a pair's links are found by position, not by a join."""
@@ -985,6 +692,7 @@ class _LinkTable:
         self.student = links["student"].to_numpy()[order]
         self.family = links["family"].to_numpy()[order]
         self.home = links["home"].to_numpy()[order]
+        self.kin = links["kin"].to_numpy()[order]
         self.role = links["role"].to_numpy()[order]
         self.parental = links["parental"].to_numpy(dtype=bool)[order]
 
@@ -1000,202 +708,74 @@ class _LinkTable:
         return pair_of, self.start[a[pair_of]] + k // per, self.start[b[pair_of]] + k % per
 
 
-def _family_context(f: _Features, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per pair: (veto, family weight, note code).
-
-    note code: 0 none, 1 same role in one family or home, 2 gender conflict, 3 generation
-    conflict (parent vs grandparent).
-    """
-    n = len(pairs)
-    veto = np.zeros(n, dtype=bool)
-    note = np.zeros(n, dtype=np.int8)
-    if n == 0 or f.links.empty:
-        return veto, np.zeros(n), note
-    family_pairs = np.zeros(n, dtype=bool)
-    # Every (link of a, link of b) of a pair, in slices of pairs so the combinations stay small.
-    table = f.link_table()
-    for first in range(0, n, _FAMILY_SLICE):
-        rows = np.arange(first, min(first + _FAMILY_SLICE, n))
-        pair_of, la, lb = table.combinations(pairs[rows, 0], pairs[rows, 1])
-        pair_of = rows[pair_of]
-        joined = table.family[la] == table.family[lb]
-        pair_j, la_j, lb_j = pair_of[joined], la[joined], lb[joined]
-        ra, rb = table.role[la_j], table.role[lb_j]
-        pa, pb = table.parental[la_j], table.parental[lb_j]
-        gender = ((ra == ROLE_MOTHER) & (rb == ROLE_FATHER)) \
-            | ((ra == ROLE_FATHER) & (rb == ROLE_MOTHER))
-        generation = ((ra == ROLE_GRANDPARENT) & pb) | ((rb == ROLE_GRANDPARENT) & pa)
-        # Two records linked to one student, both as parents, are two people: two parental
-        # roles (Mother and Father, both typed "Chris"), or two mothers or two fathers. A clerk
-        # who types a parent twice does it on another child, where the first record did not
-        # show up.
-        two_parents = (table.student[la_j] == table.student[lb_j]) & pa & pb
-        veto[pair_j[gender | generation | two_parents]] = True
-        family_pairs[pair_j[(ra == rb) & (ra != ROLE_NONE)]] = True
-        home_a = table.home[la]
-        home = (home_a >= 0) & (home_a == table.home[lb])
-        ra, rb = table.role[la[home]], table.role[lb[home]]
-        family_pairs[pair_of[home][(ra == rb) & (ra != ROLE_NONE)]] = True
-    weight = np.zeros(n)
-    weight[family_pairs] = WEIGHTS["family"]["same-role"]
-    note[family_pairs] = 1
-    ma, mb = f.roles[pairs[:, 0]], f.roles[pairs[:, 1]]
-    M, F, P, G = (1 << ROLE_MOTHER), (1 << ROLE_FATHER), (1 << ROLE_PARENT), (1 << ROLE_GRANDPARENT)
-    # Symmetric in a and b: a pair's verdict never depends on which record came first.
-    gender = (((ma & M) > 0) & ((mb & F) > 0) & ((mb & M) == 0) & ((ma & F) == 0)) | \
-        (((ma & F) > 0) & ((mb & M) > 0) & ((ma & M) == 0) & ((mb & F) == 0))
-    parentish = M | F | P
-    generation = ~gender & (((ma == G) & ((mb & parentish) > 0) & ((mb & G) == 0))
-                            | ((mb == G) & ((ma & parentish) > 0) & ((ma & G) == 0)))
-    weight[gender] += WEIGHTS["family"]["gender-conflict"]
-    note[gender] = 2
-    weight[generation] += WEIGHTS["family"]["generation-conflict"]
-    note[generation] = 3
-    return veto, weight, note
 
 
-def context_free_pairs(f: _Features, a: np.ndarray, b: np.ndarray, config: Config) -> np.ndarray:
-    """Per pair: neither record is linked to any student, and the config lets such pairs be
-    scored without the first-name veto (``context_free_name_veto`` below 0.5)."""
-    if config.threshold("context_free_name_veto") >= 0.5:
-        return np.zeros(len(a), dtype=bool)
-    return (f.roles[a] == 0) & (f.roles[b] == 0)
+# ---------------------------------------------------------------------------------- scoring
+@dataclass
+class _Scored:
+    pairs: np.ndarray
+    score: np.ndarray
+    """Match probability of each pair (the model's posterior of "one person")."""
+    veto: np.ndarray
+    compared: Compared
+    log_likelihood: np.ndarray
+    """(pairs, 3): log-likelihood of each pair under the m, h and u classes, class weights
+    included."""
+    model: linkage.Model
+
+    @property
+    def levels(self) -> dict[str, np.ndarray]:
+        return self.compared.levels
 
 
-def _context_free(f: _Features, a: np.ndarray, b: np.ndarray, verdicts: dict[str, np.ndarray],
-                  config: Config) -> np.ndarray:
-    """Pairs whose first-name disagreement weighs rather than vetoes: no family context, and no
-    household channel shared. A shared email or phone with two given names is what a household
-    looks like (the family address, the home phone), student links or not."""
-    shares_channel = np.isin(verdicts["email"], (V_SAME, V_SIMILAR)) \
-        | np.isin(verdicts["phone"], (V_SAME, V_SIMILAR))
-    return context_free_pairs(f, a, b, config) & ~shares_channel
+def _config_vetoes(config: Config, compared: Compared) -> np.ndarray:
+    """Pairs a config veto (``[matching] vetoes = ["first_name=different", ...]``) rules out."""
+    veto = np.zeros(len(compared.pairs), dtype=bool)
+    for rule in config.vetoes:
+        name, _, level = rule.partition("=")
+        veto |= compared.levels[name] == linkage.BY_NAME[name].level(level)
+    return veto
 
 
-# Candidate pairs scored at once: each field's comparison holds a few arrays the length of a
-# slice, so slices keep a million-student board's scoring within a bounded amount of memory.
-_SCORE_SLICE = 1 << 19
+def random_pairs(n: int, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` distinct random pairs (a < b) of ``n`` records, every pair when there are
+    fewer; the same pairs for the same board on every run."""
+    total = n * (n - 1) // 2
+    if total <= count:
+        a, b = np.triu_indices(n, k=1)
+        return np.stack([a, b], axis=1).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, n, size=int(count * 1.1) + 16)
+    b = rng.integers(0, n, size=len(a))
+    keep = a != b
+    packed = np.unique(np.minimum(a[keep], b[keep]) * n + np.maximum(a[keep], b[keep]))[:count]
+    return np.stack([packed // n, packed % n], axis=1)
 
 
-def score_pairs(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
-    """Verdicts, weights, vetoes and the 0..1 score of each candidate pair."""
-    if len(pairs) <= _SCORE_SLICE:
-        return _score_slice(f, pairs, config)
-    parts = [_score_slice(f, pairs[first:first + _SCORE_SLICE], config)
-             for first in range(0, len(pairs), _SCORE_SLICE)]
-    return _Scored(
-        pairs, *(np.concatenate([getattr(part, name) for part in parts])
-                 for name in ("score", "veto")),
-        {name: np.concatenate([part.verdicts[name] for part in parts])
-         for name in parts[0].verdicts},
-        *(np.concatenate([getattr(part, name) for part in parts])
-          for name in ("family", "family_note", "term_frequency", "context_free")))
+def fit_model(f: _Features, compared: Compared, passes: np.ndarray, pass_names: Sequence[str],
+              config: Config) -> linkage.Model:
+    """The board's model: u from random pairs of its records, m and h by EM sessions on its
+    candidate pairs (see :mod:`audits.linkage`)."""
+    sample = compare_in_slices(f, random_pairs(len(f.ids), linkage.RANDOM_PAIRS))
+    return linkage.estimate(compared.levels, passes, pass_names, sample.levels, len(f.ids),
+                            min_pairs=config.threshold("em_min_pairs"), tf_u=compared.tf_u)
 
 
-def _score_slice(f: _Features, pairs: np.ndarray, config: Config) -> _Scored:
-    a, b = pairs[:, 0], pairs[:, 1]
-    first, last = f.coded("first"), f.coded("last")
-    names = first  # one vocabulary for both (see _Features.coded)
-    fa, fb, la, lb = first.codes[a], first.codes[b], last.codes[a], last.codes[b]
-    # Given name and surname typed in each other's place (common in hand-keyed records).
-    # Both records must carry both names, or the verdict would depend on which came first.
-    all_names = (fa != names.empty) & (la != names.empty) & (fb != names.empty) \
-        & (lb != names.empty)
-    straight = _ratio(names, fa, fb, ~all_names) + _ratio(names, la, lb, ~all_names)
-    crossed = _ratio(names, fa, lb, ~all_names) + _ratio(names, la, fb, ~all_names)
-    swap = (crossed > straight + 40) & all_names
-    first_b = np.where(swap, lb, fb)
-    last_b = np.where(swap, fb, lb)
-    groups_b = np.where(swap[:, None], -1, f.groups[b])
-    first_v, first_w = _first_names(names, fa, first_b, f.groups[a], groups_b, config)
-    last_v, last_w = _last_names(names, la, last_b, config)
-    first_tf_b = np.where(swap, f.last_tf[b], f.first_tf[b])
-    last_tf_b = np.where(swap, f.first_tf[b], f.last_tf[b])
-    term_frequency = _tf_weight(first_v, f.first_tf[a], first_tf_b) \
-        + _tf_weight(last_v, f.last_tf[a], last_tf_b)
-    first_w = first_w + _tf_weight(first_v, f.first_tf[a], first_tf_b)
-    last_w = last_w + _tf_weight(last_v, f.last_tf[a], last_tf_b)
-    verdicts = {"first_name": first_v, "last_name": last_v}
-    weights = [first_w, last_w]
-    for name, (verdict, weight) in (("email", _emails(f, a, b)), ("phone", _phones(f, a, b)),
-                                    ("street", _streets(f, a, b)),
-                                    ("postal_code", _codes(f.coded("postal"), a, b,
-                                                           "postal_code")),
-                                    ("city", _codes(f.coded("city"), a, b, "city"))):
-        verdicts[name] = verdict
-        weights.append(weight)
-    total = PRIOR + np.sum(weights, axis=0)
-    veto, family_weight, family_note = _family_context(f, pairs)
-    total += family_weight
-    # A first name that is neither the same, a nickname, nor a typo: another person, whatever
-    # else they share (spouses share an email, a phone and an address). Without family context
-    # (see _context_free) it is strong evidence against, not a veto.
-    context_free = _context_free(f, a, b, verdicts, config)
-    first_differs = verdicts["first_name"] == V_DIFFERENT
-    veto |= first_differs & ~context_free
-    total += np.where(first_differs & context_free, CONTEXT_FREE["first-name-different"], 0.0)
-    # Context-free, a surname typed otherwise at one full address with the given name agreeing
-    # is as often a surname changed (marriage) or replaced in keying as another person.
-    place_same = (verdicts["street"] == V_SAME) & np.isin(verdicts["postal_code"],
-                                                          (V_SAME, V_MISSING))
-    first_agrees = np.isin(verdicts["first_name"], (V_SAME, F_NICKNAME, V_SIMILAR))
-    renamed = context_free_pairs(f, a, b, config) & place_same & first_agrees & ~swap \
-        & (verdicts["last_name"] == V_DIFFERENT)
-    total += np.where(renamed, np.maximum(last_w, CONTEXT_FREE["last-name-different-same-address"])
-                      - last_w, 0.0)
-    # A given name one slip from the other (Travis/Travks) is person-level agreement only when
-    # everything else is too: the same surname and the same place, and no family conflict.
-    surname_agrees = np.isin(verdicts["last_name"], (V_SAME, V_SIMILAR))
-    place_agrees = (verdicts["street"] == V_SAME) | (verdicts["postal_code"] == V_SAME) \
-        & np.isin(verdicts["street"], (V_SIMILAR, V_MISSING))
-    veto |= (verdicts["first_name"] == F_SPELLING) & ~(surname_agrees & place_agrees
-                                                       & (family_note < 2)) & ~context_free
-    score = 1.0 / (1.0 + np.exp(-total))
-    return _Scored(pairs, score, veto, verdicts, family_weight, family_note, term_frequency,
-                   context_free_pairs(f, a, b, config))
-
-
-# Fields whose verdicts the context-free weights are estimated for (the family has no verdict
-# there: no record of such a pair is linked to a student).
-EM_FIELDS = ("first_name", "last_name", "email", "phone", "street", "postal_code", "city")
-EM_ITERATIONS = 10
-
-
-def estimate_context_free(scored: _Scored, min_pairs: float) -> np.ndarray:
-    """The scores of the context-free pairs re-estimated from the list itself (splink-style
-    expectation maximisation of each verdict's m and u probabilities, names keeping their
-    term-frequency adjustment); the fixed-weight scores where there are fewer than
-    ``min_pairs`` such pairs (too few to estimate from) or ``min_pairs`` is 0.
-
-    Why: a contacts-only list has no family context, and how much an agreeing address or a
-    disagreeing given name says depends on the list (a hand-keyed list where a given name is
-    often replaced; a list with many households). The fixed weights seed the estimate.
-    """
-    score = scored.score.copy()
-    if scored.context_free is None or min_pairs <= 0:
-        return score
-    rows = np.flatnonzero(scored.context_free)
-    if len(rows) < max(min_pairs, 2):
-        return score
-    levels = np.stack([scored.verdicts[name][rows] for name in EM_FIELDS], axis=1).astype(np.int64)
-    width = int(levels.max()) + 1
-    offset = scored.term_frequency[rows] if scored.term_frequency is not None else 0.0
-    match = np.clip(score[rows], 1e-6, 1 - 1e-6)
-    for _ in range(EM_ITERATIONS):
-        share = float(np.clip(match.mean(), 1e-3, 1 - 1e-3))
-        total = np.full(len(rows), np.log(share / (1 - share))) + offset
-        for column in range(levels.shape[1]):
-            seen = np.bincount(levels[:, column], minlength=width) > 0
-            # Half a pair of pseudo-count per observed verdict: no verdict weighs infinitely.
-            m = np.bincount(levels[:, column], weights=match, minlength=width) + 0.5 * seen
-            u = np.bincount(levels[:, column], weights=1 - match, minlength=width) + 0.5 * seen
-            weight = np.zeros(width)
-            weight[seen] = np.log((m[seen] / m.sum()) / (u[seen] / u.sum()))
-            weight[V_MISSING] = 0.0  # a field on one record only says nothing either way
-            total += weight[levels[:, column]]
-        match = 1.0 / (1.0 + np.exp(-np.clip(total, -30, 30)))
-    score[rows] = match
-    return score
+def score_pairs(f: _Features, pairs: np.ndarray, config: Config,
+                model: linkage.Model | None = None, passes: np.ndarray | None = None,
+                pass_names: Sequence[str] = ()) -> _Scored:
+    """Levels, vetoes and match probability of each pair; the model is estimated from these
+    pairs (as the board's candidate pairs, ``passes`` the blocking passes that made each) unless
+    one is given."""
+    compared = compare_in_slices(f, pairs)
+    if model is None:
+        if passes is None:
+            passes = np.zeros(len(pairs), dtype=np.int64)
+        model = fit_model(f, compared, passes, pass_names, config)
+    score, log_l = linkage.predict(model, compared.levels, compared.tf_u)
+    veto = compared.veto | _config_vetoes(config, compared)
+    score = np.where(veto, 0.0, score)
+    return _Scored(compared.pairs, score, veto, compared, log_l, model)
 
 
 # ---------------------------------------------------------------------------------- clusters
@@ -1205,12 +785,16 @@ def _components(n: int, pairs: np.ndarray) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _greedy_groups(members: list[int], edges: list[tuple[float, int, int]],
-                   vetoed: set[tuple[int, int]], ids: np.ndarray) -> list[set[int]]:
-    """Join the strongest accepted pairs first, never two groups with a veto between them.
-    Equal scores (identical records are common) go in contact-id order, so the groups are the
-    same whatever the export's row order."""
-    group_of = {m: {m} for m in members}
+def _average_linkage(members: list[int], edges: list[tuple[float, int, int]],
+                     probability: dict[tuple[int, int], float], vetoed: set[tuple[int, int]],
+                     ids: np.ndarray, threshold: float) -> list[tuple[set[int], float]]:
+    """Groups of one component: the strongest accepted pairs joined first; two groups join only
+    when the mean match probability of every pair across them reaches ``threshold`` and no
+    pair across them is vetoed (one record never chains two people through itself). Each group
+    with its confidence: the product of its joins' mean probabilities, the chance that every
+    join was right."""
+    group_of = {m: frozenset([m]) for m in members}
+    confidence = {frozenset([m]): 1.0 for m in members}
 
     def strongest_first(edge: tuple[float, int, int]) -> tuple:
         score, x, y = edge
@@ -1221,13 +805,23 @@ def _greedy_groups(members: list[int], edges: list[tuple[float, int, int]],
         gx, gy = group_of[x], group_of[y]
         if gx is gy:
             continue
-        if any((min(p, q), max(p, q)) in vetoed for p in gx for q in gy):
+        cross = [(min(p, q), max(p, q)) for p in gx for q in gy]
+        if any(pair in vetoed for pair in cross):
+            continue
+        known = [probability[pair] for pair in cross if pair in probability]
+        mean = float(np.mean(known)) if known else 0.0
+        if mean < threshold:
             continue
         merged = gx | gy
+        confidence[merged] = confidence.pop(gx) * confidence.pop(gy) * mean
         for m in merged:
             group_of[m] = merged
     unique = {id(g): g for g in group_of.values()}
-    return [g for g in unique.values() if len(g) > 1]
+    return [(set(g), confidence[g]) for g in unique.values() if len(g) > 1]
+
+
+# Components up to this many records have every pair inside compared (for the linkage rule).
+_INNER_LIMIT = 100
 
 
 def match_contacts(board: Board, graph: HouseholdGraph | None, config: Config) -> ContactMatches:
@@ -1236,115 +830,136 @@ def match_contacts(board: Board, graph: HouseholdGraph | None, config: Config) -
     n = len(f.ids)
     if n < 2:
         return ContactMatches(())
-    pairs = candidate_pairs(f, int(config.threshold("max_block_size")),
-                            int(config.threshold("name_block_size")))
+    pairs, passes, pass_names = candidate_pairs_by_pass(
+        f, int(config.threshold("max_block_size")), int(config.threshold("name_block_size")))
     if len(pairs) == 0:
         return ContactMatches(())
-    scored = score_pairs(f, pairs, config)
-    scored.score = estimate_context_free(scored, config.threshold("context_free_em_pairs"))
+    scored = score_pairs(f, pairs, config, passes=passes, pass_names=pass_names)
     threshold = config.threshold("duplicate_contact")
     accepted = (scored.score >= threshold) & ~scored.veto
     acc_pairs = pairs[accepted]
-    acc_score = scored.score[accepted]
-    acc_index = np.flatnonzero(accepted)
     component = _components(n, acc_pairs)
     comp_of_pair = component[acc_pairs[:, 0]] if len(acc_pairs) else np.zeros(0, dtype=np.int64)
     order = np.argsort(comp_of_pair, kind="stable")
-    groups: list[tuple[list[int], list[int]]] = []  # (members, accepted pair rows)
     bounds = np.flatnonzero(np.diff(comp_of_pair[order])) + 1
     chunks = np.split(order, bounds) if len(order) else []
-    # Three or more records: score every pair inside (in one batch), so a veto between two
-    # members that blocking never compared still splits the chain.
+    acc_index = np.flatnonzero(accepted)
+    probability: dict[tuple[int, int], float] = {}
+    vetoed: set[tuple[int, int]] = set()
+    # Three or more records: compare every pair inside (in one batch) with the board's model,
+    # so the linkage rule sees the pairs that blocking never made.
     inner_pairs = []
     for chunk in chunks:
         members = sorted({int(x) for r in chunk.tolist() for x in acc_pairs[r]})
-        if 2 < len(members) <= 100:
+        if 2 < len(members) <= _INNER_LIMIT:
             inner_pairs.extend((x, y) for i, x in enumerate(members) for y in members[i + 1:])
-    vetoed: set[tuple[int, int]] = set()
+    big = np.zeros(len(pairs), dtype=bool)
+    if len(chunks):
+        sizes = np.bincount(component)
+        big = (sizes[component[pairs[:, 0]]] > 2) & (component[pairs[:, 0]] == component[pairs[:, 1]])
+    for row in np.flatnonzero(big):
+        x, y = int(pairs[row, 0]), int(pairs[row, 1])
+        probability[(x, y)] = float(scored.score[row])
+        if scored.veto[row]:
+            vetoed.add((x, y))
     if inner_pairs:
         inner = np.array(inner_pairs, dtype=np.int64)
-        inner_veto = score_pairs(f, inner, config).veto
-        vetoed = {(int(x), int(y)) for x, y in inner[inner_veto]}
-    sizes = np.bincount(component)
-    # Without family context a first-name disagreement weighs rather than vetoes; where it
-    # weighed a pair below the threshold, it still keeps the two records apart in a group
-    # (Alex, Frances and Francis at one address do not chain through a middle record).
-    apart = scored.veto | (scored.context_free & (scored.verdicts["first_name"] == V_DIFFERENT)
-                           & (scored.score < threshold))
-    crowded = apart & (sizes[component[pairs[:, 0]]] > 2) \
-        & (component[pairs[:, 0]] == component[pairs[:, 1]])
-    vetoed |= {(int(x), int(y)) for x, y in pairs[crowded]}
+        inner_scored = score_pairs(f, inner, config, model=scored.model)
+        for (x, y), p, v in zip(inner_pairs, inner_scored.score.tolist(),
+                                inner_scored.veto.tolist()):
+            probability[(x, y)] = p
+            if v:
+                vetoed.add((x, y))
+    groups: list[tuple[list[int], list[int], float]] = []
     for chunk in chunks:
         rows = chunk.tolist()
         members = sorted({int(x) for r in rows for x in acc_pairs[r]})
         if len(members) == 2:
-            groups.append((members, rows))
+            groups.append((members, rows, float(scored.score[acc_index[rows[0]]])))
             continue
-        edges = [(float(acc_score[r]), int(acc_pairs[r][0]), int(acc_pairs[r][1])) for r in rows]
-        for group in _greedy_groups(members, edges, vetoed, f.ids):
+        edges = [(float(scored.score[acc_index[r]]), int(acc_pairs[r][0]), int(acc_pairs[r][1]))
+                 for r in rows]
+        for group, confidence in _average_linkage(members, edges, probability, vetoed, f.ids,
+                                                  threshold):
             group_rows = [r for r in rows if acc_pairs[r][0] in group and acc_pairs[r][1] in group]
-            groups.append((sorted(group), group_rows))
+            groups.append((sorted(group), group_rows, confidence))
     clusters = []
-    for members, rows in groups:
+    for members, rows, confidence in groups:
         evidence = tuple(sorted((_evidence(f, scored, int(acc_index[r])) for r in rows),
                                 key=lambda e: (e.a, e.b)))
         ids = tuple(sorted(str(f.ids[m]) for m in members))
-        confidence = min(e.score for e in evidence) if evidence else 0.0
         clusters.append(ContactCluster(ids, round(float(confidence), 4), evidence))
     clusters.sort(key=lambda c: c.contacts)
-    return ContactMatches(tuple(clusters))
+    return ContactMatches(tuple(clusters), model=scored.model)
 
 
 # ---------------------------------------------------------------------------------- evidence
-_FAMILY_NOTES = {0: "no shared family", 1: "same role in one family or home",
-                 2: "Mother in one record, Father in the other",
-                 3: "parent in one record, grandparent in the other"}
+_LOG2 = float(np.log(2.0))
 
 
 def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
+    """Per comparison: the level, its words, both values as typed, and its weight in the total
+    (log2 of m over u, splink's match weight; the household weight log2 of m over h beside
+    it)."""
     x, y = int(scored.pairs[row][0]), int(scored.pairs[row][1])
     if str(f.ids[x]) > str(f.ids[y]):
         x, y = y, x
+    model = scored.model
+    levels = scored.levels
     fields: dict[str, dict] = {}
     first, last = f.raw_column("first_name"), f.raw_column("last_name")
     email, postal = f.raw_column("email"), f.raw_column("postal_code")
-
-    def put(name: str, code: int, va: str, vb: str, note: str = "") -> None:
-        fields[name] = {"verdict": VERDICT_WORDS[int(code)], "a": va, "b": vb, "note": note}
-
-    v = scored.verdicts
-    first_note = {V_SAME: "", F_NICKNAME: "nickname", V_SIMILAR: "spelling", F_SPELLING: "one letter apart",
-                  F_INITIAL: "initial", V_MISSING: ""}.get(int(v["first_name"][row]), "")
-    put("first_name", v["first_name"][row], first[x], first[y], first_note)
-    last_note = "part of a compound surname" if v["last_name"][row] == L_PARTIAL else ""
-    put("last_name", v["last_name"][row], last[x], last[y], last_note)
-    put("email", v["email"][row], email[x], email[y],
-        {V_SIMILAR: "one-character typo",
-         E_SEPARATORS: "only dots, underscores or spaces differ"}.get(int(v["email"][row]), ""))
     phones_x = [str(p) for p in f.phones[x] if p]
     phones_y = [str(p) for p in f.phones[y] if p]
     shared = sorted(set(phones_x) & set(phones_y))
-    phone_cols = [c for c, p in zip(PHONE_COLUMNS, f.phones[x]) if p in shared]
-    put("phone", v["phone"][row], ", ".join(_show_phone(p) for p in phones_x),
-        ", ".join(_show_phone(p) for p in phones_y),
-        ("shared: " + ", ".join(phone_cols)) if shared else
-        ("one digit apart" if v["phone"][row] == V_SIMILAR else ""))
-    street_note = {S_OTHER_UNIT: "same building, another unit",
-                   V_DIFFERENT: "moved?", V_SIMILAR: "spelling"}.get(int(v["street"][row]), "")
-    put("address", v["street"][row], _address(f, x), _address(f, y), street_note)
-    put("postal_code", v["postal_code"][row], postal[x], postal[y])
+    values = {
+        "first_name": (first[x], first[y]), "last_name": (last[x], last[y]),
+        "email": (email[x], email[y]),
+        "phone": (", ".join(_show_phone(p) for p in phones_x),
+                  ", ".join(_show_phone(p) for p in phones_y)),
+        "address": (_address(f, x, postal), _address(f, y, postal)),
+        "city": (f.raw_column("city")[x], f.raw_column("city")[y]),
+    }
+    for comparison in linkage.COMPARISONS:
+        level = int(levels[comparison.name][row])
+        tf = float(scored.compared.tf_u.get(comparison.name, np.zeros(len(scored.pairs)))[row]) \
+            if comparison.name in scored.compared.tf_u else 0.0
+        weight = float(model.match_weight(comparison.name)[level]) - tf
+        a_value, b_value = values.get(comparison.name, ("", ""))
+        note = comparison.levels[level].words
+        if comparison.name == "phone" and shared:
+            note += " (" + ", ".join(c for c, p in zip(PHONE_COLUMNS, f.phones[x])
+                                     if p in shared) + ")"
+        fields[comparison.name] = {
+            "verdict": _VERDICT[comparison.levels[level].name], "level": comparison.levels[level].name,
+            "a": a_value, "b": b_value, "note": note,
+            "weight": round(weight / _LOG2, 2),
+            "household_weight": round(float(model.household_weight(comparison.name)[level])
+                                      / _LOG2, 2)}
+    fields["address"]["postal_code"] = (postal[x], postal[y])
     return PairEvidence(str(f.ids[x]), str(f.ids[y]), round(float(scored.score[row]), 4), fields)
+
+
+# The contract's plain words for a level: same / similar / different / missing.
+_VERDICT = {"null": "missing", "exact": "same", "nickname": "similar", "variant": "different",
+            "slip": "similar", "similar": "similar", "initial": "similar", "different": "different",
+            "part": "similar", "typo": "similar", "local_part": "similar", "separators": "similar",
+            "one_digit": "similar", "exact_street": "similar", "other_unit": "different",
+            "other_civic": "different", "similar_street": "similar", "postal_only": "different",
+            "family": "same", "home": "same", "surname": "similar", "none": "different",
+            "same": "same", "gender": "different", "generation": "different", "other": "different",
+            "both_parental": "different", "mixed": "different"}
 
 
 def _show_phone(digits: str) -> str:
     return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}" if len(digits) == 10 else digits
 
 
-def _address(f: _Features, position: int) -> str:
+def _address(f: _Features, position: int, postal: np.ndarray) -> str:
     return ", ".join(part for part in (str(f.raw_column("street")[position]).strip(),
-                                       str(f.raw_column("city")[position]).strip()) if part)
+                                       str(f.raw_column("city")[position]).strip(),
+                                       str(postal[position]).strip()) if part)
 
 
 __all__: Iterable[str] = ("PairEvidence", "ContactCluster", "ContactMatches", "match_contacts",
-                          "candidate_pairs", "score_pairs", "context_free_pairs",
-                          "estimate_context_free", "WEIGHTS", "PRIOR", "CONTEXT_FREE")
+                          "candidate_pairs", "score_pairs", "fit_model", "random_pairs")

@@ -1,0 +1,369 @@
+"""The duplicate-contact model: comparisons declared as data, parameters estimated per board.
+
+A Fellegi-Sunter model in splink's shape (``comparison_library.py``,
+``expectation_maximisation.py``): each comparison is a field (or a household fact) with ordered
+levels; a compared pair of contact records falls in exactly one level of each comparison; the
+level's probability under each class of pair is a parameter; a pair's match probability is the
+posterior of the "same person" class given its levels.
+
+Three classes of pair, not two, because a household shares what identifies a person in a
+random pair (the family email, the home phone, the address, the surname) and a two-class model
+that assumes fields independent reads a husband and wife as one person:
+
+- ``m``: two records of one person;
+- ``h``: two people of one household or place (spouses, a parent and a grandparent, neighbours
+  in one building): what they share is learned from the board, like ``m``;
+- ``u``: two records drawn at random from the board (estimated from random pairs, as splink's
+  ``estimate_u_using_random_sampling``).
+
+Estimation (:func:`estimate`): ``u`` from random pairs; ``m``, ``h`` and the class weights by
+expectation maximisation over the candidate pairs' level patterns, with ``u`` held fixed (as
+splink does). Blocking keeps only pairs that agree on some key, so the candidate pairs are the
+random pairs restricted to that region: with ``u`` fixed, the ``u`` class's weight absorbs the
+restriction, and the posterior is the same as over all pairs. The fixed priors in
+:data:`COMPARISONS` are Dirichlet pseudo-counts: on a large board the data decides, on a tiny
+board (a handful of records, nothing to estimate from) the priors do. Names get splink's
+term-frequency adjustment on their exact level: agreeing on a rare name says more than
+agreeing on "Smith", for the random-pair class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+CLASSES = ("m", "h", "r", "u")
+MATCH, HOUSEHOLD, RELATIVE, RANDOM = 0, 1, 2, 3
+# The classes EM estimates (u comes from random pairs).
+ESTIMATED = (MATCH, HOUSEHOLD, RELATIVE)
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    """Short name (``exact``, ``nickname``...), as the config's vetoes and the evidence name it."""
+    words: str
+    """What the level means, for the evidence an analyst reads."""
+    m: float
+    h: float
+    r: float
+    u: float
+    """Prior probabilities of the level for the four classes (the fallback; see module doc)."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    levels: tuple[Level, ...]
+    """Level 0 is always "null": the field is missing on one record, which says nothing."""
+    term_frequency: bool = False
+    """Whether the exact level (1) is adjusted by the frequency of the agreeing value."""
+
+    def level(self, name: str) -> int:
+        return [level.name for level in self.levels].index(name)
+
+
+def _comparison(name: str, rows: Sequence[tuple[str, str, float, float, float, float]],
+                term_frequency: bool = False) -> Comparison:
+    levels = (Level("null", "missing on one record", 1.0, 1.0, 1.0, 1.0),) \
+        + tuple(Level(*row) for row in rows)
+    return Comparison(name, levels, term_frequency)
+
+
+# The fixed priors: generic expectations of hand-keyed person records (a parent typed twice
+# mostly agrees; two people of one household share the place and the channels, rarely the
+# given name; two random records rarely agree on anything), not figures from any one board.
+# Each column of a comparison sums to 1 over its levels (the null level aside).
+COMPARISONS: tuple[Comparison, ...] = (
+    #  level, words,                                                   m,     h,     r,     u
+    _comparison("first_name", (
+        ("exact", "the same given name", 0.84, 0.04, 0.03, 0.005),
+        ("nickname", "a nickname or short form of the other", 0.05, 0.01, 0.005, 0.001),
+        ("variant", "the other gender's form (Paul/Paula, Francis/Frances)", 0.005, 0.03, 0.01,
+         0.002),
+        ("slip", "one keying slip apart", 0.04, 0.01, 0.005, 0.002),
+        ("similar", "similar spelling", 0.02, 0.02, 0.01, 0.01),
+        ("initial", "an initial of the other", 0.015, 0.02, 0.01, 0.005),
+        ("different", "different given names", 0.03, 0.87, 0.93, 0.975),
+    ), term_frequency=True),
+    _comparison("last_name", (
+        ("exact", "the same surname", 0.85, 0.75, 0.45, 0.003),
+        ("part", "one part of a compound surname", 0.03, 0.05, 0.03, 0.0005),
+        ("slip", "one keying slip apart", 0.06, 0.01, 0.005, 0.001),
+        ("similar", "similar spelling", 0.02, 0.01, 0.005, 0.005),
+        ("different", "different surnames", 0.04, 0.18, 0.51, 0.9905),
+    ), term_frequency=True),
+    _comparison("email", (
+        ("exact", "the same email", 0.6, 0.35, 0.02, 0.0001),
+        ("typo", "one character apart", 0.03, 0.005, 0.001, 0.0001),
+        ("local_part", "the same name before @, another domain", 0.03, 0.01, 0.002, 0.0002),
+        ("separators", "only dots, underscores or hyphens differ", 0.02, 0.01, 0.002, 0.0002),
+        ("different", "different emails", 0.32, 0.625, 0.975, 0.9995),
+    )),
+    _comparison("phone", (
+        ("exact", "a phone number in common", 0.7, 0.6, 0.05, 0.0002),
+        ("one_digit", "numbers one digit apart", 0.03, 0.01, 0.002, 0.0005),
+        ("different", "no number in common", 0.27, 0.39, 0.948, 0.9993),
+    )),
+    _comparison("address", (
+        ("exact", "the same street address and postal code", 0.72, 0.78, 0.1, 0.0002),
+        ("exact_street", "the same street address, another postal code", 0.05, 0.04, 0.01,
+         0.0002),
+        ("other_unit", "the same building, another unit", 0.005, 0.03, 0.01, 0.0005),
+        ("other_civic", "the same street, another civic number", 0.03, 0.02, 0.02, 0.003),
+        ("similar", "a similar street address", 0.04, 0.02, 0.01, 0.001),
+        ("similar_street", "a similar street address, another postal code", 0.02, 0.01, 0.005,
+         0.001),
+        ("postal_only", "another street, the same postal code", 0.02, 0.01, 0.02, 0.002),
+        ("different", "different addresses", 0.115, 0.09, 0.825, 0.9921),
+    )),
+    _comparison("city", (
+        ("exact", "the same city", 0.9, 0.92, 0.5, 0.2),
+        ("similar", "similar city names", 0.03, 0.01, 0.01, 0.01),
+        ("different", "different cities", 0.07, 0.07, 0.49, 0.79),
+    )),
+    _comparison("household", (
+        ("family", "their students are one family (sibling links or a shared parent record)",
+         0.5, 0.7, 0.8, 0.0002),
+        ("home", "their students share a home address", 0.15, 0.1, 0.05, 0.0005),
+        ("surname", "their students share a surname", 0.2, 0.1, 0.05, 0.005),
+        ("none", "their students share no household", 0.15, 0.1, 0.1, 0.9943),
+    )),
+    _comparison("role", (
+        ("same", "the same role (both Mother, both Father...)", 0.92, 0.3, 0.15, 0.45),
+        ("gender", "Mother in one record, Father in the other", 0.005, 0.45, 0.15, 0.45),
+        ("generation", "a parent in one record, a grandparent in the other", 0.005, 0.15, 0.35,
+         0.02),
+        ("other", "other roles", 0.07, 0.1, 0.35, 0.08),
+    )),
+    _comparison("same_student", (
+        ("none", "not on one student", 0.95, 0.2, 0.4, 0.9998),
+        ("both_parental", "both parents of one student", 0.03, 0.6, 0.1, 0.0001),
+        ("mixed", "on one student, one of them not as a parent", 0.02, 0.2, 0.5, 0.0001),
+    )),
+)
+BY_NAME: dict[str, Comparison] = {c.name: c for c in COMPARISONS}
+
+# Prior weight of each class among all pairs of a board (odds against a random pair): about
+# one record in twenty typed twice and one other household member per record, on a board of
+# some ten thousand records. Estimated per board where there are enough pairs.
+PRIOR_CLASS_SHARE = (1e-5, 1e-4, 1e-4, 1.0 - 2.1e-4)
+
+# Pseudo-counts: how many pairs' worth of evidence the priors weigh against the board's own.
+PRIOR_PAIRS_MH = 50.0
+PRIOR_PAIRS_U = 200.0
+EM_ITERATIONS = 60
+# Fewer candidate pairs than this: the priors decide (nothing to estimate from).
+MIN_PAIRS = 500
+# Term-frequency adjustment needs a board to count values in.
+TF_MIN_VALUES = 200
+# Candidate pairs EM reads at most (a random subset on a larger board).
+EM_PAIRS = 1_000_000
+# Random pairs compared for u (splink's default max_pairs is 1e6).
+RANDOM_PAIRS = 300_000
+
+
+@dataclass
+class Model:
+    """Per comparison, a (levels, 3) array of probabilities; and the class weights."""
+
+    probabilities: dict[str, np.ndarray]
+    class_weight: np.ndarray
+    """Prior weight of m, h, u among the candidate pairs (unnormalised: see module doc)."""
+    estimated: bool = False
+    """False where the board was too small and the priors decide."""
+    households: bool = True
+    """Whether the household class takes part (see :func:`estimate`)."""
+    history: list = field(default_factory=list)
+
+    def log_probabilities(self, name: str) -> np.ndarray:
+        p = np.log(np.clip(self.probabilities[name], 1e-12, None))
+        p[0] = 0.0  # the null level says nothing for any class
+        return p
+
+    def match_weight(self, name: str) -> np.ndarray:
+        """Per level: log(m / u), splink's "match weight" of the level in natural log."""
+        p = self.log_probabilities(name)
+        return p[:, MATCH] - p[:, RANDOM]
+
+    def household_weight(self, name: str) -> np.ndarray:
+        """Per level: log(m / h): the level's evidence for one person against two of one
+        household."""
+        p = self.log_probabilities(name)
+        return p[:, MATCH] - p[:, HOUSEHOLD]
+
+    def describe(self) -> dict:
+        return {"estimated": self.estimated,
+                "class_weight": [float(x) for x in self.class_weight],
+                "comparisons": {name: {level.name: [round(float(x), 6) for x in
+                                                    self.probabilities[name][i]]
+                                       for i, level in enumerate(BY_NAME[name].levels)}
+                                for name in self.probabilities}}
+
+
+def prior_model() -> Model:
+    return Model({c.name: np.array([[lv.m, lv.h, lv.r, lv.u] for lv in c.levels])
+                  for c in COMPARISONS},
+                 np.array(PRIOR_CLASS_SHARE))
+
+
+def _normalise(counts: np.ndarray) -> np.ndarray:
+    """Per class (column): the non-null levels' probabilities (the null row stays 1)."""
+    out = counts.astype(float).copy()
+    out[0] = 0.0
+    total = out[1:].sum(axis=0, keepdims=True)
+    out[1:] = out[1:] / np.where(total > 0, total, 1.0)
+    out[0] = 1.0
+    return out
+
+
+def estimate_u(random_levels: Mapping[str, np.ndarray], prior: Model) -> dict[str, np.ndarray]:
+    """u per comparison from the levels of random pairs, with the prior as pseudo-counts."""
+    u = {}
+    for c in COMPARISONS:
+        levels = random_levels.get(c.name)
+        counts = np.zeros(len(c.levels))
+        if levels is not None and len(levels):
+            counts += np.bincount(levels, minlength=len(c.levels))[:len(c.levels)]
+        known = counts[1:].sum()
+        prior_u = prior.probabilities[c.name][:, RANDOM]
+        counts[1:] += PRIOR_PAIRS_U * prior_u[1:] / prior_u[1:].sum()
+        u[c.name] = _normalise(counts[:, None])[:, 0]
+        del known
+    return u
+
+
+@dataclass(frozen=True)
+class Session:
+    """One EM session (splink's ``estimate_parameters_using_expectation_maximisation`` with a
+    blocking rule): the candidate pairs some blocking passes made, and the comparisons those
+    passes' keys rest on, which are left out (their levels are the block's choice, not
+    evidence) and not estimated here."""
+
+    name: str
+    passes: tuple[str, ...]
+    fixed: tuple[str, ...]
+    household: bool = True
+    """Whether two people of one household are common among these pairs (a block on a shared
+    place or channel), so the household class is estimated here too."""
+
+
+SESSIONS: tuple[Session, ...] = (
+    Session("names", ("name",), ("first_name", "last_name"), household=False),
+    Session("address", ("civic+street4",), ("address", "city")),
+    Session("email and phone", ("email", "phone"), ("email", "phone")),
+    Session("family", ("family", "home"), ("household", "same_student")),
+)
+
+
+def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
+             pass_names: Sequence[str], random_levels: Mapping[str, np.ndarray] | None,
+             records: int, min_pairs: float = MIN_PAIRS, tf_u: Mapping | None = None,
+             seed: int = 0) -> Model:
+    """The board's model.
+
+    - u from random pairs of the board's records.
+    - m and h by expectation maximisation over the candidate pairs. The E step is the whole
+      model's posterior, with the classes' shares among *all* pairs of the board's ``records``
+      records (a match is rare among all pairs, so a block full of namesakes or of one
+      family's relatives cannot pass for the match class). The M step re-estimates each
+      comparison from the sessions (:data:`SESSIONS`) that leave it free: the pairs of blocking
+      passes whose keys do not rest on it (a block on names says nothing about how often one
+      person's records agree on their name); a comparison's estimate is the mean over those
+      sessions, as splink's. The classes' shares are the expected count of each among the
+      candidate pairs over the number of all pairs (pairs blocking did not make are taken as
+      neither).
+    - Sessions with fewer than ``min_pairs`` pairs are skipped; where none ran, the priors
+      decide (a board that small has nothing to estimate from).
+    """
+    model = prior_model()
+    u = estimate_u(random_levels or {}, model)
+    for name, values in u.items():
+        model.probabilities[name][:, RANDOM] = values
+    n = len(next(iter(candidate_levels.values()))) if candidate_levels else 0
+    if n == 0:
+        return model
+    bit = {name: 1 << i for i, name in enumerate(pass_names)}
+
+    def rows_of(session: Session) -> np.ndarray:
+        wanted = sum(bit.get(name, 0) for name in session.passes)
+        return np.flatnonzero((passes & wanted) != 0) if wanted else np.zeros(0, dtype=np.int64)
+
+    # The household class is estimated where the board shows households (candidate pairs
+    # whose students are one family or share a home). A list without them (contact records
+    # alone, or each on a student of its own) is linked as any list of person records is:
+    # one person or two, and nothing else the model could learn a household from.
+    households = len(rows_of(SESSIONS[-1])) >= max(min_pairs, 1)
+    sessions = [(session, rows) for session in SESSIONS
+                if len(rows := rows_of(session)) >= max(min_pairs, 1)]
+    if not sessions:
+        return model
+    # EM reads at most EM_PAIRS pairs (a random subset, the same on every run).
+    subset = np.arange(n)
+    if n > EM_PAIRS:
+        subset = np.sort(np.random.default_rng(seed).choice(n, EM_PAIRS, replace=False))
+    scale = n / len(subset)
+    levels = {name: values[subset] for name, values in candidate_levels.items()}
+    tf = {name: values[subset] for name, values in (tf_u or {}).items()}
+    in_session = [np.isin(subset, rows) for _, rows in sessions]
+    model.households = households
+    total = max(records * (records - 1) / 2, 1.0)
+    prior = prior_model()
+    weight = np.array(PRIOR_CLASS_SHARE, dtype=float)
+    if not households:
+        weight[[HOUSEHOLD, RELATIVE]] = 1e-300
+    for _ in range(EM_ITERATIONS):
+        model.class_weight = weight
+        _, log_l = predict(model, levels, tf)
+        log_l -= log_l.max(axis=1, keepdims=True)
+        resp = np.exp(log_l)
+        resp /= resp.sum(axis=1, keepdims=True)
+        for c in COMPARISONS:
+            k = len(c.levels)
+            per_session = []
+            for (session, _), member in zip(sessions, in_session):
+                if c.name in session.fixed:
+                    continue
+                per_session.append(np.stack(
+                    [np.bincount(levels[c.name][member], weights=resp[member, klass], minlength=k)
+                     for klass in ESTIMATED], axis=1))
+            if not per_session:
+                continue
+            tally = np.mean(per_session, axis=0)
+            for column, klass in enumerate(ESTIMATED):
+                p0 = prior.probabilities[c.name][:, klass]
+                counts = tally[:, column].copy()
+                counts[1:] += PRIOR_PAIRS_MH * p0[1:] / p0[1:].sum()
+                model.probabilities[c.name][:, klass] = _normalise(counts[:, None])[:, 0]
+        expected = resp.sum(axis=0) * scale
+        new = np.array([(expected[k] + 1.0) / total if households or k == MATCH else 1e-300
+                        for k in ESTIMATED] + [0.0])
+        new[RANDOM] = 1.0 - new[:RANDOM].sum()
+        model.history.append([float(x) for x in new])
+        done = abs(np.log(new[MATCH]) - np.log(weight[MATCH])) < 1e-5
+        weight = new
+        if done:
+            break
+    model.class_weight = weight
+    model.estimated = True
+    return model
+
+
+def predict(model: Model, levels: Mapping[str, np.ndarray],
+            tf_u: Mapping[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: (match probability, (pairs, 3) log-likelihood per class). ``tf_u``: per
+    term-frequency comparison, the log of (value's u / the level's u) where the pair agrees
+    exactly on a value, else 0, added to the random class."""
+    n = len(next(iter(levels.values())))
+    log_l = np.zeros((n, len(CLASSES)))
+    for c in COMPARISONS:
+        log_l += model.log_probabilities(c.name)[levels[c.name]]
+        if tf_u is not None and c.name in tf_u:
+            log_l[:, RANDOM] += tf_u[c.name]
+    log_l += np.log(model.class_weight)
+    top = log_l.max(axis=1, keepdims=True)
+    posterior = np.exp(log_l - top)
+    probability = posterior[:, MATCH] / posterior.sum(axis=1)
+    return probability, log_l
