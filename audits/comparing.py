@@ -273,21 +273,27 @@ def _addresses(f, a, b) -> np.ndarray:
     level[street_same & ~postal_agrees] = ADDRESS["exact_street"]
     level[street_same & postal_agrees] = ADDRESS["exact"]
     level[street_same & other_unit] = ADDRESS["other_unit"]
-    level[street_missing & postal_missing] = 0
     # A street on one record only: the postal code alone decides (a street typed on one record
     # and not the other is no disagreement).
     only_postal = street_missing & ~postal_missing
     level[only_postal & postal_same] = ADDRESS["postal_only"]
     level[only_postal & ~postal_same] = ADDRESS["different"]
+    city_same, city_close, city_missing = _codes(f.coded("city"), a, b)
+    level[(level == ADDRESS["different"]) & (city_same | city_close)] = ADDRESS["city_only"]
+    level[street_missing & postal_missing & city_missing] = 0
+    level[street_missing & postal_missing & ~city_missing & ~(city_same | city_close)] = \
+        ADDRESS["different"]
     return level
 
 
-def _cities(f, a, b) -> np.ndarray:
+def _cities(f, a, b, address: np.ndarray) -> np.ndarray:
     same, close, missing = _codes(f.coded("city"), a, b)
     level = np.full(len(a), CITY["different"], dtype=np.int8)
     level[close] = CITY["similar"]
     level[same] = CITY["exact"]
     level[missing] = 0
+    # Where the streets disagree, the address comparison has read the city already.
+    level[np.isin(address, (ADDRESS["city_only"], ADDRESS["different"], 0))] = 0
     return level
 
 
@@ -388,8 +394,8 @@ def compare_pairs(f, pairs: np.ndarray) -> Compared:
         "last_name": last_level,
         "email": _emails(f, a, b),
         "phone": _phones(f, a, b),
-        "address": _addresses(f, a, b),
-        "city": _cities(f, a, b),
+        "address": (address := _addresses(f, a, b)),
+        "city": _cities(f, a, b, address),
         "household": household, "role": role, "same_student": same_student,
     }
     first_tf_b = np.where(swap, f.last_tf[b], f.first_tf[b])

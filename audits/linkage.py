@@ -107,6 +107,8 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("one_digit", "numbers one digit apart", 0.03, 0.01, 0.002, 0.0005),
         ("different", "no number in common", 0.27, 0.39, 0.948, 0.9993),
     )),
+    # Street, postal code and city as one comparison: a postal code and a city agree whenever
+    # the street does, so counting each would count one fact three times.
     _comparison("address", (
         ("exact", "the same street address and postal code", 0.72, 0.78, 0.1, 0.0002),
         ("exact_street", "the same street address, another postal code", 0.05, 0.04, 0.01,
@@ -117,8 +119,11 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("similar_street", "a similar street address, another postal code", 0.02, 0.01, 0.005,
          0.001),
         ("postal_only", "another street, the same postal code", 0.02, 0.01, 0.02, 0.002),
-        ("different", "different addresses", 0.115, 0.09, 0.825, 0.9921),
+        ("city_only", "another address in the same city", 0.06, 0.05, 0.4, 0.2),
+        ("different", "different addresses", 0.055, 0.04, 0.425, 0.7921),
     )),
+    # The city where the address levels do not already say it: a typo in the city of one
+    # street address (where the street disagrees, "city_only" above carries the city).
     _comparison("city", (
         ("exact", "the same city", 0.9, 0.92, 0.5, 0.2),
         ("similar", "similar city names", 0.03, 0.01, 0.01, 0.01),

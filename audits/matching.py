@@ -564,6 +564,11 @@ def _block_passes(f: _Features, name_block: int = 8, max_block: int = 200
     add("postal+first3", postal.known & first.known, postal.codes, first.prefix(3), limit=small)
     add_address("civic+surname3", civic.known & last.known, civic.codes, last.prefix(3))
     add("city+surname4", city.known & last.known, city.codes, last.prefix(4), limit=small)
+    # Given name and surname both garbled or swapped: the given name with the city, the civic
+    # number with the postal code, the street name with the city.
+    add("city+first4", city.known & first.known, city.codes, first.prefix(4), limit=small)
+    add("postal+civic", postal.known & civic.known, postal.codes, civic.codes, limit=small)
+    add("city+street", city.known & street.known, city.codes, street.codes, limit=small)
     links = f.links
     frames.append(("family", links["contact"].to_numpy(),
                    links["family"].to_numpy().astype(np.int64)))
@@ -946,6 +951,7 @@ _VERDICT = {"null": "missing", "exact": "same", "nickname": "similar", "variant"
             "part": "similar", "typo": "similar", "local_part": "similar", "separators": "similar",
             "one_digit": "similar", "exact_street": "similar", "other_unit": "different",
             "other_civic": "different", "similar_street": "similar", "postal_only": "different",
+            "city_only": "different",
             "family": "same", "home": "same", "surname": "similar", "none": "different",
             "same": "same", "gender": "different", "generation": "different", "other": "different",
             "both_parental": "different", "mixed": "different"}
