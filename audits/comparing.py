@@ -201,8 +201,12 @@ def _emails(f, a, b) -> np.ndarray:
     level[(_distance(email, ea, eb, OSA, missing) == 1) & ~missing] = EMAIL["typo"]
     # Two addresses made of the same names (jane.roy@gmail / jane.roy@yahoo, janeroy@ /
     # jane_roy@) agree only as far as the names do: two namesakes' addresses look alike too.
-    level[f.email_named[a] & f.email_named[b]] = EMAIL["different"]
     level[ea == eb] = EMAIL["exact"]
+    # The same address once spaces are dropped, typed otherwise (``jane roy@`` / ``janeroy@``).
+    level[(ea == eb) & (spaced.codes[a] != spaced.codes[b])] = EMAIL["separators"]
+    named = f.email_named[a] | f.email_named[b]
+    level[named & np.isin(level, (EMAIL["typo"], EMAIL["local_part"], EMAIL["separators"]))] = \
+        EMAIL["different"]
     level[missing] = 0
     return level
 
@@ -265,19 +269,24 @@ def _addresses(f, a, b) -> np.ndarray:
     street_similar = ~street_missing & ~street_same & (
         ((similarity >= 70) & civic_close) | ((similarity >= 85) & (~has_a | ~has_b)))
     level = np.full(len(a), ADDRESS["different"], dtype=np.int8)
-    level[postal_same & ~street_same & ~street_similar] = ADDRESS["postal_only"]
-    level[street_similar & ~postal_agrees] = ADDRESS["similar_street"]
+    street_differs = ~street_same & ~street_similar
+    level[postal_close & street_differs] = ADDRESS["postal_typo_only"]
+    level[postal_same & street_differs] = ADDRESS["postal_only"]
+    level[street_similar] = ADDRESS["similar_street"]
+    level[street_similar & postal_close] = ADDRESS["similar_postal_typo"]
     level[street_similar & postal_agrees] = ADDRESS["similar"]
     level[(similarity >= 85) & has_a & has_b & ~civic_close & ~street_missing] = \
         ADDRESS["other_civic"]
-    level[street_same & ~postal_agrees] = ADDRESS["exact_street"]
+    level[street_same] = ADDRESS["exact_street"]
+    level[street_same & postal_close] = ADDRESS["exact_postal_typo"]
     level[street_same & postal_agrees] = ADDRESS["exact"]
     level[street_same & other_unit] = ADDRESS["other_unit"]
     # A street on one record only: the postal code alone decides (a street typed on one record
     # and not the other is no disagreement).
     only_postal = street_missing & ~postal_missing
     level[only_postal & postal_same] = ADDRESS["postal_only"]
-    level[only_postal & ~postal_same] = ADDRESS["different"]
+    level[only_postal & postal_close] = ADDRESS["postal_typo_only"]
+    level[only_postal & ~postal_same & ~postal_close] = ADDRESS["different"]
     city_same, city_close, city_missing = _codes(f.coded("city"), a, b)
     level[(level == ADDRESS["different"]) & (city_same | city_close)] = ADDRESS["city_only"]
     level[street_missing & postal_missing & city_missing] = 0

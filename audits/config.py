@@ -29,7 +29,7 @@ class Config:
     parental_relationships: frozenset[str] = wordlists.PARENTAL_RELATIONSHIPS
     """Relationship words (lowercased) that make students of one contact a family."""
     thresholds: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
-    nicknames: tuple[frozenset[str], ...] = wordlists.NICKNAME_GROUPS
+    nicknames: tuple[frozenset[str], ...] = field(default_factory=wordlists.nickname_groups)
     street_suffixes: Mapping[str, str] = field(default_factory=lambda: dict(wordlists.STREET_SUFFIXES))
     max_fix_share: float = 0.05
     """A fix plan that changes more than this share of any table needs ``--force``."""

@@ -110,17 +110,23 @@ COMPARISONS: tuple[Comparison, ...] = (
     # Street, postal code and city as one comparison: a postal code and a city agree whenever
     # the street does, so counting each would count one fact three times.
     _comparison("address", (
-        ("exact", "the same street address and postal code", 0.72, 0.78, 0.1, 0.0002),
-        ("exact_street", "the same street address, another postal code", 0.05, 0.04, 0.01,
+        ("exact", "the same street address and postal code", 0.68, 0.76, 0.1, 0.0002),
+        ("exact_postal_typo", "the same street address, postal codes one character apart",
+         0.02, 0.01, 0.002, 0.00001),
+        ("exact_street", "the same street address, another postal code", 0.03, 0.02, 0.008,
          0.0002),
         ("other_unit", "the same building, another unit", 0.005, 0.03, 0.01, 0.0005),
         ("other_civic", "the same street, another civic number", 0.03, 0.02, 0.02, 0.003),
         ("similar", "a similar street address", 0.04, 0.02, 0.01, 0.001),
-        ("similar_street", "a similar street address, another postal code", 0.02, 0.01, 0.005,
+        ("similar_postal_typo", "a similar street address, postal codes one character apart",
+         0.01, 0.005, 0.002, 0.0001),
+        ("similar_street", "a similar street address, another postal code", 0.01, 0.005, 0.003,
          0.001),
         ("postal_only", "another street, the same postal code", 0.02, 0.01, 0.02, 0.002),
+        ("postal_typo_only", "another street, postal codes one character apart", 0.005, 0.003,
+         0.005, 0.005),
         ("city_only", "another address in the same city", 0.06, 0.05, 0.4, 0.2),
-        ("different", "different addresses", 0.055, 0.04, 0.425, 0.7921),
+        ("different", "different addresses", 0.09, 0.067, 0.42, 0.7879),
     )),
     # The city where the address levels do not already say it: a typo in the city of one
     # street address (where the street disagrees, "city_only" above carries the city).

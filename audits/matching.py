@@ -233,7 +233,8 @@ def _features(board: Board, config: Config) -> _Features:
     contacts = _by_id(board.contacts, "contact_id")
     first = normalize.fold_names(contacts["first_name"])
     last = normalize.fold_names(contacts["last_name"])
-    groups = normalize.first_name_groups(first, normalize.nickname_index(config.nicknames))
+    nicknames = normalize.nickname_index(config.nicknames)
+    groups = normalize.first_name_groups(first, nicknames, width=NICKNAME_WIDTH)
     # One pass over the three phone columns: a number typed as home and cell is folded once.
     phones = normalize.normalize_phone(
         pd.concat([contacts[c].astype(object) for c in PHONE_COLUMNS], ignore_index=True)
@@ -260,8 +261,8 @@ def _features(board: Board, config: Config) -> _Features:
         groups=groups.to_numpy(),
         first_tf=term_frequency_adjustment(first), last_tf=term_frequency_adjustment(last),
         email=email_forms[:, 0], email_spaced=email_forms[:, 1], email_loose=email_forms[:, 2],
-        email_named=_named_emails(email_forms[:, 0], first.to_numpy(dtype=object),
-                                  last.to_numpy(dtype=object)),
+        email_named=_named_emails(email_forms[:, 1], first.to_numpy(dtype=object),
+                                  last.to_numpy(dtype=object), nicknames, config.nicknames),
         phones=phones, phone_digits=_digit_array(phones),
         roles=_role_masks(links, len(contacts)),
         civic=street["civic"].to_numpy(dtype=object),
@@ -277,21 +278,32 @@ def _features(board: Board, config: Config) -> _Features:
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
-def _named_emails(emails: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """Per record: the email's local part is made of the record's own names (``jane.roy@``,
-    ``jroy@``, ``roy_jane@``): agreeing on such a local part says what agreeing on the names
-    says, so the email comparison counts it only where it says more (see comparing._emails).
-    Worked out once per distinct (email, given name, surname)."""
+def _named_emails(emails: np.ndarray, first: np.ndarray, last: np.ndarray,
+                  index: dict[str, tuple[int, ...]], groups: tuple[frozenset[str], ...]
+                  ) -> np.ndarray:
+    """Per record: the email's local part is made of the record's own names or a form of its
+    given name (``jane.roy@``, ``jroy@``, ``roy_jane@``, ``james.nguyen@`` for Jimmy Nguyen):
+    agreeing on such a local part says what agreeing on the names says, so the email
+    comparison counts it only where it says more (see comparing._emails). Worked out once per
+    distinct (email, given name, surname)."""
     named = np.zeros(len(emails), dtype=bool)
     has = np.flatnonzero(emails != "")
     if not len(has):
         return named
     codes, distinct = pd.factorize(pd.MultiIndex.from_arrays(
         [emails[has], first[has], last[has]]))
-    values = np.fromiter((_local_is_names(*triple) for triple in distinct), dtype=bool,
+    def forms(name: str) -> set[str]:
+        return {name} | {other for g in index.get(name, ()) for other in groups[g]}
+
+    values = np.fromiter((any(_local_is_names(email, form, surname) for form in forms(given))
+                          for email, given, surname in distinct), dtype=bool,
                          count=len(distinct))
     named[has] = values[codes]
     return named
+
+
+# Nickname groups kept per given name (the first few: a short form may belong to many).
+NICKNAME_WIDTH = 6
 
 
 def _local_is_names(email: str, first: str, last: str) -> bool:
@@ -951,7 +963,8 @@ _VERDICT = {"null": "missing", "exact": "same", "nickname": "similar", "variant"
             "part": "similar", "typo": "similar", "local_part": "similar", "separators": "similar",
             "one_digit": "similar", "exact_street": "similar", "other_unit": "different",
             "other_civic": "different", "similar_street": "similar", "postal_only": "different",
-            "city_only": "different",
+            "city_only": "different", "exact_postal_typo": "similar",
+            "similar_postal_typo": "similar", "postal_typo_only": "different",
             "family": "same", "home": "same", "surname": "similar", "none": "different",
             "same": "same", "gender": "different", "generation": "different", "other": "different",
             "both_parental": "different", "mixed": "different"}

@@ -12,81 +12,52 @@ PARENTAL_RELATIONSHIPS: frozenset[str] = frozenset({
     "adoptive mother", "adoptive father", "mère", "mere", "père", "pere", "tuteur", "tutrice",
 })
 
-# Groups of first names that one person may be recorded under (lowercase, accents folded).
-NICKNAME_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(group) for group in (
-    ("jennifer", "jenny", "jen", "jenn", "jenni"),
-    ("robert", "bob", "rob", "bobby", "robbie", "bert"),
-    ("william", "bill", "will", "billy", "willie", "liam"),
-    ("katherine", "kathy", "kate", "katie", "kat", "catherine", "cathy", "kathryn", "kathleen"),
-    ("elizabeth", "liz", "beth", "betty", "eliza", "lisa", "liza", "libby", "elisabeth"),
-    ("margaret", "maggie", "meg", "peggy", "marge", "margie", "greta"),
-    ("michael", "mike", "mikey", "mick", "micheal"),
-    ("christopher", "chris", "topher", "kit"),
-    ("christine", "chris", "chrissy", "tina", "christina", "kristine", "kristina"),
-    ("patricia", "pat", "patty", "trish", "tricia"),
-    ("patrick", "pat", "paddy", "rick"),
-    ("richard", "rick", "dick", "rich", "ricky", "richie"),
-    ("james", "jim", "jimmy", "jamie"),
-    ("joseph", "joe", "joey", "jo"),
-    ("thomas", "tom", "tommy"),
-    ("daniel", "dan", "danny"),
-    ("david", "dave", "davey"),
-    ("anthony", "tony"),
-    ("andrew", "andy", "drew"),
-    ("alexander", "alex", "xander", "sandy", "alexandre"),
-    ("alexandra", "alex", "sandra", "sandy", "lexi", "alexandria"),
-    ("stephanie", "steph", "stephie"),
-    ("steven", "steve", "stephen", "stevie"),
-    ("matthew", "matt", "matty", "mathieu", "matthieu"),
-    ("nicholas", "nick", "nicky", "nicolas"),
-    ("jonathan", "jon", "johnny", "jonny"),
-    ("john", "jack", "johnny", "jean"),
-    ("benjamin", "ben", "benny", "benji"),
-    ("samuel", "sam", "sammy"),
-    ("samantha", "sam", "sammy"),
-    ("rebecca", "becky", "becca", "rebekah"),
-    ("deborah", "deb", "debbie", "debra"),
-    ("susan", "sue", "susie", "suzanne", "suzy"),
-    ("jessica", "jess", "jessie"),
-    ("victoria", "vicky", "tori", "vic"),
-    ("jacqueline", "jackie", "jacquie"),
-    ("edward", "ed", "eddie", "ted", "ned"),
-    ("theodore", "ted", "teddy", "theo"),
-    ("charles", "charlie", "chuck", "chas"),
-    ("charlotte", "charlie", "lottie"),
-    ("frederick", "fred", "freddie", "fritz"),
-    ("gregory", "greg"),
-    ("jeffrey", "jeff", "geoffrey", "geoff"),
-    ("kenneth", "ken", "kenny"),
-    ("lawrence", "larry", "laurence"),
-    ("leonard", "len", "lenny", "leo"),
-    ("raymond", "ray"),
-    ("ronald", "ron", "ronnie"),
-    ("donald", "don", "donnie"),
-    ("timothy", "tim", "timmy"),
-    ("zachary", "zach", "zack"),
-    ("abigail", "abby", "gail"),
-    ("amanda", "mandy"),
-    ("barbara", "barb", "babs"),
-    ("cynthia", "cindy"),
-    ("dorothy", "dot", "dottie"),
-    ("eleanor", "ellie", "nora", "elle"),
-    ("gabrielle", "gabby", "gabi", "gabriella"),
-    ("kimberly", "kim"),
-    ("melissa", "mel", "missy"),
-    ("nathalie", "natalie", "nat"),
-    ("pamela", "pam"),
-    ("sophie", "sophia"),
-    ("teresa", "terry", "tess", "theresa", "therese"),
-    ("valerie", "val"),
-    ("vincent", "vince", "vinny"),
+# French forms and short forms a Canadian board's records carry that the English-language
+# nicknames dataset (the ``nicknames`` package, hand-curated) does not have.
+FRENCH_NAME_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(group) for group in (
     ("philippe", "phil", "philip", "phillip"),
     ("francois", "frank", "francis", "frankie"),
     ("guillaume", "will", "william"),
     ("jean-francois", "jf"),
+    ("jean-philippe", "jp"),
+    ("jean-sebastien", "js"),
     ("marie-eve", "marie eve", "eve"),
+    ("marie-claude", "mc"),
+    ("nathalie", "natalie", "nat"),
+    ("therese", "teresa", "theresa"),
+    ("genevieve", "gen", "vivi"),
+    ("stephane", "steph"),
+    ("stephanie", "steph"),
+    ("frederic", "fred"),
+    ("frederique", "fred"),
+    ("sebastien", "seb"),
+    ("mathieu", "matt", "mat", "matthieu"),
+    ("benoit", "ben"),
+    ("dominique", "dom"),
+    ("jacques", "jack", "james"),
+    ("pierre", "peter"),
+    ("michel", "mike", "michael"),
+    ("catherine", "cathy", "kathy", "kate"),
+    ("elisabeth", "elizabeth", "liz", "babette"),
+    ("alexandre", "alex"),
+    ("alexandra", "alex"),
     ("mohammed", "mohammad", "muhammad", "mohamed", "mo"),
 ))
+
+
+def nickname_groups() -> tuple[frozenset[str], ...]:
+    """Groups of first names one person may be recorded under: each name of the ``nicknames``
+    dataset with its nicknames, then :data:`FRENCH_NAME_GROUPS`. Read once."""
+    if not _NICKNAME_GROUPS:
+        from nicknames import NickNamer
+
+        lookup = NickNamer().nickname_lookup
+        groups = [frozenset({name, *short}) for name, short in sorted(lookup.items())]
+        _NICKNAME_GROUPS.extend(groups + list(FRENCH_NAME_GROUPS))
+    return tuple(_NICKNAME_GROUPS)
+
+
+_NICKNAME_GROUPS: list[frozenset[str]] = []
 
 # Street-type words and their canonical abbreviation (Canada Post style), lowercased.
 STREET_SUFFIXES: dict[str, str] = {

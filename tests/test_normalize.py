@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from audits import normalize
-from audits.wordlists import NICKNAME_GROUPS
+from audits.wordlists import nickname_groups
 
 
 def series(*values):
@@ -24,7 +24,7 @@ def test_surname_parts_split_compound_surnames():
 
 
 def test_nickname_groups_put_nicknames_together_and_strangers_apart():
-    index = normalize.nickname_index(NICKNAME_GROUPS)
+    index = normalize.nickname_index(nickname_groups())
     groups = normalize.first_name_groups(series("jennifer", "jenny", "robert", "bob", "william",
                                                 "bill", "katherine", "kathy", "zorro",
                                                 "jennifer anne"), index)

@@ -17,7 +17,8 @@ from audits.board import ACCOUNT_PERSON_TABLE, TABLES
 from audits.sample import (DEMO_SEED, DEMO_STUDENTS, SampleBoard, generate_board,
                            truth_from_rules, write_board)
 from audits.sample.assemble import ENCODINGS
-from audits.wordlists import NICKNAME_GROUPS, PARENTAL_RELATIONSHIPS
+from audits.sample.names import NICKNAME_GROUPS
+from audits.wordlists import PARENTAL_RELATIONSHIPS
 
 CHECKS = ("duplicate-contact", "unlinked-siblings", "username-clash", "missing-sibling-access",
           "missing-username-source")

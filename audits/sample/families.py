@@ -23,7 +23,7 @@ from itertools import accumulate
 from unidecode import unidecode
 
 from audits.sample import names
-from audits.wordlists import NICKNAME_GROUPS
+from audits.sample.names import NICKNAME_GROUPS
 
 GRADES = ("JK", "SK", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12")
 LAST_ELEMENTARY_GRADE = 9  # index of grade 8 in GRADES
