@@ -7,6 +7,7 @@ integer comparison and every similarity is worked out once per distinct pair of 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,13 +134,29 @@ def _spelling(names, a: np.ndarray, b: np.ndarray, skip: np.ndarray
 
 
 # ---------------------------------------------------------------------------------- fields
-def _first_names(names, fa, fb, ga, gb) -> np.ndarray:
+def _nicknames(names, index: dict, fa: np.ndarray, fb: np.ndarray, skip: np.ndarray
+               ) -> np.ndarray:
+    """Per pair of given-name codes: the names share a nickname group (the whole table, once
+    per distinct pair of names; the first token stands for a name the table lacks, so
+    ``Jennifer Anne`` is Jennifer)."""
+    groups = names.per_value(
+        "nickname groups",
+        lambda x: frozenset(index.get(x) or index.get(x.split(" ")[0] if x else "", ())), object)
+    nick = np.zeros(len(fa), dtype=bool)
+    rows = np.flatnonzero((fa != fb) & ~skip)
+    if len(rows):
+        width = max(len(names.distinct), 1)
+        which, packed = pd.factorize(fa[rows] * width + fb[rows])
+        shares = np.fromiter((bool(groups[x // width] & groups[x % width]) for x in packed),
+                             dtype=bool, count=len(packed))
+        nick[rows] = shares[which]
+    return nick
+
+
+def _first_names(names, index: dict, fa, fb) -> np.ndarray:
     level = np.full(len(fa), FIRST["different"], dtype=np.int8)
     missing = (fa == names.empty) | (fb == names.empty)
-    nick = np.zeros(len(fa), dtype=bool)
-    for i in range(ga.shape[1]):
-        for j in range(gb.shape[1]):
-            nick |= (ga[:, i] >= 0) & (ga[:, i] == gb[:, j])
+    nick = _nicknames(names, index, fa, fb, missing)
     token = names.recoded("first token", lambda x: x.split(" ")[0])
     no_token = names.per_value("first token empty", lambda x: x.split(" ")[0] == "", bool)
     nick |= (token[fa] == token[fb]) & ~no_token[fa]
@@ -153,11 +170,13 @@ def _first_names(names, fa, fb, ga, gb) -> np.ndarray:
     initials = names.recoded("initial", lambda x: x[:1])
     length = names.per_value("length", len, np.int64)
     initial = (np.minimum(length[fa], length[fb]) == 1) & (initials[fa] == initials[fb])
+    # Most specific last: a keying slip that the nickname table also pairs (Jon/John) is a
+    # slip; a gendered form (Paul/Paula) is a variant even one letter apart.
     level[initial] = FIRST["initial"]
     level[similar] = FIRST["similar"]
+    level[nick] = FIRST["nickname"]
     level[slip] = FIRST["slip"]
     level[variant] = FIRST["variant"]
-    level[nick] = FIRST["nickname"]
     level[fa == fb] = FIRST["exact"]
     level[missing] = 0
     return level
@@ -205,8 +224,15 @@ def _emails(f, a, b) -> np.ndarray:
     # The same address once spaces are dropped, typed otherwise (``jane roy@`` / ``janeroy@``).
     level[(ea == eb) & (spaced.codes[a] != spaced.codes[b])] = EMAIL["separators"]
     named = f.email_named[a] | f.email_named[b]
-    level[named & np.isin(level, (EMAIL["typo"], EMAIL["local_part"], EMAIL["separators"]))] = \
-        EMAIL["different"]
+    level[named & np.isin(level, (EMAIL["local_part"], EMAIL["separators"]))] = EMAIL["different"]
+    # A one-character typo between addresses made of the same names, or in their numbers only
+    # (jason72@ / jason872@): two namesakes' addresses, as often as one person's.
+    typo = np.flatnonzero(level == EMAIL["typo"])
+    if len(typo):
+        digits = email.recoded("without digits", lambda x: re.sub(r"[0-9]", "", x))
+        numbers_only = digits[ea[typo]] == digits[eb[typo]]
+        level[typo[numbers_only | (f.email_named[a[typo]] & f.email_named[b[typo]])]] = \
+            EMAIL["different"]
     level[missing] = 0
     return level
 
@@ -391,7 +417,6 @@ def compare_pairs(f, pairs: np.ndarray) -> Compared:
     swap = (crossed > straight + 40) & all_names
     first_b = np.where(swap, lb, fb)
     last_b = np.where(swap, fb, lb)
-    groups_b = np.where(swap[:, None], -1, f.groups[b])
     household, role, same_student, veto = _household(f, pairs)
     last_level = _last_names(names, la, last_b)
     # Students who share a surname say something new only when it is not the records' own
@@ -399,7 +424,7 @@ def compare_pairs(f, pairs: np.ndarray) -> Compared:
     # the surname comparison.
     household[(household == HOUSEHOLD["surname"]) & (last_level == LAST["exact"])] = 0
     levels = {
-        "first_name": _first_names(names, fa, first_b, f.groups[a], groups_b),
+        "first_name": _first_names(names, f.nicknames, fa, first_b),
         "last_name": last_level,
         "email": _emails(f, a, b),
         "phone": _phones(f, a, b),

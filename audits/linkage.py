@@ -115,7 +115,8 @@ COMPARISONS: tuple[Comparison, ...] = (
          0.02, 0.01, 0.002, 0.00001),
         ("exact_street", "the same street address, another postal code", 0.03, 0.02, 0.008,
          0.0002),
-        ("other_unit", "the same building, another unit", 0.005, 0.03, 0.01, 0.0005),
+        # Neighbours: a building holds many more households than a unit does.
+        ("other_unit", "the same building, another unit", 0.005, 0.03, 0.01, 0.002),
         ("other_civic", "the same street, another civic number", 0.03, 0.02, 0.02, 0.003),
         ("similar", "a similar street address", 0.04, 0.02, 0.01, 0.001),
         ("similar_postal_typo", "a similar street address, postal codes one character apart",
@@ -126,7 +127,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("postal_typo_only", "another street, postal codes one character apart", 0.005, 0.003,
          0.005, 0.005),
         ("city_only", "another address in the same city", 0.06, 0.05, 0.4, 0.2),
-        ("different", "different addresses", 0.09, 0.067, 0.42, 0.7879),
+        ("different", "different addresses", 0.09, 0.067, 0.42, 0.7864),
     )),
     # The city where the address levels do not already say it: a typo in the city of one
     # street address (where the street disagrees, "city_only" above carries the city).
@@ -165,6 +166,8 @@ PRIOR_CLASS_SHARE = (1e-5, 1e-4, 1e-4, 1.0 - 2.1e-4)
 # Pseudo-counts: how many pairs' worth of evidence the priors weigh against the board's own.
 PRIOR_PAIRS_MH = 50.0
 PRIOR_PAIRS_U = 200.0
+# Fewer random pairs than this (a board of under about 150 records): u is the prior's.
+MIN_RANDOM_PAIRS = 10_000
 EM_ITERATIONS = 60
 # Fewer candidate pairs than this: the priors decide (nothing to estimate from).
 MIN_PAIRS = 500
@@ -231,18 +234,19 @@ def _normalise(counts: np.ndarray) -> np.ndarray:
 
 
 def estimate_u(random_levels: Mapping[str, np.ndarray], prior: Model) -> dict[str, np.ndarray]:
-    """u per comparison from the levels of random pairs, with the prior as pseudo-counts."""
+    """u per comparison from the levels of random pairs, with the prior as pseudo-counts. A
+    board with fewer than MIN_RANDOM_PAIRS pairs in all keeps the prior: its few pairs are
+    mostly the very pairs being judged (two records, one pair, and it is the duplicate)."""
     u = {}
     for c in COMPARISONS:
-        levels = random_levels.get(c.name)
-        counts = np.zeros(len(c.levels))
-        if levels is not None and len(levels):
-            counts += np.bincount(levels, minlength=len(c.levels))[:len(c.levels)]
-        known = counts[1:].sum()
         prior_u = prior.probabilities[c.name][:, RANDOM]
+        levels = random_levels.get(c.name)
+        if levels is None or len(levels) < MIN_RANDOM_PAIRS:
+            u[c.name] = prior_u.copy()
+            continue
+        counts = np.bincount(levels, minlength=len(c.levels))[:len(c.levels)].astype(float)
         counts[1:] += PRIOR_PAIRS_U * prior_u[1:] / prior_u[1:].sum()
         u[c.name] = _normalise(counts[:, None])[:, 0]
-        del known
     return u
 
 

@@ -174,7 +174,8 @@ class _Features:
     ids: np.ndarray
     first: np.ndarray
     last: np.ndarray
-    groups: np.ndarray  # (n, 3) nickname group numbers, -1 for none
+    groups: np.ndarray  # (n, NICKNAME_WIDTH) nickname group numbers (block keys), -1 for none
+    nicknames: dict  # folded given name -> numbers of its nickname groups (all of them)
     first_tf: np.ndarray  # (n,) term-frequency adjustment of agreeing on this first name
     last_tf: np.ndarray  # (n,) the same for the surname
     email: np.ndarray
@@ -258,7 +259,7 @@ def _features(board: Board, config: Config) -> _Features:
     return _Features(
         ids=contacts["contact_id"].to_numpy(dtype=object),
         first=first.to_numpy(dtype=object), last=last.to_numpy(dtype=object),
-        groups=groups.to_numpy(),
+        groups=groups.to_numpy(), nicknames=nicknames,
         first_tf=term_frequency_adjustment(first), last_tf=term_frequency_adjustment(last),
         email=email_forms[:, 0], email_spaced=email_forms[:, 1], email_loose=email_forms[:, 2],
         email_named=_named_emails(email_forms[:, 1], first.to_numpy(dtype=object),
@@ -308,15 +309,14 @@ NICKNAME_WIDTH = 6
 
 def _local_is_names(email: str, first: str, last: str) -> bool:
     rest = _NOT_ALNUM.sub("", normalize.fold(email.split("@")[0]))
-    for part in sorted({*str(first).split(), *str(last).replace("-", " ").split()}, key=len,
-                       reverse=True):
-        word = _NOT_ALNUM.sub("", part)
-        if word:
-            rest = rest.replace(word, "", 1)
-    initials = {_NOT_ALNUM.sub("", part)[:1] for part in f"{first} {last}".replace("-", " ").split()}
-    for initial in initials - {""}:
+    parts = [_NOT_ALNUM.sub("", part) for part in
+             f"{first} {last}".replace("-", " ").split()]
+    # Each name as often as it is a name (Martin Martin is martin.martin@).
+    for word in sorted((p for p in parts if p), key=len, reverse=True):
+        rest = rest.replace(word, "", 1)
+    for initial in {part[:1] for part in parts if part}:
         rest = rest.replace(initial, "", 1)
-    return len(rest) <= 1 and not rest.isdigit() or rest == ""
+    return rest == "" or (len(rest) == 1 and not rest.isdigit())
 
 
 def _by_id(frame: pd.DataFrame, key: str) -> pd.DataFrame:

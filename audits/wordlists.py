@@ -46,14 +46,29 @@ FRENCH_NAME_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(group) for grou
 
 
 def nickname_groups() -> tuple[frozenset[str], ...]:
-    """Groups of first names one person may be recorded under: each name of the ``nicknames``
-    dataset with its nicknames, then :data:`FRENCH_NAME_GROUPS`. Read once."""
-    if not _NICKNAME_GROUPS:
-        from nicknames import NickNamer
+    """Groups of first names one person may be recorded under, from the ``nicknames`` dataset
+    (its ``names.csv``: ``name, has_nickname, nickname`` rows), then :data:`FRENCH_NAME_GROUPS`.
+    Read once.
 
-        lookup = NickNamer().nickname_lookup
-        groups = [frozenset({name, *short}) for name, short in sorted(lookup.items())]
-        _NICKNAME_GROUPS.extend(groups + list(FRENCH_NAME_GROUPS))
+    Each name with its nicknames no longer than itself is one group (Robert, Rob, Bob: two
+    short forms of one name are one person's too). A row that lists a longer name as the
+    nickname (the dataset has "bill has_nickname robert" and "bill has_nickname william") is a
+    group of those two names alone, so Robert and William never meet through Bill."""
+    if not _NICKNAME_GROUPS:
+        import csv
+        from importlib.resources import files
+
+        short: dict[str, set[str]] = {}
+        with (files("nicknames") / "names.csv").open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if row.get("relationship") == "has_nickname":
+                    name = row["name1"].strip().lower()
+                    short.setdefault(name, set()).add(row["name2"].strip().lower())
+        groups = [frozenset({name, *(n for n in nicks if len(n) <= len(name))})
+                  for name, nicks in sorted(short.items())]
+        pairs = [frozenset({name, n}) for name, nicks in sorted(short.items())
+                 for n in sorted(nicks) if len(n) > len(name)]
+        _NICKNAME_GROUPS.extend(groups + list(FRENCH_NAME_GROUPS) + pairs)
     return tuple(_NICKNAME_GROUPS)
 
 
