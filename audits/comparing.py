@@ -223,15 +223,17 @@ def _emails(f, a, b) -> np.ndarray:
     level[ea == eb] = EMAIL["exact"]
     # The same address once spaces are dropped, typed otherwise (``jane roy@`` / ``janeroy@``).
     level[(ea == eb) & (spaced.codes[a] != spaced.codes[b])] = EMAIL["separators"]
-    named = f.email_named[a] | f.email_named[b]
-    level[named & np.isin(level, (EMAIL["local_part"], EMAIL["separators"]))] = EMAIL["different"]
+    near = np.flatnonzero(np.isin(level, (EMAIL["local_part"], EMAIL["separators"])))
+    if len(near):
+        named = f.named_emails(a[near]) | f.named_emails(b[near])
+        level[near[named]] = EMAIL["different"]
     # A one-character typo between addresses made of the same names, or in their numbers only
     # (jason72@ / jason872@): two namesakes' addresses, as often as one person's.
     typo = np.flatnonzero(level == EMAIL["typo"])
     if len(typo):
         digits = email.recoded("without digits", lambda x: re.sub(r"[0-9]", "", x))
         numbers_only = digits[ea[typo]] == digits[eb[typo]]
-        level[typo[numbers_only | (f.email_named[a[typo]] & f.email_named[b[typo]])]] = \
+        level[typo[numbers_only | (f.named_emails(a[typo]) & f.named_emails(b[typo]))]] = \
             EMAIL["different"]
     level[missing] = 0
     return level

@@ -79,14 +79,16 @@ def _comparison(name: str, rows: Sequence[tuple[str, str, float, float, float, f
 COMPARISONS: tuple[Comparison, ...] = (
     #  level, words,                                                   m,     h,     r,     u
     _comparison("first_name", (
-        ("exact", "the same given name", 0.84, 0.04, 0.03, 0.005),
+        ("exact", "the same given name", 0.83, 0.04, 0.03, 0.005),
         ("nickname", "a nickname or short form of the other", 0.05, 0.01, 0.005, 0.001),
         ("variant", "the other gender's form (Paul/Paula, Francis/Frances)", 0.005, 0.03, 0.01,
          0.002),
-        ("slip", "one keying slip apart", 0.04, 0.01, 0.005, 0.002),
-        ("similar", "similar spelling", 0.02, 0.02, 0.01, 0.01),
+        # A keying slip is common in one person's two records, rare between two people's
+        # names in one household.
+        ("slip", "one keying slip apart", 0.05, 0.003, 0.005, 0.002),
+        ("similar", "similar spelling", 0.02, 0.01, 0.01, 0.01),
         ("initial", "an initial of the other", 0.015, 0.02, 0.01, 0.005),
-        ("different", "different given names", 0.03, 0.87, 0.93, 0.975),
+        ("different", "different given names", 0.03, 0.887, 0.93, 0.975),
     ), term_frequency=True),
     _comparison("last_name", (
         ("exact", "the same surname", 0.85, 0.75, 0.45, 0.003),
@@ -169,8 +171,12 @@ PRIOR_PAIRS_U = 200.0
 # Fewer random pairs than this (a board of under about 150 records): u is the prior's.
 MIN_RANDOM_PAIRS = 10_000
 EM_ITERATIONS = 60
+# Class-share iterations with term frequencies after EM.
+TF_ITERATIONS = 5
 # Fewer candidate pairs than this: the priors decide (nothing to estimate from).
 MIN_PAIRS = 500
+# A session with fewer pairs than this says too little to average in.
+SESSION_MIN_PAIRS = 50
 # Term-frequency adjustment needs a board to count values in.
 TF_MIN_VALUES = 200
 # Candidate pairs EM reads at most (a random subset on a larger board).
@@ -290,8 +296,8 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
       sessions, as splink's. The classes' shares are the expected count of each among the
       candidate pairs over the number of all pairs (pairs blocking did not make are taken as
       neither).
-    - Sessions with fewer than ``min_pairs`` pairs are skipped; where none ran, the priors
-      decide (a board that small has nothing to estimate from).
+    - With fewer than ``min_pairs`` candidate pairs the priors decide (a board that small has
+      nothing to estimate from); a session with fewer than SESSION_MIN_PAIRS is skipped.
     """
     model = prior_model()
     u = estimate_u(random_levels or {}, model)
@@ -310,19 +316,29 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
     # whose students are one family or share a home). A list without them (contact records
     # alone, or each on a student of its own) is linked as any list of person records is:
     # one person or two, and nothing else the model could learn a household from.
-    households = len(rows_of(SESSIONS[-1])) >= max(min_pairs, 1)
+    if n < max(min_pairs, 1):
+        return model
+    households = len(rows_of(SESSIONS[-1])) >= SESSION_MIN_PAIRS
     sessions = [(session, rows) for session in SESSIONS
-                if len(rows := rows_of(session)) >= max(min_pairs, 1)]
+                if len(rows := rows_of(session)) >= SESSION_MIN_PAIRS]
     if not sessions:
         return model
-    # EM reads at most EM_PAIRS pairs (a random subset, the same on every run).
-    subset = np.arange(n)
-    if n > EM_PAIRS:
-        subset = np.sort(np.random.default_rng(seed).choice(n, EM_PAIRS, replace=False))
-    scale = n / len(subset)
-    levels = {name: values[subset] for name, values in candidate_levels.items()}
-    tf = {name: values[subset] for name, values in (tf_u or {}).items()}
-    in_session = [np.isin(subset, rows) for _, rows in sessions]
+    # EM runs on the distinct patterns of levels and sessions, with their counts (as splink's
+    # comparison-vector counts): a board's million pairs fall in a few thousand patterns. Term
+    # frequencies are left out while estimating (splink's estimate_without_term_frequencies).
+    membership = np.zeros(n, dtype=np.int64)
+    for number, (_, rows) in enumerate(sessions):
+        membership[rows] |= 1 << number
+    matrix = np.stack([candidate_levels[c.name].astype(np.int64) for c in COMPARISONS]
+                      + [membership], axis=1)
+    code = np.zeros(n, dtype=np.int64)
+    for column in range(matrix.shape[1]):
+        code = code * (int(matrix[:, column].max()) + 1) + matrix[:, column]
+    _, first, counts = np.unique(code, return_index=True, return_counts=True)
+    patterns = matrix[first]
+    counts = counts.astype(float)
+    in_session = [(patterns[:, -1] & (1 << number)) != 0 for number in range(len(sessions))]
+    pattern_levels = {c.name: patterns[:, column] for column, c in enumerate(COMPARISONS)}
     model.households = households
     total = max(records * (records - 1) / 2, 1.0)
     prior = prior_model()
@@ -331,39 +347,65 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
         weight[[HOUSEHOLD, RELATIVE]] = 1e-300
     for _ in range(EM_ITERATIONS):
         model.class_weight = weight
-        _, log_l = predict(model, levels, tf)
-        log_l -= log_l.max(axis=1, keepdims=True)
-        resp = np.exp(log_l)
-        resp /= resp.sum(axis=1, keepdims=True)
+        resp = _responsibilities(model, pattern_levels, None)
+        weighted = resp * counts[:, None]
         for c in COMPARISONS:
             k = len(c.levels)
-            per_session = []
-            for (session, _), member in zip(sessions, in_session):
-                if c.name in session.fixed:
-                    continue
-                per_session.append(np.stack(
-                    [np.bincount(levels[c.name][member], weights=resp[member, klass], minlength=k)
-                     for klass in ESTIMATED], axis=1))
+            per_session = [np.stack([np.bincount(pattern_levels[c.name][member],
+                                                 weights=weighted[member, klass], minlength=k)
+                                     for klass in ESTIMATED], axis=1)
+                           for (session, _), member in zip(sessions, in_session)
+                           if c.name not in session.fixed]
             if not per_session:
                 continue
             tally = np.mean(per_session, axis=0)
             for column, klass in enumerate(ESTIMATED):
                 p0 = prior.probabilities[c.name][:, klass]
-                counts = tally[:, column].copy()
-                counts[1:] += PRIOR_PAIRS_MH * p0[1:] / p0[1:].sum()
-                model.probabilities[c.name][:, klass] = _normalise(counts[:, None])[:, 0]
-        expected = resp.sum(axis=0) * scale
-        new = np.array([(expected[k] + 1.0) / total if households or k == MATCH else 1e-300
-                        for k in ESTIMATED] + [0.0])
-        new[RANDOM] = 1.0 - new[:RANDOM].sum()
+                tallied = tally[:, column].copy()
+                tallied[1:] += PRIOR_PAIRS_MH * p0[1:] / p0[1:].sum()
+                model.probabilities[c.name][:, klass] = _normalise(tallied[:, None])[:, 0]
+        new = _shares(weighted.sum(axis=0), total, households)
         model.history.append([float(x) for x in new])
         done = abs(np.log(new[MATCH]) - np.log(weight[MATCH])) < 1e-5
+        weight = new
+        if done:
+            break
+    # The classes' shares once more with the names' term frequencies, on the pairs themselves
+    # (at most EM_PAIRS of them, a random subset the same on every run).
+    subset = np.arange(n)
+    if n > EM_PAIRS:
+        subset = np.sort(np.random.default_rng(seed).choice(n, EM_PAIRS, replace=False))
+    levels = {name: values[subset] for name, values in candidate_levels.items()}
+    tf = {name: values[subset] for name, values in (tf_u or {}).items()}
+    for _ in range(TF_ITERATIONS):
+        model.class_weight = weight
+        expected = _responsibilities(model, levels, tf).sum(axis=0) * (n / len(subset))
+        new = _shares(expected, total, households)
+        done = abs(np.log(new[MATCH]) - np.log(weight[MATCH])) < 1e-4
         weight = new
         if done:
             break
     model.class_weight = weight
     model.estimated = True
     return model
+
+
+def _responsibilities(model: Model, levels: Mapping[str, np.ndarray], tf: Mapping | None
+                      ) -> np.ndarray:
+    _, log_l = predict(model, levels, tf)
+    log_l -= log_l.max(axis=1, keepdims=True)
+    resp = np.exp(log_l)
+    resp /= resp.sum(axis=1, keepdims=True)
+    return resp
+
+
+def _shares(expected: np.ndarray, total: float, households: bool) -> np.ndarray:
+    """Each class's share among all ``total`` pairs from its expected count among the candidate
+    pairs (one pseudo-pair each); the household classes none where the board shows none."""
+    new = np.array([(expected[k] + 1.0) / total if households or k == MATCH else 1e-300
+                    for k in ESTIMATED] + [0.0])
+    new[RANDOM] = 1.0 - new[:RANDOM].sum()
+    return new
 
 
 def predict(model: Model, levels: Mapping[str, np.ndarray],

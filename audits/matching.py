@@ -181,7 +181,8 @@ class _Features:
     email: np.ndarray
     email_spaced: np.ndarray  # lowercased and trimmed, inner spaces kept
     email_loose: np.ndarray  # without dots, underscores, hyphens or spaces
-    email_named: np.ndarray  # (n,) the email's local part is the record's own names (see below)
+    email_named: np.ndarray  # (n,) 0 not yet known, 1 the email is made of the record's names, 2 not
+    name_groups: tuple  # the nickname groups (config.nicknames)
     phones: np.ndarray  # (n, 3) ten-digit strings, "" for none
     phone_digits: np.ndarray  # (n, 3, 10) uint8 digits, 255 for none
     roles: np.ndarray  # (n,) bit mask of the role classes a record is linked with
@@ -214,6 +215,17 @@ class _Features:
             else:
                 self.coded_cache[name] = _Coded.of(getattr(self, name))
         return self.coded_cache[name]
+
+    def named_emails(self, positions: np.ndarray) -> np.ndarray:
+        """Per record position: its email is made of its own names (:func:`_named_emails`),
+        worked out on first need (only pairs whose emails nearly agree ask)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        todo = np.unique(positions[self.email_named[positions] == 0])
+        if len(todo):
+            named = _named_emails(self.email_spaced[todo], self.first[todo], self.last[todo],
+                                  self.nicknames, self.name_groups)
+            self.email_named[todo] = np.where(named, 1, 2)
+        return self.email_named[positions] == 1
 
     def link_table(self) -> "_LinkTable":
         """The student links grouped by record, built once (scoring runs in slices)."""
@@ -262,8 +274,7 @@ def _features(board: Board, config: Config) -> _Features:
         groups=groups.to_numpy(), nicknames=nicknames,
         first_tf=term_frequency_adjustment(first), last_tf=term_frequency_adjustment(last),
         email=email_forms[:, 0], email_spaced=email_forms[:, 1], email_loose=email_forms[:, 2],
-        email_named=_named_emails(email_forms[:, 1], first.to_numpy(dtype=object),
-                                  last.to_numpy(dtype=object), nicknames, config.nicknames),
+        email_named=np.zeros(len(contacts), dtype=np.int8), name_groups=config.nicknames,
         phones=phones, phone_digits=_digit_array(phones),
         roles=_role_masks(links, len(contacts)),
         civic=street["civic"].to_numpy(dtype=object),
@@ -293,12 +304,17 @@ def _named_emails(emails: np.ndarray, first: np.ndarray, last: np.ndarray,
         return named
     codes, distinct = pd.factorize(pd.MultiIndex.from_arrays(
         [emails[has], first[has], last[has]]))
-    def forms(name: str) -> set[str]:
-        return {name} | {other for g in index.get(name, ()) for other in groups[g]}
-
-    values = np.fromiter((any(_local_is_names(email, form, surname) for form in forms(given))
-                          for email, given, surname in distinct), dtype=bool,
-                         count=len(distinct))
+    forms: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    locals_: dict[str, str] = {}
+    values = np.zeros(len(distinct), dtype=bool)
+    for number, (email, given, surname) in enumerate(distinct):
+        if given not in forms:
+            # The given name's known forms (the nickname groups) and their initials.
+            others = {_NOT_ALNUM.sub("", o) for g in index.get(given, ()) for o in groups[g]}
+            forms[given] = (frozenset(others - {""}), frozenset(o[:1] for o in others if o))
+        if email not in locals_:
+            locals_[email] = _NOT_ALNUM.sub("", normalize.fold(email.split("@")[0]))
+        values[number] = _local_is_names(locals_[email], given, surname, *forms[given])
     named[has] = values[codes]
     return named
 
@@ -307,16 +323,30 @@ def _named_emails(emails: np.ndarray, first: np.ndarray, last: np.ndarray,
 NICKNAME_WIDTH = 6
 
 
-def _local_is_names(email: str, first: str, last: str) -> bool:
-    rest = _NOT_ALNUM.sub("", normalize.fold(email.split("@")[0]))
-    parts = [_NOT_ALNUM.sub("", part) for part in
-             f"{first} {last}".replace("-", " ").split()]
-    # Each name as often as it is a name (Martin Martin is martin.martin@).
-    for word in sorted((p for p in parts if p), key=len, reverse=True):
-        rest = rest.replace(word, "", 1)
-    for initial in {part[:1] for part in parts if part}:
-        rest = rest.replace(initial, "", 1)
-    return rest == "" or (len(rest) == 1 and not rest.isdigit())
+def _local_is_names(local: str, first: str, last: str, forms: frozenset[str] = frozenset(),
+                    form_initials: frozenset[str] = frozenset()) -> bool:
+    """``local`` (an email's local part, letters and digits only) is made of the names: it
+    splits wholly into name parts (Martin Martin is martin.martin@), their initials and the
+    known forms of the given name (james.nguyen@ for Jimmy Nguyen), with at most one other
+    letter (a middle initial). A digit is never a name: jroy77@ says more than the names."""
+    parts = [_NOT_ALNUM.sub("", part) for part in f"{first} {last}".replace("-", " ").split()]
+    tokens = {p for p in parts if p} | {p[:1] for p in parts if p} | set(forms) \
+        | set(form_initials)
+    tokens = [token for token in tokens if token and token in local]
+    # Word break: reach[i] is 0 where local[:i] splits into tokens, 1 where it does with one
+    # letter skipped, 2 where neither.
+    reach = [2] * (len(local) + 1)
+    reach[0] = 0
+    for i in range(len(local)):
+        state = reach[i]
+        if state == 2:
+            continue
+        for token in tokens:
+            if local.startswith(token, i):
+                reach[i + len(token)] = min(reach[i + len(token)], state)
+        if state == 0 and not local[i].isdigit():
+            reach[i + 1] = min(reach[i + 1], 1)
+    return bool(local) and reach[-1] < 2
 
 
 def _by_id(frame: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -943,12 +973,14 @@ def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
             if comparison.name in scored.compared.tf_u else 0.0
         weight = float(model.match_weight(comparison.name)[level]) - tf
         a_value, b_value = values.get(comparison.name, ("", ""))
-        note = comparison.levels[level].words
+        level_name = comparison.levels[level].name
+        note = _NOTES.get((comparison.name, level_name), "")
         if comparison.name == "phone" and shared:
-            note += " (" + ", ".join(c for c, p in zip(PHONE_COLUMNS, f.phones[x])
-                                     if p in shared) + ")"
+            note = "shared: " + ", ".join(c for c, p in zip(PHONE_COLUMNS, f.phones[x])
+                                          if p in shared)
         fields[comparison.name] = {
-            "verdict": _VERDICT[comparison.levels[level].name], "level": comparison.levels[level].name,
+            "verdict": _VERDICT[level_name], "level": level_name,
+            "words": comparison.levels[level].words,
             "a": a_value, "b": b_value, "note": note,
             "weight": round(weight / _LOG2, 2),
             "household_weight": round(float(model.household_weight(comparison.name)[level])
@@ -956,6 +988,22 @@ def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
     fields["address"]["postal_code"] = (postal[x], postal[y])
     return PairEvidence(str(f.ids[x]), str(f.ids[y]), round(float(scored.score[row]), 4), fields)
 
+
+# A few words beside the values, where the level is not plain from them.
+_NOTES = {("first_name", "nickname"): "nickname", ("first_name", "variant"): "another form",
+          ("first_name", "slip"): "one letter apart", ("first_name", "similar"): "spelling",
+          ("first_name", "initial"): "initial", ("last_name", "part"): "part of a compound surname",
+          ("last_name", "slip"): "spelling", ("last_name", "similar"): "spelling",
+          ("email", "typo"): "one-character typo", ("email", "local_part"): "another domain",
+          ("email", "separators"): "only dots, underscores or spaces differ",
+          ("phone", "one_digit"): "one digit apart",
+          ("address", "exact_postal_typo"): "postal code typo",
+          ("address", "exact_street"): "another postal code",
+          ("address", "other_unit"): "same building, another unit",
+          ("address", "other_civic"): "another civic number", ("address", "similar"): "spelling",
+          ("address", "similar_postal_typo"): "spelling", ("address", "similar_street"): "spelling",
+          ("address", "postal_only"): "same postal code", ("address", "city_only"): "moved?",
+          ("address", "different"): "moved?"}
 
 # The contract's plain words for a level: same / similar / different / missing.
 _VERDICT = {"null": "missing", "exact": "same", "nickname": "similar", "variant": "different",

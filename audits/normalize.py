@@ -54,11 +54,15 @@ def surname_parts(folded_last: str) -> tuple[str, ...]:
 
 def nickname_index(groups: Iterable[frozenset[str]]) -> dict[str, tuple[int, ...]]:
     """Each folded first name to the numbers of the nickname groups it belongs to."""
-    index: dict[str, list[int]] = {}
+    index: dict[str, list[tuple[bool, int]]] = {}
     for number, group in enumerate(groups):
+        longest = max((len(name) for name in group), default=0)
         for name in group:
-            index.setdefault(fold(name), []).append(number)
-    return {name: tuple(numbers) for name, numbers in index.items()}
+            index.setdefault(fold(name), []).append((len(name) < longest, number))
+    # A name's own groups (where it is the full form) first, then those it is a short form in:
+    # where only the first few are kept (block keys), the one that matters most stays.
+    return {name: tuple(number for _, number in sorted(numbers))
+            for name, numbers in index.items()}
 
 
 def first_name_groups(folded_first: pd.Series, index: Mapping[str, tuple[int, ...]],

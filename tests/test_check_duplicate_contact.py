@@ -408,7 +408,7 @@ def test_contacts_only_household_sharing_email_and_phone_is_not_merged():
     assert findings(b) == []
 
 
-def test_contacts_only_replaced_given_name_weighs_and_the_switch_restores_the_veto():
+def test_a_replaced_given_name_weighs_and_only_the_config_makes_it_a_veto():
     from dataclasses import replace as with_changes
 
     from audits.config import Config
@@ -416,34 +416,39 @@ def test_contacts_only_replaced_given_name_weighs_and_the_switch_restores_the_ve
     def person(cid, first, last, street="41 wallaby place", city="delmar", postal="2119"):
         return contact(cid, first, last, street=street, city=city, postal_code=postal)
 
-    # A hand-keyed list where two records differ only in a replaced given name.
+    # Two records that differ only in a replaced given name.
     records = [person("R1", "joshua", "ashkenazi-quesnell"),
                person("R2", "samuel", "ashkenazi-quesnell")]
     b = board_from_frames({"contacts": records})
     default = Config()
-    # Small lists keep the fixed weights: a different given name is strong evidence against,
-    # and an agreeing surname and address do not overcome it.
+    # A small list keeps the priors: a different given name is strong evidence against, and an
+    # agreeing surname and address do not overcome it.
     assert match_contacts(b, None, default).clusters == ()
-    # The weight is what separates them (not a veto): the pair is scored and not vetoed.
     from audits import matching
     f = matching._features(b, default)
     scored = matching.score_pairs(f, np.array([[0, 1]]), default)
-    assert not scored.veto[0] and bool(scored.context_free[0])
-    always = with_changes(default, thresholds={**default.thresholds, "context_free_name_veto": 1})
-    vetoed = matching.score_pairs(f, np.array([[0, 1]]), always)
-    assert vetoed.veto[0] and not bool(vetoed.context_free[0])
-    # Linked to a student, the same pair is vetoed whatever the switch says.
-    linked = board([student("S1", last="Ashkenazi-Quesnell")], records,
-                   [link("S1", "R1", "Mother")])
+    assert not scored.veto[0] and 0 < scored.score[0] < 0.5
+    # The weight is what separates them; a board that wants a veto says so in its config.
+    strict = with_changes(default, vetoes=("first_name=different",))
+    vetoed = matching.score_pairs(f, np.array([[0, 1]]), strict)
+    assert vetoed.veto[0] and vetoed.score[0] == 0
+    # Linked to students, the same pair still only weighs: the one hard veto is a student's
+    # Mother record against the same student's Father record.
+    linked = board([student("S1", last="Ashkenazi-Quesnell"), student("S2")], records,
+                   [link("S1", "R1", "Mother"), link("S2", "R2", "Mother")])
     g = matching._features(linked, default)
-    assert matching.score_pairs(g, np.array([[0, 1]]), default).veto[0]
+    assert not matching.score_pairs(g, np.array([[0, 1]]), default).veto[0]
+    parents = board([student("S1", last="Ashkenazi-Quesnell")], records,
+                    [link("S1", "R1", "Mother"), link("S1", "R2", "Father")])
+    h = matching._features(parents, default)
+    assert matching.score_pairs(h, np.array([[0, 1]]), default).veto[0]
 
 
-def test_context_free_weights_are_estimated_from_a_large_list():
+def test_the_model_is_estimated_from_a_large_list():
     # Many duplicates whose given name was replaced, all else agreeing, and no households:
     # estimated from the list, an agreeing full address outweighs the replaced given name, and
-    # a namesake at another address stays apart. The fixed weights alone keep the replaced
-    # given names apart.
+    # a namesake at another address stays apart. The priors alone keep the replaced given
+    # names apart.
     rng = random.Random(3)
     letters = "abcdefghijklmnopqrstuvwxyz"
     records = []
@@ -463,10 +468,14 @@ def test_context_free_weights_are_estimated_from_a_large_list():
                                postal_code=str(rng.randint(8000, 9999))))
     b = board_from_frames({"contacts": records})
     config = AuditContext(b).config
-    found = {c.contacts for c in match_contacts(b, None, config).clusters}
+    matches = match_contacts(b, None, config)
+    assert matches.model.estimated
+    found = {c.contacts for c in matches.clusters}
     assert found == {(f"A{i:03}", f"B{i:03}") for i in range(400)}
-    fixed = type(config)(thresholds={**config.thresholds, "context_free_em_pairs": 0})
-    kept_apart = {c.contacts for c in match_contacts(b, None, fixed).clusters}
+    priors = type(config)(thresholds={**config.thresholds, "em_min_pairs": 1e12})
+    fallback = match_contacts(b, None, priors)
+    assert not fallback.model.estimated
+    kept_apart = {c.contacts for c in fallback.clusters}
     assert kept_apart == {(f"A{i:03}", f"B{i:03}") for i in range(0, 400, 2)}
 
 

@@ -1,4 +1,4 @@
-"""Scoring on integer codes (audits/matching.py): each distinct pair of values is compared
+"""Scoring on integer codes (audits/matching.py, audits/comparing.py): each distinct pair of values is compared
 once and spread back to every candidate pair that has it; the result must be what comparing
 the texts pair by pair gives."""
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from audits import matching
+from audits import comparing, matching
 
 WORDS = st.sampled_from(["", "anne", "ann", "annie", "marc", "mark", "tremblay", "tremblay-roy",
                          "12 maple st", "12 maple street", "o'neil", "é"])
@@ -26,7 +26,7 @@ def test_pairwise_on_codes_is_pairwise_on_texts(pairs, skip_empty):
     assert list(column.distinct[a]) == list(left) and list(column.distinct[b]) == list(right)
     skip = ((left == "") | (right == "")) if skip_empty else None
     for scorer, equal in ((fuzz.ratio, 100), (OSA.distance, 0), (fuzz.token_set_ratio, None)):
-        got = matching._pairwise(column, a, b, scorer, equal, skip)
+        got = comparing._pairwise(column, a, b, scorer, equal, skip)
         want = process.cpdist(list(left), list(right), scorer=scorer)
         if equal is not None:
             same = left == right

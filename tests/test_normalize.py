@@ -25,9 +25,9 @@ def test_surname_parts_split_compound_surnames():
 
 def test_nickname_groups_put_nicknames_together_and_strangers_apart():
     index = normalize.nickname_index(nickname_groups())
-    groups = normalize.first_name_groups(series("jennifer", "jenny", "robert", "bob", "william",
-                                                "bill", "katherine", "kathy", "zorro",
-                                                "jennifer anne"), index)
+    names = ("jennifer", "jenny", "robert", "bob", "william", "bill", "katherine", "kathy",
+             "zorro", "jennifer anne")
+    groups = normalize.first_name_groups(series(*names), index, width=len(nickname_groups()))
     as_sets = [set(row) - {-1} for row in groups.itertuples(index=False)]
     assert as_sets[0] & as_sets[1]
     assert as_sets[2] & as_sets[3]
@@ -36,6 +36,22 @@ def test_nickname_groups_put_nicknames_together_and_strangers_apart():
     assert not as_sets[0] & as_sets[2]
     assert as_sets[8] == set()
     assert as_sets[9] == as_sets[0]
+
+
+def test_a_reversed_row_of_the_dataset_joins_two_names_only():
+    # The dataset lists "bill has_nickname robert" and "bill has_nickname william": Robert and
+    # William are each Bill, never each other.
+    index = normalize.nickname_index(nickname_groups())
+    assert set(index["robert"]) & set(index["bill"])
+    assert set(index["william"]) & set(index["bill"])
+    assert not set(index["robert"]) & set(index["william"])
+
+
+def test_a_names_own_group_comes_first_in_its_block_keys():
+    groups = nickname_groups()
+    index = normalize.nickname_index(groups)
+    first = normalize.first_name_groups(series("jennifer", "robert"), index, width=1)
+    assert "jenny" in groups[first.iloc[0, 0]] and "bob" in groups[first.iloc[1, 0]]
 
 
 def test_email_ignores_case_and_spaces_and_drops_non_emails():
