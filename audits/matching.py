@@ -838,10 +838,8 @@ def _average_linkage(members: list[int], edges: list[tuple[float, int, int]],
     """Groups of one component: the strongest accepted pairs joined first; two groups join only
     when the mean match probability of every pair across them reaches ``threshold`` and no
     pair across them is vetoed (one record never chains two people through itself). Each group
-    with its confidence: the product of its joins' mean probabilities, the chance that every
-    join was right."""
+    with its confidence (:func:`group_confidence`)."""
     group_of = {m: frozenset([m]) for m in members}
-    confidence = {frozenset([m]): 1.0 for m in members}
 
     def strongest_first(edge: tuple[float, int, int]) -> tuple:
         score, x, y = edge
@@ -856,15 +854,30 @@ def _average_linkage(members: list[int], edges: list[tuple[float, int, int]],
         if any(pair in vetoed for pair in cross):
             continue
         known = [probability[pair] for pair in cross if pair in probability]
-        mean = float(np.mean(known)) if known else 0.0
-        if mean < threshold:
+        if not known or float(np.mean(known)) < threshold:
             continue
         merged = gx | gy
-        confidence[merged] = confidence.pop(gx) * confidence.pop(gy) * mean
         for m in merged:
             group_of[m] = merged
     unique = {id(g): g for g in group_of.values()}
-    return [(set(g), confidence[g]) for g in unique.values() if len(g) > 1]
+    return [(set(g), group_confidence(sorted(g), probability)) for g in unique.values()
+            if len(g) > 1]
+
+
+def group_confidence(members: Sequence[int], probability: dict[tuple[int, int], float]) -> float:
+    """The chance that every record of a group is one person: for each record, its match
+    probability with the others taken together (the mean log-odds of its pairs: one person's
+    records agree with each other as one, so the pairs are not independent evidence), and
+    the group's is its least sure record's."""
+    worst = 1.0
+    for x in members:
+        odds = [probability[(min(x, y), max(x, y))] for y in members
+                if y != x and (min(x, y), max(x, y)) in probability]
+        if not odds:
+            continue
+        p = np.clip(np.array(odds), 1e-9, 1 - 1e-9)
+        worst = min(worst, float(1.0 / (1.0 + np.exp(-np.mean(np.log(p / (1 - p)))))))
+    return worst
 
 
 # Components up to this many records have every pair inside compared (for the linkage rule).
