@@ -944,8 +944,9 @@ def match_contacts(board: Board, graph: HouseholdGraph | None, config: Config) -
             group_rows = [r for r in rows if acc_pairs[r][0] in group and acc_pairs[r][1] in group]
             groups.append((sorted(group), group_rows, confidence))
     clusters = []
+    tables = _weight_tables(scored.model)
     for members, rows, confidence in groups:
-        evidence = tuple(sorted((_evidence(f, scored, int(acc_index[r])) for r in rows),
+        evidence = tuple(sorted((_evidence(f, scored, int(acc_index[r]), tables) for r in rows),
                                 key=lambda e: (e.a, e.b)))
         ids = tuple(sorted(str(f.ids[m]) for m in members))
         clusters.append(ContactCluster(ids, round(float(confidence), 4), evidence))
@@ -957,14 +958,23 @@ def match_contacts(board: Board, graph: HouseholdGraph | None, config: Config) -
 _LOG2 = float(np.log(2.0))
 
 
-def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
+def _weight_tables(model: linkage.Model) -> dict[str, tuple[list[float], list[float]]]:
+    """Per comparison, each level's match weight and household weight in bits (log2), as plain
+    lists: worked out once, read per pair shown."""
+    return {c.name: ((model.match_weight(c.name) / _LOG2).tolist(),
+                     (model.household_weight(c.name) / _LOG2).tolist())
+            for c in linkage.COMPARISONS}
+
+
+def _evidence(f: _Features, scored: _Scored, row: int,
+              tables: dict[str, tuple[list[float], list[float]]] | None = None) -> PairEvidence:
     """Per comparison: the level, its words, both values as typed, and its weight in the total
     (log2 of m over u, splink's match weight; the household weight log2 of m over h beside
     it)."""
     x, y = int(scored.pairs[row][0]), int(scored.pairs[row][1])
     if str(f.ids[x]) > str(f.ids[y]):
         x, y = y, x
-    model = scored.model
+    tables = tables or _weight_tables(scored.model)
     levels = scored.levels
     fields: dict[str, dict] = {}
     first, last = f.raw_column("first_name"), f.raw_column("last_name")
@@ -982,9 +992,9 @@ def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
     }
     for comparison in linkage.COMPARISONS:
         level = int(levels[comparison.name][row])
-        tf = float(scored.compared.tf_u.get(comparison.name, np.zeros(len(scored.pairs)))[row]) \
-            if comparison.name in scored.compared.tf_u else 0.0
-        weight = float(model.match_weight(comparison.name)[level]) - tf
+        tf = scored.compared.tf_u.get(comparison.name)
+        match_weight, household_weight = tables[comparison.name]
+        weight = match_weight[level] - (float(tf[row]) / _LOG2 if tf is not None else 0.0)
         a_value, b_value = values.get(comparison.name, ("", ""))
         level_name = comparison.levels[level].name
         note = _NOTES.get((comparison.name, level_name), "")
@@ -995,9 +1005,7 @@ def _evidence(f: _Features, scored: _Scored, row: int) -> PairEvidence:
             "verdict": _VERDICT[level_name], "level": level_name,
             "words": comparison.levels[level].words,
             "a": a_value, "b": b_value, "note": note,
-            "weight": round(weight / _LOG2, 2),
-            "household_weight": round(float(model.household_weight(comparison.name)[level])
-                                      / _LOG2, 2)}
+            "weight": round(weight, 2), "household_weight": round(household_weight[level], 2)}
     fields["address"]["postal_code"] = (postal[x], postal[y])
     return PairEvidence(str(f.ids[x]), str(f.ids[y]), round(float(scored.score[row]), 4), fields)
 
