@@ -77,6 +77,8 @@ class Finding:
     """Display name of every entity the finding names, by id (``C104`` -> ``Jennifer Smith``)."""
     household: Mapping[str, Any] = field(default_factory=dict)
     """The finding's part of the household graph: ``{"nodes": [...], "edges": [...]}``."""
+    match: Mapping[str, Any] = field(default_factory=dict)
+    """duplicate-contact: the model's waterfall per accepted pair (see checks/duplicate_contact)."""
 
     def entities(self) -> dict[str, list[str]]:
         return {"students": list(self.students), "contacts": list(self.contacts),
@@ -110,6 +112,7 @@ class Finding:
             "fix": _as_dict(self.fix),
             "names": _as_dict(self.names),
             "household": _as_dict(self.household),
+            **({"match": _as_dict(self.match)} if self.match else {}),
         }
 
     @classmethod
@@ -132,6 +135,7 @@ class Finding:
             fix=data.get("fix", {}),
             names=data.get("names", {}),
             household=data.get("household", {}),
+            match=data.get("match", {}),
         )
 
 

@@ -65,9 +65,16 @@ class PairEvidence:
     b: str
     """Contact ids, ``a < b``."""
     score: float
-    """0..1 match probability-like confidence."""
+    """The pair's match probability under the board's model."""
     fields: dict[str, dict] = field(default_factory=dict)
-    """Per field: ``{"verdict": same|similar|different|missing, "a": ..., "b": ..., "note": ...}``."""
+    """Per comparison: ``{"verdict": same|similar|different|missing, "level", "words", "a",
+    "b", "note", "weight", "household_weight"}``; weights in bits (log2), splink's waterfall:
+    ``prior + sum of weight + others == log2(score / (1 - score))``."""
+    prior: float = 0.0
+    """log2 of the prior odds of one person against two random records (the board's)."""
+    others: float = 0.0
+    """log2 of what the household and relative classes take off (two people of one household
+    or family explain the agreement too); zero where the board shows no households."""
 
 
 @dataclass(frozen=True)
@@ -1007,7 +1014,13 @@ def _evidence(f: _Features, scored: _Scored, row: int,
             "a": a_value, "b": b_value, "note": note,
             "weight": round(weight, 2), "household_weight": round(household_weight[level], 2)}
     fields["address"]["postal_code"] = (postal[x], postal[y])
-    return PairEvidence(str(f.ids[x]), str(f.ids[y]), round(float(scored.score[row]), 4), fields)
+    log_l = scored.log_likelihood[row]
+    others = np.logaddexp.reduce(log_l[[linkage.HOUSEHOLD, linkage.RELATIVE, linkage.RANDOM]])
+    weight = scored.model.class_weight
+    return PairEvidence(str(f.ids[x]), str(f.ids[y]), round(float(scored.score[row]), 4), fields,
+                        prior=round(float(np.log(weight[linkage.MATCH] / weight[linkage.RANDOM])
+                                          / _LOG2), 2),
+                        others=round(float(log_l[linkage.RANDOM] - others) / _LOG2, 2))
 
 
 # A few words beside the values, where the level is not plain from them.

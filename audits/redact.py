@@ -342,7 +342,17 @@ class Redactor:
             fix=self.value("fix", dict(finding.fix), slots),
             names={k: self.label(v) for k, v in finding.names.items()},
             household=self.household(finding.household) if finding.household else {},
+            match=self.match(finding.match) if finding.match else {},
         )
+
+    def match(self, match: Mapping[str, Any]) -> dict[str, Any]:
+        """The waterfall keeps its levels and weights; the values compared are withheld (a
+        redacted report shows that the emails agreed, not the email)."""
+        pairs = [{**pair, "fields": [{**item, "a": self.withheld(str(item.get("a", ""))),
+                                      "b": self.withheld(str(item.get("b", "")))}
+                                     for item in pair.get("fields", [])]}
+                 for pair in match.get("pairs", [])]
+        return {**match, "pairs": pairs}
 
     def findings(self, findings: Iterable[Finding]) -> list[Finding]:
         return [self.finding(f) for f in findings]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, Mapping, Sequence
 
 import pandas as pd
@@ -21,7 +22,7 @@ CONTACT_COLUMNS = TABLES["contacts"].columns
 # Fields a merge copies onto the survivor when only a retired record has them.
 FILLABLE = ("email", "home_phone", "cell_phone", "work_phone", "street", "city", "postal_code")
 FIELD_LABELS = {"first_name": "first_name", "last_name": "last_name", "email": "email",
-                "phone": "phone", "address": "address", "postal_code": "postal_code"}
+                "phone": "phone", "address": "address", "city": "city"}
 
 
 @check(CODE, severity=Severity.ERROR)
@@ -124,6 +125,7 @@ def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_o
     evidence = _evidence(cluster, names)
     evidence["family"] = _family_words(graph, cluster_links, ids)
     evidence["score"] = f"match confidence {cluster.confidence:.2f}"
+    evidence["weights"] = _waterfall_words(cluster)
     fix = {
         "action": "merge-contacts",
         "keep": keep,
@@ -154,6 +156,7 @@ def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_o
         fix=fix,
         names=names,
         household=graph.household_snapshot(seeds),
+        match=match_record(cluster),
     )
 
 
@@ -162,11 +165,27 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+_SPACES = re.compile(r"^\s+|\s+$|\s{2,}|[^\S ]")
+
+
+def visible(text: str) -> str:
+    """``text`` with the spacing a reader cannot see shown: leading, trailing, doubled and
+    non-space whitespace (a tab, a no-break space) as ``␣``, one per character."""
+    return _SPACES.sub(lambda m: "␣" * len(m.group()), text)
+
+
 def _field_words(name: str, field: Mapping[str, str]) -> str:
-    verdict, a, b, note = field["verdict"], str(field["a"]), str(field["b"]), field.get("note", "")
+    verdict, note = field["verdict"], field.get("note", "")
+    a, b = visible(str(field["a"])), visible(str(field["b"]))
     if verdict == "same":
-        shown = a if name not in ("first_name", "last_name") or a == b else f"{a} / {b}"
+        # Names as typed on both records (a clerk searches by them); an email or an address
+        # compares without case, so one value says it.
+        names = name in ("first_name", "last_name")
+        shown = f"{a} / {b}" if names and a != b else a
         text = f"same ({shown})" if shown else "same"
+        if names and a != b:
+            text += " (case differs)" if a.lower() == b.lower() else " (spacing differs)" \
+                if a.replace("␣", "").lower() == b.replace("␣", "").lower() else ""
         return text + (f", {note}" if note and name == "phone" else "")
     if verdict == "missing":
         if not a.strip() and not b.strip():
@@ -196,6 +215,37 @@ def _evidence(cluster: ContactCluster, names: Mapping[str, str]) -> dict[str, st
         if seen:
             evidence[FIELD_LABELS[name]] = "; ".join(seen)
     return evidence
+
+
+def _waterfall_words(cluster: ContactCluster) -> str:
+    """Each pair's match weights in bits, splink's waterfall: the prior, every comparison
+    with something to compare (its level and weight), what a household or family member
+    would explain, and the match probability they add up to."""
+    pairs = sorted(cluster.pairs, key=lambda p: (-p.score, p.a, p.b))
+    texts = []
+    for pair in pairs:
+        parts = [f"prior {pair.prior:+.1f}"]
+        parts += [f"{name} {field['level']} {field['weight']:+.1f}"
+                  for name, field in pair.fields.items() if field.get("level", "null") != "null"]
+        if pair.others:
+            parts.append(f"household or relative {pair.others:+.1f}")
+        text = "; ".join(parts) + f" = {pair.score:.2f}"
+        texts.append(f"{pair.a}~{pair.b}: {text}" if len(pairs) > 1 else text)
+    return " | ".join(texts)
+
+
+def match_record(cluster: ContactCluster) -> dict:
+    """The finding's ``match`` (a data-contract extension): the group's probability and, per
+    accepted pair, the waterfall as data."""
+    return {"probability": cluster.confidence,
+            "pairs": [{"a": pair.a, "b": pair.b, "probability": pair.score,
+                       "prior": pair.prior, "others": pair.others,
+                       "fields": [{"comparison": name, "level": field.get("level"),
+                                   "a": str(field.get("a", "")), "b": str(field.get("b", "")),
+                                   "weight": field.get("weight"),
+                                   "household_weight": field.get("household_weight")}
+                                  for name, field in pair.fields.items()]}
+                      for pair in cluster.pairs]}
 
 
 def _family_words(graph, links: Sequence[Mapping], ids: Sequence[str]) -> str:
