@@ -56,10 +56,6 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     # A pair of contact records whose match probability (the board's model) is at least this
     # is reported as one person.
     "duplicate_contact": 0.5,
-    # First-name similarity (0-100, rapidfuzz) above which two spellings count as one name.
-    "name_similarity": 85.0,
-    # Surname similarity (0-100) for a typo-tolerant surname match.
-    "surname_similarity": 88.0,
     # Blocks larger than this are split further before comparing (keeps the work near-linear).
     "max_block_size": 200.0,
     # Name blocks (similar names) larger than this are split by postal code, civic number and
