@@ -276,6 +276,9 @@ def _addresses(f, a, b) -> np.ndarray:
     ca, cb = civic.codes[a], civic.codes[b]
     ua, ub = unit.codes[a], unit.codes[b]
     street_missing = (sa == street.empty) | (sb == street.empty)
+    has_a, has_b = ca != civic.empty, cb != civic.empty
+    civic_same = (ca == cb) & has_a
+    civic_close = civic_same | (_distance(civic, ca, cb, OSA) <= 1) & has_a & has_b
     similarity = _ratio(street, sa, sb, street_missing)
     if len(a):
         wa, wb = words.codes[a], words.codes[b]
@@ -283,13 +286,13 @@ def _addresses(f, a, b) -> np.ndarray:
         similarity = np.maximum(similarity, _pairwise(words, wa, wb, fuzz.token_sort_ratio, 100,
                                                       street_missing))
         # A second address line on one record only (a building name): similar, never the same.
-        low = np.flatnonzero((similarity < 90) & ~street_missing)
+        # Only where the civic numbers leave the street to decide (most pairs at random have
+        # two numbers apart, and this is the slowest comparison).
+        low = np.flatnonzero((similarity < 90) & ~street_missing
+                             & (civic_close | ~has_a | ~has_b))
         if len(low):
             subset = _pairwise(words, wa[low], wb[low], fuzz.token_set_ratio, None)
             similarity[low] = np.maximum(similarity[low], np.minimum(subset, 90.0))
-    has_a, has_b = ca != civic.empty, cb != civic.empty
-    civic_same = (ca == cb) & has_a
-    civic_close = civic_same | (_distance(civic, ca, cb, OSA) <= 1) & has_a & has_b
     other_unit = (ua != unit.empty) & (ub != unit.empty) & (ua != ub)
     postal_same, postal_close, postal_missing = _codes(f.coded("postal"), a, b)
     postal_agrees = postal_same | postal_missing

@@ -194,8 +194,8 @@ class Model:
     """Prior weight of m, h, u among the candidate pairs (unnormalised: see module doc)."""
     estimated: bool = False
     """False where the board was too small and the priors decide."""
-    households: bool = True
-    """Whether the household class takes part (see :func:`estimate`)."""
+    families: bool = True
+    """Whether the relative class takes part (see :func:`estimate`)."""
     history: list = field(default_factory=list)
 
     def log_probabilities(self, name: str) -> np.ndarray:
@@ -312,13 +312,11 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
         wanted = sum(bit.get(name, 0) for name in session.passes)
         return np.flatnonzero((passes & wanted) != 0) if wanted else np.zeros(0, dtype=np.int64)
 
-    # The household class is estimated where the board shows households (candidate pairs
-    # whose students are one family or share a home). A list without them (contact records
-    # alone, or each on a student of its own) is linked as any list of person records is:
-    # one person or two, and nothing else the model could learn a household from.
-    if n < max(min_pairs, 1):
-        return model
-    households = len(rows_of(SESSIONS[-1])) >= SESSION_MIN_PAIRS
+    # The relative class (two people of one family who live apart) is estimated where the
+    # board shows families: candidate pairs whose students are one family or share a home. A
+    # list without student links has nothing to learn it from. The household class is always
+    # there: spouses share an email, a phone and an address, student links or not.
+    families = len(rows_of(SESSIONS[-1])) >= SESSION_MIN_PAIRS
     sessions = [(session, rows) for session in SESSIONS
                 if len(rows := rows_of(session)) >= SESSION_MIN_PAIRS]
     if not sessions:
@@ -339,12 +337,12 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
     counts = counts.astype(float)
     in_session = [(patterns[:, -1] & (1 << number)) != 0 for number in range(len(sessions))]
     pattern_levels = {c.name: patterns[:, column] for column, c in enumerate(COMPARISONS)}
-    model.households = households
+    model.families = families
     total = max(records * (records - 1) / 2, 1.0)
     prior = prior_model()
     weight = np.array(PRIOR_CLASS_SHARE, dtype=float)
-    if not households:
-        weight[[HOUSEHOLD, RELATIVE]] = 1e-300
+    if not families:
+        weight[RELATIVE] = 1e-300
     for _ in range(EM_ITERATIONS):
         model.class_weight = weight
         resp = _responsibilities(model, pattern_levels, None)
@@ -364,7 +362,7 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
                 tallied = tally[:, column].copy()
                 tallied[1:] += PRIOR_PAIRS_MH * p0[1:] / p0[1:].sum()
                 model.probabilities[c.name][:, klass] = _normalise(tallied[:, None])[:, 0]
-        new = _shares(weighted.sum(axis=0), total, households)
+        new = _shares(weighted.sum(axis=0), total, families)
         model.history.append([float(x) for x in new])
         done = abs(np.log(new[MATCH]) - np.log(weight[MATCH])) < 1e-5
         weight = new
@@ -380,7 +378,7 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
     for _ in range(TF_ITERATIONS):
         model.class_weight = weight
         expected = _responsibilities(model, levels, tf).sum(axis=0) * (n / len(subset))
-        new = _shares(expected, total, households)
+        new = _shares(expected, total, families)
         done = abs(np.log(new[MATCH]) - np.log(weight[MATCH])) < 1e-4
         weight = new
         if done:
@@ -399,10 +397,10 @@ def _responsibilities(model: Model, levels: Mapping[str, np.ndarray], tf: Mappin
     return resp
 
 
-def _shares(expected: np.ndarray, total: float, households: bool) -> np.ndarray:
+def _shares(expected: np.ndarray, total: float, families: bool) -> np.ndarray:
     """Each class's share among all ``total`` pairs from its expected count among the candidate
-    pairs (one pseudo-pair each); the household classes none where the board shows none."""
-    new = np.array([(expected[k] + 1.0) / total if households or k == MATCH else 1e-300
+    pairs (one pseudo-pair each); the relative class none where the board shows no families."""
+    new = np.array([(expected[k] + 1.0) / total if families or k != RELATIVE else 1e-300
                     for k in ESTIMATED] + [0.0])
     new[RANDOM] = 1.0 - new[:RANDOM].sum()
     return new
