@@ -312,6 +312,8 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
         wanted = sum(bit.get(name, 0) for name in session.passes)
         return np.flatnonzero((passes & wanted) != 0) if wanted else np.zeros(0, dtype=np.int64)
 
+    if n < max(min_pairs, 1):
+        return model
     # The relative class (two people of one family who live apart) is estimated where the
     # board shows families: candidate pairs whose students are one family or share a home. A
     # list without student links has nothing to learn it from. The household class is always
