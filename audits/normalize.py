@@ -92,8 +92,17 @@ def _vectorised_per_distinct(values: pd.Series, function: Callable[[pd.Series], 
 
 
 def _email_text(text: pd.Series) -> pd.Series:
+    from audits.usernames import PLACEHOLDER_LOCAL_PARTS
+
     text = text.str.replace(r"\s+", "", regex=True).str.lower()
-    return text.where(text.str.contains("@", regex=False) & (text.str.len() > 2), "")
+    parts = text.str.partition("@")
+    local, domain = parts[0], parts[2]
+    # An address somebody could hold: something before the @, a domain with a dot, and not a
+    # placeholder a clerk types for every parent without one (noemail@board.ca): two records
+    # sharing that share nothing.
+    real = (text.str.count("@") == 1) & (local != "") & domain.str.contains(".", regex=False) \
+        & ~local.isin(PLACEHOLDER_LOCAL_PARTS)
+    return text.where(real, "")
 
 
 def normalize_email(values: pd.Series) -> pd.Series:

@@ -559,3 +559,73 @@ def test_no_permission_step_when_the_kept_record_has_no_account_or_already_sees_
               "account_students": [{"account_id": "A9", "student_id": "S5"}]}
     [seen] = findings(board_from_frames(frames))
     assert not any("Permissions" in step or NEVER_REGENERATE in step for step in seen.fix["steps"])
+
+
+# ------------------------------------------------------------------ the model's evidence
+def test_namesakes_whose_addresses_are_their_names_are_two_people():
+    # Two Thomas O'Briens with thomas_obrien@ at two providers, nothing else shared: the email
+    # agrees only as far as the names do (each address is made of its holder's names).
+    b = board([student("S1", last="O'Brien"), student("S2", "B", last="O'Brien")],
+              [contact("C1", "Thomas", "O'Brien", email="thomas_obrien@hotmail.com",
+                       cell_phone="343-555-0101", street="90 Elm St", postal_code="K1A 0B1"),
+               contact("C2", "Thomas", "O'Brien", email="thomas_obrien@gmail.com",
+                       cell_phone="613-555-0199", street="4 Oak Ave", postal_code="K2B 1C3")],
+              [link("S1", "C1", "Father"), link("S2", "C2", "Father")])
+    assert findings(b) == []
+    # The same two records with an address that is not their names (the one thing a namesake
+    # would not share) are one person.
+    c = board([student("S1", last="O'Brien"), student("S2", "B", last="O'Brien")],
+              [contact("C1", "Thomas", "O'Brien", email="tob.hockey77@hotmail.com",
+                       cell_phone="343-555-0101", street="90 Elm St", postal_code="K1A 0B1"),
+               contact("C2", "Thomas", "O'Brien", email="tob.hockey77@hotmail.com",
+                       cell_phone="613-555-0199", street="4 Oak Ave", postal_code="K2B 1C3")],
+              [link("S1", "C1", "Father"), link("S2", "C2", "Father")])
+    assert [f.contacts for f in findings(c)] == [("C1", "C2")]
+
+
+def test_a_placeholder_email_is_no_evidence():
+    b = board([student("S1", last="Ali"), student("S2", "B", last="Ali")],
+              [contact("C1", "Gregory", "Ali", email="noemail@board.ca"),
+               contact("C2", "Gregory", "Ali", email="noemail@board.ca")],
+              [link("S1", "C1", "Father"), link("S2", "C2", "Father")])
+    from audits import matching
+    f = matching._features(b, AuditContext(b).config)
+    assert f.coded("email").known.sum() == 0
+
+
+def test_a_persons_three_records_are_one_finding():
+    # Edward, Ted and Ted: each pair would be found; one audit finds the person's every record.
+    same = dict(street="12 Birch Rd", postal_code="K1B 2C3")
+    b = board([student("S1", last="Holmes"), student("S2", "B", last="Holmes"),
+               student("S3", "B", last="Holmes")],
+              [contact("C1", "Edward", "Holmes", email="e.holmes@mail.ca", **same),
+               contact("C2", "Ted", "Holmes", email="e.holmes@mail.ca", cell_phone="613-555-2222",
+                       **same),
+               contact("C3", "Ted", "Holmes", cell_phone="613-555-2222", **same)],
+              [link("S1", "C1", "Father"), link("S2", "C2", "Father"), link("S3", "C3", "Father")])
+    assert [f.contacts for f in findings(b)] == [("C1", "C2", "C3")]
+
+
+def test_the_waterfall_adds_up_to_the_match_probability():
+    finding = findings(jennifer_jenny())[0]
+    pair = finding.match["pairs"][0]
+    total = pair["prior"] + sum(item["weight"] for item in pair["fields"]) + pair["others"]
+    probability = 1 / (1 + 2 ** -total)
+    assert abs(probability - pair["probability"]) < 0.01
+    assert finding.confidence == pytest.approx(pair["probability"], abs=1e-4)
+    levels = {item["comparison"]: item["level"] for item in pair["fields"]}
+    assert levels["first_name"] == "nickname" and levels["phone"] == "exact"
+    assert "first_name nickname +" in finding.evidence["weights"]
+    assert finding.evidence["weights"].endswith(f"= {pair['probability']:.2f}")
+
+
+def test_spacing_a_reader_cannot_see_is_shown():
+    b = board([student("S1", last="Roy"), student("S2", "B", last="Roy")],
+              [contact("C1", "Anne  Marie", "Roy", email="anne.roy@mail.ca",
+                       cell_phone="613-555-1234"),
+               contact("C2", "ANNE MARIE", "Roy", email="anne.roy@mail.ca",
+                       cell_phone="613-555-1234")],
+              [link("S1", "C1", "Mother"), link("S2", "C2", "Mother")])
+    evidence = findings(b)[0].evidence
+    assert evidence["first_name"] == "same (Anne␣␣Marie / ANNE MARIE) (spacing and case differ)"
+    assert evidence["last_name"] == "same (Roy)"

@@ -184,8 +184,13 @@ def _field_words(name: str, field: Mapping[str, str]) -> str:
         shown = f"{a} / {b}" if names and a != b else a
         text = f"same ({shown})" if shown else "same"
         if names and a != b:
-            text += " (case differs)" if a.lower() == b.lower() else " (spacing differs)" \
-                if a.replace("␣", "").lower() == b.replace("␣", "").lower() else ""
+            raw_a, raw_b = str(field["a"]), str(field["b"])
+            squeezed_a, squeezed_b = "".join(raw_a.split()), "".join(raw_b.split())
+            if squeezed_a.lower() == squeezed_b.lower():
+                spacing = raw_a.lower() != raw_b.lower()
+                case = squeezed_a != squeezed_b
+                text += " (spacing and case differ)" if spacing and case else \
+                    " (spacing differs)" if spacing else " (case differs)" if case else ""
         return text + (f", {note}" if note and name == "phone" else "")
     if verdict == "missing":
         if not a.strip() and not b.strip():
