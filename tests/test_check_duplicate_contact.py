@@ -629,3 +629,22 @@ def test_spacing_a_reader_cannot_see_is_shown():
     evidence = findings(b)[0].evidence
     assert evidence["first_name"] == "same (Anne␣␣Marie / ANNE MARIE) (spacing and case differ)"
     assert evidence["last_name"] == "same (Roy)"
+
+
+def test_two_mother_records_on_one_student_weigh_against_and_are_no_veto():
+    same = dict(email="a.roy@mail.ca", cell_phone="613-555-7070", street="3 Elm St",
+                postal_code="K1A 0B1")
+    records = [contact("C1", "Anne", "Roy", **same), contact("C2", "Anne", "Roy", **same)]
+    from audits import matching
+    from audits.config import Config
+
+    def scored(links):
+        b = board([student("S1", last="Roy"), student("S2", "B", last="Roy")], records, links)
+        return matching.score_pairs(matching._features(b, Config()), np.array([[0, 1]]), Config())
+
+    apart = scored([link("S1", "C1", "Mother"), link("S2", "C2", "Mother")])
+    together = scored([link("S1", "C1", "Mother"), link("S1", "C2", "Mother")])
+    assert not together.veto[0]
+    assert together.score[0] < apart.score[0]
+    parents = scored([link("S1", "C1", "Mother"), link("S1", "C2", "Father")])
+    assert parents.veto[0] and parents.score[0] == 0
