@@ -792,18 +792,18 @@ def _config_vetoes(config: Config, compared: Compared) -> np.ndarray:
 
 
 def random_pairs(n: int, count: int, seed: int = 0) -> np.ndarray:
-    """``count`` distinct random pairs (a < b) of ``n`` records, every pair when there are
-    fewer; the same pairs for the same board on every run."""
+    """``count`` random pairs (a < b) of ``n`` records, every pair once when there are fewer;
+    the same pairs for the same board on every run. (Drawn with replacement: a pair drawn
+    twice among millions changes no estimate, and finding repeats costs a sort.)"""
     total = n * (n - 1) // 2
     if total <= count:
         a, b = np.triu_indices(n, k=1)
         return np.stack([a, b], axis=1).astype(np.int64)
     rng = np.random.default_rng(seed)
-    a = rng.integers(0, n, size=int(count * 1.1) + 16)
-    b = rng.integers(0, n, size=len(a))
-    keep = a != b
-    packed = np.unique(np.minimum(a[keep], b[keep]) * n + np.maximum(a[keep], b[keep]))[:count]
-    return np.stack([packed // n, packed % n], axis=1)
+    a = rng.integers(0, n, size=count, dtype=np.int64)
+    # b is a uniformly among the other n - 1 records: never a itself.
+    b = (a + rng.integers(1, n, size=count, dtype=np.int64)) % n
+    return np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)
 
 
 def fit_model(f: _Features, compared: Compared, passes: np.ndarray, pass_names: Sequence[str],
