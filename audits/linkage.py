@@ -6,25 +6,24 @@ levels; a compared pair of contact records falls in exactly one level of each co
 level's probability under each class of pair is a parameter; a pair's match probability is the
 posterior of the "same person" class given its levels.
 
-Three classes of pair, not two, because a household shares what identifies a person in a
+Four classes of pair, not two, because a household shares what identifies a person in a
 random pair (the family email, the home phone, the address, the surname) and a two-class model
 that assumes fields independent reads a husband and wife as one person:
 
 - ``m``: two records of one person;
-- ``h``: two people of one household or place (spouses, a parent and a grandparent, neighbours
-  in one building): what they share is learned from the board, like ``m``;
-- ``u``: two records drawn at random from the board (estimated from random pairs, as splink's
+- ``h``: two people of one household (spouses, a parent and an adult child);
+- ``r``: two people of one family who live apart (a grandparent, an emergency contact of the
+  same students), where the board shows families;
+- ``u``: two records drawn at random (estimated from random pairs, as splink's
   ``estimate_u_using_random_sampling``).
 
-Estimation (:func:`estimate`): ``u`` from random pairs; ``m``, ``h`` and the class weights by
-expectation maximisation over the candidate pairs' level patterns, with ``u`` held fixed (as
-splink does). Blocking keeps only pairs that agree on some key, so the candidate pairs are the
-random pairs restricted to that region: with ``u`` fixed, the ``u`` class's weight absorbs the
-restriction, and the posterior is the same as over all pairs. The fixed priors in
-:data:`COMPARISONS` are Dirichlet pseudo-counts: on a large board the data decides, on a tiny
-board (a handful of records, nothing to estimate from) the priors do. Names get splink's
-term-frequency adjustment on their exact level: agreeing on a rare name says more than
-agreeing on "Smith", for the random-pair class.
+Estimation (:func:`estimate`): ``u`` from random pairs; ``m``, ``h`` and ``r`` by expectation
+maximisation over the candidate pairs, each comparison re-estimated from the EM sessions that
+leave it free (:data:`SESSIONS`, as splink's blocking-rule sessions), the E step using the
+classes' shares among all pairs of the board. The fixed priors in :data:`COMPARISONS` are
+pseudo-counts: on a board of any size the data decides; on a tiny one (nothing to estimate
+from) the priors do. Names get splink's term-frequency adjustment on their exact level. See
+docs/matching.md.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ Record linkage in four steps, each vectorised so a 250,000-student board stays f
    step with the board, not with its square (see benchmarks/profile_matching.py).
 3. **Scoring**: each pair's level in every comparison (:mod:`audits.comparing`), and its match
    probability under the board's own model (:mod:`audits.linkage`: u from random pairs of the
-   board's records, m and the household class by EM on its candidate pairs). The one hard veto
+   board's records, m and the household and family classes by EM on its candidate pairs; see
+   docs/matching.md). The one hard veto
    is a state that cannot be one person: one student's Mother record and Father record. The
    config may add vetoes (``[matching] vetoes``).
 4. **Clustering**: connected components of accepted pairs; a component of three or more
