@@ -103,18 +103,25 @@ _NAME_ENDINGS = frozenset({"a", "e", "ne", "le", "na", "ia", "ie", "ette", "elle
 _VOWELS = frozenset("aeiouy")
 
 
-def _vowel_swap_near_end(x: str, y: str) -> bool:
-    """One vowel for another in the last three letters (Francis/Frances, Mario/Maria)."""
-    if len(x) != len(y):
+def _vowel_swap_at_end(x: str, y: str) -> bool:
+    """The names differ in one vowel of the other gender's ending: the last letter (Mario/
+    Maria, Carlo/Carla) or the vowel of an -is/-es ending (Francis/Frances). Not a vowel
+    elsewhere (Kristen/Kristin, Allan/Allen are spellings of one name)."""
+    if len(x) != len(y) or len(x) < 4:
         return False
     diff = [i for i, (p, q) in enumerate(zip(x, y)) if p != q]
-    return len(diff) == 1 and x[diff[0]] in _VOWELS and y[diff[0]] in _VOWELS \
-        and diff[0] >= len(x) - 3
+    if len(diff) != 1 or x[diff[0]] not in _VOWELS or y[diff[0]] not in _VOWELS:
+        return False
+    return diff[0] == len(x) - 1 or (diff[0] == len(x) - 2 and x.endswith("s"))
 
 
 def _variant(x: str, y: str) -> bool:
-    return (x.startswith(y) and x[len(y):] in _NAME_ENDINGS) \
-        or (y.startswith(x) and y[len(x):] in _NAME_ENDINGS) or _vowel_swap_near_end(x, y)
+    """The other gender's form of a name: an ending added to a name of four letters or more
+    (Paul/Paula, Louis/Louise, Daniel/Danielle), or an ending vowel swapped. A final e on a
+    shorter name (Ann/Anne) is a spelling."""
+    short, long_ = (x, y) if len(x) <= len(y) else (y, x)
+    added = long_.startswith(short) and long_[len(short):] in _NAME_ENDINGS and len(short) >= 4
+    return added or _vowel_swap_at_end(x, y)
 
 
 def _spelling(names, a: np.ndarray, b: np.ndarray, skip: np.ndarray
@@ -157,9 +164,13 @@ def _first_names(names, index: dict, fa, fb) -> np.ndarray:
     level = np.full(len(fa), FIRST["different"], dtype=np.int8)
     missing = (fa == names.empty) | (fb == names.empty)
     nick = _nicknames(names, index, fa, fb, missing)
-    token = names.recoded("first token", lambda x: x.split(" ")[0])
-    no_token = names.per_value("first token empty", lambda x: x.split(" ")[0] == "", bool)
-    nick |= (token[fa] == token[fb]) & ~no_token[fa]
+    # A compound given name and its first part (Jennifer Anne / Jennifer, Marie-Eve / Marie);
+    # two compounds that only begin alike are two names (Marie-Claude / Marie-Eve).
+    parts = names.per_value("given-name parts", lambda x: len(x.replace("-", " ").split()),
+                            np.int64)
+    token = names.recoded("first token", lambda x: x.replace("-", " ").split(" ")[0])
+    single = (parts[fa] <= 1) | (parts[fb] <= 1)
+    nick |= (token[fa] == token[fb]) & single & (parts[fa] >= 1) & (parts[fb] >= 1)
     slip, similar = _spelling(names, fa, fb, missing)
     variant = np.zeros(len(fa), dtype=bool)
     close = np.flatnonzero(slip | similar)
@@ -221,7 +232,8 @@ def _emails(f, a, b) -> np.ndarray:
     # Two addresses made of the same names (jane.roy@gmail / jane.roy@yahoo, janeroy@ /
     # jane_roy@) agree only as far as the names do: two namesakes' addresses look alike too.
     level[ea == eb] = EMAIL["exact"]
-    # The same address once spaces are dropped, typed otherwise (``jane roy@`` / ``janeroy@``).
+    # An address typed with a space (``jane roy@``) holds no space: the space stood for a dot,
+    # an underscore or nothing, so it agrees with ``janeroy@`` only up to separators.
     level[(ea == eb) & (spaced.codes[a] != spaced.codes[b])] = EMAIL["separators"]
     near = np.flatnonzero(np.isin(level, (EMAIL["local_part"], EMAIL["separators"])))
     if len(near):
@@ -420,16 +432,21 @@ def compare_pairs(f, pairs: np.ndarray) -> Compared:
     straight = _ratio(names, fa, fb, ~all_names) + _ratio(names, la, lb, ~all_names)
     crossed = _ratio(names, fa, lb, ~all_names) + _ratio(names, la, fb, ~all_names)
     swap = (crossed > straight + 40) & all_names
-    first_b = np.where(swap, lb, fb)
-    last_b = np.where(swap, fb, lb)
+    # Which record of a swapped pair is read as typed is decided by the values, never by which
+    # record came first: the one whose given-name field sorts first keeps its fields.
+    keep_a = ~swap | (names.distinct[fa].astype(str) <= names.distinct[fb].astype(str))
+    first_a = np.where(keep_a, fa, la)
+    last_a = np.where(keep_a, la, fa)
+    first_b = np.where(swap & keep_a, lb, fb)
+    last_b = np.where(swap & keep_a, fb, lb)
     household, role, same_student, veto = _household(f, pairs)
-    last_level = _last_names(names, la, last_b)
+    last_level = _last_names(names, last_a, last_b)
     # Students who share a surname say something new only when it is not the records' own
     # surname agreeing (a mother under her maiden name on one record): else it counts once, in
     # the surname comparison.
     household[(household == HOUSEHOLD["surname"]) & (last_level == LAST["exact"])] = 0
     levels = {
-        "first_name": _first_names(names, f.nicknames, fa, first_b),
+        "first_name": _first_names(names, f.nicknames, first_a, first_b),
         "last_name": last_level,
         "email": _emails(f, a, b),
         "phone": _phones(f, a, b),
@@ -437,13 +454,15 @@ def compare_pairs(f, pairs: np.ndarray) -> Compared:
         "city": _cities(f, a, b, address),
         "household": household, "role": role, "same_student": same_student,
     }
-    first_tf_b = np.where(swap, f.last_tf[b], f.first_tf[b])
-    last_tf_b = np.where(swap, f.first_tf[b], f.last_tf[b])
+    first_tf_a = np.where(keep_a, f.first_tf[a], f.last_tf[a])
+    last_tf_a = np.where(keep_a, f.last_tf[a], f.first_tf[a])
+    first_tf_b = np.where(swap & keep_a, f.last_tf[b], f.first_tf[b])
+    last_tf_b = np.where(swap & keep_a, f.first_tf[b], f.last_tf[b])
     tf_u = {
         "first_name": np.where(levels["first_name"] == FIRST["exact"],
-                               np.maximum(f.first_tf[a], first_tf_b), 0.0),
+                               np.maximum(first_tf_a, first_tf_b), 0.0),
         "last_name": np.where(levels["last_name"] == LAST["exact"],
-                              np.maximum(f.last_tf[a], last_tf_b), 0.0),
+                              np.maximum(last_tf_a, last_tf_b), 0.0),
     }
     return Compared(pairs, levels, tf_u, veto, swap)
 

@@ -130,6 +130,8 @@ def apply_overrides(config: Config, data: Mapping[str, Any], source: str = "conf
 def _vetoes(section: Mapping[str, Any], source: str) -> tuple[str, ...]:
     from audits.linkage import BY_NAME
 
+    if not isinstance(section, Mapping):
+        raise UserError(f"{source}: matching: expected a table ([matching] with vetoes = [...])")
     unknown = set(section) - {"vetoes"}
     if unknown:
         raise UserError(f"{source}: matching: unknown key(s) {sorted(unknown)}; known: ['vetoes']")
@@ -146,5 +148,7 @@ def _vetoes(section: Mapping[str, Any], source: str) -> tuple[str, ...]:
                               for c in BY_NAME)
             raise UserError(f"{source}: matching.vetoes: {rule!r} is not comparison=level; "
                             f"known: {known}")
-        out.append(f"{name.strip()}={level.strip()}")
+        rule = f"{name.strip()}={level.strip()}"
+        if rule not in out:
+            out.append(rule)
     return tuple(out)

@@ -186,11 +186,12 @@ RANDOM_PAIRS = 300_000
 
 @dataclass
 class Model:
-    """Per comparison, a (levels, 3) array of probabilities; and the class weights."""
+    """Per comparison, a (levels, 4) array of each level's probability per class; and the
+    classes' shares."""
 
     probabilities: dict[str, np.ndarray]
     class_weight: np.ndarray
-    """Prior weight of m, h, u among the candidate pairs (unnormalised: see module doc)."""
+    """Each class's share among all pairs of the board (m, h, r, u)."""
     estimated: bool = False
     """False where the board was too small and the priors decide."""
     families: bool = True
@@ -265,13 +266,10 @@ class Session:
     name: str
     passes: tuple[str, ...]
     fixed: tuple[str, ...]
-    household: bool = True
-    """Whether two people of one household are common among these pairs (a block on a shared
-    place or channel), so the household class is estimated here too."""
 
 
 SESSIONS: tuple[Session, ...] = (
-    Session("names", ("name",), ("first_name", "last_name"), household=False),
+    Session("names", ("name",), ("first_name", "last_name")),
     Session("address", ("civic+street4",), ("address", "city")),
     Session("email and phone", ("email", "phone"), ("email", "phone")),
     Session("family", ("family", "home"), ("household", "same_student")),
@@ -291,8 +289,8 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
       family's relatives cannot pass for the match class). The M step re-estimates each
       comparison from the sessions (:data:`SESSIONS`) that leave it free: the pairs of blocking
       passes whose keys do not rest on it (a block on names says nothing about how often one
-      person's records agree on their name); a comparison's estimate is the mean over those
-      sessions, as splink's. The classes' shares are the expected count of each among the
+      person's records agree on their name); a comparison's counts are pooled over those
+      sessions (splink averages its sessions' estimates; pooling weighs each by its pairs). The classes' shares are the expected count of each among the
       candidate pairs over the number of all pairs (pairs blocking did not make are taken as
       neither).
     - With fewer than ``min_pairs`` candidate pairs the priors decide (a board that small has
@@ -350,6 +348,8 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
         weighted = resp * counts[:, None]
         for c in COMPARISONS:
             k = len(c.levels)
+            # The comparison's counts pooled over the sessions that leave it free: each session
+            # weighs by its pairs.
             per_session = [np.stack([np.bincount(pattern_levels[c.name][member],
                                                  weights=weighted[member, klass], minlength=k)
                                      for klass in ESTIMATED], axis=1)
@@ -400,9 +400,14 @@ def _responsibilities(model: Model, levels: Mapping[str, np.ndarray], tf: Mappin
 
 def _shares(expected: np.ndarray, total: float, families: bool) -> np.ndarray:
     """Each class's share among all ``total`` pairs from its expected count among the candidate
-    pairs (one pseudo-pair each); the relative class none where the board shows no families."""
+    pairs (one pseudo-pair each); the relative class none where the board shows no families.
+    Where the candidates are nearly all pairs (a board of one household), the shares are kept
+    below one together, the random class never vanishing."""
     new = np.array([(expected[k] + 1.0) / total if families or k != RELATIVE else 1e-300
                     for k in ESTIMATED] + [0.0])
+    taken = new[:RANDOM].sum()
+    if taken > 0.5:
+        new[:RANDOM] *= 0.5 / taken
     new[RANDOM] = 1.0 - new[:RANDOM].sum()
     return new
 

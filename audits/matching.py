@@ -774,8 +774,8 @@ class _Scored:
     veto: np.ndarray
     compared: Compared
     log_likelihood: np.ndarray
-    """(pairs, 3): log-likelihood of each pair under the m, h and u classes, class weights
-    included."""
+    """(pairs, 4): log-likelihood of each pair under the m, h, r and u classes, the classes'
+    shares included."""
     model: linkage.Model
 
     @property

@@ -348,8 +348,8 @@ class Redactor:
     def match(self, match: Mapping[str, Any]) -> dict[str, Any]:
         """The waterfall keeps its levels and weights; the values compared are withheld (a
         redacted report shows that the emails agreed, not the email)."""
-        pairs = [{**pair, "fields": [{**item, "a": self.withheld(str(item.get("a", ""))),
-                                      "b": self.withheld(str(item.get("b", "")))}
+        pairs = [{**pair, "fields": [{**item, "a": MASK if item.get("a") else "",
+                                      "b": MASK if item.get("b") else ""}
                                      for item in pair.get("fields", [])]}
                  for pair in match.get("pairs", [])]
         return {**match, "pairs": pairs}

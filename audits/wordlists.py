@@ -52,8 +52,9 @@ def nickname_groups() -> tuple[frozenset[str], ...]:
 
     Each name with its nicknames no longer than itself is one group (Robert, Rob, Bob: two
     short forms of one name are one person's too). A row that lists a longer name as the
-    nickname (the dataset has "bill has_nickname robert" and "bill has_nickname william") is a
-    group of those two names alone, so Robert and William never meet through Bill."""
+    nickname (the dataset has "bill has_nickname robert", "susan has_nickname hannah",
+    "katie has_nickname katherine") is a group of the two names alone, and only where the
+    shorter is visibly a form of the longer: Robert and William never meet through Bill."""
     if not _NICKNAME_GROUPS:
         import csv
         from importlib.resources import files
@@ -66,13 +67,25 @@ def nickname_groups() -> tuple[frozenset[str], ...]:
                     short.setdefault(name, set()).add(row["name2"].strip().lower())
         groups = [frozenset({name, *(n for n in nicks if len(n) <= len(name))})
                   for name, nicks in sorted(short.items())]
+        if len(groups) < 100:
+            raise RuntimeError("the nicknames dataset read as almost empty: its names.csv "
+                               "has changed shape")
+        # A row listing a longer name as the nickname is kept, as a group of the two names,
+        # only where the shorter is visibly a form of the longer (katie / katherine, topher /
+        # christopher), not a name of its own (bill / robert, susan / hannah).
         pairs = [frozenset({name, n}) for name, nicks in sorted(short.items())
-                 for n in sorted(nicks) if len(n) > len(name)]
+                 for n in sorted(nicks) if len(n) > len(name) and _short_form(name, n)]
         _NICKNAME_GROUPS.extend(groups + list(FRENCH_NAME_GROUPS) + pairs)
     return tuple(_NICKNAME_GROUPS)
 
 
 _NICKNAME_GROUPS: list[frozenset[str]] = []
+
+
+def _short_form(short: str, full: str) -> bool:
+    """``short`` is a form of ``full``: it begins as ``full`` does (three letters) or is a part
+    of it (topher in christopher)."""
+    return full.startswith(short[:3]) or short in full
 
 # Street-type words and their canonical abbreviation (Canada Post style), lowercased.
 STREET_SUFFIXES: dict[str, str] = {
