@@ -283,7 +283,7 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
     """The board's model.
 
     - u from random pairs of the board's records.
-    - m and h by expectation maximisation over the candidate pairs. The E step is the whole
+    - m, h and r by expectation maximisation over the candidate pairs. The E step is the whole
       model's posterior, with the classes' shares among *all* pairs of the board's ``records``
       records (a match is rare among all pairs, so a block full of namesakes or of one
       family's relatives cannot pass for the match class). The M step re-estimates each
