@@ -8,6 +8,7 @@ names, cities and postal codes many times, so this keeps 400,000 contact records
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Callable, Iterable, Mapping
 
 import numpy as np
@@ -121,8 +122,10 @@ def phone_digits(text: str) -> str:
     if _EXTENSION_LETTER.search(text):
         text = _EXTENSION.sub("", text)
     # ASCII text (nearly all): the regex keeps exactly what str.isdigit keeps, much faster.
+    # Other scripts' digits (fullwidth, Arabic-Indic) read as the digits they are.
     digits = _NOT_ASCII_DIGIT.sub("", text) if text.isascii() \
-        else "".join(filter(str.isdigit, text))
+        else "".join(str(unicodedata.digit(ch)) for ch in text
+                     if ch.isdigit() and unicodedata.digit(ch, None) is not None)
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     return digits if len(digits) == 10 else ""

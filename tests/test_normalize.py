@@ -133,3 +133,8 @@ def test_normalize_phone_agrees_with_phone_digits(values):
                        "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3"]
     assert normalize.normalize_phone(series(*values)).tolist() == [normalize.phone_digits(v)
                                                                    for v in values]
+
+
+def test_phones_in_other_scripts_digits_read_as_their_digits():
+    phones = normalize.normalize_phone(series("６１３-５５５-０１０１", "٦١٣٥٥٥٠١٠١", "613-555-0101"))
+    assert phones.tolist() == ["6135550101"] * 3
