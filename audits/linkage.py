@@ -196,6 +196,8 @@ class Model:
     """False where the board was too small and the priors decide."""
     families: bool = True
     """Whether the relative class takes part (see :func:`estimate`)."""
+    households: bool = True
+    """Whether the household class takes part (see :func:`estimate`)."""
     history: list = field(default_factory=list)
 
     def log_probabilities(self, name: str) -> np.ndarray:
@@ -312,10 +314,13 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
     if n < max(min_pairs, 1):
         return model
     # The relative class (two people of one family who live apart) is estimated where the
-    # board shows families: candidate pairs whose students are one family or share a home. A
-    # list without student links has nothing to learn it from. The household class is always
-    # there: spouses share an email, a phone and an address, student links or not.
+    # board shows families: candidate pairs whose students are one family or share a home. The
+    # household class where households leave a trace: families, or an email or a phone that
+    # records share (spouses share them, student links or not). A list of names and addresses
+    # alone shows neither: a household member and a badly typed duplicate look the same there,
+    # and the list is linked as any list of person records is, one person or two.
     families = len(rows_of(SESSIONS[-1])) >= SESSION_MIN_PAIRS
+    households = families or len(rows_of(SESSIONS[2])) >= SESSION_MIN_PAIRS
     sessions = [(session, rows) for session in SESSIONS
                 if len(rows := rows_of(session)) >= SESSION_MIN_PAIRS]
     if not sessions:
@@ -336,12 +341,14 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
     counts = counts.astype(float)
     in_session = [(patterns[:, -1] & (1 << number)) != 0 for number in range(len(sessions))]
     pattern_levels = {c.name: patterns[:, column] for column, c in enumerate(COMPARISONS)}
-    model.families = families
+    model.families, model.households = families, households
     total = max(records * (records - 1) / 2, 1.0)
     prior = prior_model()
     weight = np.array(PRIOR_CLASS_SHARE, dtype=float)
     if not families:
         weight[RELATIVE] = 1e-300
+    if not households:
+        weight[HOUSEHOLD] = 1e-300
     for _ in range(EM_ITERATIONS):
         model.class_weight = weight
         resp = _responsibilities(model, pattern_levels, None)
@@ -363,7 +370,7 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
                 tallied = tally[:, column].copy()
                 tallied[1:] += PRIOR_PAIRS_MH * p0[1:] / p0[1:].sum()
                 model.probabilities[c.name][:, klass] = _normalise(tallied[:, None])[:, 0]
-        new = _shares(weighted.sum(axis=0), total, families)
+        new = _shares(weighted.sum(axis=0), total, families, households)
         model.history.append([float(x) for x in new])
         done = abs(np.log(new[MATCH]) - np.log(weight[MATCH])) < 1e-5
         weight = new
@@ -379,7 +386,7 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
     for _ in range(TF_ITERATIONS):
         model.class_weight = weight
         expected = _responsibilities(model, levels, tf).sum(axis=0) * (n / len(subset))
-        new = _shares(expected, total, families)
+        new = _shares(expected, total, families, households)
         done = abs(np.log(new[MATCH]) - np.log(weight[MATCH])) < 1e-4
         weight = new
         if done:
@@ -398,13 +405,16 @@ def _responsibilities(model: Model, levels: Mapping[str, np.ndarray], tf: Mappin
     return resp
 
 
-def _shares(expected: np.ndarray, total: float, families: bool) -> np.ndarray:
+def _shares(expected: np.ndarray, total: float, families: bool, households: bool = True
+            ) -> np.ndarray:
     """Each class's share among all ``total`` pairs from its expected count among the candidate
-    pairs (one pseudo-pair each); the relative class none where the board shows no families.
+    pairs (one pseudo-pair each); none for the relative class where the board shows no
+    families, nor for the household class where it shows no households.
     Where the candidates are nearly all pairs (a board of one household), the shares are kept
     below one together, the random class never vanishing."""
-    new = np.array([(expected[k] + 1.0) / total if families or k != RELATIVE else 1e-300
-                    for k in ESTIMATED] + [0.0])
+    shown = {MATCH: True, HOUSEHOLD: households, RELATIVE: families}
+    new = np.array([(expected[k] + 1.0) / total if shown[k] else 1e-300 for k in ESTIMATED]
+                   + [0.0])
     taken = new[:RANDOM].sum()
     if taken > 0.5:
         new[:RANDOM] *= 0.5 / taken
