@@ -648,3 +648,16 @@ def test_two_mother_records_on_one_student_weigh_against_and_are_no_veto():
     assert together.score[0] < apart.score[0]
     parents = scored([link("S1", "C1", "Mother"), link("S1", "C2", "Father")])
     assert parents.veto[0] and parents.score[0] == 0
+
+
+def test_a_city_the_address_has_read_is_not_called_missing():
+    # Moved: two different addresses in two cities. The address line says so; the city is not
+    # "on one record only".
+    b = board([student("S1", "A", last="Brown"), student("S2", "B", last="Brown")],
+              [contact("C20", "Robert", "Brown", email="rbrown@example.org", street="12 Elm St",
+                       city="Ottawa", postal_code="K1A 0B1"),
+               contact("C21", "Bob", "Brown", email="RBrown@example.org", street="40 Oak Ave",
+                       city="Gatineau", postal_code="J8K 8S7")],
+              [link("S1", "C20", "Father"), link("S2", "C21", "Father")])
+    evidence = findings(b)[0].evidence
+    assert "city" not in evidence and "Gatineau" in evidence["address"]

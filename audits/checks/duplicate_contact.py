@@ -193,7 +193,9 @@ def _field_words(name: str, field: Mapping[str, str]) -> str:
                     " (spacing differs)" if spacing else " (case differs)" if case else ""
         return text + (f", {note}" if note and name == "phone" else "")
     if verdict == "missing":
-        if not a.strip() and not b.strip():
+        # Nothing to show where neither record has it, or where both do and another
+        # comparison has read it (the city of two different addresses).
+        if bool(a.strip()) == bool(b.strip()):
             return ""
         return f"on one record only ({a.strip() or b.strip()})"
     joiner = " ~ " if verdict == "similar" else " / "
