@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from audits import normalize
 from audits.linkage import BY_NAME
@@ -88,12 +88,6 @@ def _distance(column, a, b, metric, skip=None) -> np.ndarray:
     if len(a) == 0:
         return np.zeros(0, dtype=np.int64)
     return _pairwise(column, a, b, metric.distance, 0, skip)
-
-
-def _text_distance(a: np.ndarray, b: np.ndarray, metric) -> np.ndarray:
-    if len(a) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return process.cpdist(list(a), list(b), scorer=metric.distance, workers=1)
 
 
 # Endings that turn one given name into another (usually the other gender's): Paul/Paula,
@@ -483,4 +477,4 @@ def compare_in_slices(f, pairs: np.ndarray) -> Compared:
                     np.concatenate([p.swap for p in parts]))
 
 
-__all__ = ("Compared", "compare_pairs", "compare_in_slices", "Levenshtein")
+__all__ = ("Compared", "compare_pairs", "compare_in_slices")

@@ -54,8 +54,6 @@ _ROLE_WORDS = {
                     "grand-mere", "grand-pere", "grand mere", "grand pere", "grand-parent",
                     "grand parent", "granny", "nana", "grandmere", "grandpere", "grand-parent"),
 }
-ROLE_NAMES = {ROLE_NONE: "other", ROLE_MOTHER: "Mother", ROLE_FATHER: "Father",
-              ROLE_PARENT: "Parent/Guardian", ROLE_GRANDPARENT: "Grandparent"}
 
 
 @dataclass(frozen=True)
