@@ -590,7 +590,10 @@ def _block_passes(f: _Features, name_block: int = 8, max_block: int = 200
     # code and city at one street, a city left out). A block past ``max_block`` before the
     # split is a key nearly every record shares (one street name across a list): dropped, as
     # any oversized block.
-    places = ((postal.prefix(3), postal.known), (city.codes, city.known))
+    # The initials of the names narrow a recurring address key too: a person typed twice at
+    # one address keeps an initial where the town or the postal code was mistyped.
+    places = ((postal.prefix(3), postal.known), (city.codes, city.known),
+              (first.prefix(1), first.known), (last.prefix(1), last.known))
 
     def add_address(name: str, valid: np.ndarray, *parts: np.ndarray,
                     extra: tuple[tuple[np.ndarray, np.ndarray], ...] = ()) -> None:
