@@ -134,24 +134,31 @@ def _spelling(names, a: np.ndarray, b: np.ndarray, skip: np.ndarray
     return slip, similar
 
 
+def _per_distinct_pair(names, a: np.ndarray, b: np.ndarray, rows: np.ndarray, test
+                       ) -> np.ndarray:
+    """Per pair: ``test(text a, text b)`` for the pairs at ``rows`` (False elsewhere), called
+    once per distinct pair of values: candidate pairs repeat them (one family's records)."""
+    result = np.zeros(len(a), dtype=bool)
+    if len(rows):
+        width = max(len(names.distinct), 1)
+        which, packed = pd.factorize(a[rows] * width + b[rows])
+        values = np.fromiter((test(names.distinct[x // width], names.distinct[x % width])
+                              for x in packed), dtype=bool, count=len(packed))
+        result[rows] = values[which]
+    return result
+
+
 # ---------------------------------------------------------------------------------- fields
 def _nicknames(names, index: dict, fa: np.ndarray, fb: np.ndarray, skip: np.ndarray
                ) -> np.ndarray:
     """Per pair of given-name codes: the names share a nickname group (the whole table, once
     per distinct pair of names; the first token stands for a name the table lacks, so
     ``Jennifer Anne`` is Jennifer)."""
-    groups = names.per_value(
-        "nickname groups",
-        lambda x: frozenset(index.get(x) or index.get(x.split(" ")[0] if x else "", ())), object)
-    nick = np.zeros(len(fa), dtype=bool)
-    rows = np.flatnonzero((fa != fb) & ~skip)
-    if len(rows):
-        width = max(len(names.distinct), 1)
-        which, packed = pd.factorize(fa[rows] * width + fb[rows])
-        shares = np.fromiter((bool(groups[x // width] & groups[x % width]) for x in packed),
-                             dtype=bool, count=len(packed))
-        nick[rows] = shares[which]
-    return nick
+    def groups(name: str) -> frozenset:
+        return frozenset(index.get(name) or index.get(name.split(" ")[0] if name else "", ()))
+
+    return _per_distinct_pair(names, fa, fb, np.flatnonzero((fa != fb) & ~skip),
+                              lambda x, y: bool(groups(x) & groups(y)))
 
 
 def _first_names(names, index: dict, fa, fb) -> np.ndarray:
@@ -166,12 +173,7 @@ def _first_names(names, index: dict, fa, fb) -> np.ndarray:
     single = (parts[fa] <= 1) | (parts[fb] <= 1)
     nick |= (token[fa] == token[fb]) & single & (parts[fa] >= 1) & (parts[fb] >= 1)
     slip, similar = _spelling(names, fa, fb, missing)
-    variant = np.zeros(len(fa), dtype=bool)
-    close = np.flatnonzero(slip | similar)
-    if len(close):
-        variant[close] = np.fromiter(
-            (_variant(x, y) for x, y in zip(names.distinct[fa[close]], names.distinct[fb[close]])),
-            dtype=bool, count=len(close))
+    variant = _per_distinct_pair(names, fa, fb, np.flatnonzero(slip | similar), _variant)
     initials = names.recoded("initial", lambda x: x[:1])
     length = names.per_value("length", len, np.int64)
     initial = (np.minimum(length[fa], length[fb]) == 1) & (initials[fa] == initials[fb])
@@ -191,17 +193,10 @@ def _last_names(names, la, lb) -> np.ndarray:
     level = np.full(len(la), LAST["different"], dtype=np.int8)
     missing = (la == names.empty) | (lb == names.empty)
     # ``Tremblay-Roy`` and ``Tremblay``: one part of a compound surname stands for the whole.
-    partial = np.zeros(len(la), dtype=bool)
     spaced = names.per_value("compound", lambda x: "-" in x or " " in x, bool)
-    compound = np.flatnonzero((spaced[la] | spaced[lb]) & (la != lb) & ~missing)
-    if len(compound):
-        width = len(names.distinct)
-        which, packed = pd.factorize(la[compound] * width + lb[compound])
-        shares = np.fromiter(
-            (bool(set(normalize.surname_parts(names.distinct[x // width]))
-                  & set(normalize.surname_parts(names.distinct[x % width]))) for x in packed),
-            dtype=bool, count=len(packed))
-        partial[compound] = shares[which]
+    partial = _per_distinct_pair(
+        names, la, lb, np.flatnonzero((spaced[la] | spaced[lb]) & (la != lb) & ~missing),
+        lambda x, y: bool(set(normalize.surname_parts(x)) & set(normalize.surname_parts(y))))
     slip, similar = _spelling(names, la, lb, missing)
     level[similar] = LAST["similar"]
     level[slip] = LAST["slip"]
