@@ -25,6 +25,7 @@ from audits.board import TABLES, parse_flag
 from audits.errors import InputProblem, UserError
 from audits.config import Config
 from fixes.export_writer import ARTIFACTS, RawExport, RawTable, TableEdits, read_export, write_export
+from fixes import preconditions
 from fixes.plan import ACTIONS, SCHEMA
 
 UNDO_DIR = ".connect-audit-undo"
@@ -643,6 +644,7 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
     if write:
         _check_out_path(board_path, out_path)
     export = read_export(board_path)
+    source_fingerprint = check_bound(plan, export)
     ws = Workspace(export, config)
     for action in actions:
         if action["action"] == "merge-contacts":
@@ -664,7 +666,20 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
         mark = len(ws.changes)
         saved = _snapshot(ws)
         try:
+            preconditions.check(ws, action)
             changed = HANDLERS[kind](ws, action)
+        except preconditions.Refused as refused:
+            reason = f"refused: {refused}"
+            try:
+                # A record that changed since the plan explains a failing rule better.
+                HANDLERS[kind](ws, action)
+            except Stale as stale:
+                reason = str(stale)
+            except Exception:  # noqa: BLE001 - the refusal stands whatever the handler does
+                pass
+            _restore(ws, saved, mark, force=True)
+            result.refused.append((finding, reason))
+            continue
         except Stale as stale:
             _restore(ws, saved, mark)
             result.refused.append((finding, str(stale)))
@@ -719,8 +734,65 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
         if error is not None:
             raise error
     if write:
-        _write(export, ws, result, board_path, out_path)
+        _write(export, ws, result, board_path, out_path, source_fingerprint)
     return result
+
+
+def fingerprint_of(export: RawExport) -> dict[str, Any]:
+    """The fingerprint of the export as ``fix apply`` reads it, computed as the audit computes
+    it (:mod:`audits.fingerprint`), so a plan's and an export's can be compared."""
+    from audits.fingerprint import export_fingerprint
+
+    return export_fingerprint(export.path, export.kind,
+                              {name: table.file for name, table in export.tables.items()})
+
+
+def check_bound(plan: Mapping[str, Any], export: RawExport) -> dict[str, Any]:
+    """The fingerprint of the export the plan was made from, once it is known to be ``export``
+    (or a fixed export written from it by a plan, unchanged since); else a ``UserError`` naming
+    each table that differs. A plan acts on facts (records, links, accounts) of one export, and
+    the same ids in another board name other people."""
+    from audits.fingerprint import differences
+
+    planned = plan.get("export")
+    if not isinstance(planned, Mapping) or not planned.get("tables"):
+        raise UserError(
+            "The fix plan does not name the export it was made from (no \"export\" "
+            "fingerprint): make it again from this export's findings.json with `connect-audit "
+            "fix plan`, or download it again from the review")
+    actual = fingerprint_of(export)
+    found = differences(planned, actual)
+    if not found:
+        return dict(planned)
+    lineage = _lineage(export)
+    if lineage is not None and lineage.get("export") == planned.get("export"):
+        # A fixed export this plan's export was turned into: applying the plan again finds its
+        # actions already applied.
+        return dict(planned)
+    raise UserError(
+        f"This fix plan was made from another export (or this one changed since the audit the "
+        f"plan came from): {len(found)} table(s) differ. Audit this export and plan again.",
+        [InputProblem("plan-for-another-export", why, file=file or name)
+         for name, file, why in found])
+
+
+def _lineage(export: RawExport) -> Mapping[str, Any] | None:
+    """For a fixed export written by ``fix apply --write`` and unchanged since, the fingerprint
+    of the export it was made from."""
+    if export.kind != "csv":
+        return None
+    try:
+        from fixes.undo import read_manifest
+
+        manifest = read_manifest(export.path)
+    except UserError:
+        return None
+    for entry in manifest["files"]:
+        current = export.path / entry["path"]
+        if not current.is_file() or sha256(current.read_bytes()) != entry["fixed_sha256"]:
+            return None
+    source = manifest.get("source_fingerprint")
+    return source if isinstance(source, Mapping) else None
 
 
 def _snapshot(ws: Workspace) -> dict[str, tuple]:
@@ -728,9 +800,9 @@ def _snapshot(ws: Workspace) -> dict[str, tuple]:
                    [dict(a) for a in e.added]) for name, e in ws.edits.items()}
 
 
-def _restore(ws: Workspace, saved: dict[str, tuple], mark: int) -> None:
+def _restore(ws: Workspace, saved: dict[str, tuple], mark: int, force: bool = False) -> None:
     """Take back a half-done action (a handler checks before it changes, but stay safe)."""
-    if len(ws.changes) == mark:
+    if len(ws.changes) == mark and not force:
         return
     for name, (updates, removed, added) in saved.items():
         ws.edits[name] = TableEdits(updates, removed, added)
@@ -803,7 +875,7 @@ def sha256(data: bytes) -> str:
 
 
 def _write(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Path,
-           out_path: Path) -> None:
+           out_path: Path, source_fingerprint: Mapping[str, Any] | None = None) -> None:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".fix-", dir=out_path.parent))
     try:
@@ -834,7 +906,7 @@ def _write(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Pa
             artifacts.append("retired_contacts.csv")
         manifest = {"schema": UNDO_SCHEMA, "source": str(board_path), "kind": export.kind,
                     "files": files, "artifacts": artifacts,
-                    "applied": result.applied}
+                    "applied": result.applied, "source_fingerprint": source_fingerprint}
         (undo / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False),
                                             encoding="utf-8")
         os.replace(staging, out_path)

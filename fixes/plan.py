@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from audits.errors import UserError
 from audits.survivor import choose_survivor as survivor_rule
+from fixes.preconditions import describe as describe_preconditions
 
 SCHEMA = "connect-audit/fix-plan/v1"
 
@@ -49,6 +50,9 @@ def _base(finding: Mapping[str, Any], action: str) -> dict[str, Any]:
         "confidence": finding.get("confidence", 1.0),
         "needs_decision": False,
         "steps": list(fix.get("steps", [])),
+        # Shown to the reviewer; `apply` checks the rules of the action's kind whatever this
+        # list says (fixes/preconditions.py).
+        "preconditions": describe_preconditions(action),
     }
 
 
@@ -244,9 +248,15 @@ def plan_action(finding: dict) -> dict | None:
     return None
 
 
-def plan_document(actions: list[dict], *, source: str | None) -> dict:
-    """The plan envelope around ``actions`` (nothing in it is derived from them)."""
-    return {"schema": SCHEMA, "source": source, "review": REVIEW_NOTE, "actions": list(actions)}
+def plan_document(actions: list[dict], *, source: str | None,
+                  export: Mapping[str, Any] | None = None) -> dict:
+    """The plan envelope around ``actions`` (nothing in it is derived from them); ``export`` is
+    the fingerprint of the export the findings came from, which binds the plan to it."""
+    document = {"schema": SCHEMA, "source": source, "review": REVIEW_NOTE}
+    if export:
+        document["export"] = dict(export)
+    document["actions"] = list(actions)
+    return document
 
 
 def build_plan(findings_doc: dict, *, checks=None, min_confidence=None, source=None) -> dict:
@@ -265,7 +275,8 @@ def build_plan(findings_doc: dict, *, checks=None, min_confidence=None, source=N
         if action is not None:
             actions.append(action)
     _hold_clashing_emails(actions, findings_doc["findings"])
-    return plan_document(actions, source=source)
+    given = findings_doc.get("input") if isinstance(findings_doc.get("input"), Mapping) else {}
+    return plan_document(actions, source=source, export=given.get("fingerprint"))
 
 
 def _hold_clashing_emails(actions: list[dict], findings: list[Mapping[str, Any]]) -> None:
@@ -287,14 +298,87 @@ def _hold_clashing_emails(actions: list[dict], findings: list[Mapping[str, Any]]
 
 
 def read_plan(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        plan = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise UserError(f"Plan file not found: {path}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"{path.name} is not a JSON fix plan: {error}") from None
-    return plan
+    """The fix plan at ``path``, checked against :data:`PLAN_SCHEMA` (a plan is edited by hand:
+    a wrong type or size is refused with the field's name before anything uses it)."""
+    from audits.documents import read_document
+
+    return read_document(path, what="fix plan", schema=PLAN_SCHEMA, max_bytes=MAX_PLAN_BYTES,
+                         missing=f"Plan file not found: {path}")
+
+
+# A plan of every finding of a 1,000,000-student board is some hundreds of MB.
+MAX_PLAN_BYTES = 1024 ** 3
+
+
+def _plan_schema() -> dict[str, Any]:
+    from audits.documents import FINGERPRINT, ID, strings, text
+
+    pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": ID}
+    decision = {"type": "object", "properties": {
+        "table": {"enum": ["contacts", "accounts", "staff", ""]}, "key": text(200),
+        "column": {"enum": ["email", "username", ""]},
+        "new_value": {"type": ["string", "null"], "maxLength": 320}}}
+    value = {"type": ["string", "number", "boolean", "null"], "maxLength": 2000}
+    link = {"type": "object", "properties": {
+        "contact_id": ID, "student_id": ID, "relationship": text(200),
+        "portal_access": {"type": ["boolean", "string", "null"], "maxLength": 20}}}
+    common = {"finding": text(200), "check": text(100), "title": text(5000),
+              "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+              "needs_decision": {"type": "boolean"}, "steps": strings(10_000, text(20_000)),
+              "note": text(5000), "preconditions": strings(100, text(1000))}
+    by_action = {
+        "merge-contacts": {
+            "required": ["survivor", "retire"],
+            "properties": {
+                "survivor": ID, "survivor_reason": text(1000),
+                "retire": {**strings(1000), "minItems": 1},
+                "fill": {"type": "array", "maxItems": 100, "items": {
+                    "type": "object", "required": ["column", "value"],
+                    "properties": {"column": {"enum": list(CONTACT_FIELDS)},
+                                   "value": text(2000), "from": ID}}},
+                "held": {"type": "array", "maxItems": 100},
+                "expect": {"type": "object", "properties": {
+                    "records": {"type": "object", "maxProperties": 1000,
+                                "additionalProperties": {
+                                    "type": "object", "maxProperties": 100,
+                                    "additionalProperties": value}},
+                    "links": {"type": "array", "maxItems": 100_000, "items": link},
+                    "parent_accounts": {"type": "object", "maxProperties": 1000,
+                                        "additionalProperties": strings(1000)}}}}},
+        "link-siblings": {"required": ["pairs"],
+                          "properties": {"pairs": {"type": "array", "maxItems": 1_000_000,
+                                                   "items": pair}}},
+        "add-permission": {"required": ["account_id", "students"],
+                           "properties": {"account_id": ID, "username": text(320),
+                                          "students": {**strings(10_000), "minItems": 1}}},
+        "rename-username": {"required": ["username", "decision"],
+                            "properties": {"username": text(320), "decision": decision,
+                                           "more_decisions": {"type": "array", "maxItems": 1000,
+                                                              "items": decision},
+                                           "options": {"type": "array", "maxItems": 1000}}},
+        "manual": {"properties": {}},
+    }
+    variants = [{"if": {"properties": {"action": {"const": name}}, "required": ["action"]},
+                 "then": {"required": spec.get("required", []),
+                          "properties": {**common, **spec["properties"]}}}
+                for name, spec in by_action.items()]
+    return {
+        "type": "object",
+        "required": ["schema", "actions"],
+        "properties": {
+            "schema": {"const": SCHEMA},
+            "source": {"type": ["string", "null"], "maxLength": 4096},
+            "review": text(5000),
+            "export": FINGERPRINT,
+            "actions": {"type": "array", "maxItems": 5_000_000, "items": {
+                "type": "object", "required": ["finding", "action"],
+                "properties": {"action": {"enum": list(ACTIONS)}, "finding": text(200)},
+                "allOf": variants}},
+        },
+    }
+
+
+PLAN_SCHEMA = _plan_schema()
 
 
 def dumps_plan(plan: Mapping[str, Any]) -> str:

@@ -37,6 +37,9 @@ class ReportInput:
     input_path: str = ""
     tables: Mapping[str, int] = field(default_factory=dict)
     """Row count of each table of the export, for ``findings.json``."""
+    fingerprint: Mapping[str, Any] | None = None
+    """The export's fingerprint (``audits.fingerprint``): in ``findings.json`` and in the
+    review's fix plan, which ``fix apply`` binds to that export."""
     changes: Any = None
     """An ``audits.diff.FindingsDiff`` with a previous run: adds the "Changes since last run"
     workbook sheet and HTML section."""
@@ -88,7 +91,8 @@ def write_reports(report_input: ReportInput, out_dir: Path,
             document = findings_document(report_input.findings,
                                          input_path=report_input.input_path,
                                          tables=report_input.tables,
-                                         generated_at=report_input.generated_at)
+                                         generated_at=report_input.generated_at,
+                                         fingerprint=report_input.fingerprint)
             if report_input.suppressed is not None:
                 document["suppressed"] = report_input.suppressed.to_dict()
             written["json"] = write_atomic(out_dir / "findings.json",
@@ -118,6 +122,7 @@ def report_input_from_audit(result: Any, *, board_name: str | None = None) -> Re
         findings=result.findings, preview=result.preview, schools=dict(result.school_names),
         checks=load_checks(), board_name=board_name if board_name is not None else
         Path(source).name, input_path=source, tables=dict(result.table_rows),
+        fingerprint=getattr(result, "fingerprint", None),
         changes=getattr(result, "changes", None), suppressed=getattr(result, "suppressed", None),
         redacted=bool(getattr(result, "redacted", False)))
 

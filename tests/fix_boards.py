@@ -125,3 +125,22 @@ def findings_doc(*findings) -> dict:
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def bound(plan: dict, board: Path) -> dict:
+    """``plan`` bound to the export at ``board``, as `fix plan` binds a plan made from that
+    export's findings.json (these tests make findings by hand, without an audit)."""
+    from fixes.apply import fingerprint_of
+    from fixes.export_writer import read_export
+
+    if plan.get("export"):
+        return plan
+    return {**plan, "export": fingerprint_of(read_export(board))}
+
+
+def apply_plan(plan: dict, board, out, **options):
+    """``fixes.apply.apply_plan`` with the hand-made plan bound to ``board`` first (a test of
+    the binding itself calls ``fixes.apply.apply_plan``)."""
+    from fixes.apply import apply_plan as apply
+
+    return apply(bound(plan, Path(board)), board, out, **options)

@@ -15,7 +15,7 @@ from audits import api
 from audits.cli import main
 from audits.diff import diff_findings
 from audits.findings import Finding, Severity, findings_document
-from fixes.apply import apply_plan
+from fix_boards import apply_plan
 from fixes.plan import build_plan
 
 

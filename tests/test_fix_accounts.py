@@ -9,7 +9,7 @@ import csv
 import io
 
 from fix_boards import BOARD, findings_doc, merge_finding, rename_finding, snapshot, write_board
-from fixes.apply import apply_plan
+from fix_boards import apply_plan
 from fixes.plan import build_plan
 from fixes.undo import undo
 

@@ -10,9 +10,9 @@ import io
 import pytest
 
 from audits.errors import UserError
-from fix_boards import (BOARD, findings_doc, link_finding, merge_finding, permission_finding,
+from fix_boards import (BOARD, bound, findings_doc, link_finding, merge_finding, permission_finding,
                         rename_finding, snapshot, write_board, write_workbook)
-from fixes.apply import apply_plan
+from fix_boards import apply_plan
 from fixes.export_writer import read_export
 from fixes.plan import build_plan, plan_document
 
@@ -98,17 +98,17 @@ def test_write_makes_a_complete_export_and_keeps_retired_records(tmp_path):
 
 def test_changed_file_keeps_encoding_line_endings_and_quoting(tmp_path):
     tables = copy.deepcopy(BOARD)
-    tables["contacts"][1][1] = "Jérôme"
+    tables["contacts"][1][1] = "Jénnifer"
     board = write_board(tmp_path / "board", tables, encodings={"contacts": "cp1252"},
                         newline="\n", quote_all=("contacts",))
     finding = merge_finding()
-    finding["fix"]["records"]["C1"]["first_name"] = "Jérôme"
+    finding["fix"]["records"]["C1"]["first_name"] = "Jénnifer"
     plan = build_plan(findings_doc(finding))
     apply_plan(plan, board, tmp_path / "fixed", write=True, force=True)
     original = (board / "contacts.csv").read_bytes().split(b"\n")
     fixed = (tmp_path / "fixed" / "contacts.csv").read_bytes().split(b"\n")
     assert fixed[0] == original[0]
-    assert fixed[1] == '"C1","Jérôme","Smith","jen@example.com","555-0101","1 Elm St"'.encode(
+    assert fixed[1] == '"C1","Jénnifer","Smith","jen@example.com","555-0101","1 Elm St"'.encode(
         "cp1252")
     assert fixed[2:] == original[3:]  # C2 retired
 
@@ -269,7 +269,7 @@ def test_workbook_fix_writes_formula_like_values_as_text(tmp_path):
     """A value that looks like a formula is moved by a fix as text, never as a live formula."""
     import openpyxl
 
-    from fixes.apply import apply_plan
+    from fix_boards import apply_plan
 
     book = openpyxl.Workbook()
     book.remove(book.active)
@@ -336,7 +336,8 @@ def test_fix_apply_command_passes_the_config(tmp_path):
 
     board = _kinship_board(tmp_path)
     plan_path = tmp_path / "plan.json"
-    plan_path.write_text(json.dumps(build_plan(findings_doc(merge_finding()))), encoding="utf-8")
+    plan_path.write_text(json.dumps(bound(build_plan(findings_doc(merge_finding())), board)),
+                         encoding="utf-8")
     config_path = tmp_path / "config.toml"
     config_path.write_text('[relationships]\nparental = ["Mother", "Kinship Carer"]\n'
                            '[fixes]\nmax_share = 1.0\n', encoding="utf-8")

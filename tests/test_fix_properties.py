@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fix_boards import csv_text, findings_doc, snapshot
-from fixes.apply import apply_plan
+from fix_boards import apply_plan
 from fixes.export_writer import read_export
 from fixes.plan import build_plan
 from fixes.undo import undo

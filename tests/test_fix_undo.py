@@ -9,7 +9,7 @@ import pytest
 from audits.errors import UserError
 from fix_boards import (BOARD, findings_doc, link_finding, merge_finding, permission_finding,
                         snapshot, write_board, write_workbook)
-from fixes.apply import apply_plan
+from fix_boards import apply_plan
 from fixes.plan import build_plan
 from fixes.undo import undo
 
@@ -20,12 +20,12 @@ def plan():
 
 def test_undo_restores_the_csv_export_byte_for_byte(tmp_path):
     tables = copy.deepcopy(BOARD)
-    tables["contacts"][1][1] = "Zoë"
+    tables["contacts"][1][1] = "Jénnifer"
     board = write_board(tmp_path / "board", tables, encodings={"contacts": "cp1252",
                                                               "siblings": "utf-8-sig"})
     (board / "README.txt").write_bytes(b"not a table\n")
     finding = merge_finding()
-    finding["fix"]["records"]["C1"]["first_name"] = "Zoë"
+    finding["fix"]["records"]["C1"]["first_name"] = "Jénnifer"
     apply_plan(build_plan(findings_doc(finding, link_finding(), permission_finding())), board,
                tmp_path / "fixed", write=True, force=True)
     assert snapshot(tmp_path / "fixed")["contacts.csv"] != snapshot(board)["contacts.csv"]

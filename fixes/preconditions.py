@@ -1,0 +1,304 @@
+"""What must be true of the export for an action of a fix plan to be applied, as data.
+
+A plan is a file a person edits, and one made for another export can be handed to ``apply``.
+So ``apply`` does not trust what an action says: before an action changes anything, each rule
+of its kind is checked again on the export as it is at that moment (earlier actions of the plan
+included). The rules follow from what the SIS does with the result:
+
+- a merge hands the copy's children and accounts to the survivor, so the two must be records of
+  one person, and records the finding showed;
+- a parent account sees the students its permissions list, so a permission is only ever added
+  for a student the account's contact record is linked to with portal access;
+- a sibling link shares contacts between students, so it only joins students who already share
+  a parental contact: one record, or two records of one person.
+
+Each rule is checked from the action's operative fields, never from its ``preconditions`` list,
+which only shows the reviewer the rules (deleting a line from it changes nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from audits import normalize, wordlists
+
+if TYPE_CHECKING:
+    from fixes.apply import Workspace
+
+
+class Refused(Exception):
+    """A precondition of an action does not hold on this export."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    text: str
+    """What must hold, in the words the plan shows the reviewer."""
+    test: Callable[["Workspace", Mapping[str, Any]], None]
+    """Raises :class:`Refused` with the reason when the rule does not hold."""
+
+
+# ----------------------------------------------------------------------------- same person
+
+@lru_cache(maxsize=1)
+def _nicknames() -> dict[str, tuple[int, ...]]:
+    return normalize.nickname_index(wordlists.nickname_groups())
+
+
+def _close(a: str, b: str, *, edits: int) -> bool:
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    return DamerauLevenshtein.distance(a, b, score_cutoff=edits) <= edits
+
+
+def same_first_name(a: str, b: str) -> bool:
+    a, b = normalize.fold(a), normalize.fold(b)
+    if not a or not b or a == b:
+        return True
+    if len(a) == 1 or len(b) == 1:
+        return a[0] == b[0]
+    groups = _nicknames()
+    if set(groups.get(a, ())) & set(groups.get(b, ())):
+        return True
+    if a.startswith(b) or b.startswith(a):
+        return True
+    return _close(a, b, edits=1 if min(len(a), len(b)) <= 4 else 2)
+
+
+def same_surname(a: str, b: str) -> bool:
+    a, b = normalize.fold(a), normalize.fold(b)
+    if not a or not b or a == b:
+        return True
+    if set(normalize.surname_parts(a)) & set(normalize.surname_parts(b)):
+        return True
+    return _close(a, b, edits=1 if min(len(a), len(b)) <= 4 else 2)
+
+
+def _contact_points(values: Mapping[str, str]) -> dict[str, set[str]]:
+    import pandas as pd
+
+    email = normalize.normalize_email(pd.Series([values.get("email", "")])).iloc[0]
+    phones = {normalize.phone_digits(values.get(c, ""))[-7:]
+              for c in ("home_phone", "cell_phone", "work_phone")}
+    street = " ".join(normalize.fold(values.get("street", "")).split())
+    postal = "".join(ch for ch in values.get("postal_code", "").upper() if ch.isalnum())
+    return {"email": {email} - {""} if isinstance(email, str) else set(),
+            "phone": {p for p in phones if len(p) == 7},
+            "street": {street} - {""}, "postal": {postal} - {""}}
+
+
+def same_person(a: Mapping[str, str], b: Mapping[str, str], *, one_family: bool = False
+                ) -> str | None:
+    """Why contact records ``a`` and ``b`` (column -> value) cannot be one person, or ``None``
+    when they can: the names agree (a nickname, an initial, a slip or a compound surname counts
+    as agreeing) and either the records are contacts of one family's students
+    (``one_family``) or, where both have any, they share an email, a phone, a street or a
+    postal code. The matcher decided they are one person; this only stops a plan that names
+    records nobody matched (a typed id, another export's action)."""
+    if not same_surname(a.get("last_name", ""), b.get("last_name", "")):
+        return "their last names differ"
+    if not same_first_name(a.get("first_name", ""), b.get("first_name", "")):
+        return "their first names differ"
+    if one_family:
+        return None
+    pa, pb = _contact_points(a), _contact_points(b)
+    have_a = any(pa.values())
+    have_b = any(pb.values())
+    if have_a and have_b and not any(pa[k] & pb[k] for k in pa):
+        return ("they share no email, phone, street or postal code, and no family's students")
+    return None
+
+
+def one_family(ws: "Workspace", x: str, y: str) -> bool:
+    """Whether contact records ``x`` and ``y`` are contacts of one family's students: a student
+    they share, two students linked as siblings, or two students sharing a parental record."""
+    def students(contact: str) -> set[str]:
+        return {ws.get("student_contacts", r, "student_id").strip()
+                for r in ws.find("student_contacts", contact_id=contact)}
+
+    of_x, of_y = students(x), students(y)
+    if of_x & of_y:
+        return True
+    if "siblings" in ws.export.tables:
+        for student in of_x:
+            linked = {ws.get("siblings", r, "sibling_id").strip()
+                      for r in ws.find("siblings", student_id=student)}
+            linked |= {ws.get("siblings", r, "student_id").strip()
+                       for r in ws.find("siblings", sibling_id=student)}
+            if linked & of_y:
+                return True
+    parents_y = set().union(*(_parental_records(ws, s) for s in of_y)) - {x, y}
+    return any(_parental_records(ws, s) & parents_y for s in of_x)
+
+
+# ----------------------------------------------------------------------------- the rules
+
+def _flag(value: str) -> bool:
+    from audits.board import parse_flag
+
+    return parse_flag(value) is True
+
+
+def contact_values(ws: "Workspace", contact_id: str) -> dict[str, str] | None:
+    rows = ws.find("contacts", contact_id=contact_id)
+    if not rows:
+        return None
+    table = ws.export.tables["contacts"]
+    return {column: ws.get("contacts", rows[0], column) for column in table.position}
+
+
+def _merge_planned(ws: "Workspace", action: Mapping[str, Any]) -> None:
+    records = (action.get("expect") or {}).get("records")
+    if not isinstance(records, Mapping) or not records:
+        raise Refused("the action lists no records it expects (expect.records); plan again")
+    for cid in [action["survivor"], *action["retire"]]:
+        if str(cid) not in records:
+            raise Refused(f"contact record {cid} is not one of the records the finding showed")
+
+
+def _merge_same_person(ws: "Workspace", action: Mapping[str, Any]) -> None:
+    survivor = str(action["survivor"])
+    if survivor in {str(c) for c in action["retire"]}:
+        raise Refused(f"contact record {survivor} is both kept and retired")
+    kept = contact_values(ws, survivor)
+    if kept is None:
+        return  # the merge itself reports a survivor that no longer exists
+    for cid in action["retire"]:
+        other = contact_values(ws, str(cid))
+        if other is None:
+            continue
+        why = same_person(kept, other, one_family=one_family(ws, survivor, str(cid)))
+        if why:
+            raise Refused(f"contact records {survivor} and {cid} cannot be one person: {why}")
+
+
+def _parental_records(ws: "Workspace", student: str) -> set[str]:
+    parental = ws.config.is_parental
+    return {ws.get("student_contacts", r, "contact_id").strip()
+            for r in ws.find("student_contacts", student_id=student)
+            if parental(ws.get("student_contacts", r, "relationship"))}
+
+
+def _link_shared_parent(ws: "Workspace", action: Mapping[str, Any]) -> None:
+    ws.table("student_contacts")
+    for a, b in action["pairs"]:
+        a, b = str(a), str(b)
+        if a == b:
+            raise Refused(f"student {a} cannot be their own sibling")
+        of_a, of_b = _parental_records(ws, a), _parental_records(ws, b)
+        if of_a & of_b or _one_person_in(ws, of_a, of_b):
+            continue
+        raise Refused(f"students {a} and {b} share no parental contact (no record, and no two "
+                      "records of one person); check the ids")
+
+
+def _one_person_in(ws: "Workspace", left: set[str], right: set[str]) -> bool:
+    """Whether a record of ``left`` and one of ``right`` can be one person (duplicate records
+    of a parent, typed once per child, that no merge of the plan has joined yet)."""
+    for x in sorted(left):
+        x_values = contact_values(ws, x)
+        if x_values is None:
+            continue
+        for y in sorted(right):
+            y_values = contact_values(ws, y)
+            if y_values is not None and same_person(
+                    x_values, y_values, one_family=one_family(ws, x, y)) is None:
+                return True
+    return False
+
+
+def _permission_holder_linked(ws: "Workspace", action: Mapping[str, Any]) -> None:
+    account_id = str(action["account_id"])
+    rows = ws.find("accounts", account_id=account_id)
+    if not rows:
+        return  # the action reports an account that no longer exists
+    if ws.get("accounts", rows[0], "account_type").strip().lower() != "parent":
+        raise Refused(f"account {account_id} is not a parent account")
+    holder = ws.get("accounts", rows[0], "person_id").strip()
+    ws.table("student_contacts")
+    for student in action["students"]:
+        links = ws.find("student_contacts", student_id=str(student), contact_id=holder)
+        if not any(_flag(ws.get("student_contacts", r, "portal_access")) for r in links):
+            raise Refused(f"the holder of account {account_id} is not a contact of student "
+                          f"{student} with portal access")
+
+
+def _rename_is_an_option(ws: "Workspace", action: Mapping[str, Any]) -> None:
+    from fixes.apply import decisions
+
+    options = {(str(o.get("table")), str(o.get("key")), str(o.get("column")))
+               for o in action.get("options") or [] if isinstance(o, Mapping)}
+    for decision in decisions(action):
+        chosen = (str(decision.get("table")), str(decision.get("key")),
+                  str(decision.get("column")))
+        if options and chosen not in options:
+            raise Refused(f"the decision names {chosen[0]} record {chosen[1]}, which is not "
+                          "one of the action's options")
+
+
+def _rename_value_unused(ws: "Workspace", action: Mapping[str, Any]) -> None:
+    from fixes.apply import _follow_merge, decisions
+
+    username = str(action.get("username") or "").strip().lower()
+    for decision in decisions(action):
+        new = str(decision.get("new_value") or "").strip().lower()
+        if not new:
+            continue
+        if new == username:
+            raise Refused("the new value is the clashing username itself")
+        for table, column, key in (("accounts", "username", "account_id"),
+                                   ("contacts", "email", "contact_id"),
+                                   ("staff", "email", "staff_id")):
+            if table not in ws.export.tables or not ws.export.tables[table].has(column):
+                continue
+            given = str(decision.get("new_value") or "").strip()
+            for row in ws.find(table, **{column: new}) + ws.find(table, **{column: given}):
+                holder = ws.get(table, row, key).strip()
+                if holder not in (str(decision.get("key")),
+                                  _follow_merge(ws, str(decision.get("key")))[0]):
+                    raise Refused(f"the new value is already the {column} of {table} record "
+                                  f"{holder}: it would make another clash")
+
+
+RULES: dict[str, tuple[Rule, ...]] = {
+    "merge-contacts": (
+        Rule("planned-records", "the survivor and every retired record are records the finding "
+             "showed (expect.records)", _merge_planned),
+        Rule("same-person", "the survivor and each retired record can be one person: names "
+             "agree, and they share an email, phone, street or postal code, or are contacts of "
+             "one family's students",
+             _merge_same_person),
+    ),
+    "link-siblings": (
+        Rule("shared-parental-contact", "each pair of students shares a parental contact: "
+             "one contact record, or two records of one person", _link_shared_parent),
+    ),
+    "add-permission": (
+        Rule("holder-has-portal-access", "the account is a parent account whose contact record "
+             "is linked to each student with portal access", _permission_holder_linked),
+    ),
+    "rename-username": (
+        Rule("decision-is-an-option", "each decision names one of the action's options",
+             _rename_is_an_option),
+        Rule("new-value-unused", "the new value is no other record's username or email",
+             _rename_value_unused),
+    ),
+    "manual": (),
+}
+
+
+def describe(kind: str) -> list[str]:
+    """The rules of an action kind, as the plan lists them for the reviewer."""
+    return [f"{rule.name}: {rule.text}" for rule in RULES.get(kind, ())]
+
+
+def check(ws: "Workspace", action: Mapping[str, Any]) -> None:
+    """Raise :class:`Refused` naming the first rule of the action's kind that does not hold."""
+    for rule in RULES.get(str(action.get("action")), ()):
+        try:
+            rule.test(ws, action)
+        except Refused as refused:
+            raise Refused(f"{rule.name}: {refused}") from None
