@@ -275,20 +275,11 @@ def fix() -> None:
 @click.option("--min-confidence", type=click.FloatRange(0, 1), help="Skip findings below this confidence.")
 def fix_plan(findings, out, checks, min_confidence):
     """Write one action per finding of FINDINGS.json, each with the values it expects to find."""
-    import json
-
     from audits.api import write_atomic
+    from audits.diff import read_findings_document
     from fixes.plan import build_plan, dumps_plan
 
-    try:
-        document = json.loads(Path(findings).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"Findings file not found: {findings}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise UserError(f"{findings} is not a findings.json file: {error}") from None
-    if not isinstance(document, dict) or not str(document.get("schema", "")).startswith(
-            "connect-audit/findings/"):
-        raise UserError(f"{findings} is not a connect-audit findings.json file (no schema)")
+    document = read_findings_document(findings, what="findings file")
     plan = build_plan(document, checks=checks or None, min_confidence=min_confidence,
                       source=str(findings))
     write_atomic(out, dumps_plan(plan))

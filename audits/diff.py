@@ -7,7 +7,6 @@ new.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -122,22 +121,9 @@ def findings_path(path: str | Path, *, what: str = "findings file") -> Path:
 
 
 def read_findings_document(path: str | Path, *, what: str = "findings file") -> dict[str, Any]:
-    path = findings_path(path, what=what)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise UserError(f"Findings file not found: {path}") from None
-    except OSError as error:
-        raise UserError(f"The {what} {path} cannot be read: {error.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        from audits.loading import describe_json_error
+    from audits.findings import read_findings_file
 
-        raise UserError(f"{path.name} is not a findings.json file: "
-                        f"{describe_json_error(error)}") from None
-    if not isinstance(document, dict) or not str(document.get("schema", "")).startswith(
-            "connect-audit/findings/"):
-        raise UserError(f"{path.name} is not a connect-audit findings.json file (no schema)")
-    return document
+    return read_findings_file(findings_path(path, what=what), what=what)
 
 
 def diff_findings(old: Mapping[str, Any] | Sequence[Finding],

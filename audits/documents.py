@@ -10,6 +10,7 @@ every field in error, never a crash deep inside the command that would have used
 
 from __future__ import annotations
 
+import itertools
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -83,10 +84,10 @@ def problems_in(document: Any, schema: Mapping[str, Any], *, name: str) -> list[
     validator = _validator(json.dumps(schema, sort_keys=True))
     problems = []
     try:
-        errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
+        errors = list(itertools.islice(validator.iter_errors(document), MAX_PROBLEMS))
     except RecursionError:
         return [InputProblem("bad-document", "nests too deep to check", file=name)]
-    for error in errors:
+    for error in sorted(errors, key=lambda e: list(map(str, e.path))):
         field = field_path(error.absolute_path)
         value = error.instance
         shown = value if isinstance(value, (str, int, float, bool)) or value is None else \
@@ -94,13 +95,31 @@ def problems_in(document: Any, schema: Mapping[str, Any], *, name: str) -> list[
         problems.append(InputProblem("bad-document", _expected(error), file=name,
                                      column=field or "(the whole document)",
                                      value=str(shown)[:80]))
-        if len(problems) >= MAX_PROBLEMS:
-            break
     return problems
 
 
+@lru_cache(maxsize=None)
+def _compiled(schema_json: str):
+    import fastjsonschema
+
+    return fastjsonschema.compile(json.loads(schema_json))
+
+
 def check_document(document: Any, schema: Mapping[str, Any], *, what: str, name: str) -> None:
-    problems = problems_in(document, schema, name=name)
+    """A :class:`UserError` naming the fields of ``document`` that break ``schema``. A valid
+    document (the usual case, and large: every finding of a board) is checked by a compiled
+    validator; only a broken one is walked again to name all its faults."""
+    import fastjsonschema
+
+    try:
+        _compiled(json.dumps(schema, sort_keys=True))(document)
+        return
+    except fastjsonschema.JsonSchemaException:
+        pass
+    except RecursionError:
+        raise UserError(f"The {what} {name} nests too deep to check") from None
+    problems = problems_in(document, schema, name=name) or [
+        InputProblem("bad-document", "does not match its schema", file=name)]
     if problems:
         raise UserError(f"The {what} {name} is not one connect-audit can use: "
                         f"{len(problems)} field(s) are wrong", problems)

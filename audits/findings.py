@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import orjson
@@ -159,6 +160,64 @@ def summarize(findings: Sequence[Finding]) -> dict[str, dict[str, int]]:
         for school in finding.school_ids:
             by_school[school] = by_school.get(school, 0) + 1
     return {"by_check": by_check, "by_severity": by_severity, "by_school": by_school}
+
+
+def _findings_schema() -> dict[str, Any]:
+    """What a findings.json must be for ``fix plan``, ``diff`` and ``audit --previous`` to read
+    it: the fields they use, typed and bounded (anything more is carried, not trusted)."""
+    from audits.documents import FINGERPRINT, ID, strings, text
+
+    scalar = {"type": ["string", "number", "boolean", "null"], "maxLength": 100_000}
+    flat = {"type": "object", "maxProperties": 10_000, "additionalProperties": scalar}
+    pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": ID}
+    record = {"type": "object", "maxProperties": 1000}
+    fix = {"type": "object", "properties": {
+        "action": text(100), "steps": strings(100_000, text(100_000)), "keep": ID,
+        "retire": strings(10_000), "records": {"type": "object", "maxProperties": 10_000,
+                                               "additionalProperties": record},
+        "links": {"type": "array", "maxItems": 1_000_000, "items": record},
+        "pairs": {"type": "array", "maxItems": 10_000_000, "items": pair},
+        "account_id": ID, "students": {"type": ["array", "object"]}, "username": text(320),
+        "accounts": {"type": ["array", "object"], "maxItems": 100_000,
+                     "maxProperties": 100_000},
+        "contacts": {"type": "array", "maxItems": 100_000, "items": record},
+        "staff": {"type": "array", "maxItems": 100_000, "items": record}}}
+    finding = {
+        "type": "object", "required": ["id", "check", "severity"],
+        "properties": {
+            "id": text(200), "check": text(100),
+            "severity": {"enum": [s.value for s in Severity]},
+            "title": text(10_000), "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "school_ids": strings(10_000),
+            "entities": {"type": "object", "additionalProperties": strings(10_000_000)},
+            "pairs": {"type": "array", "maxItems": 10_000_000, "items": pair},
+            "username": {"type": ["string", "null"], "maxLength": 320},
+            "evidence": {"type": "object", "maxProperties": 10_000},
+            "names": flat, "household": {"type": "object"}, "match": {"type": "object"},
+            "fix": fix}}
+    return {
+        "type": "object", "required": ["schema", "findings"],
+        "properties": {
+            "schema": {"type": "string", "pattern": "^connect-audit/findings/"},
+            "generated_at": text(40),
+            "input": {"type": "object", "properties": {
+                "path": text(4096), "tables": {"type": "object", "maxProperties": 64,
+                                               "additionalProperties": {"type": "integer"}},
+                "fingerprint": FINGERPRINT}},
+            "summary": {"type": "object"},
+            "findings": {"type": "array", "maxItems": 50_000_000, "items": finding},
+            "suppressed": {"type": "object"}}}
+
+
+FINDINGS_SCHEMA = _findings_schema()
+
+
+def read_findings_file(path: str | Path, *, what: str = "findings file") -> dict[str, Any]:
+    """The findings.json at ``path``, checked against :data:`FINDINGS_SCHEMA`."""
+    from audits.documents import read_document
+
+    return read_document(path, what=what, schema=FINDINGS_SCHEMA,
+                         missing=f"Findings file not found: {path}")
 
 
 def findings_document(

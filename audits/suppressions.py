@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from audits.documents import read_document
 from audits.errors import UserError
 from audits.paths import file_or_folder
 from audits.findings import Finding
@@ -112,6 +113,20 @@ def parse_suppressions(document: Any, *, source: str = "suppressions file") -> l
 
 SUPPRESSIONS_FILE = "suppressions.json"
 
+SUPPRESSIONS_SCHEMA = {
+    "type": "object", "required": ["schema", "suppressions"],
+    "properties": {
+        "schema": {"const": SCHEMA},
+        "suppressions": {"type": "array", "maxItems": 1_000_000, "items": {
+            "type": "object",
+            "properties": {
+                "finding": {"type": ["string", "null"], "maxLength": 200},
+                "pair": {"type": ["array", "null"], "minItems": 2, "maxItems": 2,
+                         "items": {"type": "string", "maxLength": 200}},
+                "reason": {"type": "string", "maxLength": 10_000},
+                "by": {"type": "string", "maxLength": 500},
+                "at": {"type": ["string", "null"], "maxLength": 40}}}}}}
+
 
 def suppressions_path(path: str | Path) -> Path:
     """The suppressions file at ``path``: the file itself, or ``suppressions.json`` in a folder.
@@ -127,18 +142,9 @@ def read_suppressions(*paths: str | Path) -> list[Suppression]:
     found: dict[str, Suppression] = {}
     for path in paths:
         path = suppressions_path(path)
-        try:
-            document = json.loads(path.read_text(encoding="utf-8-sig"))
-        except FileNotFoundError:
-            raise UserError(f"Suppressions file not found: {path}") from None
-        except OSError as error:
-            raise UserError(f"The suppressions file {path} cannot be read: {error.strerror}"
-                            ) from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            from audits.loading import describe_json_error
-
-            raise UserError(f"{path.name} is not a JSON suppressions file: "
-                            f"{describe_json_error(error)}") from None
+        document = read_document(path, what="suppressions file", schema=SUPPRESSIONS_SCHEMA,
+                                 max_bytes=256 * 1024 ** 2,
+                                 missing=f"Suppressions file not found: {path}")
         for item in parse_suppressions(document, source=path.name):
             found[item.key] = item
     return list(found.values())

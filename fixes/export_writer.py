@@ -135,9 +135,15 @@ def read_csv_table(path: Path, name: str, mapping: HeaderMapping) -> RawTable:
     delimiter = max((",", ";", "\t", "|"), key=header_text.count)
     if header_text.count(delimiter) == 0:
         delimiter = ","
-    parsed = list(csv.reader(records, delimiter=delimiter))
-    if len(parsed) != len(records):
-        parsed = [next(csv.reader([record], delimiter=delimiter), []) for record in records]
+    try:
+        parsed = list(csv.reader(records, delimiter=delimiter))
+        if len(parsed) != len(records):
+            parsed = [next(csv.reader([record], delimiter=delimiter), []) for record in records]
+    except csv.Error as error:
+        # Mixed line endings or a stray quote: the fix could not write the file back as it was.
+        raise UserError(f"{path.name} cannot be fixed in place ({error}); audit it first "
+                        "(connect-audit audit) to see which row, or save it again with one kind "
+                        "of line ending") from None
     headers = parsed[0]
     quote_all = bool(headers) and header_text == _format_row(headers, delimiter, True)
     columns = [mapping.column_for(name, header) for header in headers]

@@ -93,23 +93,31 @@ def _contact_points(values: Mapping[str, str]) -> dict[str, set[str]]:
 def same_person(a: Mapping[str, str], b: Mapping[str, str], *, one_family: bool = False
                 ) -> str | None:
     """Why contact records ``a`` and ``b`` (column -> value) cannot be one person, or ``None``
-    when they can: the names agree (a nickname, an initial, a slip or a compound surname counts
-    as agreeing) and either the records are contacts of one family's students
-    (``one_family``) or, where both have any, they share an email, a phone, a street or a
-    postal code. The matcher decided they are one person; this only stops a plan that names
-    records nobody matched (a typed id, another export's action)."""
-    if not same_surname(a.get("last_name", ""), b.get("last_name", "")):
-        return "their last names differ"
-    if not same_first_name(a.get("first_name", ""), b.get("first_name", "")):
-        return "their first names differ"
-    if one_family:
-        return None
+    when they can.
+
+    The names must agree (a nickname, an initial, a slip or a compound surname counts), unless
+    the records share two of email, phone and address. And something beyond a similar name must
+    tie them: a shared email, phone, street or postal code, one family's students
+    (``one_family``), or the very same full name. The matcher decided they are one person; this
+    only stops a plan that names records nobody matched (a typed id, another export's
+    action)."""
     pa, pb = _contact_points(a), _contact_points(b)
-    have_a = any(pa.values())
-    have_b = any(pb.values())
-    if have_a and have_b and not any(pa[k] & pb[k] for k in pa):
-        return ("they share no email, phone, street or postal code, and no family's students")
-    return None
+    shared = {kind for kind in pa if pa[kind] & pb[kind]}
+    # Two of email, phone and address shared: a name typed in a form no list knows (Chas for
+    # Charles, Mathieu for Matthew) does not make them two people. Spouses can pass this; they
+    # share their children too, so a merge of the two can show nobody another family's child.
+    strong = len({"address" if kind in ("street", "postal") else kind for kind in shared}) >= 2
+    if not strong and not same_surname(a.get("last_name", ""), b.get("last_name", "")):
+        return "their last names differ"
+    if not strong and not same_first_name(a.get("first_name", ""), b.get("first_name", "")):
+        return "their first names differ"
+    if shared or one_family or not any(pa.values()) or not any(pb.values()):
+        return None
+    names = [(normalize.fold(r.get("first_name", "")), normalize.fold(r.get("last_name", "")))
+             for r in (a, b)]
+    if names[0] == names[1] and all(names[0]):
+        return None
+    return "they share no email, phone, street or postal code, and no family's students"
 
 
 def one_family(ws: "Workspace", x: str, y: str) -> bool:
@@ -267,9 +275,10 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "merge-contacts": (
         Rule("planned-records", "the survivor and every retired record are records the finding "
              "showed (expect.records)", _merge_planned),
-        Rule("same-person", "the survivor and each retired record can be one person: names "
-             "agree, and they share an email, phone, street or postal code, or are contacts of "
-             "one family's students",
+        Rule("same-person", "the survivor and each retired record can be one person: their "
+             "names agree (or two of email, phone and address), and they share an email, "
+             "phone, street or postal code, are contacts of one family's students, or have the "
+             "same full name",
              _merge_same_person),
     ),
     "link-siblings": (

@@ -8,7 +8,6 @@ sha256, so the result is the export as it was, byte for byte.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -18,17 +17,49 @@ from audits.errors import UserError
 from fixes.apply import UNDO_DIR, UNDO_SCHEMA, sha256
 
 
+def _manifest_schema() -> dict:
+    from audits.documents import FINGERPRINT, SHA256, strings, text
+
+    # A path of the export, relative and inside it: no root, no drive, no "..", no backslash.
+    relative = {"type": "string", "minLength": 1, "maxLength": 1000,
+                "pattern": r"^(?![/~])(?![A-Za-z]:)(?!.*(^|/)\.\.(/|$))[^\\\x00]+$"}
+    return {
+        "type": "object", "required": ["schema", "kind", "files"],
+        "properties": {
+            "schema": {"const": UNDO_SCHEMA},
+            "source": text(4096),
+            "kind": {"enum": ["csv", "xlsx"]},
+            "files": {"type": "array", "minItems": 1, "maxItems": 100_000, "items": {
+                "type": "object",
+                "required": ["path", "original_sha256", "fixed_sha256", "changed"],
+                "properties": {"path": relative, "original_sha256": SHA256,
+                               "fixed_sha256": SHA256, "changed": {"type": "boolean"}}}},
+            "artifacts": strings(100, text(200)),
+            "applied": strings(10_000_000, text(200)),
+            "source_fingerprint": {"anyOf": [FINGERPRINT, {"type": "null"}]}}}
+
+
+MANIFEST_SCHEMA = _manifest_schema()
+
+
 def read_manifest(fixed: Path) -> dict:
-    path = fixed / UNDO_DIR / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{fixed} has no undo record ({UNDO_DIR}/manifest.json); only a folder "
-                        "written by `fix apply --write` can be undone") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UserError(f"The undo record in {fixed} is damaged: {error}") from None
-    if manifest.get("schema") != UNDO_SCHEMA or not isinstance(manifest.get("files"), list):
-        raise UserError(f"The undo record in {fixed} is not a {UNDO_SCHEMA} manifest")
+    """The undo record of the fixed export at ``fixed``, checked against
+    :data:`MANIFEST_SCHEMA`; every path it names must lie inside ``fixed``."""
+    from audits.documents import read_document
+
+    fixed = Path(fixed)
+    manifest = read_document(
+        fixed / UNDO_DIR / "manifest.json", what="undo record", schema=MANIFEST_SCHEMA,
+        max_bytes=64 * 1024 ** 2,
+        missing=f"{fixed} has no undo record ({UNDO_DIR}/manifest.json); only a folder "
+                "written by `fix apply --write` can be undone")
+    root = fixed.resolve()
+    for entry in manifest["files"]:
+        for place in (fixed / entry["path"], fixed / UNDO_DIR / "originals" / entry["path"]):
+            resolved = place.resolve()
+            if resolved != root and root not in resolved.parents:
+                raise UserError(f"The undo record in {fixed} names {entry['path']!r}, which is "
+                                "outside the fixed export; it was edited and cannot be used")
     return manifest
 
 

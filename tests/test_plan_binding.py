@@ -1,0 +1,302 @@
+"""A fix plan is bound to its board and to its facts, and no file the tool reads back is
+trusted: a plan for another export, a hand-edited action, a tampered undo record or a hostile
+JSON document is refused with exit 2 and the reason, never applied and never a crash."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from audits.cli import main
+from audits.errors import UserError
+from fix_boards import (BOARD, bound, findings_doc, link_finding, merge_finding,
+                        permission_finding, write_board)
+from fixes.apply import apply_plan
+from fixes.plan import build_plan
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def boards(tmp_path_factory):
+    """Two sample boards of other families, each audited, with a plan of every finding."""
+    made = {}
+    for name, seed in (("a", 11), ("b", 12)):
+        root = tmp_path_factory.mktemp(f"board-{name}")
+        board = root / "export"
+        assert run("sample", board, "--students", 300, "--seed", seed).exit_code == 0
+        out = root / "audit"
+        assert run("audit", board, "--out", out, "--format", "json", "--quiet").exit_code == 0
+        plan = root / "plan.json"
+        assert run("fix", "plan", out / "findings.json", "--out", plan).exit_code == 0
+        made[name] = {"board": board, "findings": out / "findings.json", "plan": plan}
+    return made
+
+
+def test_a_plan_from_another_board_is_refused_whole(boards, tmp_path):
+    result = run("fix", "apply", boards["a"]["plan"], boards["b"]["board"], "--out",
+                 tmp_path / "fixed", "--write", "--apply-rest", "--force")
+    assert result.exit_code == 2, result.output
+    assert "made from another export" in result.output
+    assert "students.csv" in result.output and "contacts.csv" in result.output
+    assert not (tmp_path / "fixed").exists()
+
+
+def test_a_plan_for_its_own_board_applies(boards, tmp_path):
+    result = run("fix", "apply", boards["a"]["plan"], boards["a"]["board"], "--out",
+                 tmp_path / "fixed", "--write", "--force")
+    assert result.exit_code == 0, result.output
+    # Applied again to the fixed export it wrote: the plan knows its lineage.
+    again = run("fix", "apply", boards["a"]["plan"], tmp_path / "fixed", "--out",
+                tmp_path / "again", "--force")
+    assert again.exit_code == 0, again.output
+    assert "0 to apply" in again.output and "0 stale" in again.output
+
+
+def test_an_export_changed_since_the_audit_is_refused(boards, tmp_path):
+    import shutil
+
+    board = tmp_path / "export"
+    shutil.copytree(boards["a"]["board"], board)
+    data = (board / "siblings.csv").read_bytes()
+    newline = b"\r\n" if b"\r\n" in data else b"\n"
+    (board / "siblings.csv").write_bytes(data + b"000001,000002" + newline)
+    result = run("fix", "apply", boards["a"]["plan"], board, "--out", tmp_path / "fixed")
+    assert result.exit_code == 2
+    assert "siblings.csv" in result.output and "students.csv" not in result.output
+
+
+def test_a_plan_without_its_fingerprint_is_refused(tmp_path):
+    board = write_board(tmp_path / "board")
+    plan = build_plan(findings_doc(merge_finding()))
+    assert "export" not in plan
+    with pytest.raises(UserError, match="does not name the export"):
+        apply_plan(plan, board, tmp_path / "fixed", write=True, force=True)
+
+
+def test_fix_plan_carries_the_audits_fingerprint(boards):
+    findings = json.loads(boards["a"]["findings"].read_text("utf-8"))
+    plan = json.loads(boards["a"]["plan"].read_text("utf-8"))
+    fingerprint = findings["input"]["fingerprint"]
+    assert plan["export"] == fingerprint
+    assert set(fingerprint["tables"]) >= {"students", "contacts", "student_contacts"}
+
+
+# ----------------------------------------------------------------------------- facts
+
+def _apply_one(tmp_path, action, tables=None):
+    board = write_board(tmp_path / "board", tables)
+    plan = bound({"schema": "connect-audit/fix-plan/v1", "actions": [action]}, board)
+    return apply_plan(plan, board, tmp_path / "fixed", force=True, apply_rest=True)
+
+
+def _other_family():
+    """BOARD plus an unrelated family: C7 Omar Haddad, parent of S7, with his own account."""
+    tables = copy.deepcopy(BOARD)
+    tables["students"].append(["S7", "100", "Lina", "Haddad", "active"])
+    tables["contacts"].append(["C7", "Omar", "Haddad", "omar@example.net", "555-0777",
+                               "9 Oak Rd"])
+    tables["student_contacts"].append(["S7", "C7", "Father", "Y"])
+    tables["accounts"].append(["A7", "omar@example.net", "parent", "100", "C7", "active"])
+    tables["account_students"].append(["A7", "S7"])
+    return tables
+
+
+def test_a_merge_with_a_mistyped_survivor_is_refused(tmp_path):
+    action = build_plan(findings_doc(merge_finding()))["actions"][0]
+    action["survivor"] = "C7"  # a typo that names another family's father
+    result = _apply_one(tmp_path, action, _other_family())
+    assert result.applied == []
+    (finding, why), = result.refused
+    assert "planned-records" in why and "C7" in why
+
+
+def test_a_merge_edited_consistently_into_another_family_is_refused(tmp_path):
+    action = build_plan(findings_doc(merge_finding()))["actions"][0]
+    action["survivor"] = "C7"
+    action["expect"]["records"]["C7"] = {"first_name": "Omar", "last_name": "Haddad"}
+    result = _apply_one(tmp_path, action, _other_family())
+    assert result.applied == []
+    assert "same-person" in result.refused[0][1]
+
+
+def test_a_permission_for_a_student_the_holder_is_no_contact_of_is_refused(tmp_path):
+    action = build_plan(findings_doc(permission_finding()))["actions"][0]
+    action["students"] = ["S7"]  # account A1's holder C1 is no contact of S7
+    result = _apply_one(tmp_path, action, _other_family())
+    assert result.applied == []
+    assert "holder-has-portal-access" in result.refused[0][1]
+
+
+def test_a_permission_where_the_link_has_no_portal_access_is_refused(tmp_path):
+    tables = _other_family()
+    tables["student_contacts"].append(["S7", "C1", "Mother", "N"])
+    action = build_plan(findings_doc(permission_finding()))["actions"][0]
+    action["students"] = ["S7"]
+    result = _apply_one(tmp_path, action, tables)
+    assert result.applied == [] and "portal access" in result.refused[0][1]
+
+
+def test_a_sibling_link_between_unrelated_students_is_refused(tmp_path):
+    action = build_plan(findings_doc(link_finding()))["actions"][0]
+    action["pairs"] = [["S1", "S7"]]
+    result = _apply_one(tmp_path, action, _other_family())
+    assert result.applied == [] and "shared-parental-contact" in result.refused[0][1]
+
+
+def test_a_student_is_never_linked_as_their_own_sibling(tmp_path):
+    action = build_plan(findings_doc(link_finding()))["actions"][0]
+    action["pairs"] = [["S3", "S3"]]
+    result = _apply_one(tmp_path, action)
+    assert result.applied == [] and "own sibling" in result.refused[0][1]
+
+
+def test_the_plan_lists_each_actions_rules_for_the_reviewer(tmp_path):
+    plan = build_plan(findings_doc(merge_finding(), link_finding(), permission_finding()))
+    rules = {a["action"]: " ".join(a["preconditions"]) for a in plan["actions"]}
+    assert "same-person" in rules["merge-contacts"]
+    assert "shared-parental-contact" in rules["link-siblings"]
+    assert "holder-has-portal-access" in rules["add-permission"]
+
+
+def test_deleting_the_listed_rules_does_not_lift_them(tmp_path):
+    action = build_plan(findings_doc(permission_finding()))["actions"][0]
+    action["students"] = ["S7"]
+    action["preconditions"] = []
+    result = _apply_one(tmp_path, action, _other_family())
+    assert result.applied == [] and result.refused
+
+
+# ----------------------------------------------------------------------------- documents
+
+DEEP = "[" * 100_000 + "]" * 100_000
+HUGE_NUMBER = '{"schema": "connect-audit/fix-plan/v1", "actions": [], "n": ' + "9" * 5000 + "}"
+
+
+@pytest.mark.parametrize("payload", [DEEP, HUGE_NUMBER, "{\"schema\": 1", "\ufeff[]", "null"])
+def test_every_command_that_reads_a_document_refuses_a_hostile_one(boards, tmp_path, payload):
+    bad = tmp_path / "bad.json"
+    bad.write_text(payload, encoding="utf-8")
+    board, findings = boards["a"]["board"], boards["a"]["findings"]
+    commands = [
+        ("fix", "plan", bad, "--out", tmp_path / "plan.json"),
+        ("fix", "apply", bad, board, "--out", tmp_path / "fixed"),
+        ("audit", board, "--out", tmp_path / "out", "--previous", bad, "--format", "json"),
+        ("diff", bad, findings),
+        ("audit", board, "--out", tmp_path / "out", "--suppressions", bad, "--format", "json"),
+    ]
+    for command in commands:
+        result = run(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "Traceback" not in result.output
+
+
+def _fields(value, path=()):
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield path + (key,)
+            yield from _fields(inner, path + (key,))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value[:3]):
+            yield path + (index,)
+            yield from _fields(inner, path + (index,))
+
+
+def _set(document, path, value):
+    target = document
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+
+
+def test_single_field_type_edits_of_a_plan_never_crash_apply(tmp_path):
+    board = write_board(tmp_path / "board")
+    plan = bound(build_plan(findings_doc(merge_finding(), link_finding(),
+                                         permission_finding())), board)
+    paths = [p for p in _fields(plan["actions"]) if p]
+    assert len(paths) > 50
+    for number, path in enumerate(paths):
+        for value in ([], 1, None, {}, "x", [[1, 2]], True):
+            edited = copy.deepcopy(plan)
+            _set(edited["actions"], path, value)
+            target = tmp_path / f"plan-{number}.json"
+            target.write_text(json.dumps(edited), encoding="utf-8")
+            result = CliRunner().invoke(main, ["fix", "apply", str(target), str(board), "--out",
+                                               str(tmp_path / "fixed"), "--force",
+                                               "--apply-rest"])
+            assert result.exit_code in (0, 2), (path, value, result.output)
+
+
+def test_a_plan_field_of_the_wrong_type_is_named(tmp_path):
+    board = write_board(tmp_path / "board")
+    plan = bound(build_plan(findings_doc(merge_finding())), board)
+    plan["actions"][0]["survivor"] = []
+    plan["actions"][0]["retire"] = 1
+    target = tmp_path / "plan.json"
+    target.write_text(json.dumps(plan), encoding="utf-8")
+    result = run("fix", "apply", target, board, "--out", tmp_path / "fixed")
+    assert result.exit_code == 2
+    assert "actions[0].survivor" in result.output and "actions[0].retire" in result.output
+
+
+# ----------------------------------------------------------------------------- undo record
+
+def _fixed(tmp_path):
+    board = write_board(tmp_path / "board")
+    plan = bound(build_plan(findings_doc(merge_finding(), link_finding())), board)
+    apply_plan(plan, board, tmp_path / "fixed", write=True, force=True)
+    return tmp_path / "fixed"
+
+
+def _edit_manifest(fixed, change):
+    path = fixed / ".connect-audit-undo" / "manifest.json"
+    manifest = json.loads(path.read_text("utf-8"))
+    change(manifest)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_an_undo_record_pointing_outside_the_export_is_refused(tmp_path):
+    fixed = _fixed(tmp_path)
+    (tmp_path / "outside.csv").write_text("secret\n", encoding="utf-8")
+
+    def escape(manifest):
+        manifest["files"][0]["path"] = "../outside.csv"
+
+    _edit_manifest(fixed, escape)
+    result = run("fix", "undo", fixed, "--out", tmp_path / "restored" / "deeper")
+    assert result.exit_code == 2, result.output
+    assert not (tmp_path / "restored").exists()
+
+
+def test_an_undo_record_through_a_symlink_outside_is_refused(tmp_path):
+    fixed = _fixed(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    (fixed / "link").symlink_to(tmp_path / "elsewhere")
+
+    def escape(manifest):
+        manifest["files"][0]["path"] = "link/contacts.csv"
+
+    _edit_manifest(fixed, escape)
+    result = run("fix", "undo", fixed, "--out", tmp_path / "restored")
+    assert result.exit_code == 2 and "outside the fixed export" in result.output
+
+
+@pytest.mark.parametrize("field", ["kind", "files", "schema"])
+def test_an_incomplete_undo_record_is_refused(tmp_path, field):
+    fixed = _fixed(tmp_path)
+    _edit_manifest(fixed, lambda manifest: manifest.pop(field))
+    result = run("fix", "undo", fixed, "--out", tmp_path / "restored")
+    assert result.exit_code == 2, result.output
+    assert not (tmp_path / "restored").exists()
+
+
+def test_an_undo_file_entry_without_its_path_is_refused(tmp_path):
+    fixed = _fixed(tmp_path)
+    _edit_manifest(fixed, lambda manifest: manifest["files"][0].pop("path"))
+    result = run("fix", "undo", fixed, "--out", tmp_path / "restored")
+    assert result.exit_code == 2 and "files[0]" in result.output
