@@ -300,3 +300,21 @@ def test_an_undo_file_entry_without_its_path_is_refused(tmp_path):
     _edit_manifest(fixed, lambda manifest: manifest["files"][0].pop("path"))
     result = run("fix", "undo", fixed, "--out", tmp_path / "restored")
     assert result.exit_code == 2 and "files[0]" in result.output
+
+
+def test_a_workbook_export_is_bound_the_same_way(tmp_path):
+    plans = {}
+    for seed in (5, 6):
+        folder = tmp_path / f"book-{seed}"
+        assert run("sample", folder, "--students", 120, "--seed", seed, "--xlsx").exit_code == 0
+        out = tmp_path / f"audit-{seed}"
+        assert run("audit", folder / "board.xlsx", "--out", out, "--format", "json",
+                   "--quiet").exit_code == 0
+        plans[seed] = tmp_path / f"plan-{seed}.json"
+        assert run("fix", "plan", out / "findings.json", "--out", plans[seed]).exit_code == 0
+    own = run("fix", "apply", plans[5], tmp_path / "book-5" / "board.xlsx", "--out",
+              tmp_path / "fixed", "--force")
+    assert own.exit_code == 0, own.output
+    other = run("fix", "apply", plans[5], tmp_path / "book-6" / "board.xlsx", "--out",
+                tmp_path / "fixed")
+    assert other.exit_code == 2 and "board.xlsx" in other.output
