@@ -26,10 +26,12 @@ MAX_PROBLEMS = 50
 
 
 def read_document(path: str | Path, *, what: str, schema: Mapping[str, Any] | None = None,
-                  max_bytes: int = MAX_DOCUMENT_BYTES, missing: str | None = None) -> Any:
+                  max_bytes: int = MAX_DOCUMENT_BYTES, missing: str | None = None,
+                  kind: tuple[str, str] | None = None) -> Any:
     """The parsed JSON document at ``path``, checked against ``schema``; ``what`` names the
     file in messages ("fix plan", "--previous findings file"), ``missing`` replaces the message
-    for a file that does not exist."""
+    for a file that does not exist. ``kind`` is (the document type's name, the prefix of its
+    ``schema`` value): a JSON file of another kind is named as such, not field by field."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -44,6 +46,12 @@ def read_document(path: str | Path, *, what: str, schema: Mapping[str, Any] | No
     except OSError as error:
         raise UserError(f"The {what} {path} cannot be read: {error.strerror}") from None
     document = parse_document(data, what=what, name=path.name)
+    if kind is not None:
+        name, prefix = kind
+        if not isinstance(document, dict) or not str(document.get("schema", "")).startswith(
+                prefix):
+            raise UserError(f"{path.name} is not a connect-audit {name} (it has no "
+                            f"\"schema\": \"{prefix}…\")")
     if schema is not None:
         check_document(document, schema, what=what, name=path.name)
     return document
@@ -51,15 +59,18 @@ def read_document(path: str | Path, *, what: str, schema: Mapping[str, Any] | No
 
 def parse_document(data: bytes | str, *, what: str, name: str) -> Any:
     """``data`` parsed as JSON, or a :class:`UserError` saying plainly why it is not."""
+    from audits.loading import describe_json_error
+
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError as error:
-        raise UserError(f"The {what} {name} is not UTF-8 text (byte {error.start})") from None
+        raise UserError(f"The {what} {name} cannot be read: "
+                        f"{describe_json_error(error)}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise UserError(f"The {what} {name} is not valid JSON: {error.msg} at line "
-                        f"{error.lineno}, column {error.colno}") from None
+        raise UserError(f"The {what} {name} cannot be read: "
+                        f"{describe_json_error(error)}") from None
     except RecursionError:
         raise UserError(f"The {what} {name} nests brackets thousands of levels deep; it is "
                         "not a document connect-audit wrote") from None

@@ -217,7 +217,8 @@ def read_findings_file(path: str | Path, *, what: str = "findings file") -> dict
     from audits.documents import read_document
 
     return read_document(path, what=what, schema=FINDINGS_SCHEMA,
-                         missing=f"Findings file not found: {path}")
+                         missing=f"Findings file not found: {path}",
+                         kind=("findings.json file", "connect-audit/findings/"))
 
 
 def findings_document(

@@ -144,7 +144,8 @@ def read_suppressions(*paths: str | Path) -> list[Suppression]:
         path = suppressions_path(path)
         document = read_document(path, what="suppressions file", schema=SUPPRESSIONS_SCHEMA,
                                  max_bytes=256 * 1024 ** 2,
-                                 missing=f"Suppressions file not found: {path}")
+                                 missing=f"Suppressions file not found: {path}",
+                                 kind=("suppressions file", SCHEMA))
         for item in parse_suppressions(document, source=path.name):
             found[item.key] = item
     return list(found.values())

@@ -303,7 +303,8 @@ def read_plan(path: str | Path) -> dict:
     from audits.documents import read_document
 
     return read_document(path, what="fix plan", schema=PLAN_SCHEMA, max_bytes=MAX_PLAN_BYTES,
-                         missing=f"Plan file not found: {path}")
+                         missing=f"Plan file not found: {path}",
+                         kind=("fix plan", SCHEMA))
 
 
 # A plan of every finding of a 1,000,000-student board is some hundreds of MB.

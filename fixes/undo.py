@@ -52,7 +52,8 @@ def read_manifest(fixed: Path) -> dict:
         fixed / UNDO_DIR / "manifest.json", what="undo record", schema=MANIFEST_SCHEMA,
         max_bytes=64 * 1024 ** 2,
         missing=f"{fixed} has no undo record ({UNDO_DIR}/manifest.json); only a folder "
-                "written by `fix apply --write` can be undone")
+                "written by `fix apply --write` can be undone",
+        kind=("undo record", UNDO_SCHEMA))
     root = fixed.resolve()
     for entry in manifest["files"]:
         for place in (fixed / entry["path"], fixed / UNDO_DIR / "originals" / entry["path"]):
