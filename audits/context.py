@@ -29,6 +29,16 @@ class AuditContext:
         return build_graph(self.board, self.config)
 
     @cached_property
+    def overlinked_contacts(self) -> frozenset[str]:
+        """Contact records linked to more students than any family has
+        (:func:`audits.graph.overlinked_contacts`): the overlinked-contact check reports them and
+        the family checks leave their links out."""
+        from audits.graph import overlinked_contacts
+
+        return overlinked_contacts(self.board.student_contacts,
+                                   self.config.max_students_per_contact)
+
+    @cached_property
     def contact_matches(self) -> "ContactMatches":
         """Contact records that are one human (the duplicate-contact matcher's clusters)."""
         from audits.matching import match_contacts

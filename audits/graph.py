@@ -4,7 +4,9 @@ Nodes are ``(kind, id)`` tuples, because a contact ``123`` and a student ``123``
 records. Node kinds: ``student``, ``contact``, ``staff``, ``account``, ``school``. Edge kinds:
 
 - ``sibling``: a sibling link between two students (as the SIS holds it: undirected);
-- ``contact-of``: contact record to student, with ``relationship``, ``parental`` and ``portal_access``;
+- ``contact-of``: contact record to student, with ``relationship``, ``parental`` and ``portal_access``
+  (``parental``: the link makes its students a family; never for an overlinked contact record,
+  see :func:`overlinked_contacts`);
 - ``enrolled-at``: student to school; ``works-at``: staff to school; ``account-at``: account to school;
 - ``holds-account``: contact or staff or student to its account;
 - ``can-see``: parent account to a student on its Permissions tab.
@@ -406,6 +408,21 @@ def _combined_links(links: pd.DataFrame, config: Config, pair: np.ndarray) -> pd
     return pd.concat([frame[~repeated], combined[frame.columns]], ignore_index=True)
 
 
+def overlinked_contacts(links: pd.DataFrame, limit: int) -> frozenset[str]:
+    """The contact records linked (``links``: student_contacts rows) to more than ``limit``
+    distinct students. No family has that many children: such a record is a placeholder
+    ("Office") or one record picked for many families, and a family built through it would
+    join every student it is linked to (pairwise work quadratic in its students). Only
+    records with more link rows than ``limit`` are looked at student by student."""
+    rows = links["contact_id"].value_counts(sort=False)
+    candidates = rows.index[rows.to_numpy() > limit]
+    if len(candidates) == 0:
+        return frozenset()
+    mine = links.loc[links["contact_id"].isin(candidates), ["contact_id", "student_id"]]
+    students = mine.drop_duplicates()["contact_id"].value_counts(sort=False)
+    return frozenset(students.index[students.to_numpy() > limit].tolist())
+
+
 def _pair_key(a: np.ndarray, b: np.ndarray, a_ids: pd.Series, b_ids: pd.Series) -> np.ndarray:
     """One integer per distinct (a, b): from node positions, or (a node missing, on a board that
     failed validation) from the ids themselves."""
@@ -446,6 +463,11 @@ def _build_graph(board: Board, config: Config) -> HouseholdGraph:
     student_of = build.find(STUDENT, links["student_id"])
     combined = _combined_links(links, config, _pair_key(contact_nodes, student_of,
                                                          links["contact_id"], links["student_id"]))
+    overlinked = overlinked_contacts(links, config.max_students_per_contact)
+    if overlinked and len(combined):
+        # Its links stay in the graph (the household picture shows them), but join no family.
+        through = links["contact_id"].iloc[combined["row"].to_numpy()].isin(overlinked)
+        combined["parental"] = combined["parental"].to_numpy(dtype=bool) & ~through.to_numpy()
     if len(combined):
         # One attribute dict per (relationship, parental, portal access): a handful.
         relationship_codes, relationships = pd.factorize(combined["relationship"])

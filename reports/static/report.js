@@ -231,6 +231,10 @@
       people.appendChild(el("li", null, "missing link: " + named(p[0], f.names) + " & " +
                                         named(p[1], f.names)));
     });
+    if (f.pairs_total > f.pairs.length) {
+      people.appendChild(el("li", null, "and " + (f.pairs_total - f.pairs.length).toLocaleString("en-US") +
+                                        " more missing links"));
+    }
     left.appendChild(people);
 
     var fix = d.fix || {};
