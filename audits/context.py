@@ -28,15 +28,12 @@ class AuditContext:
     def graph(self) -> HouseholdGraph:
         return build_graph(self.board, self.config)
 
-    @cached_property
+    @property
     def overlinked_contacts(self) -> frozenset[str]:
         """Contact records linked to more students than any family has
-        (:func:`audits.graph.overlinked_contacts`): the overlinked-contact check reports them and
-        the family checks leave their links out."""
-        from audits.graph import overlinked_contacts
-
-        return overlinked_contacts(self.board.student_contacts,
-                                   self.config.max_students_per_contact)
+        (:attr:`audits.graph.HouseholdGraph.overlinked`): the overlinked-contact check reports
+        them and the family checks leave their links out."""
+        return self.graph.overlinked
 
     @cached_property
     def contact_matches(self) -> "ContactMatches":

@@ -40,7 +40,7 @@ from audits.comparing import (ROLE_FATHER, ROLE_GRANDPARENT, ROLE_MOTHER, ROLE_N
                               Compared, compare_in_slices)
 from audits.board import Board
 from audits.config import Config
-from audits.graph import HouseholdGraph, overlinked_contacts
+from audits.graph import HouseholdGraph, overlinked_codes
 
 PHONE_COLUMNS = ("home_phone", "cell_phone", "work_phone")
 
@@ -421,10 +421,10 @@ def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame
     # overlinked one: it is no family's parent, and would make one family of all its students).
     sok = (sa >= 0) & (sb >= 0)
     parental = links[links["parental"]]
-    overlinked = overlinked_contacts(sc, config.max_students_per_contact)
-    if overlinked:
-        through = sc["contact_id"][ok].isin(overlinked).to_numpy()
-        parental = parental[~through[parental.index.to_numpy()]]
+    overlinked = overlinked_codes(links["contact"].to_numpy(), links["student"].to_numpy(),
+                                  config.max_students_per_contact)
+    if len(overlinked):
+        parental = parental[~np.isin(parental["contact"].to_numpy(), overlinked)]
     rows = np.concatenate([sa[sok], parental["student"].to_numpy(dtype=np.int64)])
     cols = np.concatenate([sb[sok], parental["contact"].to_numpy(dtype=np.int64) + n_students])
     size = n_students + n_contacts
