@@ -270,7 +270,7 @@ class _Builder:
     def find(self, kind: str, ids: pd.Series) -> np.ndarray:
         """The position of each id's node of ``kind``; -1 where there is none."""
         known = self._ids.get(kind)
-        if known is None or len(ids) == 0:
+        if known is None or len(ids) == 0 or len(known[1]) == 0:
             return np.full(len(ids), -1, dtype=np.int64)
         index, positions = known
         found = index.get_indexer(ids)

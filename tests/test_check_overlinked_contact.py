@@ -296,3 +296,12 @@ def test_the_html_report_shows_both_findings_and_how_many_pairs_are_not_listed(t
             assert errors == []
         finally:
             browser.close()
+
+
+def test_the_graph_builds_when_an_account_names_a_kind_of_record_the_board_has_none_of():
+    """A staff account on a board with no staff records: every account holder is looked up,
+    and a kind with no records finds nobody (not an IndexError, which ends the audit with exit 3)."""
+    board = make_board(students=["S1@10"], links=[("S1", "C1", "Mother", "Y")],
+                       accounts=[("A1", "mom@board.ca", "staff", "10", "C1")])
+    graph = build_graph(board, Config())
+    assert ("account", "A1") in graph.graph and graph.overlinked == frozenset()

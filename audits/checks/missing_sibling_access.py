@@ -48,7 +48,7 @@ def _missing_access(context: AuditContext) -> Iterator[Finding]:
                                    ["account_id", "username", "school_id", "person_id"]]
     # An overlinked contact record's account is no parent's: adding children to it would show
     # them to whoever holds it (overlinked-contact reports the record).
-    if context.overlinked_contacts:
+    if not parent_accounts.empty and context.overlinked_contacts:
         parent_accounts = parent_accounts[
             ~parent_accounts["person_id"].isin(context.overlinked_contacts)]
     if parent_accounts.empty:
