@@ -152,7 +152,8 @@ def _check_limits(section: Mapping[str, Any], source: str) -> dict[str, int]:
     for key, value in section.items():
         # A bool is an int to Python, and a limit of True is a typo, not a number.
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UserError(f"{source}: checks.{key} = {value!r}: expected a whole number, 1 or more")
+            raise UserError(f"{source}: checks.{key} = {value!r}: expected a whole number, "
+                            "1 or more")
         limits[CHECK_LIMITS[key]] = value
     return limits
 

@@ -4,9 +4,9 @@ Nodes are ``(kind, id)`` tuples, because a contact ``123`` and a student ``123``
 records. Node kinds: ``student``, ``contact``, ``staff``, ``account``, ``school``. Edge kinds:
 
 - ``sibling``: a sibling link between two students (as the SIS holds it: undirected);
-- ``contact-of``: contact record to student, with ``relationship``, ``parental`` and ``portal_access``
-  (``parental``: the link makes its students a family; never for an overlinked contact record,
-  see :attr:`HouseholdGraph.overlinked`);
+- ``contact-of``: contact record to student, with ``relationship``, ``parental`` and
+  ``portal_access`` (``parental``: the link makes its students a family; never for an
+  overlinked contact record, see :attr:`HouseholdGraph.overlinked`);
 - ``enrolled-at``: student to school; ``works-at``: staff to school; ``account-at``: account to school;
 - ``holds-account``: contact or staff or student to its account;
 - ``can-see``: parent account to a student on its Permissions tab.

@@ -46,7 +46,8 @@ def test_a_contact_linked_to_every_student_is_one_finding_and_joins_no_family():
     assert finding.evidence["linked_students"] == "3,000 (more than 30)"
     assert finding.evidence["relationships"] == "Parent (3,000)"
     assert finding.evidence["portal_access_to"] == "3,000 active students"
-    assert "would create one parent account that sees 3,000 students" in finding.evidence["generation"]
+    assert finding.evidence["generation"] == ("would create one parent account that sees 3,000 "
+                                              "students")
     assert finding.school_ids == ("10",)
     # Listed up to the bound, with the total beside them.
     assert len(finding.students) == 200 and finding.fix["students_total"] == 3000
@@ -291,7 +292,8 @@ def test_the_html_report_shows_both_findings_and_how_many_pairs_are_not_listed(t
             assert detail.locator("path.edge.missing").count() >= 1
             page.locator(f'tr.finding[data-id="{over.id}"]').click()
             detail = page.locator(f'tr[data-detail-for="{over.id}"]')
-            assert "linked to 31 students" in page.locator(f'tr.finding[data-id="{over.id}"]').inner_text()
+            row = page.locator(f'tr.finding[data-id="{over.id}"]')
+            assert "linked to 31 students" in row.inner_text()
             assert "delete contact Office Main (OFFICE)" in detail.inner_text()
             assert errors == []
         finally:
@@ -300,7 +302,8 @@ def test_the_html_report_shows_both_findings_and_how_many_pairs_are_not_listed(t
 
 def test_the_graph_builds_when_an_account_names_a_kind_of_record_the_board_has_none_of():
     """A staff account on a board with no staff records: every account holder is looked up,
-    and a kind with no records finds nobody (not an IndexError, which ends the audit with exit 3)."""
+    and a kind with no records finds nobody (not an IndexError, which ends the audit with
+    exit 3)."""
     board = make_board(students=["S1@10"], links=[("S1", "C1", "Mother", "Y")],
                        accounts=[("A1", "mom@board.ca", "staff", "10", "C1")])
     graph = build_graph(board, Config())

@@ -1,4 +1,5 @@
-"""The ``overlinked-contact`` check: a contact record linked to more students than any family has."""
+"""The ``overlinked-contact`` check: a contact record linked to more students than any family
+has."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def overlinked_contact(context: AuditContext) -> Iterator[Finding]:
         if relationship:
             words.add(relationship)
     students = board.students.drop_duplicates("student_id")
-    school_of = dict(zip(students["student_id"].tolist(), students["school_id"].astype(str).tolist()))
+    school_of = dict(zip(students["student_id"].tolist(),
+                         students["school_id"].astype(str).tolist()))
     portal = context.portal_access_links
     portal = portal[portal["contact_id"].isin(overlinked)]
     portal_count = Counter(portal["contact_id"].tolist())
@@ -84,7 +86,8 @@ def overlinked_contact(context: AuditContext) -> Iterator[Finding]:
                                        sorted(words.items(), key=lambda item: (-item[1], item[0])))
             or "none given",
             "portal_access_to": f"{sees:,} active students" if sees else "none",
-            "schools": ", ".join(f"{school} ({count:,})" for school, count in sorted(schools.items())),
+            "schools": ", ".join(f"{school} ({count:,})"
+                                 for school, count in sorted(schools.items())),
             "parent_accounts": "; ".join(f"{account_id} ({username}, {status})"
                                          for account_id, username, status in held) or "none",
         }

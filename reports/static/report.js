@@ -232,8 +232,9 @@
                                         named(p[1], f.names)));
     });
     if (f.pairs_total > f.pairs.length) {
-      people.appendChild(el("li", null, "and " + (f.pairs_total - f.pairs.length).toLocaleString("en-US") +
-                                        " more missing links"));
+      var more = f.pairs_total - f.pairs.length;
+      people.appendChild(el("li", null,
+                            "and " + more.toLocaleString("en-US") + " more missing links"));
     }
     left.appendChild(people);
 
