@@ -144,6 +144,8 @@ def test_a_family_with_more_pairs_than_listed_gets_a_capped_list_and_a_manual_fi
     assert len(finding.fix["pairs"]) == 200
     assert "more than any family has" in finding.fix["steps"][0]
     assert "100 more missing links are not listed" in finding.fix["steps"][-1]
+    assert len(finding.household["nodes"]) <= 40
+    assert "contact:C1" in {node["id"] for node in finding.household["nodes"]}
     entry = finding.to_dict()
     assert entry["pairs_total"] == 300 and len(entry["pairs"]) == 200
     assert Finding.from_dict(entry).pairs_total == 300

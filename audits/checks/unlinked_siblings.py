@@ -17,6 +17,8 @@ from audits.registry import check
 from audits.steps import FAMILY_CONTACTS, SIBLINGS, names_of, numbered, record, screen
 
 CODE = "unlinked-siblings"
+SNAPSHOT_NODES = 40
+"""The most records the household picture of a family with more pairs than listed starts from."""
 
 
 def parental_links(context: AuditContext) -> pd.DataFrame:
@@ -217,6 +219,12 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
                          "once these are done.")
             fix.update({"action": "manual", "pairs_total": len(every_pair)})
         shown = ", ".join(names.get(s, s) for s in family[:4]) + (" ..." if len(family) > 4 else "")
+        seeds = [(STUDENT, s) for s in family] + [(CONTACT, c) for c in contacts]
+        if more:
+            # A picture, not a list: the shared records and the students of the first pairs.
+            listed = list(dict.fromkeys(s for pair in pairs for s in pair))
+            seeds = ([(CONTACT, c) for c in contacts[:SNAPSHOT_NODES // 4]]
+                     + [(STUDENT, s) for s in listed])[:SNAPSHOT_NODES]
         yield Finding(
             id=stable_id(CODE, family, [f"{a}&{b}" for a, b in every_pair]),
             check=CODE,
@@ -232,6 +240,5 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
             evidence=evidence,
             fix={**fix, "steps": numbered(steps)},
             names=names,
-            household=graph.household_snapshot(
-                [(STUDENT, s) for s in family] + [(CONTACT, c) for c in contacts]),
+            household=graph.household_snapshot(seeds),
         )
