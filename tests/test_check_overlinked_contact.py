@@ -71,8 +71,13 @@ def test_the_graph_and_the_matcher_build_no_family_through_it():
     assert {len(family) for family in graph.families()} == {2}
     # The office's links are still in the graph (the household picture shows them).
     assert len(graph.contact_students("OFFICE")) == 80
-    matcher_links = _links(board, Config(), board.contacts.sort_values("contact_id"))
+    contacts = board.contacts.sort_values("contact_id").reset_index(drop=True)
+    matcher_links = _links(board, Config(), contacts)
     assert matcher_links["family"].nunique() == 40
+    # Its links are not compared pair by pair either (thousands per pair it takes part in).
+    office = int(contacts.index[contacts["contact_id"] == "OFFICE"][0])
+    assert office not in set(matcher_links["contact"].tolist())
+    assert len(matcher_links) == 80
 
 
 def test_its_account_gets_no_children_added_and_the_finding_says_so():
