@@ -213,8 +213,8 @@ def run_audit(board: Board, config: Config | None = None, *,
                        suppressed=report)
 
 
-# The one check that never asks who is the same person: it alone does not need the matcher.
-_MATCHING_FREE = {"missing-sibling-access"}
+# The checks that never ask who is the same person: they alone do not need the matcher.
+_MATCHING_FREE = {"missing-sibling-access", "overlinked-contact"}
 # The check run_audit's worker takes: it needs the matcher but never the generation preview.
 # duplicate-contact needs no preview either but stays here: unlinked-siblings alone is about as
 # long as the preview's second part and the three other checks together (1M students: 12 s

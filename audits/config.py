@@ -33,6 +33,13 @@ class Config:
     street_suffixes: Mapping[str, str] = field(default_factory=lambda: dict(wordlists.STREET_SUFFIXES))
     max_fix_share: float = 0.05
     """A fix plan that changes more than this share of any table needs ``--force``."""
+    max_students_per_contact: int = 30
+    """A contact record linked to more students than this is no family's parent (a placeholder
+    such as "Office", or one record picked for every family by mistake): the
+    ``overlinked-contact`` check reports it, and the family checks leave its links out."""
+    max_pairs_listed: int = 200
+    """A finding lists at most this many pairs (an ``overlinked-contact`` finding at most this
+    many students) and gives the total beside them."""
     vetoes: tuple[str, ...] = ()
     """Extra hard vetoes of the matcher, ``comparison=level`` (e.g. ``first_name=different``):
     a pair in that level is never one person, whatever else agrees."""
@@ -84,7 +91,7 @@ def load_config(path: str | Path | None) -> Config:
 
 def apply_overrides(config: Config, data: Mapping[str, Any], source: str = "config") -> Config:
     known = {"naming_schema", "relationships", "thresholds", "nicknames", "street_suffixes", "fixes",
-             "matching"}
+             "matching", "checks"}
     unknown = set(data) - known
     if unknown:
         raise UserError(f"{source}: unknown section(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -122,9 +129,33 @@ def apply_overrides(config: Config, data: Mapping[str, Any], source: str = "conf
         changes["street_suffixes"] = suffixes
     if "matching" in data:
         changes["vetoes"] = _vetoes(data["matching"], source)
+    if "checks" in data:
+        changes.update(_check_limits(data["checks"], source))
     if "fixes" in data and "max_share" in data["fixes"]:
         changes["max_fix_share"] = float(data["fixes"]["max_share"])
     return replace(config, **changes)
+
+
+CHECK_LIMITS = {"max_students_per_contact": "max_students_per_contact",
+                "max_pairs_listed": "max_pairs_listed"}
+
+
+def _check_limits(section: Mapping[str, Any], source: str) -> dict[str, int]:
+    if not isinstance(section, Mapping):
+        raise UserError(f"{source}: checks: expected a table ([checks] with "
+                        f"{' / '.join(CHECK_LIMITS)} = N)")
+    unknown = set(section) - set(CHECK_LIMITS)
+    if unknown:
+        raise UserError(f"{source}: checks: unknown key(s) {sorted(unknown)}; "
+                        f"known: {sorted(CHECK_LIMITS)}")
+    limits = {}
+    for key, value in section.items():
+        # A bool is an int to Python, and a limit of True is a typo, not a number.
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UserError(f"{source}: checks.{key} = {value!r}: expected a whole number, "
+                            "1 or more")
+        limits[CHECK_LIMITS[key]] = value
+    return limits
 
 
 def _vetoes(section: Mapping[str, Any], source: str) -> tuple[str, ...]:

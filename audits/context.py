@@ -28,6 +28,13 @@ class AuditContext:
     def graph(self) -> HouseholdGraph:
         return build_graph(self.board, self.config)
 
+    @property
+    def overlinked_contacts(self) -> frozenset[str]:
+        """Contact records linked to more students than any family has
+        (:attr:`audits.graph.HouseholdGraph.overlinked`): the overlinked-contact check reports
+        them and the family checks leave their links out."""
+        return self.graph.overlinked
+
     @cached_property
     def contact_matches(self) -> "ContactMatches":
         """Contact records that are one human (the duplicate-contact matcher's clusters)."""

@@ -80,6 +80,9 @@ class Finding:
     """The finding's part of the household graph: ``{"nodes": [...], "edges": [...]}``."""
     match: Mapping[str, Any] = field(default_factory=dict)
     """duplicate-contact: the model's waterfall per accepted pair (see checks/duplicate_contact)."""
+    pairs_total: int | None = None
+    """How many pairs there are when ``pairs`` lists only the first of them (``max_pairs_listed``
+    in the config); ``None`` when ``pairs`` is the whole list."""
 
     def entities(self) -> dict[str, list[str]]:
         return {"students": list(self.students), "contacts": list(self.contacts),
@@ -108,6 +111,7 @@ class Finding:
             "title": self.title,
             "entities": self.entities(),
             "pairs": [list(pair) for pair in self.pairs],
+            **({"pairs_total": self.pairs_total} if self.pairs_total is not None else {}),
             "username": self.username,
             "evidence": _as_dict(self.evidence),
             "fix": _as_dict(self.fix),
@@ -137,6 +141,7 @@ class Finding:
             names=data.get("names", {}),
             household=data.get("household", {}),
             match=data.get("match", {}),
+            pairs_total=data.get("pairs_total"),
         )
 
 
@@ -191,6 +196,7 @@ def _findings_schema() -> dict[str, Any]:
             "school_ids": strings(10_000),
             "entities": {"type": "object", "additionalProperties": strings(10_000_000)},
             "pairs": {"type": "array", "maxItems": 10_000_000, "items": pair},
+            "pairs_total": {"type": "integer", "minimum": 0},
             "username": {"type": ["string", "null"], "maxLength": 320},
             "evidence": {"type": "object", "maxProperties": 10_000},
             "names": flat, "household": {"type": "object"}, "match": {"type": "object"},
@@ -302,6 +308,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
 
 
+def more_pairs(finding: Finding) -> str:
+    """`` and 1,999,800 more`` after a capped list of pairs; empty for a whole one."""
+    more = (finding.pairs_total or 0) - len(finding.pairs)
+    return f" and {more:,} more" if more > 0 else ""
+
+
 def findings_to_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     """One row per finding, columns an analyst can filter on in Excel or pandas."""
     rows = []
@@ -317,7 +329,7 @@ def findings_to_frame(findings: Iterable[Finding]) -> pd.DataFrame:
             "contacts": ", ".join(f.contacts),
             "staff": ", ".join(f.staff),
             "accounts": ", ".join(f.accounts),
-            "pairs": "; ".join(" & ".join(pair) for pair in f.pairs),
+            "pairs": "; ".join(" & ".join(pair) for pair in f.pairs) + more_pairs(f),
             "username": f.username or "",
             "fix_action": f.fix.get("action", ""),
         })

@@ -4,7 +4,9 @@ Nodes are ``(kind, id)`` tuples, because a contact ``123`` and a student ``123``
 records. Node kinds: ``student``, ``contact``, ``staff``, ``account``, ``school``. Edge kinds:
 
 - ``sibling``: a sibling link between two students (as the SIS holds it: undirected);
-- ``contact-of``: contact record to student, with ``relationship``, ``parental`` and ``portal_access``;
+- ``contact-of``: contact record to student, with ``relationship``, ``parental`` and
+  ``portal_access`` (``parental``: the link makes its students a family; never for an
+  overlinked contact record, see :attr:`HouseholdGraph.overlinked`);
 - ``enrolled-at``: student to school; ``works-at``: staff to school; ``account-at``: account to school;
 - ``holds-account``: contact or staff or student to its account;
 - ``can-see``: parent account to a student on its Permissions tab.
@@ -48,6 +50,9 @@ def person_name(first: object, last: object) -> str:
 @dataclass
 class HouseholdGraph:
     graph: nx.Graph
+    overlinked: frozenset[str] = frozenset()
+    """Contact records linked to more students than ``max_students_per_contact`` (any
+    relationship; :func:`overlinked_codes`): their links are in the graph but join no family."""
 
     # ----------------------------------------------------------------- questions checks ask
     def linked_siblings(self, student_id: str) -> set[str]:
@@ -265,11 +270,15 @@ class _Builder:
     def find(self, kind: str, ids: pd.Series) -> np.ndarray:
         """The position of each id's node of ``kind``; -1 where there is none."""
         known = self._ids.get(kind)
-        if known is None or len(ids) == 0:
+        if known is None or len(ids) == 0 or len(known[1]) == 0:
             return np.full(len(ids), -1, dtype=np.int64)
         index, positions = known
         found = index.get_indexer(ids)
         return np.where(found >= 0, positions[found], -1)
+
+    def key(self, position: int) -> tuple[str, str]:
+        """The ``(kind, id)`` of the node at ``position``."""
+        return self._keys[position]
 
     def _add(self, key: tuple[str, str], attributes: dict) -> int:
         self._keys.append(key)
@@ -406,6 +415,26 @@ def _combined_links(links: pd.DataFrame, config: Config, pair: np.ndarray) -> pd
     return pd.concat([frame[~repeated], combined[frame.columns]], ignore_index=True)
 
 
+def overlinked_codes(contacts: np.ndarray, students: np.ndarray, limit: int) -> np.ndarray:
+    """The contact codes linked (``contacts[i]`` to ``students[i]``, integer codes) to more than
+    ``limit`` distinct student codes. No family has that many children: such a record is a
+    placeholder ("Office") or one record picked for many families, and a family built through
+    it would join every student it is linked to (pairwise work quadratic in its students). A
+    negative code (a record missing from its table) links nothing. Only records with more link
+    rows than ``limit`` are looked at student by student."""
+    known = (contacts >= 0) & (students >= 0)
+    contacts, students = contacts[known].astype(np.int64), students[known].astype(np.int64)
+    if len(contacts) == 0:
+        return np.zeros(0, dtype=np.int64)
+    candidates = np.flatnonzero(np.bincount(contacts) > limit)
+    if len(candidates) == 0:
+        return candidates
+    mine = np.isin(contacts, candidates)
+    width = int(students.max()) + 1
+    pairs = np.unique(contacts[mine] * width + students[mine])
+    return np.flatnonzero(np.bincount(pairs // width) > limit)
+
+
 def _pair_key(a: np.ndarray, b: np.ndarray, a_ids: pd.Series, b_ids: pd.Series) -> np.ndarray:
     """One integer per distinct (a, b): from node positions, or (a node missing, on a board that
     failed validation) from the ids themselves."""
@@ -446,6 +475,11 @@ def _build_graph(board: Board, config: Config) -> HouseholdGraph:
     student_of = build.find(STUDENT, links["student_id"])
     combined = _combined_links(links, config, _pair_key(contact_nodes, student_of,
                                                          links["contact_id"], links["student_id"]))
+    overlinked = overlinked_codes(contact_nodes, student_of, config.max_students_per_contact)
+    if len(overlinked) and len(combined):
+        # Its links stay in the graph (the household picture shows them), but join no family.
+        through = np.isin(contact_nodes[combined["row"].to_numpy()], overlinked)
+        combined["parental"] = combined["parental"].to_numpy(dtype=bool) & ~through
     if len(combined):
         # One attribute dict per (relationship, parental, portal access): a handful.
         relationship_codes, relationships = pd.factorize(combined["relationship"])
@@ -457,6 +491,7 @@ def _build_graph(board: Board, config: Config) -> HouseholdGraph:
         rows = combined["row"].to_numpy()
         build.link(CONTACT, links["contact_id"].iloc[rows], STUDENT, links["student_id"].iloc[rows],
                    (codes, shared), u=contact_nodes[rows], v=student_of[rows])
+    overlinked_ids = frozenset(build.key(position)[1] for position in overlinked.tolist())
     del combined, contact_nodes, student_of
     siblings = board.siblings
     siblings = siblings[siblings["student_id"] != siblings["sibling_id"]]
@@ -485,4 +520,4 @@ def _build_graph(board: Board, config: Config) -> HouseholdGraph:
     build.edges(holders[held], account_nodes[held], {"kind": "holds-account"})
     visible = board.account_students
     build.link(ACCOUNT, visible["account_id"], STUDENT, visible["student_id"], {"kind": "can-see"})
-    return HouseholdGraph(build.graph())
+    return HouseholdGraph(build.graph(), overlinked=overlinked_ids)

@@ -40,7 +40,7 @@ from audits.comparing import (ROLE_FATHER, ROLE_GRANDPARENT, ROLE_MOTHER, ROLE_N
                               Compared, compare_in_slices)
 from audits.board import Board
 from audits.config import Config
-from audits.graph import HouseholdGraph
+from audits.graph import HouseholdGraph, overlinked_codes
 
 PHONE_COLUMNS = ("home_phone", "cell_phone", "work_phone")
 
@@ -398,7 +398,8 @@ def _role_masks(links: pd.DataFrame, n: int) -> np.ndarray:
 
 def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame:
     """One row per student_contacts row: contact position, student position, the student's
-    family (component of sibling links and shared parental records), home key, role class."""
+    family (component of sibling links and shared parental records), home key, role class.
+    An overlinked contact record's rows are left out (:func:`audits.graph.overlinked_codes`)."""
     # Only the columns the home key reads: a copy of the whole table is large on a big board.
     students = _by_id(board.students[["student_id", "street", "postal_code", "last_name"]],
                       "student_id")
@@ -415,6 +416,12 @@ def _links(board: Board, config: Config, contacts: pd.DataFrame) -> pd.DataFrame
                           "student": s[ok].astype(np.int32),
                           "role": role_class(sc["relationship"][ok], config),
                           "portal": sc["portal_access"].to_numpy(dtype=bool)[ok]})
+    overlinked = overlinked_codes(links["contact"].to_numpy(), links["student"].to_numpy(),
+                                  config.max_students_per_contact)
+    if len(overlinked):
+        # Such a record is no family's parent: through it every student would be one family,
+        # and each of its pairs would compare thousands of links. Its own fields still compare.
+        links = links[~np.isin(links["contact"].to_numpy(), overlinked)].reset_index(drop=True)
     links["parental"] = links["role"].isin([ROLE_MOTHER, ROLE_FATHER, ROLE_PARENT])
     n_students, n_contacts = len(students), len(contacts)
     # Family: students joined by a sibling link or a shared parental contact record.

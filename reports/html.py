@@ -80,6 +80,8 @@ def _finding_entries(report: "ReportInput") -> Iterator[tuple[dict[str, Any], di
         entry = finding.to_dict()
         plan = _plan_action(entry)
         light = {key: entry[key] for key in INDEX_FIELDS}
+        if "pairs_total" in entry:  # only a capped list carries it
+            light["pairs_total"] = entry["pairs_total"]
         light["fixable"] = plan is not None
         fix = entry["fix"]
         yield light, {"evidence": entry["evidence"],

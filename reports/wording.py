@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-from audits.findings import Finding
+from audits.findings import Finding, more_pairs
 
 SEVERITY_ORDER = ("error", "warning", "info")
 SEVERITY_WORDS = {"error": "Error", "warning": "Warning", "info": "Info"}
@@ -57,7 +57,8 @@ def evidence_text(evidence: Mapping[str, Any]) -> str:
 
 
 def pairs_text(finding: Finding) -> str:
-    return "; ".join(" & ".join(named(x, finding.names) for x in pair) for pair in finding.pairs)
+    return ("; ".join(" & ".join(named(x, finding.names) for x in pair) for pair in finding.pairs)
+            + more_pairs(finding))
 
 
 def fix_steps(fix: Mapping[str, Any]) -> list[str]:

@@ -43,13 +43,20 @@ def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
     contact, click + and choose "Person exists as a contact for the related student", pick the
     kept record and set the same relationship and portal access. When the kept record does not
     show up to pick, the students are not linked as siblings: link them first in Family &
-    Contacts > Siblings, then add the contact again.
+    Contacts > Siblings, then add the contact again. A group that holds a contact record
+    linked to more students than any family has is left to overlinked-contact until its links
+    are removed.
     """
     matches = context.contact_matches
-    if not matches.clusters:
+    # A merge with an overlinked record would move its links to every student onto a parent
+    # (or a parent's onto a placeholder): overlinked-contact reports it, and once its links
+    # are removed the records are compared again.
+    clusters = [cluster for cluster in matches.clusters
+                if context.overlinked_contacts.isdisjoint(cluster.contacts)]
+    if not clusters:
         return
     board = context.board
-    members = sorted({c for cluster in matches.clusters for c in cluster.contacts})
+    members = sorted({c for cluster in clusters for c in cluster.contacts})
     contacts = board.contacts
     contacts = contacts[contacts["contact_id"].isin(members)].drop_duplicates("contact_id")
     # Whole columns at once: a ``DataFrame.at`` per value is slow for thousands of records.
@@ -88,7 +95,7 @@ def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
     active = active_students(students)  # once: it is a set of every active student of the board
     school_of = dict(zip(students.index.to_numpy(dtype=object),
                          (str(school) for school in students["school_id"].to_numpy(dtype=object))))
-    for cluster in matches.clusters:
+    for cluster in clusters:
         yield _finding(context, cluster, rows, links_of,
                        Accounts(accounts_of, account_rows, sees), school_of, active)
 

@@ -26,6 +26,8 @@ def missing_sibling_access(context: AuditContext) -> Iterator[Finding]:
     account, so a sibling who enrolled after the account was made, or who was given portal
     access later, stays invisible to the parent: the parent logs in and one child is missing.
     Only active accounts and active students are considered; a disabled account logs nobody in.
+    The account of a contact record linked to more students than any family has is left to
+    overlinked-contact: adding children to it would show them to a stranger.
 
     How to fix: Open Security > edsembli CONNECT > Accounts, open the parent's account, go to
     its Permissions tab, click + and add each missing student, then save. Do not regenerate the
@@ -44,6 +46,11 @@ def _missing_access(context: AuditContext) -> Iterator[Finding]:
     parent_accounts = accounts.loc[(accounts["account_type"] == "parent")
                                    & (accounts["status"] == "active"),
                                    ["account_id", "username", "school_id", "person_id"]]
+    # An overlinked contact record's account is no parent's: adding children to it would show
+    # them to whoever holds it (overlinked-contact reports the record).
+    if not parent_accounts.empty and context.overlinked_contacts:
+        parent_accounts = parent_accounts[
+            ~parent_accounts["person_id"].isin(context.overlinked_contacts)]
     if parent_accounts.empty:
         return
     expected = parent_accounts.merge(

@@ -17,13 +17,19 @@ from audits.registry import check
 from audits.steps import FAMILY_CONTACTS, SIBLINGS, names_of, numbered, record, screen
 
 CODE = "unlinked-siblings"
+SNAPSHOT_NODES = 40
+"""The most records the household picture of a family with more pairs than listed starts from."""
 
 
 def parental_links(context: AuditContext) -> pd.DataFrame:
     """(student_id, contact_id, person) for every parental link of an active student; ``person``
-    is the same for records of one human (``context.contact_matches``)."""
+    is the same for records of one human (``context.contact_matches``). An overlinked contact
+    record's links are left out before any pair is made: it is no family's parent, and the
+    overlinked-contact check reports it."""
     board = context.board
     links = board.student_contacts[["student_id", "contact_id", "relationship"]]
+    if context.overlinked_contacts:
+        links = links[~links["contact_id"].isin(context.overlinked_contacts)]
     # Few distinct relationships: fold each once, not once per link.
     codes, relationships = pd.factorize(links["relationship"])
     parental_of = pd.Index(relationships).str.strip().str.lower().isin(
@@ -104,7 +110,8 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
     How to fix: For each missing pair open one of the two students, go to Family & Contacts >
     Siblings, click + and choose the other student, then save. A sibling link works both
     ways, so adding it once is enough. Merge duplicate parent records (duplicate-contact) first
-    so the family shares one record per parent.
+    so the family shares one record per parent. A family missing more links than a finding
+    lists ([checks] max_pairs_listed) is no ordinary family: check its shared parent records first.
     """
     links = parental_links(context)
     if links.empty:
@@ -158,9 +165,12 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
     students = context.board.students
     schools = dict(zip(students["student_id"].tolist(), students["school_id"].tolist()))
     graph = context.graph
+    limit = context.config.max_pairs_listed
 
     for number, family in enumerate(families):
-        pairs = sorted(missing_in[number])
+        every_pair = sorted(missing_in[number])
+        pairs = every_pair[:limit]
+        more = len(every_pair) - len(pairs)
         students_of_person: dict[str, set[str]] = {}
         for student, _, _, person in links_in[number]:
             students_of_person.setdefault(person, set()).add(student)
@@ -184,7 +194,7 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
             parents.append(f"{contact} ({', '.join(relationships)} of {', '.join(children)})")
         evidence = {
             "family_size": str(len(family)),
-            "missing_links": str(len(pairs)),
+            "missing_links": str(len(every_pair)),
             "shared_parents": "; ".join(parents),
         }
         if duplicate_records:
@@ -194,22 +204,41 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
                  f"choose {record(names, b)}, save." for a, b in pairs]
         steps.append("A sibling link works both ways: adding it from one of the two students "
                      "is enough.")
+        fix = {"action": "link-siblings", "pairs": [list(pair) for pair in pairs],
+               "students": list(family)}
+        if more:
+            # No family has that many children: linking them all on the strength of the shared
+            # records would join families that only share a wrongly picked record. A person
+            # looks first, so the fix is manual.
+            steps.insert(0, f"This family of {len(family):,} students is missing "
+                            f"{len(every_pair):,} sibling links, more than any family has: check "
+                            "the shared parent records first (one record picked for several "
+                            "families is split, not linked). Only the first "
+                            f"{len(pairs):,} links are listed.")
+            steps.append(f"{more:,} more missing links are not listed: run the audit again "
+                         "once these are done.")
+            fix.update({"action": "manual", "pairs_total": len(every_pair)})
         shown = ", ".join(names.get(s, s) for s in family[:4]) + (" ..." if len(family) > 4 else "")
+        seeds = [(STUDENT, s) for s in family] + [(CONTACT, c) for c in contacts]
+        if more:
+            # A picture, not a list: the shared records and the students of the first pairs.
+            listed = list(dict.fromkeys(s for pair in pairs for s in pair))
+            seeds = ([(CONTACT, c) for c in contacts[:SNAPSHOT_NODES // 4]]
+                     + [(STUDENT, s) for s in listed])[:SNAPSHOT_NODES]
         yield Finding(
-            id=stable_id(CODE, family, [f"{a}&{b}" for a, b in pairs]),
+            id=stable_id(CODE, family, [f"{a}&{b}" for a, b in every_pair]),
             check=CODE,
             severity=Severity.WARNING,
-            title=(f"{len(family)} students of one family are missing {len(pairs)} sibling "
-                   f"link{'s' if len(pairs) != 1 else ''} ({shown})"),
+            title=(f"{len(family)} students of one family are missing {len(every_pair)} sibling "
+                   f"link{'s' if len(every_pair) != 1 else ''} ({shown})"),
             confidence=confidence,
             school_ids=tuple(sorted({schools.get(s, "") for s in family} - {""})),
             students=tuple(family),
             contacts=tuple(contacts),
             pairs=tuple(pairs),
+            pairs_total=len(every_pair) if more else None,
             evidence=evidence,
-            fix={"action": "link-siblings", "pairs": [list(pair) for pair in pairs],
-                 "students": list(family), "steps": numbered(steps)},
+            fix={**fix, "steps": numbered(steps)},
             names=names,
-            household=graph.household_snapshot(
-                [(STUDENT, s) for s in family] + [(CONTACT, c) for c in contacts]),
+            household=graph.household_snapshot(seeds),
         )

@@ -231,6 +231,11 @@
       people.appendChild(el("li", null, "missing link: " + named(p[0], f.names) + " & " +
                                         named(p[1], f.names)));
     });
+    if (f.pairs_total > f.pairs.length) {
+      var more = f.pairs_total - f.pairs.length;
+      people.appendChild(el("li", null,
+                            "and " + more.toLocaleString("en-US") + " more missing links"));
+    }
     left.appendChild(people);
 
     var fix = d.fix || {};
