@@ -671,8 +671,8 @@ def _read_csv_text(file: Path, table: str, mapping: HeaderMapping, problems: Pro
         return None
     headers = tuple("" if pd.isna(value) else str(value) for value in raw.iloc[0])
     if nul_line is not None:
+        # Reported by row and column; the rest of the file is still read for its problems.
         _nul_problems(raw, headers, name, problems)
-        return None
     starts = _record_lines(text, raw)
     if starts is not None:
         lines[name] = starts
@@ -689,7 +689,7 @@ def _read_csv_text(file: Path, table: str, mapping: HeaderMapping, problems: Pro
     if not _fields_fit(body, headers, name, problems):
         return None
     frame = _tidy(body, headers, table, name, mapping, problems)
-    if frame is None:
+    if frame is None or nul_line is not None:
         return None
     return frame, TableSource(file=name, encoding=encoding, headers=headers)
 
@@ -949,8 +949,7 @@ def cell_text(value: object) -> str:
 
 def _read_sheet(sheet, table: str, label: str, mapping: HeaderMapping,
                 problems: ProblemCollector) -> tuple[pd.DataFrame, TableSource] | None:
-    rows = sheet.iter_rows(values_only=True)
-    header_row = next(rows, None)
+    header_row = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), None)
     if header_row is None or all(value is None for value in header_row):
         problems.add("empty-file", "the sheet is empty; it needs the table's header row",
                      file=label)
@@ -960,7 +959,9 @@ def _read_sheet(sheet, table: str, label: str, mapping: HeaderMapping,
         headers.pop()
     width = len(headers)
     records = []
-    for row in rows:
+    # Only the header's columns: a sheet whose stated size is the whole grid (16,384 columns)
+    # would otherwise give that many cells per row.
+    for row in sheet.iter_rows(min_row=2, max_col=max(width, 1), values_only=True):
         cells = [cell_text(value) for value in row[:width]]
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
@@ -968,33 +969,52 @@ def _read_sheet(sheet, table: str, label: str, mapping: HeaderMapping,
     body = pd.DataFrame(records, columns=range(width), dtype=str) if records else \
         pd.DataFrame({i: pd.Series([], dtype=str) for i in range(width)})
     body.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(body))
-    if "" in headers:
-        merged = _merged_header_cells(sheet)
-        if merged:
-            problems.add("merged-header", f"the header row has merged cells ({', '.join(merged)}"
-                         "); unmerge them so each column has its own header", file=label, row=1)
-            return None
+    merged = _merged_cells(sheet)
+    in_header = [cells for cells in merged if _range_rows(cells)[0] == 1]
+    if "" in headers and in_header:
+        problems.add("merged-header", f"the header row has merged cells ({', '.join(in_header)}"
+                     "); unmerge them so each column has its own header", file=label, row=1)
+        return None
+    in_body = [cells for cells in merged if _range_rows(cells)[0] > 1]
+    for cells in in_body:
+        # A merged range keeps its value in its first cell only: the rows below read blank.
+        letters = _CELL_COLUMN.match(cells)
+        position = _column_number(letters.group(0)) if letters else 0
+        problems.add("merged-cells", f"cells {cells} are merged, so the value shows in the first "
+                     "cell only and the others read as blank; unmerge them (Home > Merge & "
+                     "Center) and fill the value into every row", file=label,
+                     row=_range_rows(cells)[0],
+                     column=headers[position - 1] if 0 < position <= width else cells)
+    if in_body:
+        return None
     frame = _tidy(body, tuple(headers), table, label, mapping, problems)
     if frame is None:
         return None
     return frame, TableSource(file=label, encoding=None, headers=tuple(headers))
 
 
-_MERGE = re.compile(rb'<(?:[A-Za-z]\w*:)?mergeCell\s+ref="([A-Z]+1(?::[A-Z]+\d+)?)"')
+_MERGE = re.compile(rb'<(?:[A-Za-z]\w*:)?mergeCell\s+ref="([A-Z]+\d+(?::[A-Z]+\d+)?)"')
+_ROW_NUMBER = re.compile(r"\d+")
 
 
-def _merged_header_cells(sheet) -> list[str]:
-    """The merged ranges that start in row 1. Read-only sheets do not expose merged cells, and
-    ``<mergeCells>`` follows the cell data, so the part is streamed; only a header with a
-    blank cell is looked at."""
+def _range_rows(cells: str) -> tuple[int, int]:
+    """The first and last row of a range such as ``A5:B9``."""
+    numbers = [int(n) for n in _ROW_NUMBER.findall(cells)] or [0]
+    return numbers[0], numbers[-1]
+
+
+def _merged_cells(sheet) -> list[str]:
+    """The sheet's merged ranges. Read-only sheets do not expose merged cells, and
+    ``<mergeCells>`` follows the cell data, so the part is streamed."""
     if not hasattr(sheet, "_worksheet_path"):
-        return [str(r) for r in getattr(sheet, "merged_cells", ()) if r.min_row == 1]
+        return [str(r) for r in getattr(sheet, "merged_cells", ())]
     found: list[str] = []
     tail = b""
     with _sheet_xml(sheet) as stream:
         while chunk := stream.read(1 << 20):
             window = tail + chunk
-            found.extend(m.group(1).decode() for m in _MERGE.finditer(window))
+            if b"mergeCell" in window:  # a substring search at memory speed; the regex is not
+                found.extend(m.group(1).decode() for m in _MERGE.finditer(window))
             tail = window[-64:]
     return list(dict.fromkeys(found))
 
@@ -1011,6 +1031,34 @@ def _blank_rows(body: pd.DataFrame) -> np.ndarray:
             break
         blank[rows] = body.iloc[:, position].to_numpy()[rows] == ""
     return blank
+
+
+def _without_repeated_headers(body: pd.DataFrame, headers: tuple[str, ...], table: str,
+                              file: str, mapping: HeaderMapping, problems: ProblemCollector
+                              ) -> pd.DataFrame:
+    """The body without rows that are a header row again (two exports joined into one file),
+    each reported: read as data, one would be a record named "first_name last_name". Only rows
+    whose first value reads as the first column's header are compared further."""
+    if not len(body.columns) or not len(body):
+        return body
+    names = list(body.columns)
+    first = body.iloc[:, 0].to_numpy()
+    candidates = np.flatnonzero((first == headers[0]) | (first == names[0]))
+    repeated = []
+    for index in candidates:
+        values = [str(value) for value in body.iloc[index]]
+        if all(value == header or bool(value.strip()) and mapping.column_for(table, value) == name
+               for value, header, name in zip(values, headers, names)):
+            repeated.append(index)
+    for index in repeated:
+        problems.add("repeated-header", "this row repeats the header row (two exports joined "
+                     "into one file?); delete it, and check that the rows after it belong in "
+                     "this table", file=file, row=int(body.index[index]))
+    if not repeated:
+        return body
+    keep = np.ones(len(body), dtype=bool)
+    keep[repeated] = False
+    return body[keep]
 
 
 def _tidy(body: pd.DataFrame, headers: tuple[str, ...], table: str, file: str,
@@ -1042,6 +1090,7 @@ def _tidy(body: pd.DataFrame, headers: tuple[str, ...], table: str, file: str,
     if not ok:
         return None
     body = body.set_axis(names, axis=1)
+    body = _without_repeated_headers(body, headers, table, file, mapping, problems)
     # Both readers give text only: the CSV parser (na_filter=False) pads a short row with "",
     # the workbook reader with cell_text. No NaN to fill, so the frame is not copied for it.
     if len(body.columns):

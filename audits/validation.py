@@ -109,6 +109,23 @@ def _known(column: str) -> str:
     return f"{column}__known"
 
 
+def _in_calendar(column: str) -> str:
+    return f"{column}__in_calendar"
+
+
+SELF_LINK = "sibling_id__other"
+"""Whether a sibling link joins two students (1.0), or a student to themself (0.0)."""
+
+
+def _is_calendar_date(values: pd.Series) -> pd.Series:
+    """1.0 where a ``YYYY-MM-DD`` value is a day of the calendar, 0.0 where it is not (February
+    30th, April 31st, February 29th outside a leap year); null where blank or not written
+    ``YYYY-MM-DD`` (the pattern's own rule reports those). Parsed in C, all at once."""
+    shaped = values.notna() & values.str.fullmatch(DATE_PATTERN[1:-1]).fillna(False).astype(bool)
+    real = pd.to_datetime(values.where(shaped), format="%Y-%m-%d", errors="coerce").notna()
+    return real.astype(float).where(shaped)
+
+
 def _expectation_frame(spec: TableSpec, table: pd.DataFrame, original: pd.DataFrame,
                        reference_ids: dict[tuple[str, str], pd.Index | None]
                        ) -> pd.DataFrame:
@@ -145,10 +162,16 @@ def _expectation_frame(spec: TableSpec, table: pd.DataFrame, original: pd.DataFr
             columns[column] = values
         else:
             columns[column] = values.notna().astype(float).where(values.notna())
+    for column in spec.dates:
+        columns[_in_calendar(column)] = _is_calendar_date(text[column])
     for ref in spec.references:
         target_ids = reference_ids[(ref.target, ref.target_column)]
         if target_ids is not None:
             columns[_known(ref.column)] = _is_known(text[ref.column], target_ids)
+    if spec.name == "siblings":
+        students, siblings = text["student_id"], text["sibling_id"]
+        other = (students != siblings).astype(float)
+        columns[SELF_LINK] = other.where(students.notna() & siblings.notna())
     if spec.name == "accounts":
         ids, types = text["person_id"], text["account_type"]
         known = pd.Series(float("nan"), index=ids.index)
@@ -205,6 +228,9 @@ def _suite(spec: TableSpec, frame: pd.DataFrame) -> tuple[list[_Rule], list]:
         expect(_Rule("bad-date", column, lambda v, c=column: f"{c} must be a date written "
                      "YYYY-MM-DD"),
                gxe.ExpectColumnValuesToMatchRegex, column=column, regex=DATE_PATTERN)
+        expect(_Rule("bad-date", column, lambda v, c=column: f"{c} is not a day of the "
+                     "calendar (that month has no such day); write the real date YYYY-MM-DD"),
+               gxe.ExpectColumnValuesToBeInSet, column=_in_calendar(column), value_set=[1.0])
     # A reference's id sets run to hundreds of thousands of ids, and GX copies its expectation
     # arguments on every metric it plans, so passing them as a value_set costs minutes. The
     # membership is computed once per column with pandas (_expectation_frame) and GX checks
@@ -216,6 +242,12 @@ def _suite(spec: TableSpec, frame: pd.DataFrame) -> tuple[list[_Rule], list]:
                      lambda v, r=ref: f"{r.column} names no {r.target_column} in the "
                      f"{r.target} table"),
                gxe.ExpectColumnValuesToBeInSet, column=_known(ref.column), value_set=[1.0])
+    if name == "siblings":
+        expect(_Rule("self-sibling", "sibling_id",
+                     lambda v: "the student is linked as their own sibling (student_id and "
+                     "sibling_id are the same student); remove the row, or put the sibling's "
+                     "student_id in sibling_id"),
+               gxe.ExpectColumnValuesToBeInSet, column=SELF_LINK, value_set=[1.0])
     if name == "accounts":
         expect(_Rule("unknown-reference", "person_id",
                      lambda v: "person_id names no record of the account's type "
