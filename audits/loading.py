@@ -581,7 +581,9 @@ MB = 1_000_000
 
 
 def _megabytes(size: float) -> str:
-    return f"{size / MB:,.0f} MB" if size >= 10 * MB else f"{size / MB:,.1f} MB"
+    if size >= 10 * MB:
+        return f"{size / MB:,.0f} MB"
+    return f"{size / MB:,.1f} MB" if size >= MB / 10 else f"{size / 1000:,.0f} KB"
 
 
 def _read_csv_text(file: Path, table: str, mapping: HeaderMapping, problems: ProblemCollector,
