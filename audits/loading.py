@@ -977,7 +977,7 @@ def _read_sheet(sheet, table: str, label: str, mapping: HeaderMapping,
         problems.add("merged-header", f"the header row has merged cells ({', '.join(in_header)}"
                      "); unmerge them so each column has its own header", file=label, row=1)
         return None
-    in_body = [cells for cells in merged if _range_rows(cells)[0] > 1]
+    in_body = [cells for cells in merged if _range_rows(cells)[1] > 1]
     for cells in in_body:
         # A merged range keeps its value in its first cell only: the rows below read blank.
         letters = _CELL_COLUMN.match(cells)
