@@ -428,7 +428,7 @@ def _is_wide_text(data: bytes) -> bool:
     """Whether the file is UTF-16 (or UTF-32, or binary): a byte-order mark of one, or NUL
     bytes in many places. A few NUL bytes in a text file are damage in those rows, each reported
     where it is (:func:`_nul_problems`)."""
-    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in data:
+    if b"\x00" not in data:
         return False
     return data.startswith((b"\xff\xfe", b"\xfe\xff")) or data.count(b"\x00") * 20 > len(data)
 

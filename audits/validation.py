@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Collection, Mapping
 
+import numpy as np
 import pandas as pd
 
 from audits.board import ACCOUNT_PERSON_TABLE, FLAG_FALSE, FLAG_TRUE, TABLES, Board, TableSpec
@@ -113,6 +114,9 @@ def _in_calendar(column: str) -> str:
     return f"{column}__in_calendar"
 
 
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+"""Days in each month (index = month) of a year that is not a leap year."""
+
 SELF_LINK = "sibling_id__other"
 """Whether a sibling link joins two students (1.0), or a student to themself (0.0)."""
 
@@ -121,9 +125,15 @@ def _is_calendar_date(values: pd.Series) -> pd.Series:
     """1.0 where a ``YYYY-MM-DD`` value is a day of the calendar, 0.0 where it is not (February
     30th, April 31st, February 29th outside a leap year); null where blank or not written
     ``YYYY-MM-DD`` (the pattern's own rule reports those). Parsed in C, all at once."""
-    shaped = values.notna() & values.str.fullmatch(DATE_PATTERN[1:-1]).fillna(False).astype(bool)
-    real = pd.to_datetime(values.where(shaped), format="%Y-%m-%d", errors="coerce").notna()
-    return real.astype(float).where(shaped)
+    shaped = values.str.fullmatch(DATE_PATTERN[1:-1], na=False).astype(bool).to_numpy()
+    dates = values[shaped]
+    year, month, day = (dates.str.slice(start, end).astype(int).to_numpy()
+                        for start, end in ((0, 4), (5, 7), (8, 10)))
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    last = _MONTH_DAYS[month] + ((month == 2) & leap)
+    real = pd.Series(float("nan"), index=values.index)
+    real[shaped] = (day <= last).astype(float)
+    return real
 
 
 def _expectation_frame(spec: TableSpec, table: pd.DataFrame, original: pd.DataFrame,
