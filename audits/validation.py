@@ -114,26 +114,27 @@ def _in_calendar(column: str) -> str:
     return f"{column}__in_calendar"
 
 
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-"""Days in each month (index = month) of a year that is not a leap year."""
+_NO_SUCH_DAY = ("-02-30", "-02-31", "-04-31", "-06-31", "-09-31", "-11-31")
+"""``-MM-DD`` endings no year has; February 29th depends on the year."""
 
 SELF_LINK = "sibling_id__other"
 """Whether a sibling link joins two students (1.0), or a student to themself (0.0)."""
 
 
 def _is_calendar_date(values: pd.Series) -> pd.Series:
-    """1.0 where a ``YYYY-MM-DD`` value is a day of the calendar, 0.0 where it is not (February
-    30th, April 31st, February 29th outside a leap year); null where blank or not written
-    ``YYYY-MM-DD`` (the pattern's own rule reports those). Parsed in C, all at once."""
-    shaped = values.str.fullmatch(DATE_PATTERN[1:-1], na=False).astype(bool).to_numpy()
-    dates = values[shaped]
-    year, month, day = (dates.str.slice(start, end).astype(int).to_numpy()
-                        for start, end in ((0, 4), (5, 7), (8, 10)))
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    last = _MONTH_DAYS[month] + ((month == 2) & leap)
-    real = pd.Series(float("nan"), index=values.index)
-    real[shaped] = (day <= last).astype(float)
-    return real
+    """0.0 where a ``YYYY-MM-DD`` value is no day of the calendar (February 30th, April 31st,
+    February 29th outside a leap year), 1.0 where it is or is not written ``YYYY-MM-DD`` at all
+    (the pattern's own rule reports those), null where blank. Only the month and day are
+    compared, all at once; the year is read only for February 29th."""
+    present = values.notna()
+    month_day = values.str.slice(4)
+    impossible = month_day.isin(_NO_SUCH_DAY).to_numpy().copy()
+    leap_days = (month_day == "-02-29").to_numpy()
+    if leap_days.any():
+        year = pd.to_numeric(values[leap_days].str.slice(0, 4), errors="coerce").to_numpy()
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        impossible[np.flatnonzero(leap_days)] = ~leap & ~np.isnan(year)
+    return pd.Series((~impossible).astype(float), index=values.index).where(present)
 
 
 def _expectation_frame(spec: TableSpec, table: pd.DataFrame, original: pd.DataFrame,
