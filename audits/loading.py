@@ -67,6 +67,17 @@ def load_board(path: str | Path, *, mapping: str | Path | None = None,
     ``after_read`` is called with the board once it is read, before it is validated.
     ``limits`` bound the size of what is read (the config's ``[input]``; defaults without).
     """
+    try:
+        return _load_board(path, mapping, validate, after_read, limits)
+    except MemoryError:
+        # Past the size limits, a board can still be more than this computer holds: the user
+        # can act on that (a larger machine, lower limits), so it is not an internal error.
+        raise UserError(f"The board export {Path(path).name or path} is too large to audit in "
+                        "the memory this computer has; audit it on a computer with more "
+                        "memory") from None
+
+
+def _load_board(path, mapping, validate, after_read, limits) -> Board:
     export, problems = _read(path, mapping, limits)
     if export is None:
         raise UserError(_failure_message(path, problems), problems)
@@ -817,8 +828,8 @@ def _within_budget(path: Path, limits: InputLimits, problems: ProblemCollector) 
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return True  # reported as damaged by the workbook reader
+    except Exception:  # noqa: BLE001 - a damaged archive: the workbook reader reports it
+        return True
     total = sum(part.file_size for part in parts)
     if total > limits.max_workbook_mb * MB:
         problems.add("too-large", f"the workbook unpacks to {_megabytes(total)}, more than the "

@@ -410,3 +410,16 @@ def test_a_sheet_that_claims_the_whole_grid_reads_only_its_header_columns(tmp_pa
         for name, data in contents.items():
             target.writestr(name, data)
     assert load_board(path).students["student_id"].tolist() == ["000123", "000124"]
+
+
+def test_running_out_of_memory_while_validating_is_a_user_error_not_a_bug(tmp_path,
+                                                                          monkeypatch):
+    import audits.validation
+
+    def validate_board(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(audits.validation, "validate_board", validate_board)
+    result = _audit(write_csv_board(tmp_path / "export", board_tables()), tmp_path)
+    assert result.exit_code == ExitCode.UNUSABLE, result.output
+    assert "too large to audit in the memory this computer has" in result.output
