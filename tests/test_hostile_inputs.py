@@ -272,7 +272,8 @@ def test_a_workbook_over_the_configured_size_is_refused_naming_its_size(tmp_path
 
     assert result.exit_code == ExitCode.UNUSABLE, result.output
     assert "board.xlsx: the workbook unpacks to" in result.output
-    assert "more than the 10 KB an export may be" in result.output and "max_workbook_mb" in result.output
+    assert "more than the 10 KB an export may be" in result.output
+    assert "max_workbook_mb" in result.output
 
 
 def test_a_csv_over_the_configured_size_is_refused_naming_the_file_and_its_size(tmp_path):
@@ -320,13 +321,14 @@ def test_the_input_limits_in_the_config_are_checked(tmp_path):
     from audits.config import Config, apply_overrides
 
     limits = apply_overrides(Config(), {"input": {"max_csv_mb": 5}}).input_limits
-    assert limits.max_csv_mb == 5.0 and limits.max_workbook_mb == Config().input_limits.max_workbook_mb
+    assert limits.max_csv_mb == 5.0
+    assert limits.max_workbook_mb == Config().input_limits.max_workbook_mb
     for bad in ({"max_csv": 5}, {"max_csv_mb": 0}, {"max_csv_mb": "big"}, {"max_csv_mb": True}):
         with pytest.raises(UserError, match="input"):
             apply_overrides(Config(), {"input": bad})
 
 
-# --- rows read exactly ------------------------------------------------------------------------------
+# --- rows read exactly ---------------------------------------------------------------------------
 
 def test_a_table_linked_from_outside_the_export_is_refused_by_name(tmp_path):
     folder = write_csv_board(tmp_path / "export", board_tables())
