@@ -39,14 +39,15 @@ __all__ = ["AuditResult", "load_board", "load_config", "run_audit", "start_match
 
 
 def load_board(path: str | Path, *, mapping: str | Path | None = None,
-               validate: bool = True, after_read: "Callable[[Board], object] | None" = None
-               ) -> Board:
+               validate: bool = True, after_read: "Callable[[Board], object] | None" = None,
+               config: Config | None = None) -> Board:
     """Read a board export (a folder of CSV files or one .xlsx workbook) and validate it.
     ``after_read`` is called with the board as read, before validation (see :func:`_audit` in
-    the CLI: contact matching starts there)."""
+    the CLI: contact matching starts there). ``config`` gives the size limits (``[input]``)."""
     from audits.loading import load_board as _load
 
-    return _load(path, mapping=mapping, validate=validate, after_read=after_read)
+    return _load(path, mapping=mapping, validate=validate, after_read=after_read,
+                 limits=config.input_limits if config is not None else None)
 
 
 def available_checks() -> dict[str, CheckSpec]:

@@ -87,7 +87,8 @@ def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=
 
     try:
         with progress.step("Loading and validating the export"):
-            board = api.load_board(board_path, mapping=mapping, after_read=start_matching)
+            board = api.load_board(board_path, mapping=mapping, after_read=start_matching,
+                                   config=config)
         board.require_school(school)
         result = api.run_audit(board, config, checks=checks, school=school, progress=progress,
                                suppressions=decisions, matching=matching[0] if matching else None)
@@ -217,7 +218,7 @@ def preview(board, school, out, config_path, mapping):
     from audits.generation import preview_to_csv
 
     config = api.load_config(config_path)
-    context = AuditContext(api.load_board(board, mapping=mapping), config)
+    context = AuditContext(api.load_board(board, mapping=mapping, config=config), config)
     context.board.require_school(school)
     frame = context.preview
     if school is not None:

@@ -21,6 +21,23 @@ NAMING_SCHEMAS = ("email", "first.last")
 
 
 @dataclass(frozen=True)
+class InputLimits:
+    """How large an export the loader reads, checked before a file is parsed: a file that would
+    take minutes or all the memory to read is refused at once, naming its size (docs/config.md).
+
+    The defaults fit a 1,000,000-student board with room to spare: the sample board's largest
+    table (contacts.csv) is about 160 MB at that size and its workbook about 2.4 GB unpacked."""
+
+    max_csv_mb: float = 1024.0
+    """A CSV file larger than this (its size on disk) is refused unread."""
+    max_workbook_mb: float = 4096.0
+    """A workbook whose parts unpack to more than this in all is refused unopened."""
+    max_compression_ratio: float = 100.0
+    """A workbook part (over 1 MB unpacked) that unpacks to more than this many times its
+    packed size is refused: spreadsheet XML packs about 10 to 1; a zip bomb packs thousands."""
+
+
+@dataclass(frozen=True)
 class Config:
     naming_schema: Mapping[str, str] = field(
         default_factory=lambda: {"parent": "email", "staff": "email", "student": "first.last"}
@@ -40,6 +57,8 @@ class Config:
     max_pairs_listed: int = 200
     """A finding lists at most this many pairs (an ``overlinked-contact`` finding at most this
     many students) and gives the total beside them."""
+    input_limits: InputLimits = field(default_factory=InputLimits)
+    """How large an export the loader reads (``[input]``)."""
     vetoes: tuple[str, ...] = ()
     """Extra hard vetoes of the matcher, ``comparison=level`` (e.g. ``first_name=different``):
     a pair in that level is never one person, whatever else agrees."""
@@ -91,7 +110,7 @@ def load_config(path: str | Path | None) -> Config:
 
 def apply_overrides(config: Config, data: Mapping[str, Any], source: str = "config") -> Config:
     known = {"naming_schema", "relationships", "thresholds", "nicknames", "street_suffixes", "fixes",
-             "matching", "checks"}
+             "matching", "checks", "input"}
     unknown = set(data) - known
     if unknown:
         raise UserError(f"{source}: unknown section(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -133,6 +152,8 @@ def apply_overrides(config: Config, data: Mapping[str, Any], source: str = "conf
         changes.update(_check_limits(data["checks"], source))
     if "fixes" in data and "max_share" in data["fixes"]:
         changes["max_fix_share"] = float(data["fixes"]["max_share"])
+    if "input" in data:
+        changes["input_limits"] = _input_limits(config.input_limits, data["input"], source)
     return replace(config, **changes)
 
 
@@ -156,6 +177,21 @@ def _check_limits(section: Mapping[str, Any], source: str) -> dict[str, int]:
                             "1 or more")
         limits[CHECK_LIMITS[key]] = value
     return limits
+
+
+def _input_limits(limits: InputLimits, section: Any, source: str) -> InputLimits:
+    known = ("max_csv_mb", "max_workbook_mb", "max_compression_ratio")
+    if not isinstance(section, Mapping):
+        raise UserError(f"{source}: input: expected a table ([input] with max_csv_mb = ...)")
+    unknown = set(section) - set(known)
+    if unknown:
+        raise UserError(f"{source}: input: unknown key(s) {sorted(unknown)}; known: {list(known)}")
+    values = {}
+    for key, value in section.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise UserError(f"{source}: input.{key} = {value!r}: expected a positive number")
+        values[key] = float(value)
+    return replace(limits, **values)
 
 
 def _vetoes(section: Mapping[str, Any], source: str) -> tuple[str, ...]:

@@ -19,7 +19,8 @@ import csv
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from audits.board import TABLES, Board, BoardSource, TableSource, board_from_frames
+from audits.config import InputLimits
 from audits.errors import InputProblem, ProblemCollector, UserError
 from audits.mapping import HeaderMapping, read_mapping
 
@@ -46,11 +48,15 @@ class Export:
 
     frames: dict[str, pd.DataFrame]
     source: BoardSource
+    lines: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per CSV file whose records span lines (a quoted value holds a line break): the line a
+    text editor shows each row starting on, indexed by row."""
 
 
 def load_board(path: str | Path, *, mapping: str | Path | None = None,
                validate: bool = True,
-               after_read: Callable[[Board], object] | None = None) -> Board:
+               after_read: Callable[[Board], object] | None = None,
+               limits: InputLimits | None = None) -> Board:
     """The board export at ``path`` (a folder of CSV files or an ``.xlsx`` workbook).
 
     ``mapping`` is an optional TOML file renaming export headers and file names to the
@@ -59,8 +65,20 @@ def load_board(path: str | Path, *, mapping: str | Path | None = None,
     unknown references, bad status or flag values, malformed dates).
 
     ``after_read`` is called with the board once it is read, before it is validated.
+    ``limits`` bound the size of what is read (the config's ``[input]``; defaults without).
     """
-    export, problems = _read(path, mapping)
+    try:
+        return _load_board(path, mapping, validate, after_read, limits)
+    except MemoryError:
+        # Past the size limits, a board can still be more than this computer holds: the user
+        # can act on that (a larger machine, lower limits), so it is not an internal error.
+        raise UserError(f"The board export {Path(path).name or path} is too large to audit in "
+                        "the memory this computer has; audit it on a computer with more "
+                        "memory") from None
+
+
+def _load_board(path, mapping, validate, after_read, limits) -> Board:
+    export, problems = _read(path, mapping, limits)
     if export is None:
         raise UserError(_failure_message(path, problems), problems)
     board = board_from_frames(export.frames, export.source, as_read=True)
@@ -78,24 +96,44 @@ def load_board(path: str | Path, *, mapping: str | Path | None = None,
                        and export.source.tables[name].present)}
         problems = [*problems, *validate_board(board, raw=export.frames, unread=unread)]
     if problems:
+        problems = _with_lines(problems, export.lines)
         raise UserError(_failure_message(path, problems), problems)
     return board
 
 
-def read_export(path: str | Path, mapping: str | Path | None = None) -> Export:
+def _with_lines(problems: list[InputProblem], lines: dict[str, np.ndarray]
+                ) -> list[InputProblem]:
+    """Each problem in a file whose records span lines, with the line its row starts on: the
+    row is the record (what a spreadsheet shows); a text editor counts lines."""
+    if not lines:
+        return problems
+    out = []
+    for problem in problems:
+        starts = lines.get(problem.file or "")
+        if starts is not None and problem.row is not None and 0 < problem.row < len(starts) \
+                and starts[problem.row] != problem.row:
+            problem = replace(problem, message=f"{problem.message} (in a text editor this row "
+                              f"starts on line {int(starts[problem.row])})")
+        out.append(problem)
+    return out
+
+
+def read_export(path: str | Path, mapping: str | Path | None = None,
+                limits: InputLimits | None = None) -> Export:
     """The export's tables before normalisation, and where each came from.
 
     Frames hold every column as text (blank is ``""``), contract columns renamed, extra
     columns kept; each index is the row number in the file. Absent optional tables are left
     out of ``frames`` and recorded with ``present=False`` in the source.
     """
-    export, problems = _read(path, mapping)
+    export, problems = _read(path, mapping, limits)
     if problems:
+        problems = _with_lines(problems, export.lines if export else {})
         raise UserError(_failure_message(path, problems), problems)
     return export
 
 
-def _read(path: str | Path, mapping: str | Path | None
+def _read(path: str | Path, mapping: str | Path | None, limits: InputLimits | None = None
           ) -> tuple[Export | None, list[InputProblem]]:
     """The export (``None`` when there is no export at ``path`` at all) and every problem
     reading it."""
@@ -103,15 +141,16 @@ def _read(path: str | Path, mapping: str | Path | None
     header_mapping, mapping_problems = read_mapping(mapping)
     problems.extend(mapping_problems)
     path = Path(path)
+    limits = limits or InputLimits()
     export = None
     if not path.exists():
         # The path is said once, in the message: the problem has no file to point at.
         problems.add("missing-path", f"{path} does not exist; give the folder of CSV files or "
                      "the .xlsx workbook the SIS exported")
     elif path.is_dir():
-        export = _read_folder(path, header_mapping, problems)
+        export = _read_folder(path, header_mapping, problems, limits)
     elif path.suffix.lower() in (".xlsx", ".xlsm"):
-        export = _read_workbook(path, header_mapping, problems)
+        export = _read_workbook(path, header_mapping, problems, limits)
     else:
         problems.add("not-an-export", _not_an_export(path), file=path.name)
     return export, problems.problems
@@ -169,8 +208,8 @@ def _tables_by_name(names: list[str], mapping: HeaderMapping, problems: ProblemC
     return found
 
 
-def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollector
-                 ) -> Export | None:
+def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollector,
+                 limits: InputLimits) -> Export | None:
     csv_files = [file.name for file in sorted(folder.iterdir())
                  if file.is_file() and file.suffix.lower() == ".csv"]
     found = {table: folder / name for table, name in _tables_by_name(
@@ -195,6 +234,8 @@ def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollecto
         return None
     frames: dict[str, pd.DataFrame] = {}
     sources: dict[str, TableSource] = {}
+    lines: dict[str, np.ndarray] = {}
+    inside = folder.resolve()
     for name, spec in TABLES.items():
         file = found.get(name)
         if file is None:
@@ -203,12 +244,21 @@ def _read_folder(folder: Path, mapping: HeaderMapping, problems: ProblemCollecto
                 problems.add("missing-table", f"the folder has no {name}.csv; export the "
                              f"{name} table into it", file=f"{name}.csv")
             continue
-        read = _read_csv(file, name, mapping, problems)
+        target = file.resolve()
+        if not target.is_relative_to(inside):
+            # What a link points at can change between the audit and the fix, or be another
+            # board's file: only the export's own files are audited.
+            problems.add("outside-export", f"{file.name} is a link to {target}, a file outside "
+                         "the export folder; copy the file itself into the export folder",
+                         file=file.name)
+            sources[name] = TableSource(file=file.name)
+            continue
+        read = _read_csv(file, name, mapping, problems, limits, lines)
         if read is None:
             sources[name] = TableSource(file=file.name)
         else:
             frames[name], sources[name] = read
-    return Export(frames, BoardSource(path=str(folder), kind="csv", tables=sources))
+    return Export(frames, BoardSource(path=str(folder), kind="csv", tables=sources), lines)
 
 
 REPORT_FILES = ("findings.json", "audit.xlsx", "audit.html")
@@ -357,8 +407,9 @@ def _decoded(data: bytes, name: str, problems: ProblemCollector) -> tuple[str, s
                          "again", file=name, row=_first_bad_row(data, "utf-8"))
             return None
     encoding = None
-    if b"\x00" in data:
-        pass  # UTF-16 or binary: no text export has NUL bytes
+    wide = _is_wide_text(data)
+    if wide:
+        pass  # UTF-16 or binary: reported just below
     elif text is not None:
         encoding, text = "utf-8-sig", text[1:]  # as the utf-8-sig codec reads it: no BOM
     else:
@@ -372,7 +423,7 @@ def _decoded(data: bytes, name: str, problems: ProblemCollector) -> tuple[str, s
     if encoding is None:
         problems.add("undecodable-file", "the file is not UTF-8 or Windows-1252 text; save it "
                      "from Excel as 'CSV UTF-8'", file=name,
-                     row=None if b"\x00" in data else _first_bad_row(data, "cp1252"))
+                     row=None if wide else _first_bad_row(data, "cp1252"))
         return None
     if encoding == "cp1252" and _has_utf8_sequence(data):
         # Read as Windows-1252, the UTF-8 rows would turn "Zoë" into "ZoÃ«" without a word.
@@ -382,6 +433,94 @@ def _decoded(data: bytes, name: str, problems: ProblemCollector) -> tuple[str, s
                      file=name, row=_first_bad_row(data, "utf-8"))
         return None
     return encoding, text
+
+
+def _is_wide_text(data: bytes) -> bool:
+    """Whether the file is UTF-16 (or UTF-32, or binary): a byte-order mark of one, or NUL
+    bytes in many places. A few NUL bytes in a text file are damage in those rows, each reported
+    where it is (:func:`_nul_problems`)."""
+    if b"\x00" not in data:
+        return False
+    return data.startswith((b"\xff\xfe", b"\xfe\xff")) or data.count(b"\x00") * 20 > len(data)
+
+
+_NUL_STAND_IN = "\ue000"
+"""What a NUL byte reads as while the file is parsed (a private-use character, never in an
+export: checked before use), so its row and column can be named."""
+
+
+def _nul_problems(raw: pd.DataFrame, headers: tuple[str, ...], name: str,
+                  problems: ProblemCollector) -> None:
+    """Every value holding a NUL byte (read as :data:`_NUL_STAND_IN`), by row and column."""
+    for position in range(raw.shape[1]):
+        values = raw.iloc[:, position]
+        if _NUL_STAND_IN not in "".join(values.to_numpy()):
+            continue
+        header = headers[position] if position < len(headers) else f"column {position + 1}"
+        for index in np.flatnonzero(values.str.contains(_NUL_STAND_IN, regex=False).to_numpy()):
+            problems.add("nul-byte", "this value holds a NUL byte (a zero byte no text export "
+                         "has: the file was damaged in copying, or written by a program with a "
+                         "bug); retype the value or export the table again", file=name,
+                         row=int(index) + 1, column=header)
+
+
+def _record_lines(text: str, raw: pd.DataFrame) -> np.ndarray | None:
+    """The line each row starts on (index = row; the header is row 1), or ``None`` when every
+    record is one line. Line breaks are counted in C: the text's, then, only when they outnumber
+    the records, the breaks inside each column's values."""
+    breaks = text.count("\n") or text.count("\r")
+    if breaks <= len(raw):
+        return None
+    inside = np.zeros(len(raw), dtype=np.int64)
+    for position in range(raw.shape[1]):
+        values = raw.iloc[:, position]
+        joined = "".join(values.to_numpy())
+        if "\n" in joined or "\r" in joined:
+            inside += values.str.count(r"\r\n|\r|\n").to_numpy()
+    if not inside.any():
+        return None
+    starts = np.empty(len(raw) + 1, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = np.arange(1, len(raw) + 1) + np.concatenate(([0], np.cumsum(inside)[:-1]))
+    return starts
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _swallowed_rows(raw: pd.DataFrame, headers: tuple[str, ...], starts: np.ndarray,
+                    name: str, problems: ProblemCollector) -> bool:
+    """True after reporting each value that swallowed whole records: a stray quote opened it and
+    a later one closed it, so the lines between (each with a record's commas) read as part of
+    one value. An address or note with a line break (valid CSV) has no such line."""
+    width = len(headers)
+    commas = max(width - 1, 2)
+    found = False
+    for position in range(raw.shape[1]):
+        values = raw.iloc[:, position]
+        joined = "".join(values.to_numpy())
+        if "\n" not in joined and "\r" not in joined:
+            continue
+        spanning = np.flatnonzero(values.str.contains(r"[\r\n]", regex=True).to_numpy())
+        for index in spanning:
+            parts = _LINE_BREAK.split(values.iat[index])
+            if not any(part.count(",") >= commas for part in parts):
+                continue
+            row = int(index) + 1
+            earlier = sum(len(_LINE_BREAK.findall(raw.iat[index, p])) for p in range(position))
+            first = int(starts[row]) + earlier
+            last = first + len(parts) - 1
+            header = headers[position] if position < len(headers) else f"column {position + 1}"
+            problems.add("unclosed-quote", f"a quote opens in this value on line {first} and "
+                         f"closes only on line {last}, so lines {first + 1}-{last} (rows of "
+                         "the table) read as part of this one value; close the quote where the "
+                         "value ends, or remove it", file=name, row=row, column=header)
+            found = True
+    return found
+
+
+_SEP_LINE = re.compile(r"\s*sep=(.?)\s*", re.IGNORECASE)
+"""Excel's delimiter hint, a first line ``sep=,`` written by some exports."""
 
 
 def _header_line(text: str) -> str:
@@ -421,8 +560,45 @@ def _report_ragged(rows: list[tuple[int, int]], width: int, name: str,
                      file=name, row=row)
 
 
-def _read_csv(file: Path, table: str, mapping: HeaderMapping,
-              problems: ProblemCollector) -> tuple[pd.DataFrame, TableSource] | None:
+def _read_csv(file: Path, table: str, mapping: HeaderMapping, problems: ProblemCollector,
+              limits: InputLimits | None = None, lines: dict[str, np.ndarray] | None = None
+              ) -> tuple[pd.DataFrame, TableSource] | None:
+    """The table in ``file``, or ``None`` after reporting why not. The size on disk is checked
+    before a byte is read (a sparse or runaway file is refused at once, not read into memory)."""
+    limits = limits or InputLimits()
+    name = file.name
+    try:
+        size = file.stat().st_size
+    except OSError as error:
+        problems.add("unreadable-file", f"cannot read the file: {error.strerror}", file=name)
+        return None
+    if size > limits.max_csv_mb * MB:
+        problems.add("too-large", f"the file is {_megabytes(size)}, more than the "
+                     f"{_megabytes(limits.max_csv_mb * MB)} a table may be ([input] max_csv_mb "
+                     "in the --config file); check it is the table the SIS exported, or raise "
+                     "the limit", file=name)
+        return None
+    try:
+        return _read_csv_text(file, table, mapping, problems,
+                              lines if lines is not None else {})
+    except MemoryError:
+        problems.add("too-large", f"the file ({_megabytes(size)}) is too large to read in the "
+                     "memory this computer has; audit it on a computer with more memory, or "
+                     "lower [input] max_csv_mb so such a file is refused at once", file=name)
+        return None
+
+
+MB = 1_000_000
+
+
+def _megabytes(size: float) -> str:
+    if size >= 10 * MB:
+        return f"{size / MB:,.0f} MB"
+    return f"{size / MB:,.1f} MB" if size >= MB / 10 else f"{size / 1000:,.0f} KB"
+
+
+def _read_csv_text(file: Path, table: str, mapping: HeaderMapping, problems: ProblemCollector,
+                   lines: dict[str, np.ndarray]) -> tuple[pd.DataFrame, TableSource] | None:
     name = file.name
     try:
         data = file.read_bytes()
@@ -450,6 +626,23 @@ def _read_csv(file: Path, table: str, mapping: HeaderMapping,
     encoding, text = decoded
     del data  # the text is all that is read from here on
     header = _header_line(text)
+    sep = _SEP_LINE.fullmatch(header)
+    if sep:
+        problems.add("sep-line", f"the first line is Excel's delimiter hint {header.strip()!r}, "
+                     "not the header row; delete that line so the header is the first line"
+                     + ("" if sep.group(1) == "," else ", and save the file comma-separated "
+                        "(Save As 'CSV UTF-8 (Comma delimited)')"), file=name, row=1)
+        return None
+    nul_line = None
+    if "\x00" in text:
+        if _NUL_STAND_IN in text:
+            problems.add("nul-byte", "the file holds NUL bytes (zero bytes no text export has); "
+                         "export the table again", file=name,
+                         row=text.count("\n", 0, text.index("\x00")) + 1)
+            return None
+        nul_line = text.count("\n", 0, text.index("\x00")) + 1
+        text = text.replace("\x00", _NUL_STAND_IN)
+        header = _header_line(text)
     if "," not in header:
         used = [d for d in _OTHER_DELIMITERS if d in header]
         if used:
@@ -469,6 +662,10 @@ def _read_csv(file: Path, table: str, mapping: HeaderMapping,
         return None
     except (pd.errors.ParserError, ValueError, csv.Error, UnicodeDecodeError) as error:
         message = str(error)
+        if nul_line is not None:
+            problems.add("nul-byte", "a value on this line holds a NUL byte (a zero byte no text "
+                         "export has); retype the value or export the table again", file=name,
+                         row=nul_line)
         unclosed = _UNCLOSED_QUOTE.search(message)
         if unclosed:
             problems.add("unclosed-quote", "a quoted value opens on this row and never closes, "
@@ -486,6 +683,14 @@ def _read_csv(file: Path, table: str, mapping: HeaderMapping,
                      file=name, row=int(line.group(1)) if line else None)
         return None
     headers = tuple("" if pd.isna(value) else str(value) for value in raw.iloc[0])
+    if nul_line is not None:
+        # Reported by row and column; the rest of the file is still read for its problems.
+        _nul_problems(raw, headers, name, problems)
+    starts = _record_lines(text, raw)
+    if starts is not None:
+        lines[name] = starts
+        if _swallowed_rows(raw, headers, starts, name, problems):
+            return None
     body = raw.iloc[1:]
     width = len(headers)
     if width > 1 and len(body) and _may_be_ragged(text, raw, width):
@@ -497,7 +702,7 @@ def _read_csv(file: Path, table: str, mapping: HeaderMapping,
     if not _fields_fit(body, headers, name, problems):
         return None
     frame = _tidy(body, headers, table, name, mapping, problems)
-    if frame is None:
+    if frame is None or nul_line is not None:
         return None
     return frame, TableSource(file=name, encoding=encoding, headers=headers)
 
@@ -549,8 +754,8 @@ def _fields_fit(body: pd.DataFrame, headers: tuple[str, ...], name: str,
 
 # --- an .xlsx workbook ----------------------------------------------------------------------
 
-def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollector
-                   ) -> Export | None:
+def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollector,
+                   limits: InputLimits | None = None) -> Export | None:
     import openpyxl
 
     sources: dict[str, TableSource] = {}
@@ -564,6 +769,8 @@ def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollecto
     content = sniff_content(head)
     if content != "xlsx":
         problems.add("unreadable-workbook", _not_a_workbook(path, content), file=path.name)
+        return None
+    if not _within_budget(path, limits or InputLimits(), problems):
         return None
     # openpyxl parses the workbook's XML with defusedxml when it is installed (a dependency):
     # an entity declaration (the "billion laughs" bomb) is refused, never expanded.
@@ -607,6 +814,40 @@ def _read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollecto
     finally:
         workbook.close()
     return Export(frames, BoardSource(path=str(path), kind="xlsx", tables=sources))
+
+
+PACKED_PART_CHECKED = MB
+"""Parts smaller than this unpacked are not held to the compression ratio: tiny XML parts
+(a theme, the styles) may pack tighter than sheets without being worth a thought."""
+
+
+def _within_budget(path: Path, limits: InputLimits, problems: ProblemCollector) -> bool:
+    """False, after reporting it, when the workbook would unpack to more than the limits allow.
+    The sizes are the archive's own directory, read without unpacking a byte; Python's zip
+    reader never unpacks a part past the size its directory states."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except Exception:  # noqa: BLE001 - a damaged archive: the workbook reader reports it
+        return True
+    total = sum(part.file_size for part in parts)
+    if total > limits.max_workbook_mb * MB:
+        problems.add("too-large", f"the workbook unpacks to {_megabytes(total)}, more than the "
+                     f"{_megabytes(limits.max_workbook_mb * MB)} an export may be ([input] "
+                     "max_workbook_mb in the --config file); it was not opened: export the "
+                     "tables as CSV files, or raise the limit", file=path.name)
+        return False
+    for part in parts:
+        if part.file_size > PACKED_PART_CHECKED and \
+                part.file_size > limits.max_compression_ratio * max(part.compress_size, 1):
+            ratio = part.file_size / max(part.compress_size, 1)
+            problems.add("too-large", f"the workbook's part {part.filename} unpacks to "
+                         f"{_megabytes(part.file_size)} from {_megabytes(part.compress_size)} "
+                         f"({ratio:,.0f} to 1, where a spreadsheet packs about 10 to 1): a zip "
+                         "bomb, or a file no spreadsheet wrote; it was not opened: get the "
+                         "export from the SIS again", file=path.name)
+            return False
+    return True
 
 
 def _not_a_workbook(path: Path, content: str | None) -> str:
@@ -721,8 +962,7 @@ def cell_text(value: object) -> str:
 
 def _read_sheet(sheet, table: str, label: str, mapping: HeaderMapping,
                 problems: ProblemCollector) -> tuple[pd.DataFrame, TableSource] | None:
-    rows = sheet.iter_rows(values_only=True)
-    header_row = next(rows, None)
+    header_row = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), None)
     if header_row is None or all(value is None for value in header_row):
         problems.add("empty-file", "the sheet is empty; it needs the table's header row",
                      file=label)
@@ -732,7 +972,9 @@ def _read_sheet(sheet, table: str, label: str, mapping: HeaderMapping,
         headers.pop()
     width = len(headers)
     records = []
-    for row in rows:
+    # Only the header's columns: a sheet whose stated size is the whole grid (16,384 columns)
+    # would otherwise give that many cells per row.
+    for row in sheet.iter_rows(min_row=2, max_col=max(width, 1), values_only=True):
         cells = [cell_text(value) for value in row[:width]]
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
@@ -740,33 +982,52 @@ def _read_sheet(sheet, table: str, label: str, mapping: HeaderMapping,
     body = pd.DataFrame(records, columns=range(width), dtype=str) if records else \
         pd.DataFrame({i: pd.Series([], dtype=str) for i in range(width)})
     body.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(body))
-    if "" in headers:
-        merged = _merged_header_cells(sheet)
-        if merged:
-            problems.add("merged-header", f"the header row has merged cells ({', '.join(merged)}"
-                         "); unmerge them so each column has its own header", file=label, row=1)
-            return None
+    merged = _merged_cells(sheet)
+    in_header = [cells for cells in merged if _range_rows(cells)[0] == 1]
+    if "" in headers and in_header:
+        problems.add("merged-header", f"the header row has merged cells ({', '.join(in_header)}"
+                     "); unmerge them so each column has its own header", file=label, row=1)
+        return None
+    in_body = [cells for cells in merged if _range_rows(cells)[1] > 1]
+    for cells in in_body:
+        # A merged range keeps its value in its first cell only: the rows below read blank.
+        letters = _CELL_COLUMN.match(cells)
+        position = _column_number(letters.group(0)) if letters else 0
+        problems.add("merged-cells", f"cells {cells} are merged, so the value shows in the first "
+                     "cell only and the others read as blank; unmerge them (Home > Merge & "
+                     "Center) and fill the value into every row", file=label,
+                     row=_range_rows(cells)[0],
+                     column=headers[position - 1] if 0 < position <= width else cells)
+    if in_body:
+        return None
     frame = _tidy(body, tuple(headers), table, label, mapping, problems)
     if frame is None:
         return None
     return frame, TableSource(file=label, encoding=None, headers=tuple(headers))
 
 
-_MERGE = re.compile(rb'<(?:[A-Za-z]\w*:)?mergeCell\s+ref="([A-Z]+1(?::[A-Z]+\d+)?)"')
+_MERGE = re.compile(rb'<(?:[A-Za-z]\w*:)?mergeCell\s+ref="([A-Z]+\d+(?::[A-Z]+\d+)?)"')
+_ROW_NUMBER = re.compile(r"\d+")
 
 
-def _merged_header_cells(sheet) -> list[str]:
-    """The merged ranges that start in row 1. Read-only sheets do not expose merged cells, and
-    ``<mergeCells>`` follows the cell data, so the part is streamed; only a header with a
-    blank cell is looked at."""
+def _range_rows(cells: str) -> tuple[int, int]:
+    """The first and last row of a range such as ``A5:B9``."""
+    numbers = [int(n) for n in _ROW_NUMBER.findall(cells)] or [0]
+    return numbers[0], numbers[-1]
+
+
+def _merged_cells(sheet) -> list[str]:
+    """The sheet's merged ranges. Read-only sheets do not expose merged cells, and
+    ``<mergeCells>`` follows the cell data, so the part is streamed."""
     if not hasattr(sheet, "_worksheet_path"):
-        return [str(r) for r in getattr(sheet, "merged_cells", ()) if r.min_row == 1]
+        return [str(r) for r in getattr(sheet, "merged_cells", ())]
     found: list[str] = []
     tail = b""
     with _sheet_xml(sheet) as stream:
         while chunk := stream.read(1 << 20):
             window = tail + chunk
-            found.extend(m.group(1).decode() for m in _MERGE.finditer(window))
+            if b"mergeCell" in window:  # a substring search at memory speed; the regex is not
+                found.extend(m.group(1).decode() for m in _MERGE.finditer(window))
             tail = window[-64:]
     return list(dict.fromkeys(found))
 
@@ -783,6 +1044,34 @@ def _blank_rows(body: pd.DataFrame) -> np.ndarray:
             break
         blank[rows] = body.iloc[:, position].to_numpy()[rows] == ""
     return blank
+
+
+def _without_repeated_headers(body: pd.DataFrame, headers: tuple[str, ...], table: str,
+                              file: str, mapping: HeaderMapping, problems: ProblemCollector
+                              ) -> pd.DataFrame:
+    """The body without rows that are a header row again (two exports joined into one file),
+    each reported: read as data, one would be a record named "first_name last_name". Only rows
+    whose first value reads as the first column's header are compared further."""
+    if not len(body.columns) or not len(body):
+        return body
+    names = list(body.columns)
+    first = body.iloc[:, 0].to_numpy()
+    candidates = np.flatnonzero((first == headers[0]) | (first == names[0]))
+    repeated = []
+    for index in candidates:
+        values = [str(value) for value in body.iloc[index]]
+        if all(value == header or bool(value.strip()) and mapping.column_for(table, value) == name
+               for value, header, name in zip(values, headers, names)):
+            repeated.append(index)
+    for index in repeated:
+        problems.add("repeated-header", "this row repeats the header row (two exports joined "
+                     "into one file?); delete it, and check that the rows after it belong in "
+                     "this table", file=file, row=int(body.index[index]))
+    if not repeated:
+        return body
+    keep = np.ones(len(body), dtype=bool)
+    keep[repeated] = False
+    return body[keep]
 
 
 def _tidy(body: pd.DataFrame, headers: tuple[str, ...], table: str, file: str,
@@ -814,6 +1103,7 @@ def _tidy(body: pd.DataFrame, headers: tuple[str, ...], table: str, file: str,
     if not ok:
         return None
     body = body.set_axis(names, axis=1)
+    body = _without_repeated_headers(body, headers, table, file, mapping, problems)
     # Both readers give text only: the CSV parser (na_filter=False) pads a short row with "",
     # the workbook reader with cell_text. No NaN to fill, so the frame is not copied for it.
     if len(body.columns):

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Collection, Mapping
 
+import numpy as np
 import pandas as pd
 
 from audits.board import ACCOUNT_PERSON_TABLE, FLAG_FALSE, FLAG_TRUE, TABLES, Board, TableSpec
@@ -109,6 +110,33 @@ def _known(column: str) -> str:
     return f"{column}__known"
 
 
+def _in_calendar(column: str) -> str:
+    return f"{column}__in_calendar"
+
+
+_NO_SUCH_DAY = ("-02-30", "-02-31", "-04-31", "-06-31", "-09-31", "-11-31")
+"""``-MM-DD`` endings no year has; February 29th depends on the year."""
+
+SELF_LINK = "sibling_id__other"
+"""Whether a sibling link joins two students (1.0), or a student to themself (0.0)."""
+
+
+def _is_calendar_date(values: pd.Series) -> pd.Series:
+    """0.0 where a ``YYYY-MM-DD`` value is no day of the calendar (February 30th, April 31st,
+    February 29th outside a leap year), 1.0 where it is or is not written ``YYYY-MM-DD`` at all
+    (the pattern's own rule reports those), null where blank. Only the month and day are
+    compared, all at once; the year is read only for February 29th."""
+    present = values.notna()
+    month_day = values.str.slice(4)
+    impossible = month_day.isin(_NO_SUCH_DAY).to_numpy().copy()
+    leap_days = (month_day == "-02-29").to_numpy()
+    if leap_days.any():
+        year = pd.to_numeric(values[leap_days].str.slice(0, 4), errors="coerce").to_numpy()
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        impossible[np.flatnonzero(leap_days)] = ~leap & ~np.isnan(year)
+    return pd.Series((~impossible).astype(float), index=values.index).where(present)
+
+
 def _expectation_frame(spec: TableSpec, table: pd.DataFrame, original: pd.DataFrame,
                        reference_ids: dict[tuple[str, str], pd.Index | None]
                        ) -> pd.DataFrame:
@@ -145,10 +173,16 @@ def _expectation_frame(spec: TableSpec, table: pd.DataFrame, original: pd.DataFr
             columns[column] = values
         else:
             columns[column] = values.notna().astype(float).where(values.notna())
+    for column in spec.dates:
+        columns[_in_calendar(column)] = _is_calendar_date(text[column])
     for ref in spec.references:
         target_ids = reference_ids[(ref.target, ref.target_column)]
         if target_ids is not None:
             columns[_known(ref.column)] = _is_known(text[ref.column], target_ids)
+    if spec.name == "siblings":
+        students, siblings = text["student_id"], text["sibling_id"]
+        other = (students != siblings).astype(float)
+        columns[SELF_LINK] = other.where(students.notna() & siblings.notna())
     if spec.name == "accounts":
         ids, types = text["person_id"], text["account_type"]
         known = pd.Series(float("nan"), index=ids.index)
@@ -205,6 +239,9 @@ def _suite(spec: TableSpec, frame: pd.DataFrame) -> tuple[list[_Rule], list]:
         expect(_Rule("bad-date", column, lambda v, c=column: f"{c} must be a date written "
                      "YYYY-MM-DD"),
                gxe.ExpectColumnValuesToMatchRegex, column=column, regex=DATE_PATTERN)
+        expect(_Rule("bad-date", column, lambda v, c=column: f"{c} is not a day of the "
+                     "calendar (that month has no such day); write the real date YYYY-MM-DD"),
+               gxe.ExpectColumnValuesToBeInSet, column=_in_calendar(column), value_set=[1.0])
     # A reference's id sets run to hundreds of thousands of ids, and GX copies its expectation
     # arguments on every metric it plans, so passing them as a value_set costs minutes. The
     # membership is computed once per column with pandas (_expectation_frame) and GX checks
@@ -216,6 +253,12 @@ def _suite(spec: TableSpec, frame: pd.DataFrame) -> tuple[list[_Rule], list]:
                      lambda v, r=ref: f"{r.column} names no {r.target_column} in the "
                      f"{r.target} table"),
                gxe.ExpectColumnValuesToBeInSet, column=_known(ref.column), value_set=[1.0])
+    if name == "siblings":
+        expect(_Rule("self-sibling", "sibling_id",
+                     lambda v: "the student is linked as their own sibling (student_id and "
+                     "sibling_id are the same student); remove the row, or put the sibling's "
+                     "student_id in sibling_id"),
+               gxe.ExpectColumnValuesToBeInSet, column=SELF_LINK, value_set=[1.0])
     if name == "accounts":
         expect(_Rule("unknown-reference", "person_id",
                      lambda v: "person_id names no record of the account's type "

@@ -130,13 +130,14 @@ def test_workbook_numbers_and_dates_read_as_the_export_text(tmp_path):
     students = [
         {"student_id": "000123", "school_id": 1021, "first_name": "Ann", "last_name": "Lee",
          "date_of_birth": dt.datetime(2015, 3, 4), "grade": 3.0},
+        {"student_id": "000124", "school_id": 1021, "first_name": "Bo", "last_name": "Lee"},
     ]
     schools = [{"school_id": 1021, "school_name": "North", "school_type": "elementary"}]
     tables = board_tables(students=students, schools=schools, siblings=[],
                           student_contacts=[], staff=[])
     tables["staff"] = [{"staff_id": "T1", "school_id": "1021", "first_name": "P",
                         "last_name": "N"}]
-    tables["siblings"] = [{"student_id": "000123", "sibling_id": "000123"}]
+    tables["siblings"] = [{"student_id": "000123", "sibling_id": "000124"}]
     tables["student_contacts"] = [{"student_id": "000123", "contact_id": "C1"}]
     board = load_board(write_xlsx_board(tmp_path / "b.xlsx", tables))
     row = board.students.loc[2]

@@ -231,6 +231,33 @@ def build() -> None:
              ["staff.csv, row 1", "vertical bars ('|')"], "staff.csv",
              csv_text(VALID["staff"], "|").encode("utf-8"))
 
+    staff = VALID["staff"]
+    raw_case("quote_swallows_rows", "a stray quote in one staff email and another three rows "
+             "later: the rows between read as part of one email (valid CSV, so no parser error)",
+             ["staff.csv, row 3, column email", "a quote opens in this value on line 3",
+              "closes only on line 5"], "staff.csv",
+             csv_text(staff).encode("utf-8")
+             + b'T2,0900,Al,Bo,"al@example.org\r\nT3,0900,Cy,Do,cy@example.org\r\n'
+               b'T4,0900,Di,Ep,di@example.org"\r\nT5,0900,Ed,Fu,ed@example.org\r\n')
+    raw_case("repeated_header", "two contacts exports joined into one file: a header row in "
+             "the middle",
+             ["contacts.csv, row 4", "repeats the header row"], "contacts.csv",
+             csv_text([*contacts, contacts[0], ["C3", "Al", "Lee", "", "4 Oak St"]])
+             .encode("utf-8"))
+    raw_case("sep_line", "students.csv starts with Excel's 'sep=,' delimiter hint",
+             ["students.csv, row 1", "'sep=,'", "delete that line"], "students.csv",
+             b"sep=,\r\n" + csv_text(students).encode("utf-8"))
+    raw_case("nul_byte", "a NUL byte inside a first name on row 3 of contacts.csv",
+             ["contacts.csv, row 3, column first_name", "NUL byte"], "contacts.csv",
+             csv_text(contacts).encode("utf-8").replace(b"Sam", b"S\x00am"))
+    folder_case("impossible_date", "a date of birth that is no day of the calendar",
+                ["students.csv, row 3, column date_of_birth", "'2015-02-30'",
+                 "not a day of the calendar"],
+                students=[students[0], students[1], [*students[2][:4], "2015-02-30", "active"]])
+    folder_case("self_sibling", "a student linked as their own sibling",
+                ["siblings.csv, row 3, column sibling_id", "'000124'", "their own sibling"],
+                siblings=[*VALID["siblings"], ["000124", "000124"]])
+
     no_tables = HERE / "no_tables" / "export"
     no_tables.mkdir(parents=True)
     (no_tables / "README.txt").write_text("exported 2026-11-28\n", encoding="utf-8")
@@ -245,6 +272,12 @@ def build() -> None:
     book["students"]["C1"] = "Name"
     workbook_case("xlsx_merged_header", "first and last name headers merged into one 'Name'",
                   ["board.xlsx[students], row 1", "merged cells (C1:D1)", "unmerge"], book)
+    book = workbook()
+    book["students"].merge_cells("D2:D3")
+    workbook_case("xlsx_merged_cells", "two students' last names merged into one cell: the "
+                  "second reads blank",
+                  ["board.xlsx[students], row 2, column last_name", "cells D2:D3 are merged",
+                   "unmerge"], book)
     book = workbook()
     book["contacts"].sheet_state = "hidden"
     workbook_case("xlsx_hidden_sheet", "the contacts sheet is hidden",
