@@ -643,7 +643,7 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
     board_path, out_path = Path(board_path), Path(out_path)
     if write:
         _check_out_path(board_path, out_path)
-    export = read_export(board_path)
+    export = read_export(board_path, limits=config.input_limits if config else None)
     source_fingerprint = check_bound(plan, export)
     ws = Workspace(export, config)
     for action in actions:

@@ -152,24 +152,44 @@ def read_csv_table(path: Path, name: str, mapping: HeaderMapping) -> RawTable:
                     raw_header=header_text, format=fmt)
 
 
-def read_export(path: str | Path, mapping: HeaderMapping | None = None) -> RawExport:
-    """Every contract table of the export at ``path``, as exported."""
+def read_export(path: str | Path, mapping: HeaderMapping | None = None,
+                limits: "InputLimits | None" = None) -> RawExport:
+    """Every contract table of the export at ``path``, as exported, within the loader's size
+    limits (``[input]``) and never through a link to a file outside the export."""
+    from audits.config import InputLimits
+    from audits.errors import ProblemCollector
+    from audits.loading import MB, _within_budget
+
     path = Path(path)
     mapping = mapping or HeaderMapping()
+    limits = limits or InputLimits()
     if path.is_dir():
         export = RawExport(path, "csv")
+        inside = path.resolve()
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
             relative = file.relative_to(path)
             if relative.parts[0] in ARTIFACTS:
                 continue
+            if not file.resolve().is_relative_to(inside):
+                # A fix writes a copy of every file: never of one from elsewhere.
+                raise UserError(f"{relative.as_posix()} is a link to a file outside the export "
+                                "folder; copy the file itself into the export folder")
             export.files.append(relative.as_posix())
             if len(relative.parts) != 1 or file.suffix.lower() != ".csv":
                 continue
             table = mapping.table_for(file.name)
             if table and table not in export.tables:
+                size = file.stat().st_size
+                if size > limits.max_csv_mb * MB:
+                    raise UserError(f"{file.name} is {size / MB:,.0f} MB, more than the "
+                                    f"{limits.max_csv_mb:,.0f} MB a table may be ([input] "
+                                    "max_csv_mb)")
                 export.tables[table] = read_csv_table(file, table, mapping)
         return export
     if path.is_file() and path.suffix.lower() in (".xlsx", ".xlsm"):
+        problems = ProblemCollector()
+        if not _within_budget(path, limits, problems):
+            problems.raise_if_any(f"{path.name} is too large to fix")
         return _read_workbook(path, mapping)
     if not path.exists():
         raise UserError(f"The board export {path} does not exist")
