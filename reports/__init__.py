@@ -45,6 +45,9 @@ class ReportInput:
     section goes into ``findings.json``."""
     redacted: bool = False
     """The findings and preview were redacted (``audits.redact``); the reports say so."""
+    fingerprint: str = ""
+    """``audits.outputs.export_fingerprint`` of the audited export: every output names it,
+    so two boards' reports can never pass for one."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", sort_findings(self.findings))
@@ -56,7 +59,15 @@ class ReportInput:
 
     @property
     def stamp(self) -> str:
-        return self.generated_at.strftime("%Y-%m-%d %H:%M UTC")  # type: ignore[union-attr]
+        """When, and from which export: every report prints it after "Generated"."""
+        when = self.generated_at.strftime("%Y-%m-%d %H:%M UTC")  # type: ignore[union-attr]
+        return f"{when}, export {short_fingerprint(self.fingerprint)}" if self.fingerprint \
+            else when
+
+
+def short_fingerprint(fingerprint: str) -> str:
+    """The first 16 hex digits of a ``sha256:`` fingerprint, as the reports print it."""
+    return fingerprint.split(":", 1)[-1][:16]
 
 
 def write_reports(report_input: ReportInput, out_dir: Path,
@@ -91,6 +102,8 @@ def write_reports(report_input: ReportInput, out_dir: Path,
                                          generated_at=report_input.generated_at)
             if report_input.suppressed is not None:
                 document["suppressed"] = report_input.suppressed.to_dict()
+            if report_input.fingerprint:
+                document["input"]["fingerprint"] = report_input.fingerprint
             written["json"] = write_atomic(out_dir / "findings.json",
                                            findings_json_chunks(document))
         if "xlsx" in chosen:
@@ -107,7 +120,8 @@ def write_reports(report_input: ReportInput, out_dir: Path,
     return written
 
 
-def report_input_from_audit(result: Any, *, board_name: str | None = None) -> ReportInput:
+def report_input_from_audit(result: Any, *, board_name: str | None = None,
+                            fingerprint: str = "") -> ReportInput:
     """The :class:`ReportInput` of an ``audits.api.AuditResult``, from what the result carries
     (its findings, ``school_names``, ``table_rows``, ``input_path`` and ``preview``): reports
     never reach back into the board."""
@@ -119,16 +133,22 @@ def report_input_from_audit(result: Any, *, board_name: str | None = None) -> Re
         checks=load_checks(), board_name=board_name if board_name is not None else
         Path(source).name, input_path=source, tables=dict(result.table_rows),
         changes=getattr(result, "changes", None), suppressed=getattr(result, "suppressed", None),
-        redacted=bool(getattr(result, "redacted", False)))
+        redacted=bool(getattr(result, "redacted", False)), fingerprint=fingerprint)
 
 
 def write_audit_reports(result: Any, out_dir: str | Path,
-                        formats: Iterable[str] = FORMATS) -> dict[str, Path]:
+                        formats: Iterable[str] = FORMATS, *,
+                        fingerprint: str = "") -> dict[str, Path]:
     """Write findings.json, audit.xlsx, audit.html and runbooks/ for an
     ``audits.api.AuditResult`` into ``out_dir`` (what ``audit`` writes; the CLI and notebooks
     call this). A result from ``audits.api.redact`` writes redacted outputs; one with
-    ``changes`` (``audits.api.compare``) adds the "Changes since last run" sheet and section."""
-    return write_reports(report_input_from_audit(result), Path(out_dir), formats)
+    ``changes`` (``audits.api.compare``) adds the "Changes since last run" sheet and section.
+    ``fingerprint`` (``audits.outputs.export_fingerprint``) is named in every output.
+
+    Each file is written whole, but the set is not swapped in together: the CLI writes into
+    the staging folder of an ``audits.outputs.OutputFolder`` and commits it."""
+    return write_reports(report_input_from_audit(result, fingerprint=fingerprint),
+                         Path(out_dir), formats)
 
 
 __all__ = ["FORMATS", "ReportInput", "report_input_from_audit", "write_audit_reports",
