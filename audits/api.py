@@ -103,11 +103,21 @@ class AuditResult:
         """Where the export was read from (``""`` for a board built in memory)."""
         return str(getattr(self.board.source, "path", "") or "")
 
+    @property
+    def fingerprint(self) -> dict | None:
+        """The export's fingerprint (:mod:`audits.fingerprint`); ``None`` for a board built in
+        memory."""
+        if "_fingerprint" not in self.__dict__:
+            from audits.fingerprint import of_board_source
+
+            self.__dict__["_fingerprint"] = of_board_source(self.board.source)
+        return self.__dict__["_fingerprint"]
+
     def document(self) -> dict:
         """The findings.json document; with suppressions, its ``suppressed`` section (a
         documented extension of the contract: docs/analyst-workflow.md)."""
         document = findings_document(self.findings, input_path=self.input_path,
-                                     tables=self.table_rows)
+                                     tables=self.table_rows, fingerprint=self.fingerprint)
         if self.suppressed is not None:
             document["suppressed"] = self.suppressed.to_dict()
         return document

@@ -118,28 +118,24 @@ def _thaw() -> None:
     gc.unfreeze()
 
 
-def _write_outputs(result, target, formats: tuple[str, ...], progress,
-                   fingerprint: str) -> dict[str, Path]:
+def _write_outputs(result, target, formats: tuple[str, ...], progress) -> dict[str, Path]:
     """Every output into ``target``'s staging folder (an ``audits.outputs.OutputFolder``),
     then the whole set swapped into --out; returns each output's final path."""
     from audits import api
-    from audits.findings import findings_json_chunks
-    from audits.outputs import add_fingerprint
 
     staging = target.staging
     report_formats = tuple(f for f in formats if f != "json")
     if not report_formats:
         with progress.step("Writing findings.json"):
-            staged = {"json": api.write_atomic(staging / "findings.json", findings_json_chunks(
-                add_fingerprint(result.document(), fingerprint)))}
+            staged = {"json": api.write_findings(result, staging / "findings.json")}
     else:
         from reports import write_audit_reports
 
         # findings.json too: the reports write it while their worker writes the runbooks.
         label = ("findings.json, " if "json" in formats else "") + " and ".join(report_formats)
         with progress.step(f"Writing {label} reports"):
-            staged = write_audit_reports(result, staging, formats, fingerprint=fingerprint)
-    target.commit(fingerprint, formats)
+            staged = write_audit_reports(result, staging, formats)
+    target.commit(getattr(result, "fingerprint", None), formats)
     return {kind: target.out / path.relative_to(staging) for kind, path in staged.items()}
 
 
@@ -189,7 +185,7 @@ def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, pre
           suppressions, redact):
     """Audit BOARD (a folder of CSV files or an .xlsx workbook) and write the reports."""
     from audits import api
-    from audits.outputs import OutputFolder, export_fingerprint
+    from audits.outputs import OutputFolder
 
     formats = _formats(format_)
     # Checked and locked before the audit: a wrong --out or --previous should not cost a run.
@@ -201,13 +197,12 @@ def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, pre
             earlier = read_findings_document(previous, what="--previous findings file")
         result, progress = _audit(board, config_path=config_path, mapping=mapping,
                                   checks=checks or None, quiet=quiet, suppressions=suppressions)
-        fingerprint = export_fingerprint(board)
         if earlier is not None:
             result = api.compare(result, earlier)
         if redact:
             with progress.step("Redacting personal data"):
                 result = api.redact(result)
-        written = _write_outputs(result, target, formats, progress, fingerprint)
+        written = _write_outputs(result, target, formats, progress)
     _print_summary(result, written)
     _exit(ExitCode.FINDINGS if api.fails(result.findings, fail_on) else ExitCode.OK)
 
@@ -276,7 +271,7 @@ def sample(out, students, seed, xlsx):
               show_default=True)
 def demo(out):
     """Generate the embedded 2,000-student sample board, audit it and write every report."""
-    from audits.outputs import OutputFolder, export_fingerprint
+    from audits.outputs import OutputFolder
     from audits.sample import DEMO_SEED, DEMO_STUDENTS, generate_board, write_board
 
     progress_out = out.resolve()
@@ -285,8 +280,7 @@ def demo(out):
         write_board(generate_board(DEMO_STUDENTS, DEMO_SEED), board_path)
         click.echo(f"Sample board ({DEMO_STUDENTS} students, seed {DEMO_SEED}): {board_path}")
         result, progress = _audit(board_path, config_path=None, mapping=None)
-        written = _write_outputs(result, target, FORMATS, progress,
-                                 export_fingerprint(board_path))
+        written = _write_outputs(result, target, FORMATS, progress)
     _print_summary(result, written)
     click.echo(f"\nOpen {progress_out / 'audit.html'} in a browser, "
                f"or {progress_out / 'audit.xlsx'} in Excel or LibreOffice.")

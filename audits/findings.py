@@ -163,9 +163,11 @@ def summarize(findings: Sequence[Finding]) -> dict[str, dict[str, int]]:
 
 def findings_document(
     findings: Sequence[Finding], *, input_path: str, tables: Mapping[str, int],
-    generated_at: datetime | None = None,
+    generated_at: datetime | None = None, fingerprint: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``findings.json`` document of the data contract, section 4."""
+    """The ``findings.json`` document of the data contract, section 4; ``fingerprint`` (the
+    export's, :mod:`audits.fingerprint`) goes into ``input`` (docs/data-contract-extensions.md),
+    so a fix plan made from the document is bound to that export."""
     ordered = sort_findings(findings)
     stamp = (generated_at or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     # Tens of thousands of small dicts and lists, none in a cycle, made while millions of
@@ -177,7 +179,8 @@ def findings_document(
     return {
         "schema": SCHEMA,
         "generated_at": stamp,
-        "input": {"path": input_path, "tables": dict(tables)},
+        "input": {"path": input_path, "tables": dict(tables),
+                  **({"fingerprint": dict(fingerprint)} if fingerprint else {})},
         "summary": summarize(ordered),
         "findings": entries,
     }

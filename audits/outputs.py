@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -227,39 +226,6 @@ def _create_probe(probe: Path) -> None:
             os.unlink(probe)
 
 
-# ---------------------------------------------------------------------------- fingerprint
-
-def export_fingerprint(board_path: str | Path) -> str:
-    """``sha256:`` of the export's bytes: its table files (the ``.csv`` files of a folder, or
-    the one workbook), each with its name, in name order. Two exports with the same
-    fingerprint are the same board byte for byte; every output names it."""
-    path = Path(board_path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file()
-                       and p.suffix.lower() in (".csv", ".xlsx", ".xlsm", ".xls"))
-    else:
-        files = [path]
-    digest = hashlib.sha256()
-    for file in files:
-        name = file.name.encode("utf-8", "surrogateescape")
-        digest.update(len(name).to_bytes(4, "big") + name)
-        try:
-            with open(file, "rb") as handle:
-                digest.update(os.fstat(handle.fileno()).st_size.to_bytes(8, "big"))
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-        except OSError:
-            digest.update(b"\0unreadable")
-    return "sha256:" + digest.hexdigest()
-
-
-def add_fingerprint(document: dict, fingerprint: str) -> dict:
-    """``input.fingerprint`` of a findings.json document (an extension of the contract)."""
-    if fingerprint and isinstance(document.get("input"), dict):
-        document["input"]["fingerprint"] = fingerprint
-    return document
-
-
 # ----------------------------------------------------------------- the audit's owned set
 
 class OutputFolder:
@@ -289,8 +255,9 @@ class OutputFolder:
         if self.export is not None and self.export.exists():
             export, target = self.export.resolve(), out.resolve()
             if self.export.is_dir() and (target == export or export in target.parents):
-                raise UserError(f"--out {out} is the export {self.export} or inside it: the reports "
-                                "would be mixed with the SIS's tables; choose a folder outside it")
+                raise UserError(f"--out {out} is the export {self.export} or inside it: the "
+                                "reports would be mixed with the SIS's tables; choose a folder "
+                                "outside it")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
@@ -403,9 +370,11 @@ class OutputFolder:
             names = [n for n in OWNED_NAMES if _looks_like_ours(self.out / n)]
         return [n for n in names if (self.out / n).exists() or (self.out / n).is_symlink()]
 
-    def commit(self, fingerprint: str = "", formats: Sequence[str] = ()) -> dict[str, Path]:
+    def commit(self, fingerprint: Mapping | None = None,
+               formats: Sequence[str] = ()) -> dict[str, Path]:
         """Swap the staged outputs in for the earlier run's whole owned set (its other formats
-        too). Returns the new path of every staged entry."""
+        too); ``fingerprint`` (``audits.fingerprint``) is the audited export's. Returns the new
+        path of every staged entry."""
         staging = self.staging
         entries = [n for n in OWNED_NAMES if (staging / n).exists()]
         files: dict[str, int] = {}
@@ -418,7 +387,9 @@ class OutputFolder:
                         files[full.relative_to(staging).as_posix()] = full.stat().st_size
             else:
                 files[name] = path.stat().st_size
-        manifest = {"schema": MANIFEST_SCHEMA, "tool": TOOL, "fingerprint": fingerprint,
+        export_id = (fingerprint or {}).get("export", "") if isinstance(fingerprint, Mapping) \
+            else ""
+        manifest = {"schema": MANIFEST_SCHEMA, "tool": TOOL, "export_id": export_id,
                     "formats": list(formats), "export": str(self.export or ""),
                     "written_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "entries": entries, "files": files}

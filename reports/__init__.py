@@ -37,6 +37,9 @@ class ReportInput:
     input_path: str = ""
     tables: Mapping[str, int] = field(default_factory=dict)
     """Row count of each table of the export, for ``findings.json``."""
+    fingerprint: Mapping[str, Any] | None = None
+    """The export's fingerprint (``audits.fingerprint``): in ``findings.json`` and in the
+    review's fix plan, which ``fix apply`` binds to that export."""
     changes: Any = None
     """An ``audits.diff.FindingsDiff`` with a previous run: adds the "Changes since last run"
     workbook sheet and HTML section."""
@@ -45,9 +48,6 @@ class ReportInput:
     section goes into ``findings.json``."""
     redacted: bool = False
     """The findings and preview were redacted (``audits.redact``); the reports say so."""
-    fingerprint: str = ""
-    """``audits.outputs.export_fingerprint`` of the audited export: every output names it,
-    so two boards' reports can never pass for one."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", sort_findings(self.findings))
@@ -59,15 +59,11 @@ class ReportInput:
 
     @property
     def stamp(self) -> str:
-        """When, and from which export: every report prints it after "Generated"."""
+        """When, and from which export (the fingerprint's short id): every report prints it
+        after "Generated", so two boards' reports in one folder can never pass for one."""
         when = self.generated_at.strftime("%Y-%m-%d %H:%M UTC")  # type: ignore[union-attr]
-        return f"{when}, export {short_fingerprint(self.fingerprint)}" if self.fingerprint \
-            else when
-
-
-def short_fingerprint(fingerprint: str) -> str:
-    """The first 16 hex digits of a ``sha256:`` fingerprint, as the reports print it."""
-    return fingerprint.split(":", 1)[-1][:16]
+        export = (self.fingerprint or {}).get("export")
+        return f"{when}, export {export}" if export else when
 
 
 def write_reports(report_input: ReportInput, out_dir: Path,
@@ -99,11 +95,10 @@ def write_reports(report_input: ReportInput, out_dir: Path,
             document = findings_document(report_input.findings,
                                          input_path=report_input.input_path,
                                          tables=report_input.tables,
-                                         generated_at=report_input.generated_at)
+                                         generated_at=report_input.generated_at,
+                                         fingerprint=report_input.fingerprint)
             if report_input.suppressed is not None:
                 document["suppressed"] = report_input.suppressed.to_dict()
-            if report_input.fingerprint:
-                document["input"]["fingerprint"] = report_input.fingerprint
             written["json"] = write_atomic(out_dir / "findings.json",
                                            findings_json_chunks(document))
         if "xlsx" in chosen:
@@ -120,8 +115,7 @@ def write_reports(report_input: ReportInput, out_dir: Path,
     return written
 
 
-def report_input_from_audit(result: Any, *, board_name: str | None = None,
-                            fingerprint: str = "") -> ReportInput:
+def report_input_from_audit(result: Any, *, board_name: str | None = None) -> ReportInput:
     """The :class:`ReportInput` of an ``audits.api.AuditResult``, from what the result carries
     (its findings, ``school_names``, ``table_rows``, ``input_path`` and ``preview``): reports
     never reach back into the board."""
@@ -132,23 +126,20 @@ def report_input_from_audit(result: Any, *, board_name: str | None = None,
         findings=result.findings, preview=result.preview, schools=dict(result.school_names),
         checks=load_checks(), board_name=board_name if board_name is not None else
         Path(source).name, input_path=source, tables=dict(result.table_rows),
+        fingerprint=getattr(result, "fingerprint", None),
         changes=getattr(result, "changes", None), suppressed=getattr(result, "suppressed", None),
-        redacted=bool(getattr(result, "redacted", False)), fingerprint=fingerprint)
+        redacted=bool(getattr(result, "redacted", False)))
 
 
 def write_audit_reports(result: Any, out_dir: str | Path,
-                        formats: Iterable[str] = FORMATS, *,
-                        fingerprint: str = "") -> dict[str, Path]:
+                        formats: Iterable[str] = FORMATS) -> dict[str, Path]:
     """Write findings.json, audit.xlsx, audit.html and runbooks/ for an
     ``audits.api.AuditResult`` into ``out_dir`` (what ``audit`` writes; the CLI and notebooks
     call this). A result from ``audits.api.redact`` writes redacted outputs; one with
     ``changes`` (``audits.api.compare``) adds the "Changes since last run" sheet and section.
-    ``fingerprint`` (``audits.outputs.export_fingerprint``) is named in every output.
-
-    Each file is written whole, but the set is not swapped in together: the CLI writes into
-    the staging folder of an ``audits.outputs.OutputFolder`` and commits it."""
-    return write_reports(report_input_from_audit(result, fingerprint=fingerprint),
-                         Path(out_dir), formats)
+    Each file appears whole; the CLI writes the set into the staging folder of an
+    ``audits.outputs.OutputFolder``, which swaps it into --out together."""
+    return write_reports(report_input_from_audit(result), Path(out_dir), formats)
 
 
 __all__ = ["FORMATS", "ReportInput", "report_input_from_audit", "write_audit_reports",
