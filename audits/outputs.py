@@ -285,8 +285,6 @@ class OutputFolder:
             raise UserError(f"another connect-audit run is writing into {self.out}; wait for it "
                             "to finish or choose another --out")
         try:
-            os.ftruncate(self._lock, 0)
-            os.write(self._lock, str(os.getpid()).encode())
             self.remove_stale()
             self.staging = self.state / f"{RUN_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
             self.staging.mkdir(mode=0o755)
