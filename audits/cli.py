@@ -188,13 +188,14 @@ def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, pre
     from audits.outputs import OutputFolder
 
     formats = _formats(format_)
-    # Checked and locked before the audit: a wrong --out or --previous should not cost a run.
-    with OutputFolder(out, export=board) as target:
-        earlier = None
-        if previous is not None:
-            from audits.diff import read_findings_document
+    # Read before the audit: a wrong --previous should not cost a whole run.
+    earlier = None
+    if previous is not None:
+        from audits.diff import read_findings_document
 
-            earlier = read_findings_document(previous, what="--previous findings file")
+        earlier = read_findings_document(previous, what="--previous findings file")
+    # --out checked and locked before the audit too.
+    with OutputFolder(out, export=board) as target:
         result, progress = _audit(board, config_path=config_path, mapping=mapping,
                                   checks=checks or None, quiet=quiet, suppressions=suppressions)
         if earlier is not None:

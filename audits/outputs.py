@@ -244,6 +244,7 @@ class OutputFolder:
         self.state = self.out / STATE_DIR
         self.staging: Path = self.state / "unset"
         self._lock: int | None = None
+        self._created = False
 
     # --- before any work
     def check(self) -> None:
@@ -259,6 +260,7 @@ class OutputFolder:
                                 "reports would be mixed with the SIS's tables; choose a folder "
                                 "outside it")
         try:
+            self._created = not out.exists()
             out.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
             raise UserError(f"--out {out} cannot be created: part of its path is a file") \
@@ -291,7 +293,7 @@ class OutputFolder:
             (self.staging / OWNER_FILE).write_bytes(_owner_record("audit staging",
                                                                   out=str(self.out)))
         except BaseException as error:
-            self._discard()
+            self._discard(failed=True)
             if isinstance(error, OSError):
                 raise _folder_problem(error, self.out, "--out") from None
             raise
@@ -303,14 +305,21 @@ class OutputFolder:
             return False
         needed = max(_tree_bytes(self.staging) if self.staging.is_dir() else 0,
                      self.previous_bytes())
-        self._discard()
+        self._discard(failed=True)
         if is_no_space(error):
             raise no_space_error(self.out, needed + 1_000_000) from None
         return False
 
-    def _discard(self) -> None:
+    def _discard(self, failed: bool = False) -> None:
         if self.staging.name != "unset":
             shutil.rmtree(self.staging, ignore_errors=True)
+        if failed and self._created and self._lock is not None:
+            # A failed first run into a new folder leaves no folder (nothing was written).
+            with contextlib.suppress(OSError):
+                if [p.name for p in self.state.iterdir()] == [LOCK_FILE]:
+                    (self.state / LOCK_FILE).unlink()
+                    self.state.rmdir()
+                    self.out.rmdir()
         _unlock(self._lock)
         self._lock = None
 
