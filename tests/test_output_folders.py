@@ -348,3 +348,63 @@ def test_a_signal_while_writing_exits_130_or_143_and_leaves_the_previous_set(
     assert not _group_alive(process.pid)
     assert snapshot(out) == before
     assert not staging_left(out)
+
+
+# --- fix apply --write ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def plan(boards, tmp_path_factory):
+    root = tmp_path_factory.mktemp("plan")
+    assert run("audit", boards["a"], "--out", root, "--format", "json", "--quiet").exit_code == 0
+    assert run("fix", "plan", root / "findings.json", "--out", root / "plan.json").exit_code == 0
+    return root / "plan.json"
+
+
+def apply(plan, board, out):
+    return run("fix", "apply", plan, board, "--out", out, "--write", "--force", "--apply-rest")
+
+
+def test_fix_apply_removes_a_killed_runs_staging_only_when_it_is_ours(boards, plan, tmp_path):
+    def staged(name, owner):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "contacts.csv").write_text("contact_id,first_name\nC1,Jennifer\n")
+        if owner is not None:
+            (tmp_path / f"{name}.owner").write_text(json.dumps(owner))
+        return folder
+
+    dead = staged(".fix-999999-0badf00d", {"tool": "connect-audit", "pid": 999999})
+    foreign = staged(".fix-999999-00c0ffee", {"tool": "another-tool"})
+    unmarked = staged(".fix-abc12345", None)
+    alive = staged(".fix-777777-0000beef", {"tool": "connect-audit", "pid": 777777})
+    holder = open(tmp_path / ".fix-777777-0000beef.owner", "a")  # noqa: SIM115 - a live run
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        result = apply(plan, boards["a"], tmp_path / "fixed")
+    finally:
+        holder.close()
+    assert result.exit_code == 0, result.output
+    assert not dead.exists() and not (tmp_path / ".fix-999999-0badf00d.owner").exists()
+    assert foreign.exists() and unmarked.exists() and alive.exists()
+    assert (tmp_path / "fixed" / "changes.csv").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".owner")
+                and "0badf00d" in p.name]
+
+
+def test_fix_apply_on_a_full_disk_is_exit_2_and_leaves_nothing(boards, plan, tmp_path,
+                                                               monkeypatch):
+    import fixes.apply
+
+    real = fixes.apply.write_export
+
+    def fills_the_disk(export, edits, folder):
+        real(export, edits, folder)  # the copy is on disk, then the undo record does not fit
+        _disk_full()
+
+    monkeypatch.setattr(fixes.apply, "write_export", fills_the_disk)
+    before = snapshot(boards["a"])
+    result = apply(plan, boards["a"], tmp_path / "fixed")
+    assert result.exit_code == 2, result.output
+    assert "no space left on" in result.output and "needed about" in result.output
+    assert list(tmp_path.iterdir()) == []
+    assert snapshot(boards["a"]) == before
