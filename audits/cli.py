@@ -37,10 +37,10 @@ class AuditGroup(click.Group):
             sys.exit(ExitCode.UNUSABLE)
         except KeyboardInterrupt:
             # Not click's "Aborted!" and exit 1, which a script would read as "findings found".
-            click.echo("connect-audit: interrupted (Ctrl-C); no output was changed", err=True)
+            click.echo("connect-audit: interrupted (Ctrl-C)", err=True)
             sys.exit(ExitCode.INTERRUPTED)
         except Terminated:
-            click.echo("connect-audit: stopped (SIGTERM); no output was changed", err=True)
+            click.echo("connect-audit: stopped (SIGTERM)", err=True)
             sys.exit(ExitCode.TERMINATED)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise

@@ -810,9 +810,9 @@ def sha256(data: bytes) -> str:
 
 def _write(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Path,
            out_path: Path) -> None:
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     from audits.outputs import FIX_PREFIX, StagingClaim, is_no_space, no_space_error
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     # Marked as ours (an owner file beside it, locked while this run lives): a run killed
     # half-way leaves a folder the next `fix apply` recognises and removes.
     claim = StagingClaim(out_path.parent, FIX_PREFIX, "fix apply --write staging", out_path)
