@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import re
@@ -33,6 +32,11 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 from audits.errors import ExitCode, UserError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock (a second run is not refused there)
+    fcntl = None  # type: ignore[assignment]
 
 TOOL = "connect-audit"
 STATE_DIR = ".connect-audit"
@@ -121,7 +125,8 @@ def _try_lock(path: Path) -> int | None:
     another process holds the lock."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         return None
