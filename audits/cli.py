@@ -25,11 +25,23 @@ class AuditGroup(click.Group):
     traceback only when CONNECT_AUDIT_DEBUG is set, since tracebacks can quote board values."""
 
     def invoke(self, ctx: click.Context):
+        from audits.outputs import Terminated, signals_as_exceptions
+
         try:
-            return super().invoke(ctx)
+            # SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: staging folders are
+            # removed and forked workers ended on the way out.
+            with signals_as_exceptions():
+                return super().invoke(ctx)
         except UserError as error:
             click.echo(f"connect-audit: {error.render()}", err=True)
             sys.exit(ExitCode.UNUSABLE)
+        except KeyboardInterrupt:
+            # Not click's "Aborted!" and exit 1, which a script would read as "findings found".
+            click.echo("connect-audit: interrupted (Ctrl-C)", err=True)
+            sys.exit(ExitCode.INTERRUPTED)
+        except Terminated:
+            click.echo("connect-audit: stopped (SIGTERM)", err=True)
+            sys.exit(ExitCode.TERMINATED)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
         except Exception as error:  # noqa: BLE001 - the one place a bug is turned into exit 3
@@ -47,7 +59,8 @@ def main() -> None:
     """Audit an edsembli SIS board export before CONNECT portal accounts are generated.
 
     Exit codes: 0 nothing at or above --fail-on; 1 findings at or above --fail-on;
-    2 unusable input or usage; 3 connect-audit itself failed.
+    2 unusable input or usage; 3 connect-audit itself failed; 130 interrupted (Ctrl-C);
+    143 stopped (SIGTERM).
     """
 
 
@@ -106,19 +119,25 @@ def _thaw() -> None:
     gc.unfreeze()
 
 
-def _write_outputs(result, out: Path, formats: tuple[str, ...], progress) -> dict[str, Path]:
+def _write_outputs(result, target, formats: tuple[str, ...], progress) -> dict[str, Path]:
+    """Every output into ``target``'s staging folder (an ``audits.outputs.OutputFolder``),
+    then the whole set swapped into --out; returns each output's final path."""
     from audits import api
 
+    staging = target.staging
     report_formats = tuple(f for f in formats if f != "json")
     if not report_formats:
         with progress.step("Writing findings.json"):
-            return {"json": api.write_findings(result, out / "findings.json")}
-    from reports import write_audit_reports
+            staged = {"json": api.write_findings(result, staging / "findings.json")}
+    else:
+        from reports import write_audit_reports
 
-    # findings.json too: the reports write it while their worker writes the runbooks.
-    label = ("findings.json, " if "json" in formats else "") + " and ".join(report_formats)
-    with progress.step(f"Writing {label} reports"):
-        return write_audit_reports(result, out, formats)
+        # findings.json too: the reports write it while their worker writes the runbooks.
+        label = ("findings.json, " if "json" in formats else "") + " and ".join(report_formats)
+        with progress.step(f"Writing {label} reports"):
+            staged = write_audit_reports(result, staging, formats)
+    target.commit(getattr(result, "fingerprint", None), formats)
+    return {kind: target.out / path.relative_to(staging) for kind, path in staged.items()}
 
 
 def _print_summary(result, written: dict[str, Path] | None = None) -> None:
@@ -167,6 +186,7 @@ def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, pre
           suppressions, redact):
     """Audit BOARD (a folder of CSV files or an .xlsx workbook) and write the reports."""
     from audits import api
+    from audits.outputs import OutputFolder
 
     formats = _formats(format_)
     # Read before the audit: a wrong --previous should not cost a whole run.
@@ -175,14 +195,16 @@ def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, pre
         from audits.diff import read_findings_document
 
         earlier = read_findings_document(previous, what="--previous findings file")
-    result, progress = _audit(board, config_path=config_path, mapping=mapping,
-                              checks=checks or None, quiet=quiet, suppressions=suppressions)
-    if earlier is not None:
-        result = api.compare(result, earlier)
-    if redact:
-        with progress.step("Redacting personal data"):
-            result = api.redact(result)
-    written = _write_outputs(result, out, formats, progress)
+    # --out checked and locked before the audit too.
+    with OutputFolder(out, export=board) as target:
+        result, progress = _audit(board, config_path=config_path, mapping=mapping,
+                                  checks=checks or None, quiet=quiet, suppressions=suppressions)
+        if earlier is not None:
+            result = api.compare(result, earlier)
+        if redact:
+            with progress.step("Redacting personal data"):
+                result = api.redact(result)
+        written = _write_outputs(result, target, formats, progress)
     _print_summary(result, written)
     _exit(ExitCode.FINDINGS if api.fails(result.findings, fail_on) else ExitCode.OK)
 
@@ -251,14 +273,16 @@ def sample(out, students, seed, xlsx):
               show_default=True)
 def demo(out):
     """Generate the embedded 2,000-student sample board, audit it and write every report."""
+    from audits.outputs import OutputFolder
     from audits.sample import DEMO_SEED, DEMO_STUDENTS, generate_board, write_board
 
     progress_out = out.resolve()
     board_path = progress_out / "sample-board"
-    write_board(generate_board(DEMO_STUDENTS, DEMO_SEED), board_path)
-    click.echo(f"Sample board ({DEMO_STUDENTS} students, seed {DEMO_SEED}): {board_path}")
-    result, progress = _audit(board_path, config_path=None, mapping=None)
-    written = _write_outputs(result, progress_out, FORMATS, progress)
+    with OutputFolder(progress_out) as target:
+        write_board(generate_board(DEMO_STUDENTS, DEMO_SEED), board_path)
+        click.echo(f"Sample board ({DEMO_STUDENTS} students, seed {DEMO_SEED}): {board_path}")
+        result, progress = _audit(board_path, config_path=None, mapping=None)
+        written = _write_outputs(result, target, FORMATS, progress)
     _print_summary(result, written)
     click.echo(f"\nOpen {progress_out / 'audit.html'} in a browser, "
                f"or {progress_out / 'audit.xlsx'} in Excel or LibreOffice.")

@@ -19,6 +19,10 @@ class ExitCode(enum.IntEnum):
     """Unusable input or usage: the user must fix the export, the config or the command line."""
     INTERNAL = 3
     """connect-audit itself failed (a bug): never read as "findings found" by a script."""
+    INTERRUPTED = 130
+    """Stopped by Ctrl-C (SIGINT), as shells report it: no partial output was left."""
+    TERMINATED = 143
+    """Stopped by SIGTERM (a scheduler's stop), as shells report it: no partial output left."""
 
 
 @dataclass(frozen=True)

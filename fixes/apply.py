@@ -853,11 +853,17 @@ def _accounts_moved(ws: Workspace, cid: str, mark: int) -> str:
 
 
 def _check_out_path(board_path: Path, out_path: Path) -> None:
+    from audits.outputs import probe_writable, remove_stale_fix_staging
+
     if out_path.exists():
         raise UserError(f"{out_path} already exists; choose a new folder for the fixed export")
     board, out = board_path.resolve(), out_path.resolve()
     if out == board or board in out.parents or (board.is_file() and out == board.parent):
         raise UserError("The fixed export must go to a new folder outside the board export")
+    if out_path.parent.is_dir():
+        # Staging folders of killed runs hold a full copy of the export: gone before anything.
+        remove_stale_fix_staging(out_path.parent)
+        probe_writable(out_path.parent, "The folder for --out")
 
 
 def _csv_bytes(header: tuple[str, ...], rows: list[list[str]]) -> bytes:
@@ -877,7 +883,12 @@ def sha256(data: bytes) -> str:
 def _write(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Path,
            out_path: Path, source_fingerprint: Mapping[str, Any] | None = None) -> None:
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".fix-", dir=out_path.parent))
+    from audits.outputs import FIX_PREFIX, StagingClaim, is_no_space, no_space_error
+
+    # Marked as ours (an owner file beside it, locked while this run lives): a run killed
+    # half-way leaves a folder the next `fix apply` recognises and removes.
+    claim = StagingClaim(out_path.parent, FIX_PREFIX, "fix apply --write staging", out_path)
+    staging = claim.path
     try:
         changed = write_export(export, ws.edits, staging)
         undo = staging / UNDO_DIR
@@ -909,8 +920,16 @@ def _write(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Pa
                     "applied": result.applied, "source_fingerprint": source_fingerprint}
         (undo / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False),
                                             encoding="utf-8")
+        if out_path.exists():  # another run wrote it meanwhile: never merge into it
+            raise UserError(f"{out_path} appeared while the fixed export was written; choose "
+                            "a new folder for the fixed export")
         os.replace(staging, out_path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+    except BaseException as error:
+        needed = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file()) \
+            if is_no_space(error) else 0
+        claim.release()
+        if is_no_space(error):
+            raise no_space_error(out_path.parent, needed + 1_000_000) from None
         raise
+    claim.release()
     result.written = out_path

@@ -59,7 +59,11 @@ class ReportInput:
 
     @property
     def stamp(self) -> str:
-        return self.generated_at.strftime("%Y-%m-%d %H:%M UTC")  # type: ignore[union-attr]
+        """When, and from which export (the fingerprint's short id): every report prints it
+        after "Generated", so two boards' reports in one folder can never pass for one."""
+        when = self.generated_at.strftime("%Y-%m-%d %H:%M UTC")  # type: ignore[union-attr]
+        export = (self.fingerprint or {}).get("export")
+        return f"{when}, export {export}" if export else when
 
 
 def write_reports(report_input: ReportInput, out_dir: Path,
@@ -132,7 +136,9 @@ def write_audit_reports(result: Any, out_dir: str | Path,
     """Write findings.json, audit.xlsx, audit.html and runbooks/ for an
     ``audits.api.AuditResult`` into ``out_dir`` (what ``audit`` writes; the CLI and notebooks
     call this). A result from ``audits.api.redact`` writes redacted outputs; one with
-    ``changes`` (``audits.api.compare``) adds the "Changes since last run" sheet and section."""
+    ``changes`` (``audits.api.compare``) adds the "Changes since last run" sheet and section.
+    Each file appears whole; the CLI writes the set into the staging folder of an
+    ``audits.outputs.OutputFolder``, which swaps it into --out together."""
     return write_reports(report_input_from_audit(result), Path(out_dir), formats)
 
 
