@@ -765,7 +765,7 @@ def check_bound(plan: Mapping[str, Any], export: RawExport) -> dict[str, Any]:
     if not found:
         return dict(planned)
     lineage = _lineage(export)
-    if lineage is not None and lineage.get("export") == planned.get("export"):
+    if lineage is not None and not differences(planned, lineage):
         # A fixed export this plan's export was turned into: applying the plan again finds its
         # actions already applied.
         return dict(planned)
@@ -778,7 +778,10 @@ def check_bound(plan: Mapping[str, Any], export: RawExport) -> dict[str, Any]:
 
 def _lineage(export: RawExport) -> Mapping[str, Any] | None:
     """For a fixed export written by ``fix apply --write`` and unchanged since, the fingerprint
-    of the export it was made from."""
+    of the export it was made from, rebuilt from the bytes its undo record keeps: every file as
+    it is now must match the record, and every original (kept in ``originals/`` or, for an
+    unchanged file, the file itself) must hash to what the record says. So the result is the
+    fingerprint of a real export whose files are here, never a value copied from the record."""
     if export.kind != "csv":
         return None
     try:
@@ -787,12 +790,26 @@ def _lineage(export: RawExport) -> Mapping[str, Any] | None:
         manifest = read_manifest(export.path)
     except UserError:
         return None
+    from audits.fingerprint import export_id
+
+    originals: dict[str, str] = {}
     for entry in manifest["files"]:
         current = export.path / entry["path"]
         if not current.is_file() or sha256(current.read_bytes()) != entry["fixed_sha256"]:
             return None
-    source = manifest.get("source_fingerprint")
-    return source if isinstance(source, Mapping) else None
+        if entry["changed"]:
+            kept = export.path / UNDO_DIR / "originals" / entry["path"]
+            if not kept.is_file() or sha256(kept.read_bytes()) != entry["original_sha256"]:
+                return None
+        elif entry["original_sha256"] != entry["fixed_sha256"]:
+            return None
+        originals[entry["path"]] = entry["original_sha256"]
+    tables = {}
+    for name, table in export.tables.items():
+        if table.file not in originals:
+            return None
+        tables[name] = {"file": table.file, "sha256": originals[table.file]}
+    return {"algorithm": "sha256", "export": export_id(tables), "tables": tables}
 
 
 def _snapshot(ws: Workspace) -> dict[str, tuple]:

@@ -318,3 +318,27 @@ def test_a_workbook_export_is_bound_the_same_way(tmp_path):
     other = run("fix", "apply", plans[5], tmp_path / "book-6" / "board.xlsx", "--out",
                 tmp_path / "fixed")
     assert other.exit_code == 2 and "board.xlsx" in other.output
+
+
+def test_a_forged_undo_record_does_not_bind_a_plan_to_another_board(boards, tmp_path):
+    """The lineage rule (a plan accepted again on the fixed export it wrote) rebuilds the
+    original export's fingerprint from the files the undo record keeps, never from a value
+    written in the record."""
+    import hashlib
+    import shutil
+
+    board = tmp_path / "export"
+    shutil.copytree(boards["b"]["board"], board)
+    plan = json.loads(boards["a"]["plan"].read_text("utf-8"))
+    files = [{"path": p.name, "original_sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+              "fixed_sha256": hashlib.sha256(p.read_bytes()).hexdigest(), "changed": False}
+             for p in sorted(board.iterdir()) if p.is_file()]
+    undo = board / ".connect-audit-undo"
+    undo.mkdir()
+    (undo / "manifest.json").write_text(json.dumps({
+        "schema": "connect-audit/fix-undo/v1", "source": "x", "kind": "csv", "files": files,
+        "artifacts": [], "applied": [], "source_fingerprint": plan["export"]}), encoding="utf-8")
+    result = run("fix", "apply", boards["a"]["plan"], board, "--out", tmp_path / "fixed",
+                 "--write", "--force", "--apply-rest")
+    assert result.exit_code == 2 and "made from another export" in result.output
+    assert not (tmp_path / "fixed").exists()
