@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from audits.findings import summarize
 from reports import ReportInput, write_reports
-from reports.safety import looks_like_formula, neutralize_csv, neutralize_frame
+from audits.cells import csv_cell, csv_frame, looks_like_formula
 from reports.samples import (HOSTILE_FORMULA, SAMPLE_GENERATED_AT, SAMPLE_SCHOOLS,
                              sample_findings, synthetic_findings)
 from reports.workbook import sheet_names, write_workbook
@@ -133,11 +133,11 @@ def test_formula_text_inside_a_cell_is_written_as_a_string_not_a_formula(tmp_pat
 
 
 def test_csv_neutralising():
-    assert neutralize_csv("=1+1") == "'=1+1"
-    assert neutralize_csv("@SUM(A1)") == "'@SUM(A1)"
-    assert neutralize_csv("Jennifer") == "Jennifer"
-    assert neutralize_csv(12) == 12
-    frame = neutralize_frame(pd.DataFrame({"name": ["-2+3", "Ann", None], "n": [1, 2, 3]}))
+    assert csv_cell("=1+1") == "'=1+1"
+    assert csv_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert csv_cell("Jennifer") == "Jennifer"
+    assert csv_cell(12) == "12"
+    frame = csv_frame(pd.DataFrame({"name": ["-2+3", "Ann", None], "n": [1, 2, 3]}))
     assert frame["name"].tolist()[:2] == ["'-2+3", "Ann"] and pd.isna(frame["name"][2])
 
 

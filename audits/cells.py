@@ -1,0 +1,244 @@
+"""The one rule for every cell and character the tool writes for a person to read: no text runs
+as a spreadsheet formula, breaks a workbook's XML, or hides or reorders what a reader sees.
+
+*Formulas* (OWASP "CSV injection"). Excel, LibreOffice and Google Sheets run a cell that
+starts with ``=``, ``+``, ``-`` or ``@``; a leading tab or carriage return is on OWASP's list
+too, because some importers strip it. Two more cases are defused, since they cost nothing in
+real data: the trigger after leading whitespace (LibreOffice's "trim spaces" import option,
+and Excel's, drop it), and the full-width forms ``＝ ＋ － ＠`` (an East Asian input method
+turns them into ``=`` ``+`` ``-`` ``@`` as a cell is typed or edited). A CSV gets a ``'`` in
+front of such text (:func:`defused`), which a spreadsheet hides and treats as "text"; a
+workbook stores it as a text cell with Excel's quote prefix. Text that already starts with
+``'`` followed by such text gets one more, so :func:`undefused` gives every value back
+exactly (the preview CSV is read back by ``reconcile``).
+
+*Invisible characters.* Control characters (C0 but tab and line breaks, DEL, C1), the
+bidirectional overrides, embeddings, isolates and marks (U+202A–U+202E, U+2066–U+2069,
+U+200E, U+200F, U+061C), zero-width and other invisible format characters (U+200B–U+200D,
+U+2060–U+2064, U+FEFF, U+180E, tags), line and paragraph separators, non-characters
+(U+FFFE, U+FFFF, U+FDD0–U+FDEF and their kin in every plane) and lone surrogates are shown
+as a visible escape, ``⟨U+202E⟩`` (:func:`visible`). A name holding a right-to-left override
+then cannot reverse the runbook step after it, two usernames that differ only by a
+zero-width joiner look different, and no workbook holds a character XML 1.0 forbids (Excel
+calls such a file damaged). A ``⟨`` that would read as such an escape is itself escaped, so
+:func:`restored` gives the original text back.
+
+findings.json keeps the raw values (it is data); the fixed export keeps the SIS's values as
+exported (it is re-imported); everything else the tool writes goes through this module.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+# Code point ranges shown as escapes (inclusive).
+INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F),   # C0 controls; tab, LF and CR are layout
+    (0x7F, 0x9F),                                 # DEL and the C1 controls
+    (0x061C, 0x061C),                             # Arabic letter mark
+    (0x180E, 0x180E),                             # Mongolian vowel separator
+    (0x200B, 0x200F),                             # zero-width space, (non-)joiner, LRM, RLM
+    (0x2028, 0x2029),                             # line and paragraph separators
+    (0x202A, 0x202E),                             # bidi embeddings and overrides
+    (0x2060, 0x2064),                             # word joiner, invisible operators
+    (0x2066, 0x206F),                             # bidi isolates, deprecated format controls
+    (0xD800, 0xDFFF),                             # lone surrogates
+    (0xFDD0, 0xFDEF),                             # non-characters
+    (0xFEFF, 0xFEFF),                             # zero-width no-break space (BOM)
+    (0xFFF9, 0xFFFB),                             # interlinear annotation
+    (0xFFFE, 0xFFFF),                             # non-characters XML forbids
+    *((plane + 0xFFFE, plane + 0xFFFF) for plane in range(0x10000, 0x110000, 0x10000)),
+    (0xE0000, 0xE007F),                           # tags
+)
+ESCAPE_OPEN, ESCAPE_CLOSE = "\u27e8", "\u27e9"
+"""``⟨`` and ``⟩``: the brackets of a visible escape."""
+
+FORMULA_TRIGGERS = "=+-@\uff1d\uff0b\uff0d\uff20"
+"""What makes a cell a formula when it comes first (after any whitespace)."""
+
+
+def _class(ranges: Iterable[tuple[int, int]], *, js: bool = False) -> str:
+    def char(code: int) -> str:
+        if js:
+            return f"\\u{{{code:X}}}"
+        return f"\\U{code:08X}"
+    return "".join(char(lo) if lo == hi else f"{char(lo)}-{char(hi)}" for lo, hi in ranges)
+
+
+_INVISIBLE_CLASS = _class(INVISIBLE_RANGES)
+# A "⟨" that starts what reads as an escape is escaped too, so restored() is exact.
+_ESCAPABLE_RE = re.compile(f"[{_INVISIBLE_CLASS}]|{ESCAPE_OPEN}(?=U\\+[0-9A-F]{{4,6}}{ESCAPE_CLOSE})")
+# A cheap first look: one character class (C speed), NUL left out (it joins texts below).
+_MAYBE_RE = re.compile(f"[{_class(((0x01, 0x08), *INVISIBLE_RANGES[1:]))}{ESCAPE_OPEN}]")
+_ESCAPABLE_BUT_NUL_RE = re.compile(_ESCAPABLE_RE.pattern.replace("\\U00000000-", "\\U00000001-", 1))
+_ESCAPE_RE = re.compile(f"{ESCAPE_OPEN}U\\+([0-9A-F]{{4,6}}){ESCAPE_CLOSE}")
+
+INVISIBLE_JS = f"[{_class(INVISIBLE_RANGES, js=True)}]|{ESCAPE_OPEN}(?=U\\+[0-9A-F]{{4,6}}{ESCAPE_CLOSE})"
+""":data:`_ESCAPABLE_RE` as a JavaScript RegExp source (flags ``gu``), for the HTML report's
+script, which renders the page's data itself."""
+
+_FORMULA_RE = re.compile(f"'*(?:[\\t\\r]|\\s*[{re.escape(FORMULA_TRIGGERS)}])")
+# The same after the NUL joining a text to the one before: a literal first character lets
+# the search skip ahead rather than try a match at every position.
+_FORMULA_AFTER_NUL_RE = re.compile(f"\0{_FORMULA_RE.pattern}")
+
+
+def _escape(match: "re.Match[str]") -> str:
+    return f"{ESCAPE_OPEN}U+{ord(match.group()):04X}{ESCAPE_CLOSE}"
+
+
+def _escaped_code(code: int) -> bool:
+    return code == ord(ESCAPE_OPEN) or any(lo <= code <= hi for lo, hi in INVISIBLE_RANGES)
+
+
+def _restore(match: "re.Match[str]") -> str:
+    code = int(match.group(1), 16)
+    return chr(code) if code <= 0x10FFFF and _escaped_code(code) else match.group()
+
+
+# ------------------------------------------------------------------------------ one value
+def visible(value: object) -> str:
+    """``value`` as text with every invisible or XML-forbidden character shown as ``⟨U+XXXX⟩``."""
+    text = value if value.__class__ is str else ("" if value is None else str(value))
+    if _MAYBE_RE.search(text) or "\0" in text:
+        return _ESCAPABLE_RE.sub(_escape, text)
+    return text  # type: ignore[return-value]
+
+
+def restored(text: str) -> str:
+    """The text :func:`visible` was given."""
+    return _ESCAPE_RE.sub(_restore, text) if ESCAPE_OPEN in text else text
+
+
+def looks_like_formula(value: object) -> bool:
+    """True when a spreadsheet would read this text as a formula or command."""
+    return isinstance(value, str) and _FORMULA_RE.match(value) is not None
+
+
+def defused(text: str) -> str:
+    """``text`` for a CSV cell: a ``'`` in front when a spreadsheet would run it."""
+    return "'" + text if _FORMULA_RE.match(text) else text
+
+
+def undefused(text: str) -> str:
+    """The text :func:`defused` was given."""
+    return text[1:] if text[:1] == "'" and _FORMULA_RE.match(text, 1) else text
+
+
+def csv_cell(value: object) -> str:
+    """A value as a CSV cell a person opens: visible, then defused."""
+    return defused(visible(value))
+
+
+# --------------------------------------------------------------------------- many values
+def visible_texts(texts: Sequence[str]) -> list[str]:
+    """``[visible(t) for t in texts]`` with one search over the texts joined (most columns
+    hold nothing to escape, and one C-speed scan is far cheaper than a call per text)."""
+    texts = list(texts)
+    joined = "\0".join(texts)
+    if joined.count("\0") != max(len(texts) - 1, 0):  # a NUL in the data
+        return [visible(text) for text in texts]
+    if not _MAYBE_RE.search(joined):
+        return texts
+    return _ESCAPABLE_BUT_NUL_RE.sub(_escape, joined).split("\0")
+
+
+def formula_positions(texts: Sequence[str]) -> list[int]:
+    """The positions of the texts a spreadsheet would run as formulas: one scan of the texts
+    joined, not a call per text. Texts holding NUL (none does after :func:`visible_texts`)
+    are checked one by one."""
+    joined = "\0".join(texts)
+    if joined.count("\0") != max(len(texts) - 1, 0):
+        return [k for k, text in enumerate(texts) if _FORMULA_RE.match(text)]
+    found = [0] if texts and _FORMULA_RE.match(texts[0]) else []
+    at, seen = 0, 0
+    for match in _FORMULA_AFTER_NUL_RE.finditer(joined):
+        at += joined.count("\0", seen, match.start() + 1)
+        seen = match.start() + 1
+        found.append(at)
+    return found
+
+
+def csv_cells(texts: Sequence[str]) -> list[str]:
+    """``[csv_cell(t) for t in texts]``, a column at a time."""
+    out = visible_texts(texts)
+    for k in formula_positions(out):
+        out[k] = "'" + out[k]
+    return out
+
+
+def csv_frame(frame):  # pandas.DataFrame -> pandas.DataFrame
+    """A copy of ``frame`` to write with ``to_csv`` for a person to open: headers and every
+    text cell through :func:`csv_cells`, a column at a time; missing values stay missing."""
+    import pandas as pd
+
+    out = frame.copy()
+    out.columns = csv_cells([str(c) for c in frame.columns])
+    for k in range(out.shape[1]):
+        series = out.iloc[:, k]
+        if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+            continue
+        present = series.notna().to_numpy()
+        values = series.to_numpy(dtype=object)
+        texts = [str(v) for v in values[present]]
+        safe = csv_cells(texts)
+        if safe != texts:
+            values = values.copy()
+            values[present] = safe
+            out.isetitem(k, pd.Series(values, index=series.index, dtype=object))
+    return out
+
+
+def read_back_frame(frame):  # pandas.DataFrame -> pandas.DataFrame
+    """A frame read from a CSV :func:`csv_frame` wrote, with the values it was given."""
+    import pandas as pd
+
+    out = frame.copy()
+    out.columns = [restored(undefused(str(c))) for c in frame.columns]
+    for k in range(out.shape[1]):
+        series = out.iloc[:, k]
+        if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+            continue
+        present = series.notna().to_numpy()
+        values = series.to_numpy(dtype=object)
+        texts = [str(v) for v in values[present]]
+        back = [restored(undefused(text)) if text[:1] == "'" or ESCAPE_OPEN in text else text
+                for text in texts]
+        if back != texts:
+            values = values.copy()
+            values[present] = back
+            out.isetitem(k, pd.Series(values, index=series.index, dtype=object))
+    return out
+
+
+# ----------------------------------------------------------------------------- terminal
+def shown(value: object) -> str:
+    """A value safe to print on a terminal: control, bidirectional and invisible characters
+    written as Python escapes, and then the whole quoted."""
+    raw = str(value)
+    text = "".join(ch if ch.isprintable() and not _ESCAPABLE_RE.fullmatch(ch)
+                   else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for ch in raw)
+    return repr(text) if text != raw or text == "" or text != text.strip() else text
+
+
+# ---------------------------------------------------------------------------------- JSON
+def json_escaped(raw: bytes) -> bytes:
+    """UTF-8 JSON with every invisible character written as a ``\\uXXXX`` escape: the same
+    data for a JSON reader, but no override or non-character left raw in the file."""
+    if raw.isascii():
+        # ASCII JSON: C0 controls are escaped by every encoder already; DEL is not.
+        return raw.replace(b"\x7f", b"\\u007f")
+    text = raw.decode("utf-8", "surrogatepass")
+    if not _MAYBE_RE.search(text) and "\0" not in text:
+        return raw
+    return re.sub(f"[{_INVISIBLE_CLASS}]", _json_escape, text).encode("utf-8")
+
+
+def _json_escape(match: "re.Match[str]") -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
