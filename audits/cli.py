@@ -121,10 +121,12 @@ def _write_outputs(result, out: Path, formats: tuple[str, ...], progress) -> dic
 
 
 def _print_summary(result, written: dict[str, Path] | None = None) -> None:
+    from audits.cells import shown
     from audits.findings import summarize
 
     summary = summarize(result.findings)
-    click.echo(f"{len(result.findings)} finding(s) in {result.board.source.path}")
+    # Paths and decisions hold the user's own words: no control character reaches the terminal.
+    click.echo(f"{len(result.findings)} finding(s) in {shown(result.board.source.path)}")
     for check, count in sorted(summary["by_check"].items()):
         click.echo(f"  {check:<26} {count}")
     if summary["by_severity"]:
@@ -134,14 +136,14 @@ def _print_summary(result, written: dict[str, Path] | None = None) -> None:
     if suppressed is not None:
         click.echo(f"  suppressed: {suppressed.count} left out by recorded decisions")
         for line in suppressed.stale_messages():
-            click.echo("  " + line)
+            click.echo("  " + shown(line))
     changes = getattr(result, "changes", None)
     if changes is not None:
         click.echo(f"  since the previous run: {changes.headline()}")
     if getattr(result, "redacted", False):
         click.echo("  redacted: names to initials, emails/usernames/phones masked")
     for kind, path in (written or {}).items():
-        click.echo(f"  {kind:<8} {path}")
+        click.echo(f"  {kind:<8} {shown(path)}")
 
 
 @main.command()
