@@ -68,13 +68,14 @@ def _class(ranges: Iterable[tuple[int, int]], *, js: bool = False) -> str:
 
 _INVISIBLE_CLASS = _class(INVISIBLE_RANGES)
 # A "⟨" that starts what reads as an escape is escaped too, so restored() is exact.
-_ESCAPABLE_RE = re.compile(f"[{_INVISIBLE_CLASS}]|{ESCAPE_OPEN}(?=U\\+[0-9A-F]{{4,6}}{ESCAPE_CLOSE})")
+_LOOKS_ESCAPED = f"{ESCAPE_OPEN}(?=U\\+[0-9A-F]{{4,6}}{ESCAPE_CLOSE})"
+_ESCAPABLE_RE = re.compile(f"[{_INVISIBLE_CLASS}]|{_LOOKS_ESCAPED}")
 # A cheap first look: one character class (C speed), NUL left out (it joins texts below).
 _MAYBE_RE = re.compile(f"[{_class(((0x01, 0x08), *INVISIBLE_RANGES[1:]))}{ESCAPE_OPEN}]")
 _ESCAPABLE_BUT_NUL_RE = re.compile(_ESCAPABLE_RE.pattern.replace("\\U00000000-", "\\U00000001-", 1))
 _ESCAPE_RE = re.compile(f"{ESCAPE_OPEN}U\\+([0-9A-F]{{4,6}}){ESCAPE_CLOSE}")
 
-INVISIBLE_JS = f"[{_class(INVISIBLE_RANGES, js=True)}]|{ESCAPE_OPEN}(?=U\\+[0-9A-F]{{4,6}}{ESCAPE_CLOSE})"
+INVISIBLE_JS = f"[{_class(INVISIBLE_RANGES, js=True)}]|{_LOOKS_ESCAPED}"
 """:data:`_ESCAPABLE_RE` as a JavaScript RegExp source (flags ``gu``), for the HTML report's
 script, which renders the page's data itself."""
 
@@ -99,7 +100,7 @@ def _restore(match: "re.Match[str]") -> str:
 
 # ------------------------------------------------------------------------------ one value
 def visible(value: object) -> str:
-    """``value`` as text with every invisible or XML-forbidden character shown as ``⟨U+XXXX⟩``."""
+    """``value`` as text, every invisible or XML-forbidden character shown as ``⟨U+XXXX⟩``."""
     text = value if value.__class__ is str else ("" if value is None else str(value))
     if _MAYBE_RE.search(text) or "\0" in text:
         return _ESCAPABLE_RE.sub(_escape, text)
@@ -112,7 +113,8 @@ def restored(text: str) -> str:
 
 
 def looks_like_formula(value: object) -> bool:
-    """True when a spreadsheet would read this text as a formula or command."""
+    """True when the text needs defusing: a spreadsheet would read it as a formula or command,
+    or it is ``'`` before such text (which gets one more ``'`` to read back exactly)."""
     return isinstance(value, str) and _FORMULA_RE.match(value) is not None
 
 
