@@ -30,7 +30,7 @@ exported (it is re-imported); everything else the tool writes goes through this 
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 # Code point ranges shown as escapes (inclusive).
 INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
@@ -66,27 +66,36 @@ def _class(ranges: Iterable[tuple[int, int]], *, js: bool = False) -> str:
     return "".join(char(lo) if lo == hi else f"{char(lo)}-{char(hi)}" for lo, hi in ranges)
 
 
-_INVISIBLE_CLASS = _class(INVISIBLE_RANGES)
+# The patterns search one character class at C speed, but a class of many ranges above the
+# BMP is ten times slower than one of BMP ranges: above U+1FFFD they match the whole rest of
+# Unicode (CJK extensions, tags, private use), and _escape keeps what is not in the set.
+_BMP_RANGES = tuple((lo, hi) for lo, hi in INVISIBLE_RANGES if hi <= 0xFFFF)
+_ASTRAL = (0x1FFFE, 0x10FFFF)
+_CANDIDATES = _class((*_BMP_RANGES, _ASTRAL))
 # A "⟨" that starts what reads as an escape is escaped too, so restored() is exact.
 _LOOKS_ESCAPED = f"{ESCAPE_OPEN}(?=U\\+[0-9A-F]{{4,6}}{ESCAPE_CLOSE})"
-_ESCAPABLE_RE = re.compile(f"[{_INVISIBLE_CLASS}]|{_LOOKS_ESCAPED}")
-# A cheap first look: one character class (C speed), NUL left out (it joins texts below).
-_MAYBE_RE = re.compile(f"[{_class(((0x01, 0x08), *INVISIBLE_RANGES[1:]))}{ESCAPE_OPEN}]")
-_ESCAPABLE_BUT_NUL_RE = re.compile(_ESCAPABLE_RE.pattern.replace("\\U00000000-", "\\U00000001-", 1))
+_ESCAPABLE_RE = re.compile(f"[{_CANDIDATES}]|{_LOOKS_ESCAPED}")
+# The same with NUL left out, for texts joined by NUL; and a cheap first look.
+_ESCAPABLE_BUT_NUL_RE = re.compile(f"[{_class(((0x01, 0x08), *_BMP_RANGES[1:], _ASTRAL))}]"
+                                   f"|{_LOOKS_ESCAPED}")
+_MAYBE_RE = re.compile(f"[{_class(((0x01, 0x08), *_BMP_RANGES[1:], _ASTRAL))}{ESCAPE_OPEN}]")
 _ESCAPE_RE = re.compile(f"{ESCAPE_OPEN}U\\+([0-9A-F]{{4,6}}){ESCAPE_CLOSE}")
 
 INVISIBLE_JS = f"[{_class(INVISIBLE_RANGES, js=True)}]|{_LOOKS_ESCAPED}"
-""":data:`_ESCAPABLE_RE` as a JavaScript RegExp source (flags ``gu``), for the HTML report's
-script, which renders the page's data itself."""
+""":data:`INVISIBLE_RANGES` and the escape-like ``⟨`` as a JavaScript RegExp source (flags
+``gu``), for the HTML report's script, which renders the page's data itself."""
 
 _FORMULA_RE = re.compile(f"'*(?:[\\t\\r]|\\s*[{re.escape(FORMULA_TRIGGERS)}])")
-# The same after the NUL joining a text to the one before: a literal first character lets
-# the search skip ahead rather than try a match at every position.
-_FORMULA_AFTER_NUL_RE = re.compile(f"\0{_FORMULA_RE.pattern}")
+# What can start a text _FORMULA_RE matches, after the NUL joining it to the one before: a
+# literal and one class let the search skip ahead; each hit is then checked in full.
+_FORMULA_MAYBE_RE = re.compile(f"\0[\\s'{re.escape(FORMULA_TRIGGERS)}]")
 
 
 def _escape(match: "re.Match[str]") -> str:
-    return f"{ESCAPE_OPEN}U+{ord(match.group()):04X}{ESCAPE_CLOSE}"
+    char = match.group()
+    if char > "\uffff" and not _escaped_code(ord(char)):
+        return char
+    return f"{ESCAPE_OPEN}U+{ord(char):04X}{ESCAPE_CLOSE}"
 
 
 def _escaped_code(code: int) -> bool:
@@ -141,9 +150,19 @@ def visible_texts(texts: Sequence[str]) -> list[str]:
     joined = "\0".join(texts)
     if joined.count("\0") != max(len(texts) - 1, 0):  # a NUL in the data
         return [visible(text) for text in texts]
-    if not _MAYBE_RE.search(joined):
+    if len(joined) > _LARGE:
+        # A column of a big sheet: judged on its UTF-8 bytes, which is faster than the search.
+        clean = ESCAPE_OPEN not in joined and _surely_clean(
+            joined.encode("utf-8", "surrogatepass"), joined_by_nul=True)
+    else:
+        clean = not _MAYBE_RE.search(joined)
+    if clean:
         return texts
     return _ESCAPABLE_BUT_NUL_RE.sub(_escape, joined).split("\0")
+
+
+_LARGE = 1 << 16
+"""Characters from which :func:`_surely_clean` beats one pattern search (numpy's set-up)."""
 
 
 def formula_positions(texts: Sequence[str]) -> list[int]:
@@ -155,10 +174,11 @@ def formula_positions(texts: Sequence[str]) -> list[int]:
         return [k for k, text in enumerate(texts) if _FORMULA_RE.match(text)]
     found = [0] if texts and _FORMULA_RE.match(texts[0]) else []
     at, seen = 0, 0
-    for match in _FORMULA_AFTER_NUL_RE.finditer(joined):
+    for match in _FORMULA_MAYBE_RE.finditer(joined):
         at += joined.count("\0", seen, match.start() + 1)
         seen = match.start() + 1
-        found.append(at)
+        if _FORMULA_RE.match(joined, seen):
+            found.append(at)
     return found
 
 
@@ -232,14 +252,64 @@ def json_escaped(raw: bytes) -> bytes:
     if raw.isascii():
         # ASCII JSON: C0 controls are escaped by every encoder already; DEL is not.
         return raw.replace(b"\x7f", b"\\u007f")
-    text = raw.decode("utf-8", "surrogatepass")
-    if not _MAYBE_RE.search(text) and "\0" not in text:
+    if _surely_clean(raw):
         return raw
-    return re.sub(f"[{_INVISIBLE_CLASS}]", _json_escape, text).encode("utf-8")
+    text = raw.decode("utf-8", "surrogatepass")
+    first = _JSON_ESCAPABLE_RE.search(text)
+    if first is None:
+        return raw
+    at = first.start()
+    return (text[:at] + _JSON_ESCAPABLE_RE.sub(_json_escape, text[at:])).encode("utf-8")
+
+
+_JSON_ESCAPABLE_RE = re.compile(f"[{_CANDIDATES}]")
+
+# The first byte of each character of the set in UTF-8 (and of U+1FFFE onwards); every other
+# byte is deleted by bytes.translate, a C loop several times faster than any pattern search.
+_LEAD_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, 0xC2, 0xD8, 0xE1,
+                     0xE2, 0xED, 0xEF, *range(0xF0, 0x100)])
+_NOT_LEAD_BYTES = bytes(sorted(set(range(256)) - set(_LEAD_BYTES)))
+_NOT_LEAD_BYTES_OR_NUL = _NOT_LEAD_BYTES + b"\0"
+# For each lead byte, the next byte (or two) of the set's characters; None: any.
+_FOLLOWERS: dict[int, Any] = {
+    0xC2: range(0x80, 0xA0), 0xD8: (0x9C,), 0xE1: (0xA0,), 0xED: range(0xA0, 0xC0),
+    0xE2: {0x80: (*range(0x8B, 0x90), *range(0xA8, 0xAF)), 0x81: None},
+    0xEF: {0xB7: None, 0xBB: (0xBF,), 0xBF: range(0xB9, 0xC0)},
+    0xF0: {0x9F: None, **{b: None for b in range(0xA0, 0xC0)}},
+}
+
+
+def _surely_clean(raw: bytes, joined_by_nul: bool = False) -> bool:
+    """True when UTF-8 ``raw`` holds no invisible character (NUL aside, when it joins texts),
+    judged on its bytes (numpy on the few places a lead byte stands); False when it may
+    (the pattern then decides)."""
+    import numpy
+
+    leads = set(raw.translate(None, _NOT_LEAD_BYTES_OR_NUL if joined_by_nul else _NOT_LEAD_BYTES))
+    if not leads:
+        return True
+    if leads - _FOLLOWERS.keys():
+        return False  # a control character, DEL, or a lead byte of planes 4 onwards
+    data = numpy.frombuffer(raw + b"\0\0", dtype=numpy.uint8)
+    for lead in leads:
+        at = numpy.flatnonzero(data[:-2] == lead)
+        second, third = data[at + 1], data[at + 2]
+        follow = _FOLLOWERS[lead]
+        if not isinstance(follow, dict):
+            if numpy.isin(second, follow).any():
+                return False
+            continue
+        for byte, thirds in follow.items():
+            hit = second == byte
+            if hit.any() and (thirds is None or numpy.isin(third[hit], thirds).any()):
+                return False
+    return True
 
 
 def _json_escape(match: "re.Match[str]") -> str:
     code = ord(match.group())
+    if code > 0xFFFF and not _escaped_code(code):
+        return match.group()
     if code > 0xFFFF:
         code -= 0x10000
         return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"

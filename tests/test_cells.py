@@ -98,3 +98,12 @@ def test_sheet_names_show_hidden_characters():
 
     [name] = sheet_names(["check\u202e\uffff"]).values()
     assert name == "check\u27e8U+202E\u27e9\u27e8U+FFFF\u27e9"[:31]
+
+
+@pytest.mark.parametrize("char", [*HIDDEN, "\u27e8U+0041\u27e9"])
+def test_a_big_column_is_judged_on_its_bytes_and_misses_nothing(char):
+    column = ["Jos\u00e9 \u2013 M\u00fcller \u2026 \U0001f600 \U00020000"] * 10_000
+    column[5000] = f"a{char}b"
+    shown = cells.visible_texts(column)
+    assert shown[5000] == cells.visible(f"a{char}b") != f"a{char}b"
+    assert shown[:5000] == column[:5000]
