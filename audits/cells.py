@@ -193,31 +193,26 @@ def csv_cells(texts: Sequence[str]) -> list[str]:
 def csv_frame(frame):  # pandas.DataFrame -> pandas.DataFrame
     """A copy of ``frame`` to write with ``to_csv`` for a person to open: headers and every
     text cell through :func:`csv_cells`, a column at a time; missing values stay missing."""
-    import pandas as pd
-
-    out = frame.copy()
-    out.columns = csv_cells([str(c) for c in frame.columns])
-    for k in range(out.shape[1]):
-        series = out.iloc[:, k]
-        if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
-            continue
-        present = series.notna().to_numpy()
-        values = series.to_numpy(dtype=object)
-        texts = [str(v) for v in values[present]]
-        safe = csv_cells(texts)
-        if safe != texts:
-            values = values.copy()
-            values[present] = safe
-            out.isetitem(k, pd.Series(values, index=series.index, dtype=object))
-    return out
+    return _each_text_column(frame, csv_cells)
 
 
 def read_back_frame(frame):  # pandas.DataFrame -> pandas.DataFrame
     """A frame read from a CSV :func:`csv_frame` wrote, with the values it was given."""
+    return _each_text_column(frame, _read_back)
+
+
+def _read_back(texts: list[str]) -> list[str]:
+    return [restored(undefused(text)) if text[:1] == "'" or ESCAPE_OPEN in text else text
+            for text in texts]
+
+
+def _each_text_column(frame, change):
+    """A copy of ``frame`` with ``change`` (texts to texts) made to its headers and to the
+    present values of each text column."""
     import pandas as pd
 
     out = frame.copy()
-    out.columns = [restored(undefused(str(c))) for c in frame.columns]
+    out.columns = change([str(c) for c in frame.columns])
     for k in range(out.shape[1]):
         series = out.iloc[:, k]
         if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
@@ -225,11 +220,10 @@ def read_back_frame(frame):  # pandas.DataFrame -> pandas.DataFrame
         present = series.notna().to_numpy()
         values = series.to_numpy(dtype=object)
         texts = [str(v) for v in values[present]]
-        back = [restored(undefused(text)) if text[:1] == "'" or ESCAPE_OPEN in text else text
-                for text in texts]
-        if back != texts:
+        changed = change(texts)
+        if changed != texts:
             values = values.copy()
-            values[present] = back
+            values[present] = changed
             out.isetitem(k, pd.Series(values, index=series.index, dtype=object))
     return out
 
