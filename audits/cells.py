@@ -229,12 +229,22 @@ def _each_text_column(frame, change):
 
 
 # ----------------------------------------------------------------------------- terminal
+def terminal_text(text: str) -> str:
+    """``text`` for a terminal or a log: every character of the set (and any other that does
+    not print), line breaks and tabs aside, written as its Python escape (``\\u202e``)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else
+                   ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for ch in text)
+
+
 def shown(value: object) -> str:
     """A value safe to print on a terminal: control, bidirectional and invisible characters
     written as Python escapes, and then the whole quoted."""
     raw = str(value)
-    text = "".join(ch if ch.isprintable() and not _ESCAPABLE_RE.fullmatch(ch)
-                   else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+    text = "".join(ch if ch.isprintable() else
+                   ch.encode("unicode_escape", "backslashreplace").decode("ascii")
                    for ch in raw)
     return repr(text) if text != raw or text == "" or text != text.strip() else text
 

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import click
 
+from audits.cells import terminal_text
 from audits.errors import ExitCode, UserError
 
 # great-expectations must never phone home; set before anything imports it.
@@ -28,7 +29,7 @@ class AuditGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as error:
-            click.echo(f"connect-audit: {error.render()}", err=True)
+            click.echo(f"connect-audit: {terminal_text(error.render())}", err=True)
             sys.exit(ExitCode.UNUSABLE)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise

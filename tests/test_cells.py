@@ -107,3 +107,20 @@ def test_a_big_column_is_judged_on_its_bytes_and_misses_nothing(char):
     shown = cells.visible_texts(column)
     assert shown[5000] == cells.visible(f"a{char}b") != f"a{char}b"
     assert shown[:5000] == column[:5000]
+
+
+def test_no_character_of_the_set_prints_so_the_terminal_escapes_them_all():
+    for lo, hi in cells.INVISIBLE_RANGES:
+        assert not any(chr(code).isprintable() for code in range(lo, hi + 1)), hex(lo)
+    assert cells.terminal_text("row 3: 'Ann\u202e'\nnext") == "row 3: 'Ann\\u202e'\nnext"
+
+
+def test_a_user_error_naming_a_value_reaches_the_terminal_escaped(tmp_path):
+    from click.testing import CliRunner
+
+    from audits.cli import main
+
+    result = CliRunner().invoke(main, ["audit", str(tmp_path / "no\u202eboard"),
+                                       "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "\u202e" not in result.output and "\\u202e" in result.output
