@@ -24,7 +24,8 @@ calls such a file damaged). A ``⟨`` that would read as such an escape is itsel
 :func:`restored` gives the original text back.
 
 findings.json keeps the raw values (it is data); the fixed export keeps the SIS's values as
-exported (it is re-imported); everything else the tool writes goes through this module.
+exported (it is re-imported); everything else the tool writes goes through this module, and
+the terminal gets Python escapes instead (:func:`shown`, :func:`terminal_text`).
 """
 
 from __future__ import annotations
