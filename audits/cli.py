@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import click
 
+from audits.cells import terminal_text
 from audits.errors import ExitCode, UserError
 
 # great-expectations must never phone home; set before anything imports it.
@@ -33,7 +34,7 @@ class AuditGroup(click.Group):
             with signals_as_exceptions():
                 return super().invoke(ctx)
         except UserError as error:
-            click.echo(f"connect-audit: {error.render()}", err=True)
+            click.echo(f"connect-audit: {terminal_text(error.render())}", err=True)
             sys.exit(ExitCode.UNUSABLE)
         except KeyboardInterrupt:
             # Not click's "Aborted!" and exit 1, which a script would read as "findings found".
@@ -141,10 +142,12 @@ def _write_outputs(result, target, formats: tuple[str, ...], progress) -> dict[s
 
 
 def _print_summary(result, written: dict[str, Path] | None = None) -> None:
+    from audits.cells import shown
     from audits.findings import summarize
 
     summary = summarize(result.findings)
-    click.echo(f"{len(result.findings)} finding(s) in {result.board.source.path}")
+    # Paths and decisions hold the user's own words: no control character reaches the terminal.
+    click.echo(f"{len(result.findings)} finding(s) in {shown(result.board.source.path)}")
     for check, count in sorted(summary["by_check"].items()):
         click.echo(f"  {check:<26} {count}")
     if summary["by_severity"]:
@@ -154,14 +157,14 @@ def _print_summary(result, written: dict[str, Path] | None = None) -> None:
     if suppressed is not None:
         click.echo(f"  suppressed: {suppressed.count} left out by recorded decisions")
         for line in suppressed.stale_messages():
-            click.echo("  " + line)
+            click.echo("  " + shown(line))
     changes = getattr(result, "changes", None)
     if changes is not None:
         click.echo(f"  since the previous run: {changes.headline()}")
     if getattr(result, "redacted", False):
         click.echo("  redacted: names to initials, emails/usernames/phones masked")
     for kind, path in (written or {}).items():
-        click.echo(f"  {kind:<8} {path}")
+        click.echo(f"  {kind:<8} {shown(path)}")
 
 
 @main.command()

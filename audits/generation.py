@@ -352,28 +352,13 @@ def _finish_preview(context: "AuditContext", frame: pd.DataFrame, accounts: pd.D
     return frame[list(PREVIEW_COLUMNS)].reset_index(drop=True)
 
 
-# OWASP CSV injection: a cell starting with one of these is read as a formula by spreadsheets.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells cannot start a spreadsheet formula: a ``'`` is put in
-    front of any cell starting with ``= + - @``, tab or carriage return (OWASP)."""
-    safe = frame.copy()
-    for column in safe.columns:
-        values = safe[column]
-        if values.dtype == object or pd.api.types.is_string_dtype(values):
-            text = values.astype(object).where(values.notna(), "").astype(str)
-            risky = text.str.startswith(FORMULA_PREFIXES)
-            safe[column] = text.where(~risky, "'" + text)
-    return safe
-
-
 def preview_to_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write the preview as UTF-8 CSV (with a byte-order mark, so Excel reads accents) that is
-    safe to open in a spreadsheet."""
+    safe to open in a spreadsheet (:func:`audits.cells.csv_frame`; ``reconcile`` reads it back
+    with :func:`audits.cells.read_back_frame`)."""
     from audits.api import write_atomic
+    from audits.cells import csv_frame
 
     # Written whole, then renamed into place: an interrupted run leaves no half preview.
-    text = defuse_formulas(frame).to_csv(index=False)
+    text = csv_frame(frame).to_csv(index=False)
     return write_atomic(path, text.encode("utf-8-sig"))

@@ -29,7 +29,8 @@ import pandas as pd
 
 from audits.board import Board
 from audits.errors import UserError
-from audits.generation import CREATED, FORMULA_PREFIXES
+from audits.cells import read_back_frame
+from audits.generation import CREATED
 from audits.graph import normalize_username
 
 CREATED_AS_PREDICTED = "created as predicted"
@@ -69,11 +70,7 @@ def read_preview(path: str | Path) -> pd.DataFrame:
     if missing:
         raise UserError(f"{path.name} is not a preview written by `connect-audit preview --out`: "
                         f"no column(s) {', '.join(missing)}")
-    for column in frame.columns:
-        text = frame[column].astype(str)
-        guarded = text.str.startswith("'") & text.str[1:2].isin(list(FORMULA_PREFIXES))
-        frame[column] = text.where(~guarded, text.str[1:])
-    return frame
+    return read_back_frame(frame)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from audits.board import TABLES, parse_flag
+from audits.cells import csv_cells, shown
 from audits.errors import InputProblem, UserError
 from audits.config import Config
 from fixes.export_writer import ARTIFACTS, RawExport, RawTable, TableEdits, read_export, write_export
@@ -114,18 +115,6 @@ class ApplyResult:
         for message in self.blocked:
             lines.append(f"With --write this plan would be refused: {message}")
         return "\n".join(lines)
-
-
-def shown(value: str) -> str:
-    """A value safe to print on a terminal: control characters escaped, quoted."""
-    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   for ch in str(value))
-    return repr(text) if text != str(value) or text == "" or text != text.strip() else text
-
-
-def spreadsheet_safe(value: str) -> str:
-    """A cell Excel will not run as a formula (OWASP CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _loose(column: str, value: str) -> str:
@@ -884,11 +873,15 @@ def _check_out_path(board_path: Path, out_path: Path) -> None:
 
 
 def _csv_bytes(header: tuple[str, ...], rows: list[list[str]]) -> bytes:
+    """A report for a person to open (changes.csv, retired_contacts.csv): the header too
+    holds the export's own words (its extra columns), so it goes through the same rule."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([spreadsheet_safe(str(v)) for v in row])
+    writer.writerow(csv_cells([str(h) for h in header]))
+    width = max([len(header), *map(len, rows)])
+    columns = [csv_cells([str(row[k]) if k < len(row) else "" for row in rows])
+               for k in range(width)]
+    writer.writerows(zip(*columns))
     # UTF-8 with a byte-order mark: Excel then reads names with accents correctly.
     return buffer.getvalue().encode("utf-8-sig")
 

@@ -6,6 +6,14 @@ byte-order mark), header spelling, column order, delimiter, quoting style, line 
 final newline. A record nobody changed is written from its original text, so a changed file
 differs from the original only in the records a fix touched. A workbook stays a workbook.
 
+The tables keep the SIS's own values, headers included, exactly as exported, also where a
+value or header would run as a spreadsheet formula or holds a right-to-left override: they
+are re-imported, and a ``'`` or a visible escape would become part of a parent's name in the
+SIS (:mod:`audits.cells` applies to the reports beside them, ``changes.csv`` and
+``retired_contacts.csv``). A fix writes only values the export already holds (or flags and
+statuses), so it adds no such text. In a workbook, a value a fix writes is a text cell with
+Excel's quote prefix when it looks like a formula, so it stays text; its value is unchanged.
+
 Header and file names are matched with the contract's normalisation (``audits.mapping``), so
 a mapping file can name the contract columns of a board's own headers.
 """
@@ -18,6 +26,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from audits.cells import looks_like_formula
 from audits.errors import UserError
 from audits.loading import detect_encoding
 from audits.mapping import HeaderMapping
@@ -315,8 +324,9 @@ def _set_text(cell, value: str) -> None:
     """Write an export value as text: openpyxl would turn text starting with ``=`` into a live
     formula, and a contact's name or email must never run in the SIS or in Excel."""
     cell.value = value
-    if isinstance(value, str) and value.startswith("="):
+    if looks_like_formula(value):
         cell.data_type = "s"
+        cell.quotePrefix = True
 
 
 def _write_workbook(export: RawExport, edits: dict[str, TableEdits], target: Path) -> None:

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
+from audits.cells import INVISIBLE_JS, visible
 from audits.errors import UserError
 from reports import wording
 from audits.collector import collector_paused
@@ -29,11 +31,20 @@ if TYPE_CHECKING:
     from reports import ReportInput
 
 
+def _shown(value: Any) -> Any:
+    """Every value a template prints, shown by :func:`audits.cells.visible` before it is
+    escaped; markup the code built (the page's JSON, CSS, script, runbook sections) was made
+    safe where it was built."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     return Environment(loader=PackageLoader("reports", "templates"),
                        autoescape=select_autoescape(default=True, default_for_string=True),
-                       trim_blocks=True, lstrip_blocks=True)
+                       trim_blocks=True, lstrip_blocks=True, finalize=_shown)
 
 
 def _static(name: str) -> str:
@@ -114,6 +125,7 @@ def _page_data(report: "ReportInput", index: list[dict[str, Any]],
                               export=getattr(report, "fingerprint", None)),
         "suppressions": {"schema": SUPPRESSIONS_SCHEMA, "suppressions": []},
         "redacted": bool(getattr(report, "redacted", False)),
+        "invisible": INVISIBLE_JS,
     }
     if details is None:
         del data["details"]

@@ -2,7 +2,9 @@
 numbered steps per finding, in the SIS's screen language, highest severity first, plus an index.
 
 Markdown escapes every name (:func:`reports.safety.markdown_text`), HTML is autoescaped, so a
-contact named ``*[x](javascript:...)`` or ``<script>`` prints as exactly that.
+contact named ``*[x](javascript:...)`` or ``<script>`` prints as exactly that; both show
+invisible and bidirectional control characters as ``⟨U+XXXX⟩`` (:func:`audits.cells.visible`),
+so a right-to-left override in a name cannot reverse the step after it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from audits.cells import visible, visible_texts
 from audits.findings import Finding
 from reports import wording
 from audits.collector import collector_paused
@@ -99,7 +102,7 @@ def _item_markdown(item: dict[str, Any]) -> tuple[str, str]:
     title, schools, username, pairs, *rest = md_all(
         [item["title"], "; ".join(item["schools"]), item["username"], item["pairs"], *records,
          *(value for _, value in evidence), *steps])
-    lines = ["", f"- Finding: `{item['id'].replace('`', '')}` ({md(item['check'])}, "
+    lines = ["", f"- Finding: `{visible(item['id']).replace('`', '')}` ({md(item['check'])}, "
                  f"confidence {item['confidence']})"]
     if item["schools"]:
         lines.append(f"- Schools: {schools}")
@@ -189,11 +192,12 @@ def _item_html(item: dict[str, Any]) -> tuple[bytes, bytes]:
 @lru_cache(maxsize=1024)
 def _escaped(text: str) -> str:
     """``markupsafe.escape`` of a text many findings share (a check, its why, a severity)."""
-    return str(escape(text))
+    return str(escape(visible(text)))
 
 
 def _escape_all(texts: list[str]) -> list[str]:
     """``markupsafe.escape`` of each text, as plain strings, in one pass over them joined."""
+    texts = visible_texts(texts)
     joined = "\0".join(texts)
     if joined.count("\0") != len(texts) - 1:
         return [str(escape(text)) for text in texts]

@@ -1,9 +1,8 @@
-"""Keeping data as data: text a spreadsheet would run as a formula, and text a page would run as markup.
+"""Keeping data as data: text a page would run as markup, or a script element would end on.
 
-Excel and LibreOffice treat a cell typed as ``=``, ``+``, ``-`` or ``@`` (and a leading tab or
-carriage return, which some importers strip) as the start of a formula. A contact named
-``=HYPERLINK("http://x","y")`` must show as that text, not become a live link (OWASP "CSV
-injection"). The workbook writes such values as typed text cells; CSV writers prefix a quote.
+Formula-defusing and the visible escape of invisible characters live in :mod:`audits.cells`
+(the fix writers need them too, and they must not import the reports); the JSON and Markdown
+here apply the latter.
 """
 
 from __future__ import annotations
@@ -13,42 +12,15 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from audits.cells import json_escaped, visible, visible_texts
+
 try:
     import orjson
 except ImportError:  # pragma: no cover - a dependency; json.dumps still works without it
     orjson = None  # type: ignore[assignment]
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-
-def looks_like_formula(value: object) -> bool:
-    """True when a spreadsheet would read this text as a formula or command."""
-    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
-
-
-def neutralize_csv(value: object) -> object:
-    """The value to write into a CSV cell: formula-like text gets a leading ``'`` so a
-    spreadsheet opening the CSV shows it literally. Other values pass through unchanged."""
-    if looks_like_formula(value):
-        return "'" + value  # type: ignore[operator]
-    return value
-
-
-def neutralize_frame(frame):  # pandas.DataFrame -> pandas.DataFrame
-    """A copy of ``frame`` safe to write with ``to_csv``: every text column neutralised, vectorised."""
-    out = frame.copy()
-    for column in out.columns:
-        series = out[column]
-        if series.dtype == object or str(series.dtype) in ("str", "string"):
-            text = series.astype("str")
-            risky = text.str.startswith(FORMULA_STARTS) & series.notna()
-            if risky.any():
-                out[column] = series.where(~risky, "'" + text)
-    return out
-
-
-_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                  "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 _SCRIPT_UNSAFE_BYTES = [(char.encode("utf-8"), escaped.encode("ascii"))
                         for char, escaped in _SCRIPT_UNSAFE.items()]
 
@@ -66,7 +38,9 @@ def json_for_script_bytes(data: Any) -> bytes:
     orjson writes the JSON (an order of magnitude faster than ``json.dumps`` on a report's
     100+ MB); what it refuses (keys that are not strings, integers beyond 64 bits) goes
     through ``json.dumps`` as before. Replacing the unsafe characters on the
-    UTF-8 is exact: a character's encoding never appears inside another's."""
+    UTF-8 is exact: a character's encoding never appears inside another's. Invisible
+    characters (:mod:`audits.cells`) are written as ``\\u`` escapes: the script reads the
+    same data, and no override stands raw in the page."""
     raw = None
     if orjson is not None:
         try:
@@ -74,7 +48,9 @@ def json_for_script_bytes(data: Any) -> bytes:
         except TypeError:  # orjson.JSONEncodeError
             raw = None
     if raw is None:
-        raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "surrogatepass")  # a lone surrogate: escaped just below
+    raw = json_escaped(raw)
     for char, escaped in _SCRIPT_UNSAFE_BYTES:  # bytes.replace: C speed on 100+ MB
         raw = raw.replace(char, escaped)  # (testing "in" first would scan twice)
     return raw
@@ -136,7 +112,7 @@ def markdown_text(value: object) -> str:
 def _markdown_str(text: str) -> str:
     # Cached: a runbook repeats the same few texts (why it matters, the fix's closing steps,
     # evidence names) for every finding, and a long paragraph costs tens of microseconds.
-    text = _flattened(text)
+    text = _flattened(visible(text))
     if _MD_MAYBE_RE.search(text):
         # A scheme needs a ":" with text right after it ("Note: x" has none), and the scheme
         # alternative, tried at every letter, is most of the full pattern's cost.
@@ -157,8 +133,8 @@ def markdown_texts(values: list[object]) -> list[str]:
     by line breaks: flattened texts hold none, and a line break stands where a text's start or
     end does for every rule (not a letter, digit or space; whitespace, so no scheme colon or
     entity reaches across it)."""
-    joined = "\n".join([_flattened(str(value)) if value is not None else ""
-                        for value in values])
+    joined = "\n".join([_flattened(text) for text in visible_texts(
+        [str(value) if value is not None else "" for value in values])])
     if _SCHEME_COLON_RE.search(joined):
         texts = _MD_INLINE_RE.sub(_md_escape, joined).split("\n")
     else:

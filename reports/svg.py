@@ -1,5 +1,6 @@
 """The household picture drawn on the server, for the printable runbooks (the HTML report draws
-the same picture in the browser from its JSON). Every label is escaped, so a name is text."""
+the same picture in the browser from its JSON). Every label is escaped, so a name is text, and
+shown by :func:`audits.cells.visible`, so no override in a name reverses the picture's words."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from html import escape
 
 from markupsafe import Markup
 
+from audits.cells import visible, visible_texts
 from audits.findings import Finding
 
 COLUMN = {"contact": 0, "staff": 0, "student": 1, "account": 2}
@@ -70,6 +72,7 @@ class _Labels:
 def _escape_each(texts: list[str]) -> list[str]:
     """``html.escape`` of each text, done once on the texts joined: escaping maps each
     character on its own, so the joined text splits back into the escaped texts."""
+    texts = visible_texts(texts)
     joined = "\0".join(texts)
     if not any(char in joined for char in "&<>\"'"):
         return texts  # the usual case: nothing to escape, nothing to split
@@ -232,7 +235,7 @@ def household_svg_text(finding: Finding) -> str:
             head = _EDGE_HEADS.get(kind)
             if head is None:
                 stroke, dash = EDGE_STYLE.get(kind, ("#999", ""))
-                head = _edge_head(escape(kind), stroke, dash)
+                head = _edge_head(escape(visible(kind)), stroke, dash)
             line(edge["source"], edge["target"], head, _escaped_word(EDGE_WORD.get(kind, kind)))
     labels = _Labels()
     pending = [labels.place(x + 6, y - 5, " / ".join(words), "start")
@@ -264,4 +267,4 @@ _MISSING_HEAD = _edge_head("missing", "#c0392b", "6 4")
 @lru_cache(maxsize=1024)
 def _escaped_word(text: str) -> str:
     """A relationship or edge word, escaped: the same few words on every household."""
-    return escape(text)
+    return escape(visible(text))

@@ -8,8 +8,9 @@ openpyxl writes for them, because openpyxl's per-cell objects cost ~10 µs a cel
 findings took over a minute that way, and now take seconds; memory stays flat either way.
 
 Text that Excel would run as a formula is written as a text cell (an inline string, never a
-formula element) with a quote prefix (see :mod:`reports.safety`), so it shows, and stays,
-literal.
+formula element) with a quote prefix, so it shows, and stays, literal; invisible characters,
+and those XML 1.0 forbids, are shown as ``⟨U+XXXX⟩`` (see :mod:`audits.cells`), sheet names
+and headers included.
 """
 
 from __future__ import annotations
@@ -32,17 +33,16 @@ import numpy
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
+from audits.cells import formula_positions, looks_like_formula, visible, visible_texts
 from audits.findings import Finding
 from reports import wording
 from reports.files import write_atomically
-from reports.safety import FORMULA_STARTS, looks_like_formula
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,7 +94,7 @@ def sheet_names(checks: Iterable[str]) -> dict[str, str]:
     taken = {SUMMARY_SHEET.lower(), PREVIEW_SHEET.lower(), CHANGES_SHEET.lower()}
     names: dict[str, str] = {}
     for code in checks:
-        base = re.sub(r"[\[\]:*?/\\']", "_", code)[:31] or "check"
+        base = re.sub(r"[\[\]:*?/\\']", "_", visible(code))[:31] or "check"
         name, n = base, 2
         while name.lower() in taken:
             suffix = f"~{n}"
@@ -128,8 +128,7 @@ def _build(report: "ReportInput") -> tuple[Workbook, dict[str, Iterator[bytes]]]
 # ------------------------------------------------------------------------------------ cells
 def _text(value: Any) -> Any:
     if isinstance(value, str):
-        if ILLEGAL_CHARACTERS_RE.search(value):
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        value = visible(value)
         if len(value) > EXCEL_CELL_LIMIT:
             value = value[: EXCEL_CELL_LIMIT - 1] + "…"
     return value
@@ -243,7 +242,7 @@ def _summary_sheet(book, report, codes, names, by_check) -> None:
         sheet.column_dimensions[column].width = width
     title = "CONNECT audit" + (f": {report.board_name}" if report.board_name else "")
     sheet.append([_cell(sheet, title, font=TITLE_FONT)])
-    sheet.append([f"Generated {report.stamp}",
+    sheet.append([_cell(sheet, f"Generated {report.stamp}"),
                   _cell(sheet, f"{len(report.findings)} findings; click a check to open its sheet")])
     sheet.append([])
     sheet.append(_header(sheet, ["Check", "What it finds", "Error", "Warning", "Info", "Total"]))
@@ -422,8 +421,7 @@ def _preview_sheet(book, preview: "pd.DataFrame | None") -> Iterator[bytes] | No
 
 
 def _xml_text(value: str) -> str:
-    if ILLEGAL_CHARACTERS_RE.search(value):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    """A text already :func:`~audits.cells.visible`, cut to a cell and escaped for XML."""
     if len(value) > EXCEL_CELL_LIMIT:
         value = value[: EXCEL_CELL_LIMIT - 1] + "…"
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -446,43 +444,18 @@ def _rows_xml(rows: Iterable[Sequence], column_styles: Sequence[tuple[Any, int]]
     return _columns_xml(columns, column_styles, first_row, wrap_widths, rows_per_chunk)
 
 
-# Illegal XML characters other than NUL, which joins a column's texts for bulk escaping.
-_ILLEGAL_BUT_NUL_RE = re.compile(r"[\001-\010\013\014\016-\037]")
-_ILLEGAL_BUT_NUL = [chr(code) for code in (*range(1, 9), 11, 12, *range(14, 32))]
-
-
 def _escaped_texts(texts: list[str]) -> list[bytes]:
-    """``_xml_text`` of every text, as UTF-8, done on the column joined into one string (a
-    few C-speed passes instead of several calls per cell)."""
+    """``_xml_text`` of every text (already visible, so none holds NUL), as UTF-8, done on
+    the column joined into one string (a few C-speed passes instead of calls per cell)."""
     joined = "\0".join(texts)
     if (joined.count("\0") != len(texts) - 1
             or max(map(len, texts), default=0) > EXCEL_CELL_LIMIT):
-        # Rare: a NUL in the data, or huge cells.
+        # Rare: huge cells.
         return [_xml_text(text).encode("utf-8") for text in texts]
-    # A search for each character ("in" scans like memchr) is ~10x faster than the pattern.
-    if any(char in joined for char in _ILLEGAL_BUT_NUL):
-        joined = _ILLEGAL_BUT_NUL_RE.sub("", joined)
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         if char in joined:
             joined = joined.replace(char, entity)
     return joined.encode("utf-8").split(b"\0")
-
-
-# A formula-like text after the NUL that joins it to the one before: a literal first
-# character lets the search skip ahead instead of trying a match at every position.
-_FORMULA_AFTER_NUL_RE = re.compile("\0[" + re.escape("".join(FORMULA_STARTS)) + "]")
-
-
-def _formula_like(texts: list[str], joined: str) -> list[int]:
-    """The positions of the texts a spreadsheet would run as formulas; ``joined`` is the texts
-    joined by NUL (which none holds): one scan of it, not a call per text."""
-    found = [0] if texts and texts[0].startswith(FORMULA_STARTS) else []
-    at, seen = 0, 0
-    for match in _FORMULA_AFTER_NUL_RE.finditer(joined):
-        at += joined.count("\0", seen, match.start() + 1)
-        seen = match.start() + 1
-        found.append(at)
-    return found
 
 
 class _Column:
@@ -520,18 +493,15 @@ _TEXT_OR_NONE = {str, type(None)}
 def _text_pieces(texts: list[str], style, quote_style) -> tuple[Any, list[bytes]]:
     """The ``mid`` piece (one for all, or one per text) and the escaped value of text cells:
     formula-like text gets the quote-prefix style."""
+    texts = visible_texts(texts)
     quoted = f'"{f" s={chr(34)}{quote_style}{chr(34)}" if quote_style else ""}{_INLINE}'.encode()
     if isinstance(style, dict):
-        mids: Any = [quoted if text.startswith(FORMULA_STARTS) else
+        mids: Any = [quoted if looks_like_formula(text) else
                      (f'" s="{style.get(text)}"{_INLINE}' if style.get(text) else
                       f'"{_INLINE}').encode() for text in texts]
         return mids, _escaped_texts(texts)
     mids = f'"{f" s={chr(34)}{style}{chr(34)}" if style else ""}{_INLINE}'.encode()
-    joined = "\0".join(texts)
-    if joined.count("\0") == len(texts) - 1:
-        risky = _formula_like(texts, joined)
-    else:  # a NUL in the data
-        risky = [k for k, text in enumerate(texts) if text.startswith(FORMULA_STARTS)]
+    risky = formula_positions(texts)
     if risky:
         mids = [mids] * len(texts)
         for k in risky:

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from audits.findings import summarize
 from reports import ReportInput, write_reports
-from reports.safety import looks_like_formula, neutralize_csv, neutralize_frame
+from audits.cells import csv_cell, csv_frame, looks_like_formula
 from reports.samples import (HOSTILE_FORMULA, SAMPLE_GENERATED_AT, SAMPLE_SCHOOLS,
                              sample_findings, synthetic_findings)
 from reports.workbook import sheet_names, write_workbook
@@ -133,11 +133,11 @@ def test_formula_text_inside_a_cell_is_written_as_a_string_not_a_formula(tmp_pat
 
 
 def test_csv_neutralising():
-    assert neutralize_csv("=1+1") == "'=1+1"
-    assert neutralize_csv("@SUM(A1)") == "'@SUM(A1)"
-    assert neutralize_csv("Jennifer") == "Jennifer"
-    assert neutralize_csv(12) == 12
-    frame = neutralize_frame(pd.DataFrame({"name": ["-2+3", "Ann", None], "n": [1, 2, 3]}))
+    assert csv_cell("=1+1") == "'=1+1"
+    assert csv_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert csv_cell("Jennifer") == "Jennifer"
+    assert csv_cell(12) == "12"
+    frame = csv_frame(pd.DataFrame({"name": ["-2+3", "Ann", None], "n": [1, 2, 3]}))
     assert frame["name"].tolist()[:2] == ["'-2+3", "Ann"] and pd.isna(frame["name"][2])
 
 
@@ -245,18 +245,19 @@ def test_text_lines_counts_wrapped_lines():
 
 def test_rows_xml_escapes_a_column_in_bulk_as_it_would_cell_by_cell():
     """The rows are built a column at a time (escaping the column's texts joined); a NUL or
-    other illegal character, markup, a formula, a bool, a number and inf come out the same as
-    escaping each cell alone."""
+    other illegal character (shown as its escape), markup, a formula, a bool, a number and inf
+    come out the same as escaping each cell alone."""
     import re
 
+    from audits.cells import visible
     from reports.workbook import _rows_xml, _xml_text
 
     values = ["a<b>&c", "x\x00y", "=1+1", "bell\x07", "", None, True, 3, 2.5, float("inf")]
     rows = [row.decode("utf-8") for row in _rows_xml([[v] for v in values], [(7, 9)])]
     assert f'<t xml:space="preserve">{_xml_text("a<b>&c")}</t>' in rows[0]
-    assert 'xml:space="preserve">xy</t>' in rows[1]
+    assert 'xml:space="preserve">x⟨U+0000⟩y</t>' in rows[1]
     assert ' s="9" t="inlineStr"' in rows[2] and ' s="7" t="inlineStr"' in rows[0]
-    assert 'xml:space="preserve">bell</t>' in rows[3]
+    assert 'xml:space="preserve">bell⟨U+0007⟩</t>' in rows[3]
     assert rows[4] == '<row r="6"></row>' and rows[5] == '<row r="7"></row>'
     assert '<c r="A8" t="b"><v>1</v></c>' in rows[6]
     assert '<c r="A9" t="n"><v>3</v></c>' in rows[7] and "<v>2.5</v>" in rows[8]
@@ -265,4 +266,4 @@ def test_rows_xml_escapes_a_column_in_bulk_as_it_would_cell_by_cell():
     texts = ["a<b>&c", "=1+1", "bell\x07", "plain", "é & ü"]
     fast = [row.decode("utf-8") for row in _rows_xml([[t] for t in texts], [(None, 9)])]
     assert [re.search(r'preserve">(.*)</t>', r).group(1) for r in fast] == \
-        [_xml_text(t) for t in texts]
+        [_xml_text(visible(t)) for t in texts]

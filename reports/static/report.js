@@ -1,6 +1,8 @@
 /* The audit report's behaviour. Every piece of data reaches the page through textContent or
    setAttribute on elements made with createElement / createElementNS: never through innerHTML,
-   so a name made of markup shows as the text it is. */
+   so a name made of markup shows as the text it is. Text shown passes through visible():
+   invisible and bidirectional control characters show as their escape ("⟨U+202E⟩"),
+   by the rule of audits.cells, whose pattern the page's data carries. */
 (function () {
   "use strict";
   var DATA = JSON.parse(document.getElementById("report-data").textContent);
@@ -10,6 +12,13 @@
   var SEVERITY_CARD = { error: "errors", warning: "warnings", info: "info" };
   var PAGE = 100;
   var SVG_NS = "http://www.w3.org/2000/svg";
+  var INVISIBLE = new RegExp(DATA.invisible, "gu");
+  function visible(text) {
+    return String(text).replace(INVISIBLE, function (c) {
+      var hex = c.codePointAt(0).toString(16).toUpperCase();
+      return "\u27e8U+" + ("000" + hex).slice(-Math.max(4, hex.length)) + "\u27e9";
+    });
+  }
 
   var state = { check: "", q: "", school: "", severity: "", sort: "severity", dir: -1,
                 shown: PAGE, open: {}, review: {}, suppress: {} };
@@ -29,13 +38,13 @@
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     if (attrs) { for (var k in attrs) { node.setAttribute(k, attrs[k]); } }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    if (text !== undefined && text !== null) { node.textContent = visible(text); }
     return node;
   }
   function svgEl(tag, attrs, text) {
     var node = document.createElementNS(SVG_NS, tag);
     if (attrs) { for (var k in attrs) { node.setAttribute(k, String(attrs[k])); } }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    if (text !== undefined && text !== null) { node.textContent = visible(text); }
     return node;
   }
   function schoolLabel(id) {
@@ -86,7 +95,7 @@
         if (!pair[1]) { return; }
         var p = el("p");
         p.appendChild(el("b", null, pair[0]));
-        p.appendChild(document.createTextNode(pair[1]));
+        p.appendChild(document.createTextNode(visible(pair[1])));
         about.appendChild(p);
       });
     }
