@@ -657,11 +657,17 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
         try:
             preconditions.check(ws, action)
             changed = HANDLERS[kind](ws, action)
+        except preconditions.Undecided as undecided:
+            _restore(ws, saved, mark, force=True)
+            result.skipped.append((finding, str(undecided)))
+            continue
         except preconditions.Refused as refused:
             reason = f"refused: {refused}"
             try:
-                # A record that changed since the plan explains a failing rule better.
-                HANDLERS[kind](ws, action)
+                # A record that changed since the plan explains a failing rule about the
+                # export's facts better (a rule about the plan itself stands as it is).
+                if not str(refused).startswith("planned-records"):
+                    HANDLERS[kind](ws, action)
             except Stale as stale:
                 reason = str(stale)
             except Exception:  # noqa: BLE001 - the refusal stands whatever the handler does
@@ -777,8 +783,16 @@ def _lineage(export: RawExport) -> Mapping[str, Any] | None:
         from fixes.undo import read_manifest
 
         manifest = read_manifest(export.path)
-    except UserError:
+    except (UserError, OSError):
         return None
+    try:
+        return _original_fingerprint(export, manifest)
+    except OSError:
+        return None
+
+
+def _original_fingerprint(export: RawExport, manifest: Mapping[str, Any]
+                          ) -> Mapping[str, Any] | None:
     from audits.fingerprint import export_id
 
     originals: dict[str, str] = {}

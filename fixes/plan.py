@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from audits.errors import UserError
+from audits.errors import InputProblem, UserError
 from audits.survivor import choose_survivor as survivor_rule
 from fixes.preconditions import describe as describe_preconditions
 
@@ -128,10 +128,36 @@ def _plan_merge(finding: Mapping[str, Any]) -> dict[str, Any]:
             "parent_accounts": {cid: sorted(accounts[cid]) for cid in sorted(accounts)},
         },
     })
+    unsure = _unsure_pairs(records, survivor, retire)
+    if unsure:
+        # apply skips the merge until a person confirms it (fixes/preconditions.py, same-person)
+        action["needs_decision"] = True
+        action["confirm_same_person"] = None
+        action["decision_note"] = (
+            "The finding's values alone do not show these records are one person ("
+            + "; ".join(unsure) + "). Unless the export shows them to be contacts of one "
+            "family's students, apply skips this merge until a person checks in the SIS and, if "
+            f"they are one person, sets confirm_same_person to {json.dumps(sorted([survivor, *retire]))}.")
     if _text(fix.get("keep")) and _text(fix.get("keep")) != survivor:
         action["note"] = (f"The check suggested keeping {_text(fix.get('keep'))}; the survivor "
                           f"rule keeps {survivor} ({reason}).")
     return action
+
+
+def _unsure_pairs(records: Mapping[str, Mapping[str, Any]], survivor: str,
+                  retire: list[str]) -> list[str]:
+    """The retired records that the finding's own values alone do not show to be the
+    survivor's person (no shared email, phone or address; the students' family is not known
+    here, so apply may still find them one family and go ahead)."""
+    from fixes.preconditions import UNSURE, same_person
+
+    kept = {c: _text(v) for c, v in records[survivor].items()}
+    found = []
+    for cid in retire:
+        verdict, why = same_person(kept, {c: _text(v) for c, v in records[cid].items()})
+        if verdict == UNSURE:
+            found.append(f"{survivor} and {cid}: {why}")
+    return found
 
 
 def _plan_link(finding: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,14 +292,27 @@ def build_plan(findings_doc: dict, *, checks=None, min_confidence=None, source=N
         raise UserError("Not a findings.json document: it has no \"findings\" list")
     wanted = set(checks) if checks else None
     actions = []
+    problems: list[InputProblem] = []
     for finding in findings_doc["findings"]:
         if wanted is not None and finding.get("check") not in wanted:
             continue
         if min_confidence is not None and float(finding.get("confidence", 1.0)) < min_confidence:
             continue
-        action = plan_action(finding)
+        try:
+            action = plan_action(finding)
+        except UserError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            # findings.json passed its schema, so this is an edited or foreign finding whose
+            # fix does not make sense: name it rather than fail.
+            problems.append(InputProblem("bad-finding", f"its fix cannot be planned ({error})",
+                                         value=str(finding.get("id"))[:200]))
+            continue
         if action is not None:
             actions.append(action)
+    if problems:
+        raise UserError(f"{len(problems)} finding(s) of the document cannot be planned",
+                        problems)
     _hold_clashing_emails(actions, findings_doc["findings"])
     given = findings_doc.get("input") if isinstance(findings_doc.get("input"), Mapping) else {}
     return plan_document(actions, source=source, export=given.get("fingerprint"))
@@ -332,6 +371,9 @@ def _plan_schema() -> dict[str, Any]:
             "required": ["survivor", "retire"],
             "properties": {
                 "survivor": ID, "survivor_reason": text(1000),
+                "confirm_same_person": {"type": ["array", "null"], "maxItems": 1000,
+                                        "items": ID},
+                "decision_note": text(5000),
                 "retire": {**strings(1000), "minItems": 1},
                 "fill": {"type": "array", "maxItems": 100, "items": {
                     "type": "object", "required": ["column", "value"],

@@ -32,6 +32,11 @@ class Refused(Exception):
     """A precondition of an action does not hold on this export."""
 
 
+class Undecided(Exception):
+    """The export alone cannot show that a precondition holds, and no person has confirmed it:
+    the action is skipped (nothing changes) until someone does."""
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -90,34 +95,40 @@ def _contact_points(values: Mapping[str, str]) -> dict[str, set[str]]:
             "street": {street} - {""}, "postal": {postal} - {""}}
 
 
+SAME = "same"
+UNSURE = "unsure"
+
+
 def same_person(a: Mapping[str, str], b: Mapping[str, str], *, one_family: bool = False
-                ) -> str | None:
-    """Why contact records ``a`` and ``b`` (column -> value) cannot be one person, or ``None``
-    when they can.
+                ) -> tuple[str, str]:
+    """Whether contact records ``a`` and ``b`` (column -> value) can be one person, from the
+    export alone: ``(SAME, "")``, ``(UNSURE, why)`` or ``("different", why)``.
 
     The names must agree (a nickname, an initial, a slip or a compound surname counts), unless
-    the records share two of email, phone and address. And something beyond a similar name must
-    tie them: a shared email, phone, street or postal code, one family's students
-    (``one_family``), or the very same full name. The matcher decided they are one person; this
-    only stops a plan that names records nobody matched (a typed id, another export's
-    action)."""
+    the records share two of email, phone and address. And something beyond the name must tie
+    them: a shared email, phone, street or postal code, or one family's students
+    (``one_family``). Two records with the same name and nothing else in common are *unsure*:
+    namesakes are common (two Thomas Smiths of one board), so only a person can say. The
+    matcher decided they are one person; this only stops a plan that names records nobody
+    matched (a typed id, another export's action)."""
     pa, pb = _contact_points(a), _contact_points(b)
     shared = {kind for kind in pa if pa[kind] & pb[kind]}
     # Two of email, phone and address shared: a name typed in a form no list knows (Chas for
     # Charles, Mathieu for Matthew) does not make them two people. Spouses can pass this; they
     # share their children too, so a merge of the two can show nobody another family's child.
     strong = len({"address" if kind in ("street", "postal") else kind for kind in shared}) >= 2
-    if not strong and not same_surname(a.get("last_name", ""), b.get("last_name", "")):
-        return "their last names differ"
-    if not strong and not same_first_name(a.get("first_name", ""), b.get("first_name", "")):
-        return "their first names differ"
-    if shared or one_family or not any(pa.values()) or not any(pb.values()):
-        return None
-    names = [(normalize.fold(r.get("first_name", "")), normalize.fold(r.get("last_name", "")))
-             for r in (a, b)]
-    if names[0] == names[1] and all(names[0]):
-        return None
-    return "they share no email, phone, street or postal code, and no family's students"
+    if not strong:
+        for column, agree, what in (("last_name", same_surname, "last names"),
+                                    ("first_name", same_first_name, "first names")):
+            x, y = normalize.fold(a.get(column, "")), normalize.fold(b.get(column, ""))
+            if not x or not y:
+                return UNSURE, f"one of them has no {column.replace('_', ' ')}"
+            if not agree(x, y):
+                return "different", f"their {what} differ"
+    if shared or one_family:
+        return SAME, ""
+    return UNSURE, ("their names agree but they share no email, phone, street or postal code, "
+                    "and their students are not one family")
 
 
 def one_family(ws: "Workspace", x: str, y: str) -> bool:
@@ -162,25 +173,50 @@ def _merge_planned(ws: "Workspace", action: Mapping[str, Any]) -> None:
     records = (action.get("expect") or {}).get("records")
     if not isinstance(records, Mapping) or not records:
         raise Refused("the action lists no records it expects (expect.records); plan again")
+    retire = {str(c) for c in action["retire"]}
     for cid in [action["survivor"], *action["retire"]]:
-        if str(cid) not in records:
-            raise Refused(f"contact record {cid} is not one of the records the finding showed")
+        expected = records.get(str(cid))
+        if not isinstance(expected, Mapping) or not str(expected.get("last_name") or "").strip():
+            # The merge compares these values with the export's: without the name there is
+            # nothing to compare, and any record would do.
+            raise Refused(f"contact record {cid} is not one of the records the finding showed "
+                          "(expect.records lists no name for it)")
+    for fill in action.get("fill") or []:
+        if str(fill.get("from")) not in retire:
+            raise Refused(f"a fill of {fill.get('column')} comes from {fill.get('from')}, which "
+                          "is not a record the merge retires")
+
+
+def _confirmed(action: Mapping[str, Any], *records: str) -> bool:
+    """Whether a person confirmed these records are one person: ``confirm_same_person`` lists
+    exactly the records of the merge (so an id edited afterwards voids the confirmation)."""
+    given = action.get("confirm_same_person")
+    return isinstance(given, list) and sorted(map(str, given)) == sorted(records)
 
 
 def _merge_same_person(ws: "Workspace", action: Mapping[str, Any]) -> None:
     survivor = str(action["survivor"])
-    if survivor in {str(c) for c in action["retire"]}:
+    retire = [str(c) for c in action["retire"]]
+    if survivor in retire:
         raise Refused(f"contact record {survivor} is both kept and retired")
     kept = contact_values(ws, survivor)
     if kept is None:
         return  # the merge itself reports a survivor that no longer exists
-    for cid in action["retire"]:
-        other = contact_values(ws, str(cid))
+    unsure = []
+    for cid in retire:
+        other = contact_values(ws, cid)
         if other is None:
             continue
-        why = same_person(kept, other, one_family=one_family(ws, survivor, str(cid)))
-        if why:
+        verdict, why = same_person(kept, other, one_family=one_family(ws, survivor, cid))
+        if verdict == "different":
             raise Refused(f"contact records {survivor} and {cid} cannot be one person: {why}")
+        if verdict == UNSURE:
+            unsure.append(f"{survivor} and {cid}: {why}")
+    if unsure and not _confirmed(action, survivor, *retire):
+        raise Undecided("needs a person's decision: "
+                        f"contact records {'; '.join(unsure)}. Check in the SIS; if they are "
+                        "one person, set \"confirm_same_person\" to the merge's records "
+                        f"{sorted([survivor, *retire])}")
 
 
 def _parental_records(ws: "Workspace", student: str) -> set[str]:
@@ -197,25 +233,37 @@ def _link_shared_parent(ws: "Workspace", action: Mapping[str, Any]) -> None:
         if a == b:
             raise Refused(f"student {a} cannot be their own sibling")
         of_a, of_b = _parental_records(ws, a), _parental_records(ws, b)
-        if of_a & of_b or _one_person_in(ws, of_a, of_b):
+        if of_a & of_b:
             continue
+        verdict = _one_person_in(ws, of_a, of_b)
+        if verdict == SAME:
+            continue
+        if verdict == UNSURE:
+            raise Undecided(f"students {a} and {b} share a parent only through two records the "
+                            "export alone does not show are one person; merge them first "
+                            "(their duplicate-contact action, confirmed)")
         raise Refused(f"students {a} and {b} share no parental contact (no record, and no two "
                       "records of one person); check the ids")
 
 
-def _one_person_in(ws: "Workspace", left: set[str], right: set[str]) -> bool:
-    """Whether a record of ``left`` and one of ``right`` can be one person (duplicate records
-    of a parent, typed once per child, that no merge of the plan has joined yet)."""
+def _one_person_in(ws: "Workspace", left: set[str], right: set[str]) -> str:
+    """The best verdict of :func:`same_person` over a record of ``left`` and one of ``right``
+    (duplicate records of a parent, typed once per child, that no merge has joined yet)."""
+    best = "different"
     for x in sorted(left):
         x_values = contact_values(ws, x)
         if x_values is None:
             continue
         for y in sorted(right):
             y_values = contact_values(ws, y)
-            if y_values is not None and same_person(
-                    x_values, y_values, one_family=one_family(ws, x, y)) is None:
-                return True
-    return False
+            if y_values is None:
+                continue
+            verdict = same_person(x_values, y_values, one_family=one_family(ws, x, y))[0]
+            if verdict == SAME:
+                return SAME
+            if verdict == UNSURE:
+                best = UNSURE
+    return best
 
 
 def _permission_holder_linked(ws: "Workspace", action: Mapping[str, Any]) -> None:
@@ -235,16 +283,55 @@ def _permission_holder_linked(ws: "Workspace", action: Mapping[str, Any]) -> Non
 
 
 def _rename_is_an_option(ws: "Workspace", action: Mapping[str, Any]) -> None:
-    from fixes.apply import decisions
+    from fixes.apply import RENAME_KEYS, decisions
 
-    options = {(str(o.get("table")), str(o.get("key")), str(o.get("column")))
-               for o in action.get("options") or [] if isinstance(o, Mapping)}
+    username = str(action.get("username") or "").strip().lower()
+    options = [o for o in action.get("options") or [] if isinstance(o, Mapping)]
+    chosen_from = {(str(o.get("table")), str(o.get("key")), str(o.get("column")))
+                   for o in options}
+    if not username or not options:
+        raise Refused("the action names no clashing username and options; plan again")
+    holders = set()
+    for table, key, column in chosen_from:
+        if table not in RENAME_KEYS or table not in ws.export.tables or \
+                not ws.export.tables[table].has(column):
+            continue
+        for row in ws.find(table, **{RENAME_KEYS[table]: key}):
+            if ws.get(table, row, column).strip().lower() == username:
+                holders.add((table, key, column))
     for decision in decisions(action):
         chosen = (str(decision.get("table")), str(decision.get("key")),
                   str(decision.get("column")))
-        if options and chosen not in options:
+        if chosen not in chosen_from:
             raise Refused(f"the decision names {chosen[0]} record {chosen[1]}, which is not "
                           "one of the action's options")
+    if len(holders) < 2 and not _settled_by_a_merge(ws, action) and not _done(ws, action):
+        # Only a username two records hold is a clash; renaming any other is no fix.
+        raise Refused(f"fewer than two of the action's records hold {username!r} now; it is no "
+                      "clash here")
+
+
+def _done(ws: "Workspace", action: Mapping[str, Any]) -> bool:
+    """Whether every decision's record already holds its new value (the plan applied again)."""
+    from fixes.apply import RENAME_KEYS, decisions
+
+    for decision in decisions(action):
+        table, key = str(decision.get("table")), str(decision.get("key"))
+        column, new = str(decision.get("column")), str(decision.get("new_value") or "").strip()
+        if table not in RENAME_KEYS or table not in ws.export.tables or \
+                not ws.export.tables[table].has(column):
+            return False
+        rows = ws.find(table, **{RENAME_KEYS[table]: key})
+        if not new or not rows or ws.get(table, rows[0], column).strip().lower() != new.lower():
+            return False
+    return True
+
+
+def _settled_by_a_merge(ws: "Workspace", action: Mapping[str, Any]) -> bool:
+    """Whether a merge of this plan retired a record of the action's options (the rename then
+    reports itself settled, or follows the record to its survivor)."""
+    return any(str(o.get("table")) == "contacts" and str(o.get("key")) in ws.merged_into
+               for o in action.get("options") or [] if isinstance(o, Mapping))
 
 
 def _rename_value_unused(ws: "Workspace", action: Mapping[str, Any]) -> None:
@@ -274,11 +361,12 @@ def _rename_value_unused(ws: "Workspace", action: Mapping[str, Any]) -> None:
 RULES: dict[str, tuple[Rule, ...]] = {
     "merge-contacts": (
         Rule("planned-records", "the survivor and every retired record are records the finding "
-             "showed (expect.records)", _merge_planned),
+             "showed, with their names (expect.records), and every fill comes from a retired "
+             "record", _merge_planned),
         Rule("same-person", "the survivor and each retired record can be one person: their "
              "names agree (or two of email, phone and address), and they share an email, "
-             "phone, street or postal code, are contacts of one family's students, or have the "
-             "same full name",
+             "phone, street or postal code, or are contacts of one family's students; else a "
+             "person confirms it (confirm_same_person)",
              _merge_same_person),
     ),
     "link-siblings": (
@@ -290,8 +378,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
              "is linked to each student with portal access", _permission_holder_linked),
     ),
     "rename-username": (
-        Rule("decision-is-an-option", "each decision names one of the action's options",
-             _rename_is_an_option),
+        Rule("decision-is-an-option", "at least two of the action's options hold the username "
+             "now, and each decision names one of them", _rename_is_an_option),
         Rule("new-value-unused", "the new value is no other record's username or email",
              _rename_value_unused),
     ),
@@ -305,9 +393,12 @@ def describe(kind: str) -> list[str]:
 
 
 def check(ws: "Workspace", action: Mapping[str, Any]) -> None:
-    """Raise :class:`Refused` naming the first rule of the action's kind that does not hold."""
+    """Raise :class:`Refused` naming the first rule of the action's kind that does not hold, or
+    :class:`Undecided` when one needs a person's confirmation."""
     for rule in RULES.get(str(action.get("action")), ()):
         try:
             rule.test(ws, action)
         except Refused as refused:
             raise Refused(f"{rule.name}: {refused}") from None
+        except Undecided as undecided:
+            raise Undecided(f"{rule.name}: {undecided}") from None

@@ -65,6 +65,17 @@ def read_manifest(fixed: Path) -> dict:
 
 
 def undo(fixed_path, out_path) -> Path:
+    """:func:`restore`, with what the file system refuses (a folder where a file was kept, a
+    name too long, ``--out`` under a file) said plainly: exit 2, never a crash."""
+    try:
+        return restore(fixed_path, out_path)
+    except OSError as error:
+        where = f" ({Path(error.filename).name})" if error.filename else ""
+        raise UserError(f"The fixed export {fixed_path} cannot be undone to {out_path}: "
+                        f"{error.strerror or error}{where}") from None
+
+
+def restore(fixed_path, out_path) -> Path:
     """The original export rebuilt from the fixed export at ``fixed_path``, written to the new
     ``out_path``: a folder for a CSV export; for a workbook, ``out_path`` itself when it ends in
     ``.xlsx``, else the workbook under the folder ``out_path``. Returns what was written."""

@@ -342,3 +342,109 @@ def test_a_forged_undo_record_does_not_bind_a_plan_to_another_board(boards, tmp_
                  "--write", "--force", "--apply-rest")
     assert result.exit_code == 2 and "made from another export" in result.output
     assert not (tmp_path / "fixed").exists()
+
+
+# ----------------------------------------------------------------------------- namesakes, renames
+
+def _namesake_family():
+    """BOARD plus another Jennifer Smith (C8: other email, phone and street), mother of S8."""
+    tables = _other_family()
+    tables["students"].append(["S8", "100", "Zoe", "Smith", "active"])
+    tables["contacts"].append(["C8", "Jennifer", "Smith", "jsmith@example.org", "555-0888",
+                               "4 Birch Rd"])
+    tables["student_contacts"].append(["S8", "C8", "Mother", "Y"])
+    return tables
+
+
+def _namesake_merge():
+    return {"finding": "x", "action": "merge-contacts", "survivor": "C1", "retire": ["C8"],
+            "expect": {"records": {"C1": {"first_name": "Jennifer", "last_name": "Smith"},
+                                   "C8": {"first_name": "Jennifer", "last_name": "Smith"}}}}
+
+
+def test_a_merge_of_namesakes_waits_for_a_persons_confirmation(tmp_path):
+    result = _apply_one(tmp_path, _namesake_merge(), _namesake_family())
+    assert result.applied == [] and result.refused == []
+    (finding, why), = result.skipped
+    assert "needs a person's decision" in why and "confirm_same_person" in why
+
+
+def test_a_confirmation_names_exactly_the_merges_records(tmp_path):
+    action = _namesake_merge()
+    action["confirm_same_person"] = ["C1", "C8"]
+    assert _apply_one(tmp_path / "ok", action, _namesake_family()).applied == ["x"]
+    action["retire"] = ["C7"]  # edited after the confirmation: it no longer counts
+    action["expect"]["records"]["C7"] = {"first_name": "Omar", "last_name": "Haddad"}
+    assert _apply_one(tmp_path / "edited", action, _namesake_family()).applied == []
+
+
+def test_an_expected_record_without_its_name_is_refused(tmp_path):
+    action = _namesake_merge()
+    action["expect"]["records"] = {"C1": {}, "C8": {}}
+    result = _apply_one(tmp_path, action, _namesake_family())
+    assert result.applied == [] and "planned-records" in result.refused[0][1]
+
+
+def test_a_fill_from_a_record_the_merge_does_not_retire_is_refused(tmp_path):
+    action = build_plan(findings_doc(merge_finding()))["actions"][0]
+    action["fill"] = [{"column": "email", "value": "mallory@evil.example", "from": "nobody"}]
+    result = _apply_one(tmp_path, action)
+    assert result.applied == [] and "not a record the merge retires" in result.refused[0][1]
+
+
+def test_students_of_namesakes_are_not_linked_as_siblings(tmp_path):
+    action = {"finding": "x", "action": "link-siblings", "pairs": [["S1", "S8"]]}
+    result = _apply_one(tmp_path, action, _namesake_family())
+    assert result.applied == [] and not result.changes
+
+
+def test_a_rename_without_options_is_refused(tmp_path):
+    action = {"finding": "x", "action": "rename-username", "username": "jen@example.com",
+              "decision": {"table": "accounts", "key": "A1", "column": "username",
+                           "new_value": "mallory@evil.example"}}
+    result = _apply_one(tmp_path, action)
+    assert result.applied == [] and "decision-is-an-option" in result.refused[0][1]
+
+
+def test_a_rename_of_a_username_nobody_else_holds_is_refused(tmp_path):
+    action = {"finding": "x", "action": "rename-username", "username": "omar@example.net",
+              "options": [{"table": "accounts", "key": "A7", "column": "username"},
+                          {"table": "contacts", "key": "C1", "column": "email"}],
+              "decision": {"table": "accounts", "key": "A7", "column": "username",
+                           "new_value": "mallory@evil.example"}}
+    result = _apply_one(tmp_path, action, _other_family())
+    assert result.applied == [] and "no clash here" in result.refused[0][1]
+
+
+def test_a_finding_whose_fix_makes_no_sense_is_named_by_fix_plan(tmp_path):
+    document = findings_doc({"id": "duplicate-contact:1", "check": "duplicate-contact",
+                             "severity": "error", "fix": {"action": "merge-contacts"}},
+                            {"id": "duplicate-contact:2", "check": "duplicate-contact",
+                             "severity": "error", "fix": {"action": "merge-contacts",
+                                                          "accounts": {"C1": 5}}})
+    path = tmp_path / "findings.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = run("fix", "plan", path, "--out", tmp_path / "plan.json")
+    assert result.exit_code == 2, result.output
+    assert "duplicate-contact:1" in result.output and "duplicate-contact:2" in result.output
+
+
+def test_undo_refuses_what_the_file_system_refuses_plainly(tmp_path):
+    import shutil
+
+    fixed = _fixed(tmp_path)
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    result = run("fix", "undo", fixed, "--out", tmp_path / "a-file" / "restored")
+    assert result.exit_code == 2, result.output
+    kept = next(p for p in (fixed / ".connect-audit-undo" / "originals").iterdir())
+    kept.unlink()
+    kept.mkdir()  # a folder where the original file was kept
+    result = run("fix", "undo", fixed, "--out", tmp_path / "restored")
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    shutil.rmtree(fixed)
+    fixed = _fixed(tmp_path / "again")
+    _edit_manifest(fixed, lambda m: m["files"].append(
+        {"path": "x" * 300, "original_sha256": "0" * 64, "fixed_sha256": "0" * 64,
+         "changed": True}))
+    result = run("fix", "undo", fixed, "--out", tmp_path / "restored2")
+    assert result.exit_code == 2, result.output
