@@ -649,7 +649,7 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
             continue
         if kind == "rename-username" and not decided(action):
             result.skipped.append((finding, "needs a person's decision: fill in "
-                                            "decision.new_value (and more_decisions')"))
+                                            "decision.new_value (and each of more_decisions)"))
             continue
         ws.action, ws.finding = kind, finding
         mark = len(ws.changes)
@@ -716,8 +716,9 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
     too_big = None
     if over and not force:
         too_big = UserError(
-            f"The plan changes more than {max_share:.0%} of a table; review it and pass --force "
-            "to apply it anyway",
+            f"The plan changes more than {max_share:.0%} of "
+            + ", ".join(f"{export.tables[name].file} ({share:.1%})" for name, share in over.items())
+            + "; review it and pass --force to apply it anyway",
             [InputProblem("over-threshold", f"{share:.1%} of its rows would change",
                           file=export.tables[name].file) for name, share in over.items()])
     if not write:
@@ -766,7 +767,8 @@ def check_bound(plan: Mapping[str, Any], export: RawExport) -> dict[str, Any]:
         return dict(planned)
     raise UserError(
         f"This fix plan was made from another export (or this one changed since the audit the "
-        f"plan came from): {len(found)} table(s) differ. Audit this export and plan again.",
+        f"plan came from): the plan's export is {planned.get('export', '?')}, this one is "
+        f"{actual['export']}; {len(found)} table(s) differ. Audit this export and plan again.",
         [InputProblem("plan-for-another-export", why, file=file or name)
          for name, file, why in found])
 

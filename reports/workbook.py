@@ -242,8 +242,10 @@ def _summary_sheet(book, report, codes, names, by_check) -> None:
         sheet.column_dimensions[column].width = width
     title = "CONNECT audit" + (f": {report.board_name}" if report.board_name else "")
     sheet.append([_cell(sheet, title, font=TITLE_FONT)])
-    sheet.append([_cell(sheet, f"Generated {report.stamp}"),
-                  _cell(sheet, f"{len(report.findings)} findings; click a check to open its sheet")])
+    # The stamp names the export's fingerprint too: it sits in the wide column, where it is
+    # never cut short by the cell beside it.
+    sheet.append([_cell(sheet, f"{len(report.findings)} findings"),
+                  _cell(sheet, f"Generated {report.stamp}; click a check to open its sheet")])
     sheet.append([])
     sheet.append(_header(sheet, ["Check", "What it finds", "Error", "Warning", "Info", "Total"]))
     first_row = 5

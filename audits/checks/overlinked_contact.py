@@ -108,7 +108,9 @@ def overlinked_contact(context: AuditContext) -> Iterator[Finding]:
                          f"({relationship}) unless it is a real contact of this student; save.")
         if len(every) > len(shown):
             steps.append(f"{len(every) - len(shown):,} more students are linked to {contact} and "
-                         "not listed here: do the same for each of them.")
+                         f"not listed here (a finding lists at most {listed:,}): after these, run "
+                         "the audit again and it lists the next ones (or raise [checks] "
+                         "max_pairs_listed in the config to list them all at once).")
         for account_id, username, _ in active_accounts:
             steps.append(f"{screen(*CONNECT_ACCOUNTS, f'{username} (account {account_id})')}: "
                          "disable the account; it sees children its holder is not a parent of.")
