@@ -83,14 +83,12 @@ def same_surname(a: str, b: str) -> bool:
 
 
 def _contact_points(values: Mapping[str, str]) -> dict[str, set[str]]:
-    import pandas as pd
-
-    email = normalize.normalize_email(pd.Series([values.get("email", "")])).iloc[0]
+    email = normalize.email_key(values.get("email", ""))
     phones = {normalize.phone_digits(values.get(c, ""))[-7:]
               for c in ("home_phone", "cell_phone", "work_phone")}
     street = " ".join(normalize.fold(values.get("street", "")).split())
     postal = "".join(ch for ch in values.get("postal_code", "").upper() if ch.isalnum())
-    return {"email": {email} - {""} if isinstance(email, str) else set(),
+    return {"email": {email} - {""},
             "phone": {p for p in phones if len(p) == 7},
             "street": {street} - {""}, "postal": {postal} - {""}}
 

@@ -138,3 +138,11 @@ def test_normalize_phone_agrees_with_phone_digits(values):
 def test_phones_in_other_scripts_digits_read_as_their_digits():
     phones = normalize.normalize_phone(series("６１３-５５５-０１０１", "٦١٣٥٥٥٠١٠١", "613-555-0101"))
     assert phones.tolist() == ["6135550101"] * 3
+
+
+@given(st.lists(st.text(alphabet="aB @.x_-\t\u00a0é", max_size=12), max_size=30))
+def test_email_key_reads_one_email_as_normalize_email_reads_a_column(texts):
+    from audits.normalize import email_key, normalize_email
+
+    column = normalize_email(pd.Series(texts + ["noemail@board.ca", " A@B.CA "], dtype=object))
+    assert column.tolist() == [email_key(t) for t in texts + ["noemail@board.ca", " A@B.CA "]]
