@@ -502,6 +502,15 @@ def decided(action: Mapping[str, Any]) -> bool:
 
 def rename_username(ws: Workspace, action: Mapping[str, Any]) -> bool:
     username = str(action.get("username", "")).strip().lower()
+    holders = [o for o in action.get("options") or [] if isinstance(o, Mapping)]
+    if len(holders) >= 2 and all(str(o.get("table")) == "contacts" for o in holders):
+        # Contact records only, all made one by merges of this plan: one record holds the
+        # username now, and changing its email would change a parent's login for nothing.
+        followed = {_follow_merge(ws, str(o.get("key"))) for o in holders}
+        survivors = {key for key, _ in followed}
+        merges = sorted({merge for _, merge in followed if merge})
+        if len(survivors) == 1 and merges:
+            raise Settled(f"the merge {merges[0]} makes its records one; the clash goes with it")
     # A decision for a contact record that a merge of this plan retired is the survivor's (the
     # parent record now). When two decisions land on one record, the one naming it directly
     # counts: the survivor takes one personal email, not two in turn.
@@ -645,7 +654,10 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
         finding = action["finding"]
         kind = action["action"]
         if kind == "manual":
-            result.skipped.append((finding, "no automatic fix; follow its steps in the SIS"))
+            resolved_by = str(action.get("resolved_by") or "")
+            result.skipped.append((finding, f"resolved by {resolved_by} (nothing of its own "
+                                            "to change)" if resolved_by else
+                                  "no automatic fix; follow its steps in the SIS"))
             continue
         if kind == "rename-username" and not decided(action):
             result.skipped.append((finding, "needs a person's decision: fill in "

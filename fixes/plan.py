@@ -313,9 +313,39 @@ def build_plan(findings_doc: dict, *, checks=None, min_confidence=None, source=N
     if problems:
         raise UserError(f"{len(problems)} finding(s) of the document cannot be planned",
                         problems)
+    _leave_one_person_clashes_to_their_merge(actions, findings_doc["findings"])
     _hold_clashing_emails(actions, findings_doc["findings"])
     given = findings_doc.get("input") if isinstance(findings_doc.get("input"), Mapping) else {}
     return plan_document(actions, source=source, export=given.get("fingerprint"))
+
+
+def _leave_one_person_clashes_to_their_merge(actions: list[dict],
+                                             findings: list[Mapping[str, Any]]) -> None:
+    """A username clash between two records of one person is resolved by merging them (its own
+    steps say: do not rename the username or change the email). Its action changes nothing:
+    it names the duplicate-contact finding that resolves it, or, when none covers its records,
+    stays a manual action (merge them by hand)."""
+    from audits.checks.username_clash import ONE_PERSON_TWO_RECORDS
+
+    groups = [(f["id"], {_text(c) for c in (f.get("entities") or {}).get("contacts") or []})
+              for f in findings if f.get("check") == "duplicate-contact"]
+    causes = {f["id"]: (f.get("fix") or {}).get("cause") for f in findings
+              if f.get("check") == "username-clash"}
+    for index, action in enumerate(actions):
+        if action["action"] != "rename-username" or \
+                causes.get(action["finding"]) != ONE_PERSON_TWO_RECORDS:
+            continue
+        contacts = {o["key"] for o in action.get("options", []) if o.get("table") == "contacts"}
+        merge = next((fid for fid, members in groups if contacts and contacts <= members), None)
+        manual = {key: action[key] for key in ("finding", "check", "title", "confidence",
+                                               "steps")}
+        manual.update({"action": "manual", "needs_decision": merge is None,
+                       "preconditions": describe_preconditions("manual")})
+        if merge is not None:
+            manual["resolved_by"] = merge
+            manual["note"] = (f"Resolved by {merge}: merging the records leaves one record "
+                              "holding the username; nothing of this action changes.")
+        actions[index] = manual
 
 
 def _hold_clashing_emails(actions: list[dict], findings: list[Mapping[str, Any]]) -> None:
@@ -399,7 +429,7 @@ def _plan_schema() -> dict[str, Any]:
                                            "more_decisions": {"type": "array", "maxItems": 1000,
                                                               "items": decision},
                                            "options": {"type": "array", "maxItems": 1000}}},
-        "manual": {"properties": {}},
+        "manual": {"properties": {"resolved_by": text(200)}},
     }
     variants = [{"if": {"properties": {"action": {"const": name}}, "required": ["action"]},
                  "then": {"required": spec.get("required", []),
