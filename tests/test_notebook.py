@@ -22,6 +22,13 @@ def test_the_committed_notebook_has_no_outputs():
         assert cell["execution_count"] is None
 
 
+def test_no_cell_holds_a_literal_backslash_n():
+    """A "\\n" typed into a cell's text shows as those two characters, not as a new line."""
+    notebook = json.loads(NOTEBOOK.read_text("utf-8"))
+    for number, cell in enumerate(notebook["cells"]):
+        assert "\\n" not in "".join(cell["source"]), number
+
+
 @pytest.fixture
 def kernel(tmp_path, monkeypatch) -> str:
     """A kernelspec that starts this very interpreter (the project's .venv), whatever
