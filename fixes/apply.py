@@ -678,7 +678,7 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
             try:
                 # A record that changed since the plan explains a failing rule about the
                 # export's facts better (a rule about the plan itself stands as it is).
-                if not str(refused).startswith("planned-records"):
+                if refused.rule is None or refused.rule.about_the_export:
                     HANDLERS[kind](ws, action)
             except Stale as stale:
                 reason = str(stale)
@@ -807,16 +807,16 @@ def _lineage(export: RawExport) -> Mapping[str, Any] | None:
 
 def _original_fingerprint(export: RawExport, manifest: Mapping[str, Any]
                           ) -> Mapping[str, Any] | None:
-    from audits.fingerprint import export_id
+    from audits.fingerprint import export_id, file_sha256
 
     originals: dict[str, str] = {}
     for entry in manifest["files"]:
         current = export.path / entry["path"]
-        if not current.is_file() or sha256(current.read_bytes()) != entry["fixed_sha256"]:
+        if not current.is_file() or file_sha256(current) != entry["fixed_sha256"]:
             return None
         if entry["changed"]:
             kept = export.path / UNDO_DIR / "originals" / entry["path"]
-            if not kept.is_file() or sha256(kept.read_bytes()) != entry["original_sha256"]:
+            if not kept.is_file() or file_sha256(kept) != entry["original_sha256"]:
                 return None
         elif entry["original_sha256"] != entry["fixed_sha256"]:
             return None

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 class Refused(Exception):
     """A precondition of an action does not hold on this export."""
 
+    rule: "Rule | None" = None
+    """The rule that failed (set by :func:`check`)."""
+
 
 class Undecided(Exception):
     """The export alone cannot show that a precondition holds, and no person has confirmed it:
@@ -44,6 +47,8 @@ class Rule:
     """What must hold, in the words the plan shows the reviewer."""
     test: Callable[["Workspace", Mapping[str, Any]], None]
     """Raises :class:`Refused` with the reason when the rule does not hold."""
+    about_the_export: bool = True
+    """False for a rule about the plan's own content: no change in the export explains it."""
 
 
 # ----------------------------------------------------------------------------- same person
@@ -360,7 +365,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "merge-contacts": (
         Rule("planned-records", "the survivor and every retired record are records the finding "
              "showed, with their names (expect.records), and every fill comes from a retired "
-             "record", _merge_planned),
+             "record", _merge_planned, about_the_export=False),
         Rule("same-person", "the survivor and each retired record can be one person: their "
              "names agree (or two of email, phone and address), and they share an email, "
              "phone, street or postal code, or are contacts of one family's students; else a "
@@ -397,6 +402,8 @@ def check(ws: "Workspace", action: Mapping[str, Any]) -> None:
         try:
             rule.test(ws, action)
         except Refused as refused:
-            raise Refused(f"{rule.name}: {refused}") from None
+            failed = Refused(f"{rule.name}: {refused}")
+            failed.rule = rule
+            raise failed from None
         except Undecided as undecided:
             raise Undecided(f"{rule.name}: {undecided}") from None

@@ -565,22 +565,20 @@ def test_no_permission_step_when_the_kept_record_has_no_account_or_already_sees_
 def test_namesakes_whose_addresses_are_their_names_are_two_people():
     # Two Thomas O'Briens with thomas_obrien@ at two providers, nothing else shared: the email
     # agrees only as far as the names do (each address is made of its holder's names).
-    b = board([student("S1", last="O'Brien"), student("S2", "B", last="O'Brien")],
-              [contact("C1", "Thomas", "O'Brien", email="thomas_obrien@hotmail.com",
-                       cell_phone="343-555-0101", street="90 Elm St", postal_code="K1A 0B1"),
-               contact("C2", "Thomas", "O'Brien", email="thomas_obrien@gmail.com",
-                       cell_phone="613-555-0199", street="4 Oak Ave", postal_code="K2B 1C3")],
-              [link("S1", "C1", "Father"), link("S2", "C2", "Father")])
-    assert findings(b) == []
+    def two_thomas_obriens(email_1: str, email_2: str):
+        return board([student("S1", last="O'Brien"), student("S2", "B", last="O'Brien")],
+                     [contact("C1", "Thomas", "O'Brien", email=email_1, cell_phone="343-555-0101",
+                              street="90 Elm St", postal_code="K1A 0B1"),
+                      contact("C2", "Thomas", "O'Brien", email=email_2, cell_phone="613-555-0199",
+                              street="4 Oak Ave", postal_code="K2B 1C3")],
+                     [link("S1", "C1", "Father"), link("S2", "C2", "Father")])
+
+    assert findings(two_thomas_obriens("thomas_obrien@hotmail.com",
+                                       "thomas_obrien@gmail.com")) == []
     # The same two records with an address that is not their names (the one thing a namesake
     # would not share) are one person.
-    c = board([student("S1", last="O'Brien"), student("S2", "B", last="O'Brien")],
-              [contact("C1", "Thomas", "O'Brien", email="tob.hockey77@hotmail.com",
-                       cell_phone="343-555-0101", street="90 Elm St", postal_code="K1A 0B1"),
-               contact("C2", "Thomas", "O'Brien", email="tob.hockey77@hotmail.com",
-                       cell_phone="613-555-0199", street="4 Oak Ave", postal_code="K2B 1C3")],
-              [link("S1", "C1", "Father"), link("S2", "C2", "Father")])
-    assert [f.contacts for f in findings(c)] == [("C1", "C2")]
+    same = two_thomas_obriens("tob.hockey77@hotmail.com", "tob.hockey77@hotmail.com")
+    assert [f.contacts for f in findings(same)] == [("C1", "C2")]
 
 
 def test_a_placeholder_email_is_no_evidence():
