@@ -654,9 +654,11 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
         finding = action["finding"]
         kind = action["action"]
         if kind == "manual":
-            resolved_by = str(action.get("resolved_by") or "")
-            result.skipped.append((finding, f"resolved by {resolved_by} (nothing of its own "
-                                            "to change)" if resolved_by else
+            # One wording for all (the summary counts skips per reason); the plan names which
+            # finding resolves each.
+            result.skipped.append((finding, "resolved by its duplicate-contact finding's merge "
+                                            "(resolved_by in the plan; nothing of its own to "
+                                            "change)" if action.get("resolved_by") else
                                   "no automatic fix; follow its steps in the SIS"))
             continue
         if kind == "rename-username" and not decided(action):
