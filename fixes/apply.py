@@ -82,9 +82,38 @@ class ApplyResult:
     def first_rows(self, table: str, limit: int = 5) -> list[Change]:
         return [change for change in self.changes if change.table == table][:limit]
 
-    def text(self, limit: int = 5) -> str:
+    def changes_text(self, values: bool = True) -> str:
+        """Every change, action by action in plan order, before → after (terraform plan's
+        style): ``~`` a field set, ``+`` a row added, ``-`` a row removed. With ``values``
+        False each value (and the row's key) is replaced by its length, for a log that must
+        hold no personal data."""
+        lines: list[str] = []
+        current = None
+        for change in self.changes:
+            if (change.finding_id, change.action) != current:
+                current = (change.finding_id, change.action)
+                lines.append(f"{shown(change.finding_id)} ({change.action}):")
+            where = (f"{change.table} row {change.row}" if change.row
+                     else f"{change.table} new row")
+            key = f" [{shown(change.key)}]" if change.key and values else ""
+            if change.change == "set":
+                lines.append(f"  ~ {where}{key} {shown(change.column)}: "
+                             f"{_value(change.before, values)} → {_value(change.after, values)}")
+            elif change.change == "add":
+                lines.append(f"  + {where}{key}: {_value(change.after, values)}")
+            else:
+                lines.append(f"  - {where}{key}: {_value(change.before, values)}")
+        return "\n".join(lines)
+
+    def text(self, limit: int = 5, values: bool | None = None) -> str:
+        """What ``fix apply`` prints. ``values`` (a dry run's before → after of every change,
+        or, False, the same lines with each value's length only) adds :meth:`changes_text`;
+        None prints the counts and the first rows of each table, where and why only."""
         lines = [f"Wrote the fixed export to {shown(str(self.written))}" if self.written
                  else "Dry run: nothing written (use --write to write the fixed export)."]
+        if values is not None and self.changes:
+            lines.append("Changes, action by action (~ set, + added row, - removed row):")
+            lines.append(self.changes_text(values))
         lines.append(f"Plan: {self.actions} actions; {len(self.applied)} to apply, "
                      f"{len(self.already_applied)} already applied, {len(self.refused)} stale, "
                      f"{len(self.skipped)} skipped.")
@@ -94,6 +123,8 @@ class ApplyResult:
                          f"({self.shares.get(table, 0.0):.2%})")
             # Where and why only: this text ends up in scheduled-job logs, so no value (a name,
             # an email, an id that is a username) is printed; changes.csv has them.
+            if values is not None:
+                continue  # every change is listed above
             for change in self.first_rows(table, limit):
                 where = f"row {change.row}" if change.row else "new row"
                 what = f"set {shown(change.column)}" if change.change == "set" else change.change
@@ -102,8 +133,9 @@ class ApplyResult:
             total = sum(1 for change in self.changes if change.table == table)
             if total > limit:
                 lines.append(f"  ... and {total - limit} more changes")
-        if self.changes:
-            lines.append("Values before and after: changes.csv in the fixed export (--write).")
+        if self.changes and not values:
+            lines.append("Values before and after: changes.csv in the fixed export (--write)"
+                         + ("." if values is None else ", or this dry run without --no-values."))
         for finding_id, reason in self.refused:
             lines.append(f"Stale, refused: {finding_id}: {shown(reason)}")
         # Skipped actions are many (every finding with no automatic fix): a count per reason.
@@ -115,6 +147,12 @@ class ApplyResult:
         for message in self.blocked:
             lines.append(f"With --write this plan would be refused: {message}")
         return "\n".join(lines)
+
+
+def _value(value: str, shown_as_is: bool) -> str:
+    if not shown_as_is:
+        return f"<{len(value)} characters>" if value else "<empty>"
+    return shown(value) if value else '""'
 
 
 def _loose(column: str, value: str) -> str:
@@ -731,9 +769,12 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
     if over and not force:
         too_big = UserError(
             f"The plan changes more than {max_share:.0%} of "
-            + ", ".join(f"{export.tables[name].file} ({share:.1%})" for name, share in over.items())
+            + ", ".join(f"{export.tables[name].file} ({_touched(result, name)} of "
+                        f"{result.table_rows[name]} rows, {share:.1%})"
+                        for name, share in over.items())
             + "; review it and pass --force to apply it anyway",
-            [InputProblem("over-threshold", f"{share:.1%} of its rows would change",
+            [InputProblem("over-threshold", f"{_touched(result, name)} of its "
+                          f"{result.table_rows[name]} rows ({share:.1%}) would change",
                           file=export.tables[name].file) for name, share in over.items()])
     if not write:
         # A dry run shows everything the plan would do, and says what --write would refuse,
@@ -746,6 +787,10 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
     if write:
         _write(export, ws, result, board_path, out_path, source_fingerprint)
     return result
+
+
+def _touched(result: ApplyResult, table: str) -> int:
+    return sum(result.counts[table].values())
 
 
 def fingerprint_of(export: RawExport) -> dict[str, Any]:

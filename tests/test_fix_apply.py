@@ -360,3 +360,51 @@ def test_parental_mask_is_the_vectorised_is_parental():
     assert mask.tolist() == [True, False, True, False]
     assert mask.tolist() == [config.is_parental(w) for w in words]
     assert Config().parental_mask(pd.Series(["Mère", "Friend"])).tolist() == [True, False]
+
+
+def test_the_dry_run_states_every_change_before_and_after(tmp_path):
+    """terraform plan's style: each action's changes, in plan order, before → after; and the
+    same lines in changes.csv once written."""
+    board = write_board(tmp_path / "board")
+    plan = full_plan()
+    dry = apply_plan(plan, board, tmp_path / "fixed", force=True)
+    text = dry.text(values=True)
+    lines = text.splitlines()
+    assert "duplicate-contact:0001 (merge-contacts):" in lines
+    assert any(line.startswith("  ~ student_contacts row 3 [") and "contact_id: C2 → C1" in line
+               for line in lines), text
+    assert any(line.startswith("  + account_students new row") for line in lines), text
+    assert any(line.startswith("  - student_contacts row") for line in lines), text
+    # Actions appear in plan order, each once, with its own changes under it.
+    headers = [line.split(" ")[0] for line in lines
+               if line.endswith("):") and not line.startswith(("  ", "Changes"))]
+    assert headers == sorted(set(headers), key=headers.index)
+    applied = [a["finding"] for a in plan["actions"] if a["finding"] in dry.applied]
+    assert headers == applied
+    written = apply_plan(plan, board, tmp_path / "fixed", write=True, force=True)
+    with (tmp_path / "fixed" / "changes.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(dry.changes) == len(written.changes)
+    for row in rows:
+        if row["change"] == "set":
+            assert f"{row['column']}: {row['before'] or chr(34) * 2} → {row['after']}" in text
+
+
+def test_the_dry_run_without_values_prints_lengths_only(tmp_path):
+    board = write_board(tmp_path / "board")
+    result = apply_plan(full_plan(), board, tmp_path / "fixed", force=True)
+    text = result.text(values=False)
+    assert "~ student_contacts row 3 contact_id: <2 characters> → <2 characters>" in text
+    for value in ("jen@example.com", "Jennifer", "Jenny", "Smith", "555-0101", "1 Elm St",
+                  "Mother", "Emergency", "C2 →", "→ C1", "contact_id=", "'S1'"):
+        assert value not in text, value
+
+
+def test_the_share_refusal_names_each_table_with_its_counts(tmp_path):
+    board = write_board(tmp_path / "board")
+    with pytest.raises(UserError) as refused:
+        apply_plan(full_plan(), board, tmp_path / "fixed", write=True)
+    message = refused.value.message
+    assert "student_contacts.csv (2 of " in message and "rows, " in message
+    assert all(p.kind == "over-threshold" and " of its " in p.message
+               for p in refused.value.problems)
