@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import re
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -415,3 +418,63 @@ def test_a_short_row_among_quoted_commas_is_reported_and_quoted_commas_alone_loa
 
     _students_file(folder, b'000123,1021,"Ann, Marie",Lee\r\n000124,1021,"Bo, ""Jr""",Lee\r\n')
     assert load_board(folder).students["first_name"].tolist() == ["Ann, Marie", 'Bo, "Jr"']
+
+
+def _rewrite_sheet(path: Path, sheet: str, edit) -> Path:
+    """The workbook at ``path`` with one sheet's XML part rewritten by ``edit``."""
+    book = openpyxl.load_workbook(path)
+    part = f"xl/worksheets/sheet{book.sheetnames.index(sheet) + 1}.xml"
+    source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            target.writestr(info.filename, edit(content) if info.filename == part else content)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def test_a_formula_with_a_saved_result_reads_as_that_result(tmp_path):
+    """What Excel shows: the cached value of a calculated formula (Lee's last name typed as
+    =PROPER("lee") and saved), not blank and not the formula."""
+    path = write_xlsx_board(tmp_path / "b.xlsx", board_tables())
+
+    def formula(xml: bytes) -> bytes:
+        cell = re.search(rb'<c r="D2"[^>]*>.*?</c>', xml).group(0)
+        return xml.replace(cell, b'<c r="D2" t="str"><f>PROPER("lee")</f><v>Lee</v></c>')
+
+    board = load_board(_rewrite_sheet(path, "students", formula))
+    assert board.students["last_name"].iloc[0] == "Lee"
+
+
+def test_a_sheet_whose_used_range_starts_right_of_column_a_keeps_its_columns(tmp_path):
+    """A blank first column: the sheet is read from A1, so every value stays under its own
+    header (a reader that starts at the used range's first cell would keep that too; one that
+    mixes the two would shift the values one column)."""
+    path = write_xlsx_board(tmp_path / "b.xlsx", board_tables())
+    book = openpyxl.load_workbook(path)
+    book["schools"].insert_cols(1)
+    book.save(path)
+    schools = load_board(path).schools
+    assert schools["school_id"].tolist() == ["1021", "0900"]
+    assert schools["school_name"].tolist() == ["North Public", "Board Office"]
+
+
+def test_sheets_are_found_by_their_relationships_not_their_part_names(tmp_path):
+    """The part of a sheet is named by the workbook's relationships (xl/worksheets/sheet3.xml
+    may hold the first sheet): an uncalculated formula is reported on the right sheet."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in board_tables().items():
+        sheet = book.create_sheet(name)
+        headers = list(rows[0]) if rows else []
+        sheet.append(headers)
+        for row in rows:
+            sheet.append([row.get(h) for h in headers])
+    book.move_sheet("students", offset=3)
+    book["students"]["D3"] = '=UPPER("lee")'
+    book.save(tmp_path / "b.xlsx")
+    with pytest.raises(UserError) as failed:
+        load_board(tmp_path / "b.xlsx")
+    found = [p for p in failed.value.problems if p.kind == "uncalculated-formula"]
+    assert [(p.file, p.row, p.column) for p in found] == [("b.xlsx[students]", 3, "last_name")]
