@@ -205,28 +205,32 @@ def read_export(path: str | Path, mapping: HeaderMapping | None = None,
     raise UserError(f"{path} is neither a folder of CSV files nor an .xlsx workbook")
 
 
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _read_workbook(path: Path, mapping: HeaderMapping) -> RawExport:
-    from openpyxl import load_workbook
+    """The workbook's sheets as the audit read them: calamine, each sheet from A1, each cell
+    as the loader's ``cell_text`` makes it (so a date reads as the audit saw it)."""
+    import zipfile
+
+    from python_calamine import CalamineWorkbook
+
+    from audits.loading import ENTITIES_MESSAGE, _declares_entities, cell_text
 
     export = RawExport(path, "xlsx", files=[path.name])
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many types for a damaged file
+        with zipfile.ZipFile(path) as archive:
+            if _declares_entities(archive):
+                raise UserError(f"{path.name} cannot be read as a workbook: {ENTITIES_MESSAGE}")
+        book = CalamineWorkbook.from_path(str(path))
+    except UserError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a damaged file raises many types
         raise UserError(f"{path.name} cannot be read as a workbook: {error}") from None
     try:
-        for sheet in book.worksheets:
-            table = mapping.table_for(sheet.title)
+        for title in book.sheet_names:
+            table = mapping.table_for(title)
             if not table or table in export.tables:
                 continue
-            rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            rows = [[cell_text(v) for v in row]
+                    for row in book.get_sheet_by_name(title).to_python(skip_empty_area=False)]
             if not rows:
                 continue
             headers = rows[0]
@@ -236,7 +240,7 @@ def _read_workbook(path: Path, mapping: HeaderMapping) -> RawExport:
             data = [row[:width] + [""] * (width - len(row)) for row in rows[1:]]
             data = [row if any(row) else [] for row in data]
             columns = [mapping.column_for(table, header) for header in headers]
-            export.tables[table] = RawTable(table, sheet.title, headers, columns, data)
+            export.tables[table] = RawTable(table, title, headers, columns, data)
     finally:
         book.close()
     return export
