@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from audits.cells import INVISIBLE_JS, visible
+from audits.usernames import EMAIL_PATTERN, PLACEHOLDER_EMAILS, PLACEHOLDER_LOCAL_PARTS
 from audits.errors import UserError
 from reports import wording
 from audits.collector import collector_paused
@@ -94,11 +95,49 @@ def _finding_entries(report: "ReportInput") -> Iterator[tuple[dict[str, Any], di
         if "pairs_total" in entry:  # only a capped list carries it
             light["pairs_total"] = entry["pairs_total"]
         light["fixable"] = plan is not None
+        cause = finding_cause(entry)
+        if cause:
+            light["cause"] = cause
         fix = entry["fix"]
         yield light, {"evidence": entry["evidence"],
                       "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
                       "household": entry["household"], "plan": plan,
                       "suppress": suppress_targets(entry)}
+
+
+def finding_cause(entry: dict[str, Any]) -> str:
+    """What the finding says caused it, for the page's "Cause" filter: a username clash's cause
+    ("family email shared by two parents"), a missing username's problem ("contains a space");
+    "" for a check whose findings have one cause."""
+    fix, evidence = entry.get("fix") or {}, entry.get("evidence") or {}
+    for value in (fix.get("cause"), evidence.get("cause"), evidence.get("problem")):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def known_usernames(report: "ReportInput") -> list[str]:
+    """Every username and email the findings show (lower case): a rename typed in the page must
+    not be one of them. The export's other records are not in the page; `fix apply` checks
+    those (fixes/preconditions.py, new-value-unused)."""
+    known: set[str] = set()
+    for finding in report.findings:
+        entry = finding.to_dict()
+        fix = entry.get("fix") or {}
+        values = [entry.get("username"), fix.get("username")]
+        values += [c.get("email") for c in fix.get("contacts") or [] if isinstance(c, dict)]
+        values += [s.get("email") for s in fix.get("staff") or [] if isinstance(s, dict)]
+        values += [a.get("username") for a in fix.get("accounts") or [] if isinstance(a, dict)]
+        known.update(str(v).strip().lower() for v in values if isinstance(v, str) and v.strip())
+    return sorted(known)
+
+
+def review_key(report: "ReportInput") -> str:
+    """Where the page keeps its review in the browser: one key per report (the export's
+    fingerprint and the run's stamp), the same each time that report is opened."""
+    export = (getattr(report, "fingerprint", None) or {}).get("export") or ""
+    when = report.generated_at.isoformat()  # type: ignore[union-attr]
+    return f"connect-audit/review/v1|{export}|{when}|{report.board_name or ''}"
 
 
 def _page_data(report: "ReportInput", index: list[dict[str, Any]],
@@ -126,6 +165,10 @@ def _page_data(report: "ReportInput", index: list[dict[str, Any]],
         "suppressions": {"schema": SUPPRESSIONS_SCHEMA, "suppressions": []},
         "redacted": bool(getattr(report, "redacted", False)),
         "invisible": INVISIBLE_JS,
+        "review_key": review_key(report),
+        "usernames": {"pattern": EMAIL_PATTERN, "placeholders": sorted(PLACEHOLDER_EMAILS),
+                      "placeholder_locals": sorted(PLACEHOLDER_LOCAL_PARTS),
+                      "known": known_usernames(report)},
     }
     if details is None:
         del data["details"]
