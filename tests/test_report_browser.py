@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -25,6 +26,7 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
                        reason="Chromium is not installed (CI installs it and never skips)"),
 ]
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -66,6 +68,7 @@ def test_filter_open_see_household_accept_two_and_download_plan(opened):
     page, findings, trouble, tmp_path = opened
     rows = page.locator("tr.finding")
     assert rows.count() == len(findings)
+    page.fill("#decided-by", "Ana")
 
     page.select_option("#school-filter", "1021")
     expected = [f for f in findings if "1021" in f.school_ids]
@@ -102,10 +105,15 @@ def test_filter_open_see_household_accept_two_and_download_plan(opened):
     saved = tmp_path / "fix-plan.json"
     download.save_as(saved)
     plan = json.loads(saved.read_text())
-    # In report order (findings.json's order), as `connect-audit fix plan` lists them.
+    # In report order (findings.json's order), as `connect-audit fix plan` lists them; each
+    # decision with who made it and when.
     accepted = [f for f in sort_findings(findings) if f.id in (duplicate.id, siblings.id)]
-    assert plan == plan_document([plan_action(f.to_dict()) for f in accepted],
-                                 source="demo-board")
+    times = [action.pop("decided_at") for action in plan["actions"]]
+    rejected_at = plan["rejected"][0].pop("decided_at")
+    assert all(ISO_UTC.fullmatch(t) for t in [*times, rejected_at])
+    assert plan == plan_document([{**plan_action(f.to_dict()), "decided_by": "Ana"}
+                                  for f in accepted], source="demo-board", reviewer="Ana",
+                                 rejected=[{"finding": access.id, "decided_by": "Ana"}])
     assert trouble == []
 
 
