@@ -738,6 +738,7 @@
     return names.every(function (n) { return tb[n] && tb[n].sha256 === ta[n].sha256; });
   }
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function naming(n) { return n === 1 ? "1 decision names a finding" : n + " decisions name findings"; }
   function loadPlan(doc, name) {
     if (!sameExport(doc.export, DATA.plan.export)) {
       note(name + " was made from another export (" +
@@ -775,8 +776,8 @@
       document.getElementById("decided-by").value = fallbackBy;
     }
     var text = "Loaded from " + name + ": " + accepted + " accepted, " + rejected + " rejected.";
-    if (unknown) { text += " " + plural(unknown, "decision") + " name findings not in this report: not loaded."; }
-    if (unfixable) { text += " " + plural(unfixable, "decision") + " name findings with no fix to plan here: not loaded."; }
+    if (unknown) { text += " " + naming(unknown) + " not in this report: not loaded."; }
+    if (unfixable) { text += " " + naming(unfixable) + " with no fix to plan here: not loaded."; }
     note(text, unknown + unfixable > 0);
   }
   function loadSuppressions(doc, name) {
