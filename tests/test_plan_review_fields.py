@@ -23,7 +23,8 @@ def reviewed_plan() -> dict:
     for action in plan["actions"]:
         action.update(decided_at="2026-12-02T03:04:05Z", decided_by="Ana Reviewer")
     return plan_document(plan["actions"], source="board", reviewer="Ana Reviewer",
-                         rejected=[{"finding": link["finding"], "decided_at": "2026-12-02T03:05:00Z",
+                         rejected=[{"finding": link["finding"],
+                                    "decided_at": "2026-12-02T03:05:00Z",
                                     "decided_by": "Ana Reviewer", "reason": "not siblings"}])
 
 
@@ -101,7 +102,8 @@ def test_the_page_keeps_each_reports_review_apart():
 
     def report(minute, second=0, export="0aeaad6631878e10"):
         return ReportInput(sample_findings(), schools=SAMPLE_SCHOOLS,
-                           generated_at=datetime(2026, 12, 2, 3, minute, second, tzinfo=timezone.utc),
+                           generated_at=datetime(2026, 12, 2, 3, minute, second,
+                                                 tzinfo=timezone.utc),
                            fingerprint={"algorithm": "sha256", "export": export, "tables": {}})
 
     assert review_key(report(1)) == review_key(report(1))

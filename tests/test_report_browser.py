@@ -407,7 +407,8 @@ def test_bulk_accept_rename_download_apply_and_load_back(browser, demo, tmp_path
         changes = list(csv.DictReader(handle))
     assert {c["finding_id"] for c in changes} == set(manifest["applied"])
     assert [(c["key"], c["column"], c["after"]) for c in changes
-            if c["finding_id"] == clash_id] == [(f"contact_id={chosen}", "email", "Reviewed.Parent@Example.org")]
+            if c["finding_id"] == clash_id] == [
+                (f"contact_id={chosen}", "email", "Reviewed.Parent@Example.org")]
 
     # Load-back, in a browser that never saw this review.
     context, page, trouble, dialogs = open_report(browser, folder / "audit.html")
