@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from audits.cells import INVISIBLE_JS, visible
+from audits.checks.username_clash import ONE_PERSON_TWO_RECORDS
 from audits.usernames import EMAIL_PATTERN, PLACEHOLDER_EMAILS, PLACEHOLDER_LOCAL_PARTS
 from audits.errors import UserError
 from reports import wording
@@ -79,17 +80,20 @@ def report_data(report: "ReportInput") -> dict[str, Any]:
     """The data the page's script renders: ``findings`` (one light entry per finding, for the
     table, filters and search) and ``details`` (evidence, fix, household picture and plan
     action of each finding, in the same order); ``plan`` is the empty fix-plan envelope."""
-    index, details = [], []
-    for light, detail in _finding_entries(report):
+    index, details, known = [], [], set()
+    for light, detail in _finding_entries(report, known):
         index.append(light)
         details.append(detail)
-    return _page_data(report, index, details)
+    return _page_data(report, index, details, known)
 
 
-def _finding_entries(report: "ReportInput") -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """Each finding's table entry and its details, in the report's order."""
+def _finding_entries(report: "ReportInput", known: set[str]
+                     ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each finding's table entry and its details, in the report's order; the usernames and
+    emails the findings show are added to ``known``."""
     for finding in report.findings:
         entry = finding.to_dict()
+        known.update(usernames_shown(entry))
         plan = _plan_action(entry)
         light = {key: entry[key] for key in INDEX_FIELDS}
         if "pairs_total" in entry:  # only a capped list carries it
@@ -116,20 +120,16 @@ def finding_cause(entry: dict[str, Any]) -> str:
     return ""
 
 
-def known_usernames(report: "ReportInput") -> list[str]:
-    """Every username and email the findings show (lower case): a rename typed in the page must
-    not be one of them. The export's other records are not in the page; `fix apply` checks
-    those (fixes/preconditions.py, new-value-unused)."""
-    known: set[str] = set()
-    for finding in report.findings:
-        entry = finding.to_dict()
-        fix = entry.get("fix") or {}
-        values = [entry.get("username"), fix.get("username")]
-        values += [c.get("email") for c in fix.get("contacts") or [] if isinstance(c, dict)]
-        values += [s.get("email") for s in fix.get("staff") or [] if isinstance(s, dict)]
-        values += [a.get("username") for a in fix.get("accounts") or [] if isinstance(a, dict)]
-        known.update(str(v).strip().lower() for v in values if isinstance(v, str) and v.strip())
-    return sorted(known)
+def usernames_shown(entry: dict[str, Any]) -> set[str]:
+    """The usernames and emails a finding (a findings.json entry) shows, in lower case: a
+    rename typed in the page must not be one of them. The export's other records are not in
+    the page; `fix apply` checks those (fixes/preconditions.py, new-value-unused)."""
+    fix = entry.get("fix") or {}
+    values = [entry.get("username"), fix.get("username")]
+    values += [c.get("email") for c in fix.get("contacts") or [] if isinstance(c, dict)]
+    values += [s.get("email") for s in fix.get("staff") or [] if isinstance(s, dict)]
+    values += [a.get("username") for a in fix.get("accounts") or [] if isinstance(a, dict)]
+    return {v.strip().lower() for v in values if isinstance(v, str) and v.strip()}
 
 
 def review_key(report: "ReportInput") -> str:
@@ -141,7 +141,7 @@ def review_key(report: "ReportInput") -> str:
 
 
 def _page_data(report: "ReportInput", index: list[dict[str, Any]],
-               details: list[dict[str, Any]] | None) -> dict[str, Any]:
+               details: list[dict[str, Any]] | None, known: set[str]) -> dict[str, Any]:
     """:func:`report_data` around its findings (``details`` left out when None)."""
     from fixes.plan import plan_document
 
@@ -168,7 +168,8 @@ def _page_data(report: "ReportInput", index: list[dict[str, Any]],
         "review_key": review_key(report),
         "usernames": {"pattern": EMAIL_PATTERN, "placeholders": sorted(PLACEHOLDER_EMAILS),
                       "placeholder_locals": sorted(PLACEHOLDER_LOCAL_PARTS),
-                      "known": known_usernames(report)},
+                      "known": sorted(known),
+                      "one_person_cause": ONE_PERSON_TWO_RECORDS},
     }
     if details is None:
         del data["details"]
@@ -221,10 +222,11 @@ def _page_parts(report: "ReportInput") -> tuple[str, list[bytes]]:
     while the findings are read, and never becomes one string; the template is rendered with
     a marker where each goes."""
     index: list[dict[str, Any]] = []
+    known: set[str] = set()
     blocks: list[bytes] = []
     chunk: list[dict[str, Any]] = []
     with collector_paused():
-        for light, detail in _finding_entries(report):
+        for light, detail in _finding_entries(report, known):
             index.append(light)
             chunk.append(detail)
             if len(chunk) == DETAIL_CHUNK:
@@ -233,7 +235,7 @@ def _page_parts(report: "ReportInput") -> tuple[str, list[bytes]]:
         if chunk:
             blocks.append(json_for_script_bytes(chunk))
         del chunk
-        data_json = json_for_script_bytes(_page_data(report, index, None))
+        data_json = json_for_script_bytes(_page_data(report, index, None, known))
         del index
     # A marker no data can contain: the text between markers is the template's own markup.
     marker = f"<!--{secrets.token_hex(16)}-->"

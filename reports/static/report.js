@@ -279,7 +279,12 @@
         review.appendChild(el("span", { "class": "hint decided" }, " " + state.review[f.id] + " by " +
                               state.decided[f.id].by + ", " + state.decided[f.id].at));
       }
-      if (d.plan.action === "rename-username") {
+      if (d.plan.action === "rename-username" && f.cause && f.cause === RULES.one_person_cause) {
+        // Its own steps say not to rename: merging the two records resolves it.
+        review.appendChild(el("p", { "class": "hint" },
+          "Two records of one person hold this username: merging them (the duplicate-contact " +
+          "finding) resolves it. No rename to decide here."));
+      } else if (d.plan.action === "rename-username") {
         review.appendChild(renameBox(f, d.plan));
       } else if (d.plan.needs_decision) {
         review.appendChild(el("p", { "class": "hint" },
@@ -680,22 +685,23 @@
     p.textContent = text;
     p.hidden = !text;
   }
+  /* Kept small: the decisions made together (a bulk accept of thousands) share one entry, and
+     every report opened from disk shares the browser's few megabytes for files. */
   function saveReview() {
     if (!STORE) { return; }
-    var decisions = {};
+    var groups = {}, list = [];
     for (var id in state.review) {
-      var entry = { d: state.review[id] }, when = state.decided[id] || {};
-      if (when.at) { entry.at = when.at; }
-      if (when.by) { entry.by = when.by; }
-      if (state.rename[id]) { entry.rename = state.rename[id]; }
-      decisions[id] = entry;
-    }
-    for (var other in state.rename) {
-      if (!decisions[other]) { decisions[other] = { rename: state.rename[other] }; }
+      var when = state.decided[id] || {};
+      var key = [state.review[id], when.at || "", when.by || ""].join("\u0000");
+      if (!groups[key]) {
+        groups[key] = { d: state.review[id], at: when.at || "", by: when.by || "", ids: [] };
+        list.push(groups[key]);
+      }
+      groups[key].ids.push(id);
     }
     try {
       STORE.setItem(DATA.review_key, JSON.stringify({ reviewer: state.reviewer,
-        decisions: decisions, suppress: state.suppress }));
+        decisions: list, rename: state.rename, suppress: state.suppress }));
     } catch (e) {
       storageNote("This browser refused to keep more decisions (its storage is full): download " +
                   "the fix plan before closing the page; Load decisions reads it back.");
@@ -715,14 +721,15 @@
       state.reviewer = saved.reviewer;
       document.getElementById("decided-by").value = saved.reviewer;
     }
-    var decisions = saved.decisions || {};
-    for (var id in decisions) {
-      if (!BY_ID[id] || !BY_ID[id].fixable) { continue; }
-      var entry = decisions[id] || {};
-      if (entry.d === "accepted" || entry.d === "rejected") {
-        setDecision(id, entry.d, entry.at, entry.by || "");
-      }
-      if (Array.isArray(entry.rename)) { state.rename[id] = entry.rename; }
+    (Array.isArray(saved.decisions) ? saved.decisions : []).forEach(function (group) {
+      if (!group || (group.d !== "accepted" && group.d !== "rejected")) { return; }
+      (group.ids || []).forEach(function (id) {
+        if (BY_ID[id] && BY_ID[id].fixable) { setDecision(id, group.d, group.at, group.by || ""); }
+      });
+    });
+    var renames = saved.rename || {};
+    for (var id in renames) {
+      if (BY_ID[id] && Array.isArray(renames[id])) { state.rename[id] = renames[id]; }
     }
     var marks = saved.suppress || {};
     for (var sid in marks) { if (BY_ID[sid]) { state.suppress[sid] = marks[sid]; } }
