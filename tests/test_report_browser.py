@@ -294,6 +294,7 @@ def test_decisions_survive_a_reload_and_stay_with_their_report(browser, demo, tm
         download = page.locator("#download-plan")
         expect(download).to_be_disabled()
         assert "Nothing to download" in download.get_attribute("title")
+        assert "Nothing to download" in page.locator("#download-reason").inner_text()
         accepted = [first_of(document, check)["id"] for check in
                     ("duplicate-contact", "unlinked-siblings", "missing-sibling-access")]
         rejected = first_of(document, "username-clash")["id"]

@@ -435,6 +435,9 @@
       : c.accepted + c.rejected === 0 ? "Nothing to download yet: accept or reject a fix first."
       : "Download fix-plan.json: " + c.accepted + " accepted, " + c.rejected + " rejected.";
     button.textContent = c.accepted + c.rejected ? "Download fix plan (" + c.accepted + ")" : "Download fix plan";
+    var reason = document.getElementById("download-reason");
+    reason.textContent = button.disabled ? button.title : "";
+    reason.hidden = !button.disabled;
   }
   function bulkTargets() {
     return filtered.filter(function (f) { return f.fixable; });
