@@ -78,6 +78,10 @@ class ApplyResult:
     retired: list[dict[str, str]] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     """Dry run only: why ``--write`` would refuse this plan as it stands."""
+    reviewer: str = ""
+    """Who reviewed the plan (its ``reviewer``), "" when it does not say."""
+    rejected: list[str] = field(default_factory=list)
+    """Findings the reviewer rejected (the plan's ``rejected``): nothing is done for them."""
 
     def first_rows(self, table: str, limit: int = 5) -> list[Change]:
         return [change for change in self.changes if change.table == table][:limit]
@@ -117,6 +121,12 @@ class ApplyResult:
         lines.append(f"Plan: {self.actions} actions; {len(self.applied)} to apply, "
                      f"{len(self.already_applied)} already applied, {len(self.refused)} stale, "
                      f"{len(self.skipped)} skipped.")
+        if self.reviewer or self.rejected:
+            # The reviewer is the analyst who signed the plan off, named so that the log says
+            # whose decisions were applied.
+            lines.append((f"Reviewed by {shown(self.reviewer)}" if self.reviewer
+                          else "Reviewer not named")
+                         + f"; {len(self.rejected)} rejected finding(s) left as they are.")
         for table, counts in self.counts.items():
             lines.append(f"{table}: {counts['changed']} changed, {counts['added']} added, "
                          f"{counts['removed']} removed of {self.table_rows.get(table, 0)} rows "
@@ -662,6 +672,13 @@ def validate_plan(plan: Any) -> list[dict]:
                         f"({merged[contact]} and {action.get('finding')}); keep one",
                         file="plan", row=number))
                 merged.setdefault(contact, action.get("finding"))
+    for number, entry in enumerate(plan.get("rejected") or [], 1):
+        finding = entry.get("finding") if isinstance(entry, Mapping) else None
+        if finding in seen:
+            # Accepted and rejected at once: which the reviewer meant is not for apply to guess.
+            problems.append(InputProblem("bad-action", "a finding is both an action and "
+                                         "rejected; keep one", value=str(finding),
+                                         file="plan", row=number, column="rejected"))
     if problems:
         raise UserError("The fix plan cannot be applied", problems)
     return actions
@@ -686,7 +703,9 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
         if action["action"] == "merge-contacts":
             for cid in action.get("retire") or []:
                 ws.merged_into[str(cid)] = (str(action["survivor"]), action["finding"])
-    result = ApplyResult(actions=len(actions))
+    result = ApplyResult(actions=len(actions), reviewer=str(plan.get("reviewer") or ""),
+                         rejected=[str(entry.get("finding")) for entry in plan.get("rejected") or []
+                                   if isinstance(entry, Mapping)])
     retired: list[dict[str, str]] = []
     for action in actions:
         finding = action["finding"]
@@ -1003,6 +1022,10 @@ def _write(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Pa
         manifest = {"schema": UNDO_SCHEMA, "source": str(board_path), "kind": export.kind,
                     "files": files, "artifacts": artifacts,
                     "applied": result.applied, "source_fingerprint": source_fingerprint}
+        if result.reviewer:
+            manifest["reviewer"] = result.reviewer
+        if result.rejected:
+            manifest["rejected"] = result.rejected
         (undo / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False),
                                             encoding="utf-8")
         if out_path.exists():  # another run wrote it meanwhile: never merge into it

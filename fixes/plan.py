@@ -275,13 +275,21 @@ def plan_action(finding: dict) -> dict | None:
 
 
 def plan_document(actions: list[dict], *, source: str | None,
-                  export: Mapping[str, Any] | None = None) -> dict:
+                  export: Mapping[str, Any] | None = None, reviewer: str | None = None,
+                  rejected: list[dict] | None = None) -> dict:
     """The plan envelope around ``actions`` (nothing in it is derived from them); ``export`` is
-    the fingerprint of the export the findings came from, which binds the plan to it."""
+    the fingerprint of the export the findings came from, which binds the plan to it.
+    ``reviewer`` is who reviewed it and ``rejected`` the findings they looked at and turned
+    down (``finding``, ``decided_at``, ``decided_by``, ``reason``): `apply` changes nothing for
+    those, and a later review knows they were seen."""
     document = {"schema": SCHEMA, "source": source, "review": REVIEW_NOTE}
+    if reviewer:
+        document["reviewer"] = reviewer
     if export:
         document["export"] = dict(export)
     document["actions"] = list(actions)
+    if rejected is not None:
+        document["rejected"] = list(rejected)
     return document
 
 
@@ -380,6 +388,11 @@ def read_plan(path: str | Path) -> dict:
 MAX_PLAN_BYTES = 1024 ** 3
 
 
+DECIDED_AT = {"type": "string", "maxLength": 40,
+              "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"}
+"""When a reviewer decided: ISO 8601 in UTC, as the review page writes it."""
+
+
 def _plan_schema() -> dict[str, Any]:
     from audits.documents import FINGERPRINT, ID, strings, text
 
@@ -395,7 +408,8 @@ def _plan_schema() -> dict[str, Any]:
     common = {"finding": text(200), "check": text(100), "title": text(5000),
               "confidence": {"type": "number", "minimum": 0, "maximum": 1},
               "needs_decision": {"type": "boolean"}, "steps": strings(10_000, text(20_000)),
-              "note": text(5000), "preconditions": strings(100, text(1000))}
+              "note": text(5000), "preconditions": strings(100, text(1000)),
+              "decided_at": DECIDED_AT, "decided_by": text(200)}
     by_action = {
         "merge-contacts": {
             "required": ["survivor", "retire"],
@@ -443,6 +457,11 @@ def _plan_schema() -> dict[str, Any]:
             "source": {"type": ["string", "null"], "maxLength": 4096},
             "review": text(5000),
             "export": FINGERPRINT,
+            "reviewer": text(200),
+            "rejected": {"type": "array", "maxItems": 5_000_000, "items": {
+                "type": "object", "required": ["finding"],
+                "properties": {"finding": text(200), "decided_at": DECIDED_AT,
+                               "decided_by": text(200), "reason": text(5000)}}},
             "actions": {"type": "array", "maxItems": 5_000_000, "items": {
                 "type": "object", "required": ["finding", "action"],
                 "properties": {"action": {"enum": list(ACTIONS)}, "finding": text(200)},

@@ -36,6 +36,9 @@ def _manifest_schema() -> dict:
                                "fixed_sha256": SHA256, "changed": {"type": "boolean"}}}},
             "artifacts": strings(100, text(200)),
             "applied": strings(10_000_000, text(200)),
+            # Both optional: a manifest written before plans named their reviewer has neither.
+            "reviewer": text(200),
+            "rejected": strings(10_000_000, text(200)),
             "source_fingerprint": {"anyOf": [FINGERPRINT, {"type": "null"}]}}}
 
 

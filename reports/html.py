@@ -18,6 +18,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from audits.cells import INVISIBLE_JS, visible
+from audits.checks.username_clash import ONE_PERSON_TWO_RECORDS
+from audits.usernames import EMAIL_PATTERN, PLACEHOLDER_EMAILS, PLACEHOLDER_LOCAL_PARTS
 from audits.errors import UserError
 from reports import wording
 from audits.collector import collector_paused
@@ -78,22 +80,28 @@ def report_data(report: "ReportInput") -> dict[str, Any]:
     """The data the page's script renders: ``findings`` (one light entry per finding, for the
     table, filters and search) and ``details`` (evidence, fix, household picture and plan
     action of each finding, in the same order); ``plan`` is the empty fix-plan envelope."""
-    index, details = [], []
-    for light, detail in _finding_entries(report):
+    index, details, known = [], [], set()
+    for light, detail in _finding_entries(report, known):
         index.append(light)
         details.append(detail)
-    return _page_data(report, index, details)
+    return _page_data(report, index, details, known)
 
 
-def _finding_entries(report: "ReportInput") -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """Each finding's table entry and its details, in the report's order."""
+def _finding_entries(report: "ReportInput", known: set[str]
+                     ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each finding's table entry and its details, in the report's order; the usernames and
+    emails the findings show are added to ``known``."""
     for finding in report.findings:
         entry = finding.to_dict()
+        known.update(usernames_shown(entry))
         plan = _plan_action(entry)
         light = {key: entry[key] for key in INDEX_FIELDS}
         if "pairs_total" in entry:  # only a capped list carries it
             light["pairs_total"] = entry["pairs_total"]
         light["fixable"] = plan is not None
+        cause = finding_cause(entry)
+        if cause:
+            light["cause"] = cause
         fix = entry["fix"]
         yield light, {"evidence": entry["evidence"],
                       "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
@@ -101,8 +109,39 @@ def _finding_entries(report: "ReportInput") -> Iterator[tuple[dict[str, Any], di
                       "suppress": suppress_targets(entry)}
 
 
+def finding_cause(entry: dict[str, Any]) -> str:
+    """What the finding says caused it, for the page's "Cause" filter: a username clash's cause
+    ("family email shared by two parents"), a missing username's problem ("contains a space");
+    "" for a check whose findings have one cause."""
+    fix, evidence = entry.get("fix") or {}, entry.get("evidence") or {}
+    for value in (fix.get("cause"), evidence.get("cause"), evidence.get("problem")):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def usernames_shown(entry: dict[str, Any]) -> set[str]:
+    """The usernames and emails a finding (a findings.json entry) shows, in lower case: a
+    rename typed in the page must not be one of them. The export's other records are not in
+    the page; `fix apply` checks those (fixes/preconditions.py, new-value-unused)."""
+    fix = entry.get("fix") or {}
+    values = [entry.get("username"), fix.get("username")]
+    values += [c.get("email") for c in fix.get("contacts") or [] if isinstance(c, dict)]
+    values += [s.get("email") for s in fix.get("staff") or [] if isinstance(s, dict)]
+    values += [a.get("username") for a in fix.get("accounts") or [] if isinstance(a, dict)]
+    return {v.strip().lower() for v in values if isinstance(v, str) and v.strip()}
+
+
+def review_key(report: "ReportInput") -> str:
+    """Where the page keeps its review in the browser: one key per report (the export's
+    fingerprint and the run's stamp), the same each time that report is opened."""
+    export = (getattr(report, "fingerprint", None) or {}).get("export") or ""
+    when = report.generated_at.isoformat()  # type: ignore[union-attr]
+    return f"connect-audit/review/v1|{export}|{when}|{report.board_name or ''}"
+
+
 def _page_data(report: "ReportInput", index: list[dict[str, Any]],
-               details: list[dict[str, Any]] | None) -> dict[str, Any]:
+               details: list[dict[str, Any]] | None, known: set[str]) -> dict[str, Any]:
     """:func:`report_data` around its findings (``details`` left out when None)."""
     from fixes.plan import plan_document
 
@@ -126,6 +165,11 @@ def _page_data(report: "ReportInput", index: list[dict[str, Any]],
         "suppressions": {"schema": SUPPRESSIONS_SCHEMA, "suppressions": []},
         "redacted": bool(getattr(report, "redacted", False)),
         "invisible": INVISIBLE_JS,
+        "review_key": review_key(report),
+        "usernames": {"pattern": EMAIL_PATTERN, "placeholders": sorted(PLACEHOLDER_EMAILS),
+                      "placeholder_locals": sorted(PLACEHOLDER_LOCAL_PARTS),
+                      "known": sorted(known),
+                      "one_person_cause": ONE_PERSON_TWO_RECORDS},
     }
     if details is None:
         del data["details"]
@@ -178,10 +222,11 @@ def _page_parts(report: "ReportInput") -> tuple[str, list[bytes]]:
     while the findings are read, and never becomes one string; the template is rendered with
     a marker where each goes."""
     index: list[dict[str, Any]] = []
+    known: set[str] = set()
     blocks: list[bytes] = []
     chunk: list[dict[str, Any]] = []
     with collector_paused():
-        for light, detail in _finding_entries(report):
+        for light, detail in _finding_entries(report, known):
             index.append(light)
             chunk.append(detail)
             if len(chunk) == DETAIL_CHUNK:
@@ -190,7 +235,7 @@ def _page_parts(report: "ReportInput") -> tuple[str, list[bytes]]:
         if chunk:
             blocks.append(json_for_script_bytes(chunk))
         del chunk
-        data_json = json_for_script_bytes(_page_data(report, index, None))
+        data_json = json_for_script_bytes(_page_data(report, index, None, known))
         del index
     # A marker no data can contain: the text between markers is the template's own markup.
     marker = f"<!--{secrets.token_hex(16)}-->"

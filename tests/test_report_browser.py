@@ -4,8 +4,10 @@ network request, and hostile names stay text."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -25,6 +27,7 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
                        reason="Chromium is not installed (CI installs it and never skips)"),
 ]
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -66,6 +69,7 @@ def test_filter_open_see_household_accept_two_and_download_plan(opened):
     page, findings, trouble, tmp_path = opened
     rows = page.locator("tr.finding")
     assert rows.count() == len(findings)
+    page.fill("#decided-by", "Ana")
 
     page.select_option("#school-filter", "1021")
     expected = [f for f in findings if "1021" in f.school_ids]
@@ -102,10 +106,15 @@ def test_filter_open_see_household_accept_two_and_download_plan(opened):
     saved = tmp_path / "fix-plan.json"
     download.save_as(saved)
     plan = json.loads(saved.read_text())
-    # In report order (findings.json's order), as `connect-audit fix plan` lists them.
+    # In report order (findings.json's order), as `connect-audit fix plan` lists them; each
+    # decision with who made it and when.
     accepted = [f for f in sort_findings(findings) if f.id in (duplicate.id, siblings.id)]
-    assert plan == plan_document([plan_action(f.to_dict()) for f in accepted],
-                                 source="demo-board")
+    times = [action.pop("decided_at") for action in plan["actions"]]
+    rejected_at = plan["rejected"][0].pop("decided_at")
+    assert all(ISO_UTC.fullmatch(t) for t in [*times, rejected_at])
+    assert plan == plan_document([{**plan_action(f.to_dict()), "decided_by": "Ana"}
+                                  for f in accepted], source="demo-board", reviewer="Ana",
+                                 rejected=[{"finding": access.id, "decided_by": "Ana"}])
     assert trouble == []
 
 
@@ -206,3 +215,269 @@ def test_dense_household_labels_do_not_overlap_and_long_names_keep_a_tooltip(bro
         assert svg.locator("path.edge title").count() == svg.locator("path.edge").count()
     finally:
         page.close()
+
+
+# ------------------------------------------------------------------ review on the demo board
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo board and its reports, as `connect-audit demo` writes them."""
+    from click.testing import CliRunner
+
+    from audits.cli import main
+
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(main, ["demo", "--out", str(out / "demo")])
+    assert result.exit_code == 0, result.output
+    folder = out / "demo"
+    return folder, json.loads((folder / "findings.json").read_text(encoding="utf-8"))
+
+
+def open_report(browser, html: Path, **context_options):
+    """A fresh browser context (its own storage) with ``html`` open; page errors, console
+    errors and requests outside file:, data: and blob: go to ``trouble``; every dialog is
+    accepted and its message kept in ``dialogs``."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000},
+                                  **context_options)
+    page = context.new_page()
+    trouble: list[str] = []
+    dialogs: list[str] = []
+    page.on("console", lambda m: m.type == "error" and trouble.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: trouble.append(f"page error: {e}"))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    page.on("request", lambda r: r.url.split(":", 1)[0] not in ("file", "data", "blob")
+            and trouble.append(f"request: {r.url}"))
+    page.goto(html.as_uri())
+    page.wait_for_selector("body[data-ready=true]")
+    return context, page, trouble, dialogs
+
+
+def find(page, finding_id: str):
+    """The row of one finding, found by searching its id (the table draws 100 rows at a time)."""
+    page.fill("#search", finding_id)
+    expect(page.locator("tr.finding")).to_have_count(1)
+    return page.locator(f'tr.finding[data-id="{finding_id}"]')
+
+
+def opened_detail(page, finding_id: str):
+    """The detail row of one finding, opened if it is not."""
+    row = find(page, finding_id)
+    detail = page.locator(f'tr[data-detail-for="{finding_id}"]')
+    if not detail.count():
+        row.click()
+    return detail
+
+
+def decide(page, finding_id: str, button: str):
+    opened_detail(page, finding_id)
+    page.locator(f'tr[data-detail-for="{finding_id}"]').get_by_role("button", name=button).click()
+
+
+def shown_ids(page, review: str) -> set[str]:
+    page.fill("#search", "")
+    page.select_option("#decision-filter", review)
+    ids = set(page.locator("tr.finding").evaluate_all(
+        "rows => rows.map(r => r.getAttribute('data-id'))"))
+    page.select_option("#decision-filter", "")
+    return ids
+
+
+def first_of(document, check, **fix):
+    return next(f for f in document["findings"] if f["check"] == check
+                and all(f["fix"].get(k) == v for k, v in fix.items()))
+
+
+def test_decisions_survive_a_reload_and_stay_with_their_report(browser, demo, tmp_path):
+    folder, document = demo
+    context, page, trouble, dialogs = open_report(browser, folder / "audit.html")
+    try:
+        download = page.locator("#download-plan")
+        expect(download).to_be_disabled()
+        assert "Nothing to download" in download.get_attribute("title")
+        assert "Nothing to download" in page.locator("#download-reason").inner_text()
+        accepted = [first_of(document, check)["id"] for check in
+                    ("duplicate-contact", "unlinked-siblings", "missing-sibling-access")]
+        rejected = first_of(document, "username-clash")["id"]
+
+        # The first decision asks for the reviewer's name and is not taken without it.
+        decide(page, accepted[0], "Accept fix")
+        assert "Reviewer" in page.locator("#review-note").inner_text()
+        assert "0 fixes accepted, 0 rejected" in page.locator("#review-status").inner_text()
+        page.fill("#decided-by", "Ana Reviewer")
+        for finding_id in accepted:
+            decide(page, finding_id, "Accept fix")
+        decide(page, rejected, "Reject fix")
+        assert "3 fixes accepted, 1 rejected" in page.locator("#review-status").inner_text()
+
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        assert "3 fixes accepted, 1 rejected" in page.locator("#review-status").inner_text()
+        assert page.input_value("#decided-by") == "Ana Reviewer"
+        assert shown_ids(page, "accepted") == set(accepted)
+        assert shown_ids(page, "rejected") == {rejected}
+        detail = opened_detail(page, accepted[0])
+        assert "accepted by Ana Reviewer" in detail.inner_text()
+
+        # Another report opened in the same browser has its own (empty) review.
+        other = write_reports(ReportInput(sample_findings(), schools=SAMPLE_SCHOOLS,
+                                          generated_at=SAMPLE_GENERATED_AT), tmp_path,
+                              formats=("html",))["html"]
+        page.goto(other.as_uri())
+        page.wait_for_selector("body[data-ready=true]")
+        assert "0 fixes accepted, 0 rejected" in page.locator("#review-status").inner_text()
+        assert trouble == [] and dialogs == []
+    finally:
+        context.close()
+
+
+def test_bulk_accept_rename_download_apply_and_load_back(browser, demo, tmp_path):
+    from click.testing import CliRunner
+
+    from audits.cli import main
+
+    folder, document = demo
+    context, page, trouble, dialogs = open_report(browser, folder / "audit.html")
+    try:
+        page.fill("#decided-by", "Ana Reviewer")
+        duplicates = [f["id"] for f in document["findings"] if f["check"] == "duplicate-contact"]
+        page.locator("#tabs button[data-check='duplicate-contact']").click()
+        assert page.locator("#accept-shown").inner_text() == f"Accept all shown ({len(duplicates)})"
+        page.click("#accept-shown")
+        assert len(dialogs) == 1 and f"all {len(duplicates)} findings" in dialogs[0]
+        assert f"{len(duplicates)} fixes accepted, 0 rejected" in \
+            page.locator("#review-status").inner_text()
+
+        # A rename decided in the page: a holder chosen, a value typed and checked.
+        page.locator("#tabs button[data-check='username-clash']").click()
+        page.select_option("#cause-filter", "family email shared by two parents")
+        clash = page.locator("tr.finding").first
+        clash_id = clash.get_attribute("data-id")
+        finding = next(f for f in document["findings"] if f["id"] == clash_id)
+        assert finding["fix"]["cause"] == "family email shared by two parents"
+        clash.click()
+        box = page.locator(f'tr[data-detail-for="{clash_id}"] fieldset.rename')
+        box.locator("input.rename-option").nth(1).check()
+        value = box.locator("input.rename-value")
+        for typed, problem in (("julie macdonald@example.org", "contains a space"),
+                               (finding["username"], "the clashing username itself"),
+                               ("nobody@", "missing domain")):
+            value.fill(typed)
+            box.locator("button.set-rename").click()
+            assert problem in box.locator("p.problem").inner_text()
+        assert f"{len(duplicates)} fixes accepted" in page.locator("#review-status").inner_text()
+        value.fill("Reviewed.Parent@Example.org")
+        box.locator("button.set-rename").click()
+        assert "(rename set)" in page.locator(f'tr.finding[data-id="{clash_id}"]').inner_text()
+        chosen = finding["fix"]["contacts"][1]["contact_id"]
+
+        rejected = first_of(document, "missing-sibling-access")["id"]
+        page.locator("#tabs button[data-check='']").click()
+        page.select_option("#cause-filter", "")
+        decide(page, rejected, "Reject fix")
+        assert f"{len(duplicates) + 1} fixes accepted, 1 rejected" in \
+            page.locator("#review-status").inner_text()
+        with page.expect_download() as download_info:
+            page.click("#download-plan")
+        plan_path = tmp_path / "fix-plan.json"
+        download_info.value.save_as(plan_path)
+        assert trouble == []
+    finally:
+        context.close()
+
+    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    assert plan["reviewer"] == "Ana Reviewer"
+    assert {a["finding"] for a in plan["actions"]} == {*duplicates, clash_id}
+    assert [r["finding"] for r in plan["rejected"]] == [rejected]
+    assert all(a["decided_by"] == "Ana Reviewer" and ISO_UTC.fullmatch(a["decided_at"])
+               for a in plan["actions"])
+    rename = next(a for a in plan["actions"] if a["finding"] == clash_id)
+    assert rename["decision"] == {"table": "contacts", "key": chosen, "column": "email",
+                                  "new_value": "Reviewed.Parent@Example.org"}
+
+    fixed = tmp_path / "fixed"
+    result = CliRunner().invoke(main, ["fix", "apply", str(plan_path), str(folder / "sample-board"),
+                                       "--out", str(fixed), "--write"])
+    assert result.exit_code == 0, result.output
+    assert "Reviewed by Ana Reviewer; 1 rejected finding(s) left as they are." in result.output
+    manifest = json.loads((fixed / ".connect-audit-undo" / "manifest.json").read_text())
+    assert manifest["reviewer"] == "Ana Reviewer" and manifest["rejected"] == [rejected]
+    # Exactly the accepted actions, but for merges that wait for a person's confirmation.
+    assert set(manifest["applied"]) == {a["finding"] for a in plan["actions"]
+                                        if not a["needs_decision"]}
+    with open(fixed / "changes.csv", encoding="utf-8-sig", newline="") as handle:
+        changes = list(csv.DictReader(handle))
+    assert {c["finding_id"] for c in changes} == set(manifest["applied"])
+    assert [(c["key"], c["column"], c["after"]) for c in changes
+            if c["finding_id"] == clash_id] == [
+                (f"contact_id={chosen}", "email", "Reviewed.Parent@Example.org")]
+
+    # Load-back, in a browser that never saw this review.
+    context, page, trouble, dialogs = open_report(browser, folder / "audit.html")
+    try:
+        assert "0 fixes accepted, 0 rejected" in page.locator("#review-status").inner_text()
+        page.set_input_files("#load-decisions", str(plan_path))
+        expect(page.locator("#review-status")).to_contain_text(
+            f"{len(duplicates) + 1} fixes accepted, 1 rejected")
+        assert page.input_value("#decided-by") == "Ana Reviewer"
+        assert shown_ids(page, "rejected") == {rejected}
+        opened_detail(page, clash_id)
+        assert "Reviewed.Parent@Example.org" in \
+            page.locator(f'tr[data-detail-for="{clash_id}"] fieldset.rename p.set').inner_text()
+
+        # A plan of another export is refused; ids this report does not have are counted.
+        other = json.loads(json.dumps(plan))
+        table = next(iter(other["export"]["tables"].values()))
+        table["sha256"] = "0" * 64
+        (tmp_path / "other.json").write_text(json.dumps(other), encoding="utf-8")
+        page.set_input_files("#load-decisions", str(tmp_path / "other.json"))
+        expect(page.locator("#review-note")).to_contain_text("made from another export")
+        foreign = json.loads(json.dumps(plan))
+        foreign["actions"] = [{**plan["actions"][0], "finding": "duplicate-contact:ffffffff"}]
+        foreign["rejected"] = []
+        (tmp_path / "foreign.json").write_text(json.dumps(foreign), encoding="utf-8")
+        page.set_input_files("#load-decisions", str(tmp_path / "foreign.json"))
+        expect(page.locator("#review-note")).to_contain_text(
+            "1 decision names a finding not in this report: not loaded")
+        expect(page.locator("#review-status")).to_contain_text(
+            f"{len(duplicates) + 1} fixes accepted, 1 rejected")
+        assert trouble == [] and dialogs == []
+    finally:
+        context.close()
+
+
+def test_a_plan_with_rejections_only_is_downloaded_after_a_confirmation(browser, demo, tmp_path):
+    folder, document = demo
+    context, page, trouble, dialogs = open_report(browser, folder / "audit.html")
+    try:
+        page.fill("#decided-by", "Ana")
+        decide(page, first_of(document, "unlinked-siblings")["id"], "Reject fix")
+        with page.expect_download() as download_info:
+            page.click("#download-plan")
+        assert dialogs and "no accepted fix" in dialogs[-1]
+        download_info.value.save_as(tmp_path / "plan.json")
+        plan = json.loads((tmp_path / "plan.json").read_text())
+        assert plan["actions"] == [] and len(plan["rejected"]) == 1
+        assert trouble == []
+    finally:
+        context.close()
+
+
+def test_without_browser_storage_the_page_says_so_and_still_reviews(browser, demo):
+    folder, document = demo
+    context = browser.new_context()
+    # What a browser that refuses storage to file: pages does: reading localStorage throws.
+    context.add_init_script("Object.defineProperty(window, 'localStorage', {get() {"
+                            " throw new DOMException('denied', 'SecurityError'); }});")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto((folder / "audit.html").as_uri())
+        page.wait_for_selector("body[data-ready=true]")
+        assert "keeps nothing" in page.locator("#storage-note").inner_text()
+        page.fill("#decided-by", "Ana")
+        decide(page, first_of(document, "duplicate-contact")["id"], "Accept fix")
+        assert "1 fix accepted" in page.locator("#review-status").inner_text()
+        assert errors == []
+    finally:
+        context.close()

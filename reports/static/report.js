@@ -20,8 +20,10 @@
     });
   }
 
-  var state = { check: "", q: "", school: "", severity: "", sort: "severity", dir: -1,
-                shown: PAGE, open: {}, review: {}, suppress: {} };
+  var state = { check: "", q: "", school: "", severity: "", confidence: "", cause: "",
+                decision: "", sort: "severity", dir: -1, shown: PAGE, open: {},
+                review: {}, decided: {}, rename: {}, renameDraft: {}, suppress: {}, reviewer: "" };
+  var BY_ID = {};
   var filtered = FINDINGS;
   var detailBlocks = {};
   var loaded = false;
@@ -136,6 +138,11 @@
     },
     confidence: function (a, b) { return a.confidence - b.confidence; }
   };
+  /* Bands on the finding's own confidence (the table shows it rounded). */
+  function band(confidence) {
+    return confidence >= 0.99 ? "high" : confidence >= 0.9 ? "mid" : "low";
+  }
+  function reviewOf(f) { return state.review[f.id] || "open"; }
   function applyFilters() {
     var q = state.q.toLowerCase().trim();
     var out = [];
@@ -144,6 +151,9 @@
       if (state.check && f.check !== state.check) { continue; }
       if (state.severity && f.severity !== state.severity) { continue; }
       if (state.school && f.school_ids.indexOf(state.school) < 0) { continue; }
+      if (state.confidence && band(f.confidence) !== state.confidence) { continue; }
+      if (state.cause && (f.cause || "") !== state.cause) { continue; }
+      if (state.decision && (!f.fixable || reviewOf(f) !== state.decision)) { continue; }
       if (q && haystack(i).indexOf(q) < 0) { continue; }
       out.push(f);
     }
@@ -153,6 +163,7 @@
     filtered = out;
     state.shown = PAGE;
     renderRows();
+    renderBulkButtons();
   }
   function renderRows() {
     var body = document.getElementById("rows");
@@ -190,7 +201,8 @@
     tr.appendChild(el("td", null, f.school_ids.map(schoolLabel).join("; ")));
     tr.appendChild(el("td", null, Math.round(f.confidence * 100) + "%"));
     tr.appendChild(el("td", null, !f.fixable ? "no fix to plan"
-                                          : decision ? decision : "to review"));
+                                          : decision ? decision + (state.rename[f.id] ? " (rename set)" : "")
+                                          : "to review"));
     tr.addEventListener("click", function () { toggle(f.id); });
     tr.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); toggle(f.id); }
@@ -263,7 +275,18 @@
       accept.addEventListener("click", function (e) { e.stopPropagation(); decide(f.id, "accepted"); });
       reject.addEventListener("click", function (e) { e.stopPropagation(); decide(f.id, "rejected"); });
       review.appendChild(accept); review.appendChild(reject);
-      if (d.plan.needs_decision) {
+      if (state.decided[f.id] && state.decided[f.id].by) {
+        review.appendChild(el("span", { "class": "hint decided" }, " " + state.review[f.id] + " by " +
+                              state.decided[f.id].by + ", " + state.decided[f.id].at));
+      }
+      if (d.plan.action === "rename-username" && f.cause && f.cause === RULES.one_person_cause) {
+        // Its own steps say not to rename: merging the two records resolves it.
+        review.appendChild(el("p", { "class": "hint" },
+          "Two records of one person hold this username: merging them (the duplicate-contact " +
+          "finding) resolves it. No rename to decide here."));
+      } else if (d.plan.action === "rename-username") {
+        review.appendChild(renameBox(f, d.plan));
+      } else if (d.plan.needs_decision) {
         review.appendChild(el("p", { "class": "hint" },
           "This fix needs a decision in the plan file before it can be applied."));
       }
@@ -292,7 +315,7 @@
       box.appendChild(el("p", { "class": "hint" }, "Suppressed on the next run: " + mark.reason));
       var undo = el("button", { type: "button", "class": "unsuppress" }, "Undo suppression");
       undo.addEventListener("click", function (e) {
-        e.stopPropagation(); delete state.suppress[f.id]; renderRows(); renderReviewStatus();
+        e.stopPropagation(); delete state.suppress[f.id]; saveReview(); renderRows(); renderReviewStatus();
       });
       box.appendChild(undo);
       return box;
@@ -312,8 +335,8 @@
         return;
       }
       state.suppress[f.id] = { reason: reason.value.trim(), by: by,
-                               at: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") };
-      renderRows(); renderReviewStatus();
+                               at: nowIso() };
+      saveReview(); renderRows(); renderReviewStatus();
     });
     box.appendChild(reason); box.appendChild(button); box.appendChild(note);
     return box;
@@ -343,22 +366,56 @@
     a.remove();
     setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
   }
+  /* ------------------------------------------------------------------------- review */
+  function nowIso() { return new Date().toISOString().replace(/\.\d{3}Z$/, "Z"); }
+  function note(text, problem) {
+    var p = document.getElementById("review-note");
+    p.textContent = visible(text);
+    p.hidden = !text;
+    p.classList.toggle("problem", !!problem);
+  }
+  /* The reviewer's name goes into the plan with each decision: asked for at the first one,
+     then kept with the decisions. */
+  function needReviewer() {
+    if (state.reviewer) { return false; }
+    var input = document.getElementById("decided-by");
+    input.classList.add("ask");
+    input.focus();
+    note("Type your name in \u201cReviewer\u201d first: the plan records who made each decision.", true);
+    return true;
+  }
+  function setDecision(id, decision, at, by) {
+    if (decision) {
+      state.review[id] = decision;
+      state.decided[id] = { at: at || nowIso(), by: by === undefined ? state.reviewer : by };
+    } else {
+      delete state.review[id];
+      delete state.decided[id];
+    }
+  }
   function decide(id, decision) {
-    if (state.review[id] === decision) { delete state.review[id]; }
-    else { state.review[id] = decision; }
+    if (needReviewer()) { return; }
+    setDecision(id, state.review[id] === decision ? null : decision);
+    saveReview();
     renderRows();
     renderReviewStatus();
   }
-  function renderReviewStatus() {
+  function counts() {
     var accepted = 0, rejected = 0;
     for (var id in state.review) {
       if (state.review[id] === "accepted") { accepted++; } else { rejected++; }
     }
+    return { accepted: accepted, rejected: rejected };
+  }
+  function renderReviewStatus() {
+    var c = counts();
     var suppressed = Object.keys(state.suppress).length;
     document.getElementById("review-status").textContent =
-      accepted + " fix" + (accepted === 1 ? "" : "es") + " accepted, " + rejected + " rejected" +
+      c.accepted + " fix" + (c.accepted === 1 ? "" : "es") + " accepted, " + c.rejected + " rejected" +
       (suppressed ? ", " + suppressed + " suppressed." : ".");
     renderExportButton();
+    renderDownloadButton();
+    renderBulkButtons();
   }
   /* An export with nothing marked would be an empty file that looks like a failed download. */
   function renderExportButton() {
@@ -369,12 +426,243 @@
                          : "Nothing to export yet: open a finding and mark it \u201cNot a problem\u201d or \u201cDifferent people\u201d first.";
     button.textContent = count ? "Export suppressions (" + count + ")" : "Export suppressions";
   }
-  function downloadPlan() {
-    var plan = JSON.parse(JSON.stringify(DATA.plan));
-    plan.actions = [];
-    FINDINGS.forEach(function (f) {
-      if (state.review[f.id] === "accepted") { plan.actions.push(details(f).plan); }
+  /* Likewise a plan with no decision in it: the button says why it cannot be used yet. */
+  function renderDownloadButton() {
+    var button = document.getElementById("download-plan");
+    var c = counts();
+    button.disabled = !loaded || c.accepted + c.rejected === 0;
+    button.title = !loaded ? "The page is still reading its findings."
+      : c.accepted + c.rejected === 0 ? "Nothing to download yet: accept or reject a fix first."
+      : "Download fix-plan.json: " + c.accepted + " accepted, " + c.rejected + " rejected.";
+    button.textContent = c.accepted + c.rejected ? "Download fix plan (" + c.accepted + ")" : "Download fix plan";
+    var reason = document.getElementById("download-reason");
+    reason.textContent = button.disabled ? button.title : "";
+    reason.hidden = !button.disabled;
+  }
+  function bulkTargets() {
+    return filtered.filter(function (f) { return f.fixable; });
+  }
+  function renderBulkButtons() {
+    var targets = bulkTargets().length;
+    ["accept-shown", "reject-shown"].forEach(function (id) {
+      var button = document.getElementById(id);
+      if (!button) { return; }
+      button.disabled = !loaded || targets === 0;
+      button.textContent = (id === "accept-shown" ? "Accept" : "Reject") + " all shown (" + targets + ")";
+      button.title = targets ? "Every finding the filters show, not only the rows on screen"
+                             : "No finding the filters show has a fix to plan.";
     });
+  }
+  /* One decision for every finding the filters show (all of them, not only the rows drawn):
+     the state changes in one pass and the table is drawn once. */
+  function decideShown(decision) {
+    if (needReviewer()) { return; }
+    var targets = bulkTargets();
+    if (!targets.length) { return; }
+    var changing = 0, undecided = 0;
+    targets.forEach(function (f) {
+      var was = state.review[f.id];
+      if (was && was !== decision) { changing++; }
+      if (decision === "accepted" && !state.rename[f.id]) {
+        var d = details(f);
+        if (d && d.plan && d.plan.needs_decision) { undecided++; }
+      }
+    });
+    var word = decision === "accepted" ? "Accept" : "Reject";
+    var question = word + " the fixes of all " + targets.length + " finding" +
+      (targets.length === 1 ? "" : "s") + " the filters show (not only the rows on screen)?";
+    if (changing) { question += "\n" + changing + " of them already decided the other way will change."; }
+    if (undecided) {
+      question += "\n" + undecided + " of them need a person's decision (a rename's new value, or " +
+        "confirming two records are one person): fix apply skips those until it is made.";
+    }
+    if (!window.confirm(question)) { return; }
+    var at = nowIso();
+    targets.forEach(function (f) {
+      if (state.review[f.id] !== decision) { setDecision(f.id, decision, at); }
+    });
+    saveReview();
+    note(word + "ed " + targets.length + " fix" + (targets.length === 1 ? "" : "es") + ".");
+    renderRows();
+    renderReviewStatus();
+  }
+
+  /* A rename decision: which holder of the clashing username changes, and to what; checked as
+     far as this page can (the rules of audits/usernames.py and fixes/preconditions.py). */
+  var RULES = DATA.usernames || { pattern: ".+@.+", placeholders: [], placeholder_locals: [], known: [] };
+  var USERNAME_RE = new RegExp("^(?:" + RULES.pattern + ")$");
+  function asSet(list) { var out = {}; list.forEach(function (v) { out[v] = true; }); return out; }
+  var PLACEHOLDERS = asSet(RULES.placeholders), PLACEHOLDER_LOCALS = asSet(RULES.placeholder_locals);
+  var KNOWN = asSet(RULES.known);
+  var TABLE_WORD = { contacts: "contact record", accounts: "account", staff: "staff record" };
+  function usernameProblem(value) {
+    var text = String(value || "").trim().toLowerCase();
+    if (!text) { return "no new value typed"; }
+    if (PLACEHOLDERS[text]) { return "not an email: " + text; }
+    if (/\s/.test(text)) { return "contains a space"; }
+    var parts = text.split("@");
+    if (parts.length === 1) { return "malformed: no @"; }
+    if (parts.length > 2) { return "malformed: more than one @"; }
+    if (!parts[0]) { return "malformed: nothing before the @"; }
+    if (!parts[1]) { return "malformed: missing domain"; }
+    if (parts[1].indexOf(".") < 0) { return "malformed: domain has no dot"; }
+    if (PLACEHOLDER_LOCALS[parts[0]]) { return "a placeholder, not a personal email"; }
+    if (text.length > 320 || !USERNAME_RE.test(text)) { return "malformed: not a valid email address"; }
+    return null;
+  }
+  function optionKey(o) { return [o.table, o.key, o.column].join("\u0000"); }
+  function renameSlots(plan) { return [plan.decision || {}].concat(plan.more_decisions || []); }
+  /* What is wrong with the decisions ``chosen`` for finding ``f``'s rename ``plan``. */
+  function renameProblems(f, plan, chosen) {
+    var problems = [], seen = {}, values = {};
+    var clash = String(plan.username || "").trim().toLowerCase();
+    var options = asSet((plan.options || []).map(optionKey));
+    for (var other in state.rename) {
+      if (other === f.id) { continue; }
+      state.rename[other].forEach(function (d) { values[String(d.new_value).toLowerCase()] = other; });
+    }
+    chosen.forEach(function (d, i) {
+      var where = chosen.length > 1 ? "Change " + (i + 1) + ": " : "";
+      if (!d.table || !options[optionKey(d)]) { problems.push(where + "choose which record changes"); return; }
+      if (seen[optionKey(d)]) { problems.push(where + "that record is already chosen above"); }
+      seen[optionKey(d)] = true;
+      var value = String(d.new_value || "").trim().toLowerCase();
+      var why = usernameProblem(value);
+      if (why) { problems.push(where + why); return; }
+      if (value === clash) { problems.push(where + "the new value is the clashing username itself"); }
+      else if (KNOWN[value]) { problems.push(where + value + " is already a username or email this report shows: it would make another clash"); }
+      else if (values[value]) { problems.push(where + value + " is already the new value of " + values[value]); }
+      values[value] = f.id;
+    });
+    return problems;
+  }
+  function renameBox(f, plan) {
+    var slots = renameSlots(plan);
+    var options = plan.options || [];
+    var current = state.renameDraft[f.id] || state.rename[f.id] || slots.map(function (s) {
+      return { table: s.table, key: s.key, column: s.column, new_value: s.new_value || "" };
+    });
+    var box = el("fieldset", { "class": "rename" });
+    box.appendChild(el("legend", null, "Rename decision for " + plan.username));
+    var set = state.rename[f.id];
+    if (set) {
+      box.appendChild(el("p", { "class": "set" }, "Decided: " + set.map(function (d) {
+        return TABLE_WORD[d.table] + " " + d.key + " " + d.column + " \u2192 " + d.new_value;
+      }).join("; ")));
+    }
+    var radios = [], inputs = [];
+    slots.forEach(function (slot, i) {
+      var group = el("div", { "class": "slot" });
+      group.appendChild(el("p", null, slots.length > 1
+        ? "Change " + (i + 1) + " of " + slots.length + " (every holder but one must change): which record?"
+        : "Which record changes?"));
+      radios.push([]);
+      options.forEach(function (o, k) {
+        var label = el("label");
+        var radio = el("input", { type: "radio", name: "rename-" + f._order + "-" + i,
+                                  value: String(k), "class": "rename-option" });
+        radio.checked = current[i] && optionKey(o) === optionKey(current[i]);
+        radio.addEventListener("change", draft);
+        radios[i].push(radio);
+        label.appendChild(radio);
+        label.appendChild(document.createTextNode(" " + visible(
+          TABLE_WORD[o.table] + " " + o.key + ", its " + o.column + " (now " + o.before + "): " + o.why)));
+        group.appendChild(label);
+      });
+      var label = el("label", null, "New value: ");
+      var input = el("input", { type: "text", "class": "rename-value", maxlength: "320",
+                                autocomplete: "off", placeholder: "the new username (an email)" });
+      input.value = (current[i] && current[i].new_value) || "";
+      input.addEventListener("input", draft);
+      inputs.push(input);
+      label.appendChild(input);
+      group.appendChild(label);
+      box.appendChild(group);
+    });
+    function chosen() {
+      return slots.map(function (slot, i) {
+        var k = -1;
+        radios[i].forEach(function (r, j) { if (r.checked) { k = j; } });
+        var o = k >= 0 ? options[k] : {};
+        return { table: o.table || "", key: o.key || "", column: o.column || "",
+                 new_value: inputs[i].value.trim() };
+      });
+    }
+    function draft() { state.renameDraft[f.id] = chosen(); }
+    var problem = el("p", { "class": "problem", role: "alert" });
+    var button = el("button", { type: "button", "class": "set-rename" }, "Set rename and accept");
+    button.addEventListener("click", function (e) {
+      e.stopPropagation();
+      if (needReviewer()) { return; }
+      var decisions = chosen();
+      var problems = renameProblems(f, plan, decisions);
+      if (problems.length) { problem.textContent = visible(problems.join("; ")); return; }
+      state.rename[f.id] = decisions;
+      delete state.renameDraft[f.id];
+      setDecision(f.id, "accepted");
+      saveReview();
+      renderRows();
+      renderReviewStatus();
+    });
+    box.appendChild(button);
+    if (set) {
+      var clear = el("button", { type: "button", "class": "clear-rename" }, "Clear rename");
+      clear.addEventListener("click", function (e) {
+        e.stopPropagation();
+        delete state.rename[f.id];
+        saveReview(); renderRows(); renderReviewStatus();
+      });
+      box.appendChild(clear);
+    }
+    box.appendChild(problem);
+    box.appendChild(el("p", { "class": "hint" },
+      "Checked here: an email-like username, not the clashing one, not a username or email any " +
+      "finding of this report shows, not chosen for another rename. Not checked here: the " +
+      "export's other records (this page holds only the findings); fix apply refuses a value " +
+      "another record already uses (new-value-unused)."));
+    return box;
+  }
+  /* The action of an accepted finding as the plan carries it, with the reviewer's decisions. */
+  function plannedAction(f) {
+    var action = JSON.parse(JSON.stringify(details(f).plan));
+    var rename = state.rename[f.id];
+    if (rename && action.action === "rename-username") {
+      action.decision = rename[0];
+      if (rename.length > 1) { action.more_decisions = rename.slice(1); }
+      action.needs_decision = false;
+    }
+    var when = state.decided[f.id] || {};
+    if (when.at) { action.decided_at = when.at; }
+    if (when.by) { action.decided_by = when.by; }
+    return action;
+  }
+  function planDocument() {
+    var base = DATA.plan, plan = { schema: base.schema, source: base.source, review: base.review };
+    if (state.reviewer) { plan.reviewer = state.reviewer; }
+    if (base.export) { plan.export = base.export; }
+    plan.actions = [];
+    plan.rejected = [];
+    FINDINGS.forEach(function (f) {
+      var decision = state.review[f.id];
+      if (decision === "accepted") { plan.actions.push(plannedAction(f)); }
+      else if (decision === "rejected") {
+        var when = state.decided[f.id] || {}, entry = { finding: f.id };
+        if (when.at) { entry.decided_at = when.at; }
+        if (when.by) { entry.decided_by = when.by; }
+        plan.rejected.push(entry);
+      }
+    });
+    return plan;
+  }
+  function downloadPlan() {
+    var c = counts();
+    if (c.accepted + c.rejected === 0) { return; }
+    if (c.accepted === 0 && !window.confirm(
+        "The plan holds no accepted fix, only " + c.rejected + " rejection" +
+        (c.rejected === 1 ? "" : "s") + ": fix apply will change nothing. Download it anyway?")) {
+      return;
+    }
+    var plan = planDocument();
     var blob = new Blob([JSON.stringify(plan, null, 1) + "\n"], { type: "application/json" });
     var url = URL.createObjectURL(blob);
     var a = el("a", { href: url, download: "fix-plan.json" });
@@ -382,6 +670,180 @@
     a.click();
     a.remove();
     setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
+
+  /* Decisions kept in this browser, one entry per report (the export's fingerprint and the
+     run's time), so reopening the file brings them back. A browser may refuse storage to a
+     file opened from disk: the page then says so and works as before. */
+  var STORE = (function () {
+    try {
+      var s = window.localStorage, probe = "connect-audit/probe";
+      s.setItem(probe, "1");
+      s.removeItem(probe);
+      return s;
+    } catch (e) { return null; }
+  })();
+  function storageNote(text) {
+    var p = document.getElementById("storage-note");
+    p.textContent = text;
+    p.hidden = !text;
+  }
+  /* Kept small: the decisions made together (a bulk accept of thousands) share one entry, and
+     every report opened from disk shares the browser's few megabytes for files. */
+  function saveReview() {
+    if (!STORE) { return; }
+    var groups = {}, list = [];
+    for (var id in state.review) {
+      var when = state.decided[id] || {};
+      var key = [state.review[id], when.at || "", when.by || ""].join("\u0000");
+      if (!groups[key]) {
+        groups[key] = { d: state.review[id], at: when.at || "", by: when.by || "", ids: [] };
+        list.push(groups[key]);
+      }
+      groups[key].ids.push(id);
+    }
+    try {
+      STORE.setItem(DATA.review_key, JSON.stringify({ reviewer: state.reviewer,
+        decisions: list, rename: state.rename, suppress: state.suppress }));
+    } catch (e) {
+      storageNote("This browser refused to keep more decisions (its storage is full): download " +
+                  "the fix plan before closing the page; Load decisions reads it back.");
+    }
+  }
+  function restoreReview() {
+    if (!STORE) {
+      storageNote("This browser keeps nothing for a page opened from a file: decisions last only " +
+                  "while the page is open. Download the fix plan before closing it; Load " +
+                  "decisions reads it back.");
+      return;
+    }
+    var saved;
+    try { saved = JSON.parse(STORE.getItem(DATA.review_key) || "null"); } catch (e) { saved = null; }
+    if (!saved || typeof saved !== "object") { return; }
+    if (typeof saved.reviewer === "string") {
+      state.reviewer = saved.reviewer;
+      document.getElementById("decided-by").value = saved.reviewer;
+    }
+    (Array.isArray(saved.decisions) ? saved.decisions : []).forEach(function (group) {
+      if (!group || (group.d !== "accepted" && group.d !== "rejected")) { return; }
+      (group.ids || []).forEach(function (id) {
+        if (BY_ID[id] && BY_ID[id].fixable) { setDecision(id, group.d, group.at, group.by || ""); }
+      });
+    });
+    var renames = saved.rename || {};
+    for (var id in renames) {
+      if (BY_ID[id] && Array.isArray(renames[id])) { state.rename[id] = renames[id]; }
+    }
+    var marks = saved.suppress || {};
+    for (var sid in marks) { if (BY_ID[sid]) { state.suppress[sid] = marks[sid]; } }
+  }
+
+  /* "Load decisions": a fix plan downloaded from this page (or written by `fix plan` from the
+     same export), or a suppressions file, read back into the decisions. */
+  function sameExport(a, b) {
+    if (!a || !b) { return !a && !b; }
+    var ta = a.tables || {}, tb = b.tables || {};
+    var names = Object.keys(ta);
+    if (names.length !== Object.keys(tb).length) { return false; }
+    return names.every(function (n) { return tb[n] && tb[n].sha256 === ta[n].sha256; });
+  }
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function naming(n) { return n === 1 ? "1 decision names a finding" : n + " decisions name findings"; }
+  function loadPlan(doc, name) {
+    if (!sameExport(doc.export, DATA.plan.export)) {
+      note(name + " was made from another export (" +
+           ((doc.export && doc.export.export) || "none named") + "; this report's is " +
+           ((DATA.plan.export && DATA.plan.export.export) || "none") +
+           "): its decisions are not loaded.", true);
+      return;
+    }
+    var accepted = 0, rejected = 0, unknown = 0, unfixable = 0;
+    var fallbackBy = typeof doc.reviewer === "string" ? doc.reviewer : "";
+    (Array.isArray(doc.actions) ? doc.actions : []).forEach(function (action) {
+      var f = action && BY_ID[action.finding];
+      if (!f) { unknown++; return; }
+      if (!f.fixable) { unfixable++; return; }
+      setDecision(f.id, "accepted", action.decided_at, action.decided_by || fallbackBy);
+      accepted++;
+      if (action.action === "rename-username") {
+        var slots = renameSlots(action);
+        if (slots.every(function (d) { return d && String(d.new_value || "").trim(); })) {
+          state.rename[f.id] = slots.map(function (d) {
+            return { table: d.table, key: d.key, column: d.column, new_value: String(d.new_value).trim() };
+          });
+        }
+      }
+    });
+    (Array.isArray(doc.rejected) ? doc.rejected : []).forEach(function (entry) {
+      var f = entry && BY_ID[entry.finding];
+      if (!f) { unknown++; return; }
+      if (!f.fixable) { unfixable++; return; }
+      setDecision(f.id, "rejected", entry.decided_at, entry.decided_by || fallbackBy);
+      rejected++;
+    });
+    if (!state.reviewer && fallbackBy) {
+      state.reviewer = fallbackBy;
+      document.getElementById("decided-by").value = fallbackBy;
+    }
+    var text = "Loaded from " + name + ": " + accepted + " accepted, " + rejected + " rejected.";
+    if (unknown) { text += " " + naming(unknown) + " not in this report: not loaded."; }
+    if (unfixable) { text += " " + naming(unfixable) + " with no fix to plan here: not loaded."; }
+    note(text, unknown + unfixable > 0);
+  }
+  function loadSuppressions(doc, name) {
+    var entries = Array.isArray(doc.suppressions) ? doc.suppressions : [];
+    var pairs = {}, loadedCount = 0, unknown = 0, matched = {};
+    entries.forEach(function (entry, i) {
+      if (!entry) { return; }
+      if (entry.finding) {
+        if (BY_ID[entry.finding]) {
+          state.suppress[entry.finding] = { reason: entry.reason || "", by: entry.by || "", at: entry.at || "" };
+          loadedCount++;
+        } else { unknown++; }
+      } else if (Array.isArray(entry.pair) && entry.pair.length === 2) {
+        pairs[entry.pair.slice().sort().join("|")] = { entry: entry, index: i };
+      }
+    });
+    // A duplicate group is "different people" when every pair of its records is.
+    FINDINGS.forEach(function (f) {
+      if (f.check !== "duplicate-contact") { return; }
+      var ids = (f.entities.contacts || []).slice().sort(), keys = [];
+      for (var a = 0; a < ids.length; a++) {
+        for (var b = a + 1; b < ids.length; b++) { keys.push(ids[a] + "|" + ids[b]); }
+      }
+      if (!keys.length || !keys.every(function (k) { return pairs[k]; })) { return; }
+      var first = pairs[keys[0]].entry;
+      state.suppress[f.id] = { reason: first.reason || "", by: first.by || "", at: first.at || "" };
+      keys.forEach(function (k) { matched[k] = true; });
+      loadedCount++;
+    });
+    for (var k in pairs) { if (!matched[k]) { unknown++; } }
+    var text = "Loaded from " + name + ": " + plural(loadedCount, "suppression") + ".";
+    if (unknown) {
+      text += " " + unknown + (unknown === 1 ? " entry matches" : " entries match") +
+              " no finding of this report: not loaded.";
+    }
+    note(text, unknown > 0);
+  }
+  function loadDecisions(file) {
+    var reader = new FileReader();
+    reader.onerror = function () { note(file.name + " cannot be read.", true); };
+    reader.onload = function () {
+      var doc;
+      try { doc = JSON.parse(String(reader.result).replace(/^\ufeff/, "")); }
+      catch (e) { note(file.name + " is not a JSON file: nothing loaded.", true); return; }
+      if (doc && doc.schema === DATA.plan.schema) { loadPlan(doc, file.name); }
+      else if (doc && doc.schema === DATA.suppressions.schema) { loadSuppressions(doc, file.name); }
+      else {
+        note(file.name + " is neither a fix plan nor a suppressions file of connect-audit: " +
+             "nothing loaded.", true);
+        return;
+      }
+      saveReview();
+      applyFilters();
+      renderReviewStatus();
+    };
+    reader.readAsText(file);
   }
 
   /* ----------------------------------------------------------------- household picture */
@@ -524,10 +986,20 @@
     if (id) { document.getElementById(id).value = value; }
     applyFilters();
   }
-  FINDINGS.forEach(function (f, i) { f._order = i; });
+  function renderCauseOptions() {
+    var select = document.getElementById("cause-filter"), seen = {};
+    FINDINGS.forEach(function (f) { if (f.cause) { seen[f.cause] = (seen[f.cause] || 0) + 1; } });
+    Object.keys(seen).sort().forEach(function (cause) {
+      select.appendChild(el("option", { value: cause }, cause + " (" + seen[cause] + ")"));
+    });
+    select.disabled = !Object.keys(seen).length;
+  }
+  FINDINGS.forEach(function (f, i) { f._order = i; BY_ID[f.id] = f; });
+  restoreReview();
   renderCards();
   renderTabs();
   renderSchoolOptions();
+  renderCauseOptions();
   var timer = null;
   document.getElementById("search").addEventListener("input", function (e) {
     clearTimeout(timer);
@@ -539,6 +1011,27 @@
   });
   document.getElementById("severity-filter").addEventListener("change", function (e) {
     setFilter("severity", e.target.value);
+  });
+  ["confidence", "cause", "decision"].forEach(function (name) {
+    document.getElementById(name + "-filter").addEventListener("change", function (e) {
+      setFilter(name, e.target.value);
+    });
+  });
+  var reviewer = document.getElementById("decided-by");
+  reviewer.addEventListener("input", function () {
+    state.reviewer = reviewer.value.trim();
+    if (state.reviewer && reviewer.classList.contains("ask")) {
+      reviewer.classList.remove("ask");
+      note("");
+    }
+    saveReview();
+  });
+  document.getElementById("accept-shown").addEventListener("click", function () { decideShown("accepted"); });
+  document.getElementById("reject-shown").addEventListener("click", function () { decideShown("rejected"); });
+  document.getElementById("load-decisions").addEventListener("change", function (e) {
+    var file = e.target.files && e.target.files[0];
+    if (file) { loadDecisions(file); }
+    e.target.value = "";  // the same file may be loaded again after a change
   });
   document.querySelectorAll("th[data-sort]").forEach(function (th) {
     th.addEventListener("click", function () {
@@ -555,12 +1048,9 @@
   document.getElementById("export-suppressions").addEventListener("click", exportSuppressions);
   renderReviewStatus();
   applyFilters();
-  var download = document.getElementById("download-plan");
-  download.disabled = true;
   function whenLoaded() {
     loaded = true;
-    download.disabled = false;
-    renderExportButton();
+    renderReviewStatus();
     renderRows();  // any finding opened meanwhile now gets its details
     document.body.setAttribute("data-ready", "true");
   }
