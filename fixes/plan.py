@@ -321,30 +321,51 @@ def build_plan(findings_doc: dict, *, checks=None, min_confidence=None, source=N
     if problems:
         raise UserError(f"{len(problems)} finding(s) of the document cannot be planned",
                         problems)
-    _leave_one_person_clashes_to_their_merge(actions, findings_doc["findings"])
-    _hold_clashing_emails(actions, findings_doc["findings"])
+    others = OtherFindings(findings_doc["findings"])
+    actions = [others.settle(action) for action in actions]
     given = findings_doc.get("input") if isinstance(findings_doc.get("input"), Mapping) else {}
     return plan_document(actions, source=source, export=given.get("fingerprint"))
 
 
-def _leave_one_person_clashes_to_their_merge(actions: list[dict],
-                                             findings: list[Mapping[str, Any]]) -> None:
-    """A username clash between two records of one person is resolved by merging them (its own
-    steps say: do not rename the username or change the email). Its action changes nothing:
-    it names the duplicate-contact finding that resolves it, or, when none covers its records,
-    stays a manual action (merge them by hand)."""
-    from audits.checks.username_clash import ONE_PERSON_TWO_RECORDS
+class OtherFindings:
+    """What one finding's action must know of the document's other findings (the plan's and
+    the review page's actions are settled the same way, whichever made them):
 
-    groups = [(f["id"], {_text(c) for c in (f.get("entities") or {}).get("contacts") or []})
-              for f in findings if f.get("check") == "duplicate-contact"]
-    causes = {f["id"]: (f.get("fix") or {}).get("cause") for f in findings
-              if f.get("check") == "username-clash"}
-    for index, action in enumerate(actions):
-        if action["action"] != "rename-username" or \
-                causes.get(action["finding"]) != ONE_PERSON_TWO_RECORDS:
-            continue
+    - a username clash between two records of one person is resolved by merging them (its own
+      steps say: do not rename the username or change the email). Its action changes nothing:
+      it names the duplicate-contact finding that resolves it, or, when none covers its
+      records, stays a manual action (merge them by hand);
+    - a merge does not copy an email that is a clashing username onto the survivor: that only
+      moves the clash to another record. The username-clash finding's decision settles it."""
+
+    def __init__(self, findings: Iterable[Mapping[str, Any]]) -> None:
+        from audits.checks.username_clash import ONE_PERSON_TWO_RECORDS
+
+        self.groups: list[tuple[str, set[str]]] = []
+        self.one_person: set[str] = set()
+        self.clashes: dict[str, str] = {}
+        for finding in findings:
+            check = finding.get("check")
+            if check == "duplicate-contact":
+                contacts = (finding.get("entities") or {}).get("contacts") or []
+                self.groups.append((finding["id"], {_text(c) for c in contacts}))
+            elif check == "username-clash":
+                if (finding.get("fix") or {}).get("cause") == ONE_PERSON_TWO_RECORDS:
+                    self.one_person.add(finding["id"])
+                if finding.get("username"):
+                    self.clashes[_text(finding.get("username")).lower()] = finding["id"]
+
+    def settle(self, action: dict) -> dict:
+        if action["action"] == "rename-username" and action["finding"] in self.one_person:
+            return self._left_to_its_merge(action)
+        if action["action"] == "merge-contacts" and self.clashes:
+            self._hold_clashing_emails(action)
+        return action
+
+    def _left_to_its_merge(self, action: dict) -> dict:
         contacts = {o["key"] for o in action.get("options", []) if o.get("table") == "contacts"}
-        merge = next((fid for fid, members in groups if contacts and contacts <= members), None)
+        merge = next((fid for fid, members in self.groups if contacts and contacts <= members),
+                     None)
         manual = {key: action[key] for key in ("finding", "check", "title", "confidence",
                                                "steps")}
         manual.update({"action": "manual", "needs_decision": merge is None,
@@ -353,20 +374,13 @@ def _leave_one_person_clashes_to_their_merge(actions: list[dict],
             manual["resolved_by"] = merge
             manual["note"] = (f"Resolved by {merge}: merging the records leaves one record "
                               "holding the username; nothing of this action changes.")
-        actions[index] = manual
+        return manual
 
-
-def _hold_clashing_emails(actions: list[dict], findings: list[Mapping[str, Any]]) -> None:
-    """A merge does not copy an email that is a clashing username onto the survivor: that only
-    moves the clash to another record. The username-clash finding's decision settles it."""
-    clashes = {_text(f.get("username")).lower(): f["id"] for f in findings
-               if f.get("check") == "username-clash" and f.get("username")}
-    for action in actions:
-        if action["action"] != "merge-contacts":
-            continue
+    def _hold_clashing_emails(self, action: dict) -> None:
         kept = []
         for fill in action["fill"]:
-            clash = clashes.get(fill["value"].lower()) if fill["column"] == "email" else None
+            clash = self.clashes.get(fill["value"].lower()) if fill["column"] == "email" \
+                else None
             if clash:
                 action.setdefault("held", []).append({**fill, "why": f"username clash {clash}"})
             else:

@@ -57,11 +57,23 @@ def _static(name: str) -> str:
     return text
 
 
-def _plan_action(entry: dict[str, Any]) -> dict[str, Any] | None:
+def _other_findings(report: "ReportInput"):
+    """The findings as ``fixes.plan.OtherFindings`` reads them, so the page's actions are
+    settled across findings as ``fix plan`` settles them (a clash of two records of one person
+    left to its merge; a merge that holds back a clashing email)."""
+    from fixes.plan import OtherFindings
+
+    return OtherFindings({"id": f.id, "check": f.check, "entities": {"contacts": f.contacts},
+                          "username": f.username, "fix": {"cause": (f.fix or {}).get("cause")}}
+                         for f in report.findings)
+
+
+def _plan_action(entry: dict[str, Any], others=None) -> dict[str, Any] | None:
     from fixes.plan import plan_action
 
     try:
-        return plan_action(entry)
+        action = plan_action(entry)
+        return action if action is None or others is None else others.settle(action)
     except (UserError, KeyError, TypeError, ValueError):
         # A fix the planner cannot express is still shown, with its steps, but it cannot be
         # accepted into a plan: the reviewer follows the runbook for it instead.
@@ -91,10 +103,11 @@ def _finding_entries(report: "ReportInput", known: set[str]
                      ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """Each finding's table entry and its details, in the report's order; the usernames and
     emails the findings show are added to ``known``."""
+    others = _other_findings(report)
     for finding in report.findings:
         entry = finding.to_dict()
         known.update(usernames_shown(entry))
-        plan = _plan_action(entry)
+        plan = _plan_action(entry, others)
         light = {key: entry[key] for key in INDEX_FIELDS}
         if "pairs_total" in entry:  # only a capped list carries it
             light["pairs_total"] = entry["pairs_total"]

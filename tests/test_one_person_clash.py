@@ -87,3 +87,24 @@ def test_a_hand_made_rename_of_a_merged_persons_email_is_skipped(tmp_path):
     assert result.applied == ["duplicate-contact:0001"]
     assert any("makes its records one" in why for _, why in result.skipped)
     assert not [c for c in result.changes if c.column.lower() == "email"]
+
+
+def test_the_review_page_offers_the_actions_fix_plan_makes(audited):
+    """The page's per-finding actions are settled across findings as `fix plan` settles them:
+    a clash of two records of one person is left to its merge there too, and a merge holds
+    back a clashing email, so a plan downloaded from the review equals `fix plan`'s."""
+    from audits.findings import Finding
+    from reports import ReportInput
+    from reports.html import report_data
+
+    _, findings = audited
+    report = ReportInput([Finding.from_dict(f) for f in findings["findings"]])
+    data = report_data(report)
+    page = {light["id"]: detail["plan"] for light, detail in zip(data["findings"],
+                                                                   data["details"])
+            if detail["plan"] is not None}
+    planned = {action["finding"]: action for action in build_plan(findings)["actions"]}
+    assert page.keys() == planned.keys()
+    differing = [fid for fid in planned if page[fid] != planned[fid]]
+    assert not differing, differing[:3]
+    assert any(action.get("resolved_by") for action in page.values())
