@@ -20,6 +20,7 @@ from markupsafe import Markup
 from audits.cells import INVISIBLE_JS, visible
 from audits.errors import UserError
 from reports import wording
+from reports.records import records_table
 from audits.collector import collector_paused
 from reports.files import write_atomically
 from reports.safety import json_for_script_bytes
@@ -95,10 +96,14 @@ def _finding_entries(report: "ReportInput") -> Iterator[tuple[dict[str, Any], di
             light["pairs_total"] = entry["pairs_total"]
         light["fixable"] = plan is not None
         fix = entry["fix"]
-        yield light, {"evidence": entry["evidence"],
-                      "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
-                      "household": entry["household"], "plan": plan,
-                      "suppress": suppress_targets(entry)}
+        detail = {"evidence": entry["evidence"],
+                  "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
+                  "household": entry["household"], "plan": plan,
+                  "suppress": suppress_targets(entry)}
+        records = records_table(finding)
+        if records is not None:  # side-by-side evidence of a duplicate group
+            detail["records"] = records
+        yield light, detail
 
 
 def _page_data(report: "ReportInput", index: list[dict[str, Any]],
@@ -197,7 +202,8 @@ def _page_parts(report: "ReportInput") -> tuple[str, list[bytes]]:
     template = environment().get_template("report.html.j2")
     page = template.render(
         board_name=report.board_name, stamp=report.stamp, total=len(report.findings),
-        css=_markup(_static("report.css")), js=_markup(_static("report.js")),
+        css=_markup(_static("report.css") + _static("records.css")),
+        js=_markup(_static("records.js") + _static("report.js")),
         data_json=_markup(marker), detail_blocks=[_markup(marker)] * len(blocks),
         changes=changes_view(report), suppressed=getattr(report, "suppressed", None),
         redacted=bool(getattr(report, "redacted", False)))

@@ -211,6 +211,7 @@
       return tr;
     }
     var td = el("td", { colspan: "6" });
+    if (d.records) { td.appendChild(connectRecords.render(d.records, el)); }
     var grid = el("div", { "class": "detail-grid" });
     var left = el("div"), right = el("div");
 
