@@ -54,6 +54,8 @@ _HIDDEN_SPACE = re.compile(r"^\s+|\s+$|\s{2,}|[^\S ]")
 def spaces_shown(text: str) -> str:
     """``text`` with the spacing a reader cannot see shown: leading, trailing, doubled and
     non-space whitespace (a tab, a no-break space) as ``␣``, one per character."""
+    if text.isascii() and text.isprintable() and "  " not in text and text.strip() == text:
+        return text  # nearly every value: nothing hidden
     return _HIDDEN_SPACE.sub(lambda m: "␣" * len(m.group()), text)
 
 
@@ -67,6 +69,7 @@ def _squeezed(text: str) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=65_536)
 def _name_key(text: str) -> str:
     return normalize.fold(text)
 
@@ -77,10 +80,12 @@ def _email_key(text: str) -> str:
     return normalize.email_key(text) or "".join(text.split()).lower()
 
 
+@lru_cache(maxsize=65_536)
 def _phone_key(text: str) -> str:
     return normalize.phone_digits(text) or "".join(text.split()).lower()
 
 
+@lru_cache(maxsize=65_536)
 def _street_key(text: str) -> str:
     civic, name, unit = normalize.split_street(text)
     return f"{civic}|{name}|{unit}" if (civic or name) else _squeezed(text).lower()
@@ -156,15 +161,14 @@ def _level(field: str, value: str, others: Sequence[str]) -> tuple[str, str]:
     return "different", ""
 
 
-def _phone_elsewhere(field: str, value: str, record_id: str,
-                     records: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
-    """The other records' phone fields holding this number, in words ("C388's home phone")."""
-    digits = normalize.phone_digits(value)
+def _phone_elsewhere(field: str, digits: str, record_id: str,
+                     phones: Sequence[tuple[str, Mapping[str, str]]]) -> str:
+    """The other records' phone fields holding this number, in words ("C388's home phone");
+    ``phones`` holds each record's phone digits by field."""
     if not digits:
         return ""
-    seen = [f"{rid}'s {PHONE_WORDS[other]}" for rid, record in records if rid != record_id
-            for other in PHONE_FIELDS
-            if other != field and normalize.phone_digits(str(record.get(other) or "")) == digits]
+    seen = [f"{rid}'s {PHONE_WORDS[other]}" for rid, theirs in phones if rid != record_id
+            for other in PHONE_FIELDS if other != field and theirs[other] == digits]
     return "same number as " + ", ".join(seen) if seen else ""
 
 
@@ -204,7 +208,28 @@ def record_order(finding: Finding) -> list[str]:
     return ([keep] if keep in ids else []) + [c for c in rest if c != keep]
 
 
+_TABLES: dict[str, tuple[Finding, dict[str, Any] | None]] = {}
+"""The last tables made, by finding id (with the finding they were made from): the HTML
+report and the workbook, written one after the other, show the same tables."""
+_KEEP_AT_MOST = 50_000
+
+
 def records_table(finding: Finding) -> dict[str, Any] | None:
+    """:func:`build_records_table`, made once per finding object while both reports are
+    written. The table is shared: do not change it."""
+    if finding.check != CHECK:
+        return None
+    kept = _TABLES.get(finding.id)
+    if kept is not None and kept[0] is finding:
+        return kept[1]
+    table = build_records_table(finding)
+    if len(_TABLES) >= _KEEP_AT_MOST:
+        _TABLES.clear()
+    _TABLES[finding.id] = (finding, table)
+    return table
+
+
+def build_records_table(finding: Finding) -> dict[str, Any] | None:
     """The side-by-side table of a duplicate-contact finding, as data for the reports (None
     for another check, or a finding that carries no records):
 
@@ -225,6 +250,8 @@ def records_table(finding: Finding) -> dict[str, Any] | None:
     links = _links_of(finding)
     columns = [{"id": rid, "name": spaces_shown(str(names.get(rid) or "")),
                 "role": KEPT if rid == keep else MERGED} for rid in order]
+    phones = [(rid, {name: normalize.phone_digits(str(record.get(name) or ""))
+                     for name in PHONE_FIELDS}) for rid, record in records]
     rows = []
     for field, label in FIELDS:
         if field == "students":
@@ -243,8 +270,8 @@ def records_table(finding: Finding) -> dict[str, Any] | None:
             values = [str(record.get(field) or "") for _, record in records]
             cells = _text_cells(field, values)
             if field in PHONE_FIELDS:
-                for cell, (rid, _), value in zip(cells, records, values):
-                    elsewhere = _phone_elsewhere(field, value, rid, records)
+                for cell, (rid, digits) in zip(cells, phones):
+                    elsewhere = _phone_elsewhere(field, digits[field], rid, phones)
                     if elsewhere:
                         if cell["level"] == "different":
                             cell["level"] = "similar"
@@ -338,4 +365,4 @@ def cell_words(cell: Mapping[str, str]) -> str:
     return LEVEL_WORDS[cell["level"]] + (f": {note}" if note else "")
 
 
-__all__ = ["FIELDS", "LEVELS", "cell_words", "record_order", "records_table", "spaces_shown"]
+__all__ = ["FIELDS", "LEVELS", "build_records_table", "cell_words", "record_order", "records_table", "spaces_shown"]
