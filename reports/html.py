@@ -21,6 +21,7 @@ from audits.cells import INVISIBLE_JS, visible
 from audits.errors import UserError
 from reports import wording
 from reports.records import records_table
+from reports.svg import node_order
 from audits.collector import collector_paused
 from reports.files import write_atomically
 from reports.safety import json_for_script_bytes
@@ -98,12 +99,24 @@ def _finding_entries(report: "ReportInput") -> Iterator[tuple[dict[str, Any], di
         fix = entry["fix"]
         detail = {"evidence": entry["evidence"],
                   "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
-                  "household": entry["household"], "plan": plan,
+                  "household": _drawn_household(finding, entry["household"]), "plan": plan,
                   "suppress": suppress_targets(entry)}
         records = records_table(finding)
         if records is not None:  # side-by-side evidence of a duplicate group
             detail["records"] = records
         yield light, detail
+
+
+def _drawn_household(finding, household: dict[str, Any]) -> dict[str, Any]:
+    """The household as the page's script draws it: its nodes in the picture's order
+    (:func:`reports.svg.node_order`, the order the runbooks' pictures use)."""
+    nodes = household.get("nodes") if household else None
+    if not nodes or len(nodes) < 3:
+        return household
+    ordered = node_order(finding)
+    if all(a is b for a, b in zip(ordered, nodes)):
+        return household
+    return {**household, "nodes": ordered}
 
 
 def _page_data(report: "ReportInput", index: list[dict[str, Any]],
