@@ -273,9 +273,10 @@ def build_records_table(finding: Finding) -> dict[str, Any] | None:
                 for cell, (rid, digits) in zip(cells, phones):
                     elsewhere = _phone_elsewhere(field, digits[field], rid, phones)
                     if elsewhere:
-                        if cell["level"] == "different":
-                            cell["level"] = "similar"
-                        cell["note"] = "; ".join(filter(None, (cell.get("note"), elsewhere)))
+                        if cell["level"] == "different":  # the number is no other's here
+                            cell["level"], cell["note"] = "similar", elsewhere
+                        else:
+                            cell["note"] = "; ".join(filter(None, (cell.get("note"), elsewhere)))
         rows.append({"field": field, "label": label, "level": _row_level(cells),
                      "cells": cells})
     return {"records": columns, "rows": rows}
