@@ -48,6 +48,10 @@ FIELDS: tuple[tuple[str, str], ...] = (
 
 KEPT, MERGED = "kept", "merged"
 
+SHOWN_SIDE_BY_SIDE = frozenset({"first_name", "last_name", "email", "phone", "address", "city"})
+"""The finding's evidence keys the table shows field by field (the pairwise words a report
+beside it need not repeat)."""
+
 _HIDDEN_SPACE = re.compile(r"^\s+|\s+$|\s{2,}|[^\S ]")
 
 
@@ -114,9 +118,11 @@ def _nickname_of(a: str, b: str) -> bool:
 def _how_differs(field: str, a: str, b: str) -> str:
     """What separates two values equal after normalisation, in a few words."""
     notes = []
-    if _SPACING.sub("x", a) != _SPACING.sub("x", b):
-        notes.append("spacing differs")
     sa, sb = "".join(a.split()), "".join(b.split())
+    # Spacing is worth a word where it is all that differs (but case), or where it is hidden.
+    if _SPACING.sub("x", a) != _SPACING.sub("x", b) and (
+            sa.casefold() == sb.casefold() or spaces_shown(a) != a or spaces_shown(b) != b):
+        notes.append("spacing differs")
     if sa != sb and sa.casefold() == sb.casefold():
         notes.append("case differs")
     elif sa.casefold() != sb.casefold():
@@ -187,15 +193,36 @@ def _student_words(link: Mapping[str, Any], names: Mapping[str, str]) -> str:
     return who + (f", {spaces_shown(rel)}" if rel else "")
 
 
-def _portal_words(links: Sequence[Mapping[str, Any]]) -> str:
+def _portal(links: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """(what a record's links grant: ``yes``, ``no`` or ``some``; the words shown)."""
     if not links:
-        return ""
+        return "", ""
     granted = sum(1 for link in links if link.get("portal_access"))
     if granted == len(links):
-        return "yes" if len(links) == 1 else f"yes, for all {len(links)} students"
+        return "yes", "yes" if len(links) == 1 else f"yes, for all {len(links)} students"
     if not granted:
-        return "no" if len(links) == 1 else f"no, for all {len(links)} students"
-    return f"for {granted} of {len(links)} students"
+        return "no", "no" if len(links) == 1 else f"no, for all {len(links)} students"
+    return "some", f"for {granted} of {len(links)} students"
+
+
+def _portal_cells(links: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, str]]:
+    """Cells of the portal-access row, compared by what is granted (yes for one student and
+    yes for two are the same grant)."""
+    grants = [_portal(mine) for mine in links]
+    cells = []
+    for k, (grant, words) in enumerate(grants):
+        others = [g for j, (g, _) in enumerate(grants) if j != k and g]
+        if not grant:
+            level, note = "missing", ""
+        elif not others:
+            level, note = "different", "only this record has one"
+        else:
+            level, note = ("same", "") if grant in others else ("different", "")
+        cell = {"text": words, "level": level}
+        if note:
+            cell["note"] = note
+        cells.append(cell)
+    return cells
 
 
 def record_order(finding: Finding) -> list[str]:
@@ -264,8 +291,7 @@ def build_records_table(finding: Finding) -> dict[str, Any] | None:
                                for link in links.get(rid, [])) for rid in order]
             cells = _relationship_cells(words)
         elif field == "portal_access":
-            values = [_portal_words(links.get(rid, [])) for rid in order]
-            cells = _text_cells(field, values)
+            cells = _portal_cells([links.get(rid, []) for rid in order])
         else:
             values = [str(record.get(field) or "") for _, record in records]
             cells = _text_cells(field, values)
@@ -366,4 +392,4 @@ def cell_words(cell: Mapping[str, str]) -> str:
     return LEVEL_WORDS[cell["level"]] + (f": {note}" if note else "")
 
 
-__all__ = ["FIELDS", "LEVELS", "build_records_table", "cell_words", "record_order", "records_table", "spaces_shown"]
+__all__ = ["FIELDS", "LEVELS", "SHOWN_SIDE_BY_SIDE", "build_records_table", "cell_words", "record_order", "records_table", "spaces_shown"]

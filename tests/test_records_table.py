@@ -154,3 +154,11 @@ def test_formula_like_values_stay_text_in_the_records_sheet(tmp_path):
     cells = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str)
              and "HYPERLINK" in c.value]
     assert cells and all(c.data_type == "s" and c.quotePrefix for c in cells)
+
+
+def test_portal_access_compares_what_is_granted_not_how_many_students():
+    finding = three_records()
+    finding.fix["links"].append({"contact_id": "C1", "student_id": "S4",
+                                 "relationship": "Mother", "portal_access": True})
+    assert _cells(records_table(finding), "portal_access") == [
+        ("yes, for all 2 students", "same", ""), ("yes", "same", ""), ("no", "different", "")]
