@@ -89,6 +89,7 @@ def report_data(report: "ReportInput") -> dict[str, Any]:
 
 def _finding_entries(report: "ReportInput") -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """Each finding's table entry and its details, in the report's order."""
+    redacted = bool(getattr(report, "redacted", False))
     for finding in report.findings:
         entry = finding.to_dict()
         plan = _plan_action(entry)
@@ -101,7 +102,8 @@ def _finding_entries(report: "ReportInput") -> Iterator[tuple[dict[str, Any], di
                   "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
                   "household": _drawn_household(finding, entry["household"]), "plan": plan,
                   "suppress": suppress_targets(entry)}
-        records = records_table(finding)
+        # Redacted values (initials, masks) would compare as "same": no table then.
+        records = None if redacted else records_table(finding)
         if records is not None:
             # Side-by-side evidence of a duplicate group, in place of the pairwise words
             # ("C1~C2: same (…); C1~C3: …") for the fields it shows.

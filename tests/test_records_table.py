@@ -162,3 +162,10 @@ def test_portal_access_compares_what_is_granted_not_how_many_students():
                                  "relationship": "Mother", "portal_access": True})
     assert _cells(records_table(finding), "portal_access") == [
         ("yes, for all 2 students", "same", ""), ("yes", "same", ""), ("no", "different", "")]
+
+
+def test_a_redacted_report_shows_no_table_of_masked_values(tmp_path):
+    report = ReportInput([three_records()], redacted=True)
+    assert "records" not in report_data(report)["details"][0]
+    path = write_workbook(report, tmp_path / "audit.xlsx")
+    assert "Records" not in openpyxl.load_workbook(path, read_only=True).sheetnames
