@@ -2,6 +2,7 @@
 (:func:`reports.records.records_table`), a row per (group, field) and a column per contact
 record, the kept one first. Each cell holds the value and its agreement in words, filled by
 agreement, so a filter on Field and Agreement finds, say, every group whose emails differ.
+A field no record of a group has gets no row (the sheet prints on fewer pages).
 
 Its rows are streamed into the saved file like the check sheets' (see
 :mod:`reports.workbook`): thousands of groups make tens of thousands of rows.
@@ -120,10 +121,12 @@ def _rows(tables, width: int, plain, levels, heading) -> Iterator[bytes]:
             chunk.cell(first_record + k, number, text, heading)
         number += 1
         for row in table["rows"]:
+            if row["level"] == "missing":
+                continue  # no record has the field: nothing to compare, a row less to print
             texts = []
             for cell in row["cells"][:width]:
                 value = "\n".join(cell["lines"]) if cell.get("lines") else cell["text"]
-                texts.append(f"{value}\n{cell_words(cell)}" if value else cell_words(cell))
+                texts.append(f"{value} ({cell_words(cell)})" if value else cell_words(cell))
             chunk.row(number, max(map(_lines, texts), default=1))
             chunk.cell(0, number, finding_id, plain)
             chunk.cell(1, number, row["label"], plain)

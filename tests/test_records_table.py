@@ -134,15 +134,16 @@ def test_the_workbook_records_sheet_shows_each_group_by_field_with_fill_and_word
     by_field = {row[1]: (k, row) for k, row in enumerate(rows) if row[1]}
     k, first = by_field["First name"]
     assert first[2] == "similar"
-    assert first[4] == "Jennifer␣␣\nsimilar: spacing differs"
+    assert first[4] == "Jennifer␣␣ (similar: spacing differs)"
     k, last = by_field["Last name"]
-    assert last[4] == "SMITH\nsimilar: case differs"
+    assert last[4] == "SMITH (similar: case differs)"
     fills = {sheet.cell(row=k + 1, column=col).fill.fgColor.rgb for col in (4, 6)}
     assert fills == {"00E3F3E1"}  # "same" (green) for both Smiths
     assert sheet.cell(row=k + 1, column=5).fill.fgColor.rgb == "00FFF2C2"  # similar
     k, email = by_field["Email"]
     assert email[5] == "missing"
     assert sheet.cell(row=k + 1, column=6).fill.fgColor.rgb == "00ECEEF0"
+    assert "Work phone" not in by_field  # no record has one
     assert sheet.auto_filter.ref.startswith("A1:")
 
 
