@@ -115,6 +115,7 @@ def _nickname_of(a: str, b: str) -> bool:
     return bool(groups_a & groups_b)
 
 
+@lru_cache(maxsize=16_384)
 def _how_differs(field: str, a: str, b: str) -> str:
     """What separates two values equal after normalisation, in a few words."""
     notes = []
@@ -317,6 +318,10 @@ def _distinct(texts: Iterable[str]) -> list[str]:
 
 
 def _text_cells(field: str, values: Sequence[str]) -> list[dict[str, str]]:
+    if len(set(values)) == 1:  # the usual row: every record has the same value, or none
+        text = spaces_shown(values[0])
+        level = "same" if values[0].strip() else "missing"
+        return [{"text": text, "level": level} for _ in values]
     cells = []
     for k, value in enumerate(values):
         level, note = _level(field, value, values[:k] + values[k + 1:])

@@ -182,72 +182,79 @@ def node_order(finding: Finding) -> list[Mapping[str, Any]]:
     nodes = list(household.get("nodes", []))
     if len(nodes) < 3:
         return nodes
-    columns: list[list[int]] = [[], [], []]
-    column_of: dict[str, int] = {}
-    index_of: dict[str, int] = {}
-    for k, node in enumerate(nodes):
-        column = COLUMN.get(node.get("kind"), 2)
-        columns[column].append(k)
-        column_of[node["id"]] = column
-        index_of[node["id"]] = k
-    neighbours: list[list[int]] = [[] for _ in nodes]
+    index_of = {node["id"]: k for k, node in enumerate(nodes)}
+    lines = []
     for edge in household.get("edges", []):
         a, b = index_of.get(edge.get("source")), index_of.get(edge.get("target"))
-        if a is None or b is None or a == b:
-            continue
+        if a is not None and b is not None and a != b:
+            lines.append((a, b))
+    if len(lines) < 2:
+        return nodes  # one line crosses nothing
+    hot = focus_refs(finding)
+    # Households of one shape (kinds, the finding's own records, the lines) are laid out
+    # once: a board's families repeat a few dozen shapes.
+    order = _order(tuple(COLUMN.get(node.get("kind"), 2) for node in nodes),
+                   tuple(str(node.get("ref")) in hot for node in nodes), tuple(lines))
+    return nodes if order is None else [nodes[k] for k in order]
+
+
+@lru_cache(maxsize=8192)
+def _order(column_of: tuple[int, ...], own: tuple[bool, ...],
+           lines: tuple[tuple[int, int], ...]) -> tuple[int, ...] | None:
+    """:func:`node_order` by positions: the nodes' order, or None to keep the snapshot's."""
+    columns: list[list[int]] = [[], [], []]
+    for k, column in enumerate(column_of):
+        columns[column].append(k)
+    neighbours: list[list[int]] = [[] for _ in column_of]
+    for a, b in lines:
         neighbours[a].append(b)
         neighbours[b].append(a)
-    if sum(map(len, neighbours)) < 4:
-        return nodes  # one line or two cross nothing
-    hot = focus_refs(finding)
-    own = [str(node.get("ref")) in hot for node in nodes]
-    row = [0.0] * len(nodes)
-
-    def place() -> None:
-        for column in columns:
-            for r, k in enumerate(column):
-                row[k] = float(r)
+    row = [0.0] * len(column_of)
+    for column in columns:
+        for r, k in enumerate(column):
+            row[k] = float(r)
 
     def sort(c: int, sides: tuple[int, ...]) -> None:
         column = columns[c]
         centre = {}
         for r, k in enumerate(column):
-            near = [row[j] for j in neighbours[k] if column_of[nodes[j]["id"]] in sides]
+            near = [row[j] for j in neighbours[k] if column_of[j] in sides]
             centre[k] = sum(near) / len(near) if near else float(r)
         # Contact records keep the finding's own first (the red outlines at the top).
         column.sort(key=lambda k: (not own[k], centre[k]) if c == 0 else centre[k])
         for r, k in enumerate(column):
             row[k] = float(r)
 
-    place()
-    best = (_crossings(columns, neighbours, column_of, nodes), [list(c) for c in columns])
-    if best[0]:
-        for sweep in range(4):
-            if sweep % 2 == 0:
-                sort(1, (0,))
-                sort(2, (1, 0))
-            else:
-                sort(1, (2,)) if columns[2] else sort(1, (0,))
-                sort(0, (1,))
-            count = _crossings(columns, neighbours, column_of, nodes)
-            if count < best[0]:
-                best = (count, [list(c) for c in columns])
-            if not count:
-                break
-    return [nodes[k] for column in best[1] for k in column]
+    start = _crossings(columns, neighbours, column_of)
+    if not start:
+        return None
+    best = (start, [list(c) for c in columns])
+    for sweep in range(4):
+        if sweep % 2 == 0:
+            sort(1, (0,))
+            sort(2, (1, 0))
+        else:
+            sort(1, (2,)) if columns[2] else sort(1, (0,))
+            sort(0, (1,))
+        count = _crossings(columns, neighbours, column_of)
+        if count < best[0]:
+            best = (count, [list(c) for c in columns])
+        if not count:
+            break
+    return None if best[0] == start else tuple(k for column in best[1] for k in column)
 
 
-def _crossings(columns, neighbours, column_of, nodes) -> int:
+def _crossings(columns, neighbours, column_of) -> int:
     """Crossings between the lines of neighbouring columns (0 and 1, 1 and 2), by the rows of
     their ends: two lines cross when their ends are in opposite orders."""
-    place = {}
+    place = [0] * len(column_of)
     for column in columns:
         for r, k in enumerate(column):
             place[k] = r
     count = 0
     for left in (0, 1):
         lines = sorted((place[k], place[j]) for k in columns[left] for j in neighbours[k]
-                       if column_of[nodes[j]["id"]] == left + 1)
+                       if column_of[j] == left + 1)
         for i, (a1, b1) in enumerate(lines):
             for a2, b2 in lines[i + 1:]:
                 if a1 != a2 and (b1 - b2) * (a1 - a2) < 0:
