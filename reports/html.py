@@ -20,7 +20,7 @@ from markupsafe import Markup
 from audits.cells import INVISIBLE_JS, visible
 from audits.errors import UserError
 from reports import wording
-from reports.records import SHOWN_SIDE_BY_SIDE, records_table
+from reports.records import SHOWN_SIDE_BY_SIDE, page_table, records_table
 from reports.svg import node_order
 from audits.collector import collector_paused
 from reports.files import write_atomically
@@ -107,7 +107,7 @@ def _finding_entries(report: "ReportInput") -> Iterator[tuple[dict[str, Any], di
         if records is not None:
             # Side-by-side evidence of a duplicate group, in place of the pairwise words
             # ("C1~C2: same (…); C1~C3: …") for the fields it shows.
-            detail["records"] = records
+            detail["records"] = page_table(records)
             detail["evidence"] = {key: value for key, value in entry["evidence"].items()
                                   if key not in SHOWN_SIDE_BY_SIDE}
         yield light, detail

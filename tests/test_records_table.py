@@ -4,11 +4,7 @@ the same table in the HTML report's data and the workbook's Records sheet."""
 
 from __future__ import annotations
 
-import json
-import re
-
 import openpyxl
-import pytest
 
 from audits.findings import Finding, Severity
 from reports import ReportInput
@@ -47,6 +43,8 @@ def three_records() -> Finding:
         title="Contact records C1, C2 and C3 look like one person (Jennifer Smith)",
         confidence=0.97, school_ids=("1021",), students=("S1", "S2", "S3"),
         contacts=("C2", "C1", "C3"),
+        evidence={"first_name": "C1~C2: same (Jennifer)", "email": "C1~C2: same (jen@x.ca)",
+                  "score": "match confidence 0.97"},
         fix={"action": "merge-contacts", "keep": "C1", "retire": ["C2", "C3"],
              "records": records, "links": links, "steps": ["1. Merge."]},
         names={"C1": "Jennifer Smith", "C2": "Jennifer   SMITH", "C3": "Jenny Smith",
@@ -120,7 +118,17 @@ def test_no_table_for_another_check_or_without_records():
 def test_the_html_reports_details_carry_the_table():
     finding = three_records()
     data = report_data(ReportInput([finding]))
-    assert data["details"][0]["records"] == json.loads(json.dumps(records_table(finding)))
+    table = records_table(finding)
+    carried = data["details"][0]["records"]
+    assert carried["records"] == table["records"]
+    assert [row[:3] for row in carried["rows"]] == \
+        [[row["field"], row["label"], row["level"]] for row in table["rows"]]
+    first = next(row for row in carried["rows"] if row[0] == "first_name")
+    assert first[3][1] == ["Jennifer␣␣", "similar", "spacing differs"]
+    students = next(row for row in carried["rows"] if row[0] == "students")
+    assert students[3][0][0] == "Ava Smith (S1), Mother"
+    # The pairwise words of the fields the table shows are not repeated beside it.
+    assert data["details"][0]["evidence"] == {"score": "match confidence 0.97"}
 
 
 def test_the_workbook_records_sheet_shows_each_group_by_field_with_fill_and_word(tmp_path):

@@ -27,13 +27,15 @@ var connectRecords = (function () {
     return span;
   }
 
-  function cellNode(el, cell) {
+  /* A cell is [text, level] or [text, level, note] (reports/records.py page_table). */
+  function cellNode(el, field, data) {
+    var cell = { text: data[0], level: data[1], note: data[2] };
     var td = el("td", { "class": "level-" + cell.level });
     if (cell.level === "missing") {
       td.appendChild(el("span", { "class": "value none" }, "\u2014"));
-    } else if (cell.lines) {
+    } else if (field === "students") {
       var list = el("ul", { "class": "lines" });
-      cell.lines.forEach(function (line) {
+      String(cell.text).split("\n").forEach(function (line) {
         var li = el("li");
         li.appendChild(valueNode(el, line));
         list.appendChild(li);
@@ -55,8 +57,11 @@ var connectRecords = (function () {
       p.appendChild(item);
       p.appendChild(el("span", { "class": "swatch-help" }, LEVEL_HELP[level]));
     });
-    p.appendChild(el("span", { "class": "swatch-help" },
-                     SPACE_MARK + " marks a space you would not see (doubled, leading, trailing, a tab)."));
+    var spaces = el("span", { "class": "swatch-help" });
+    spaces.appendChild(el("span", { "class": "space-mark" }, SPACE_MARK));
+    spaces.appendChild(el("span", null,
+                          " marks a space you would not see (doubled, leading, trailing, a tab)."));
+    p.appendChild(spaces);
     return p;
   }
 
@@ -79,13 +84,13 @@ var connectRecords = (function () {
     thead.appendChild(head);
     t.appendChild(thead);
     var body = el("tbody");
-    table.rows.forEach(function (row) {
-      var tr = el("tr", { "data-field": row.field, "class": "row-" + row.level });
+    table.rows.forEach(function (row) {  // [field, label, level, cells]
+      var tr = el("tr", { "data-field": row[0], "class": "row-" + row[2] });
       var th = el("th", { scope: "row" });
-      th.appendChild(el("span", null, row.label));
+      th.appendChild(el("span", null, row[1]));
       body.appendChild(tr);
       tr.appendChild(th);
-      row.cells.forEach(function (cell) { tr.appendChild(cellNode(el, cell)); });
+      row[3].forEach(function (cell) { tr.appendChild(cellNode(el, row[0], cell)); });
     });
     t.appendChild(body);
     box.appendChild(t);
