@@ -22,6 +22,8 @@ from audits.checks.username_clash import ONE_PERSON_TWO_RECORDS
 from audits.usernames import EMAIL_PATTERN, PLACEHOLDER_EMAILS, PLACEHOLDER_LOCAL_PARTS
 from audits.errors import UserError
 from reports import wording
+from reports.records import SHOWN_SIDE_BY_SIDE, page_table, records_table
+from reports.svg import node_order
 from audits.collector import collector_paused
 from reports.files import write_atomically
 from reports.safety import json_for_script_bytes
@@ -104,6 +106,7 @@ def _finding_entries(report: "ReportInput", known: set[str]
     """Each finding's table entry and its details, in the report's order; the usernames and
     emails the findings show are added to ``known``."""
     others = _other_findings(report)
+    redacted = bool(getattr(report, "redacted", False))
     for finding in report.findings:
         entry = finding.to_dict()
         known.update(usernames_shown(entry))
@@ -116,10 +119,31 @@ def _finding_entries(report: "ReportInput", known: set[str]
         if cause:
             light["cause"] = cause
         fix = entry["fix"]
-        yield light, {"evidence": entry["evidence"],
-                      "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
-                      "household": entry["household"], "plan": plan,
-                      "suppress": suppress_targets(entry)}
+        detail = {"evidence": entry["evidence"],
+                  "fix": {"action": fix.get("action", ""), "steps": fix.get("steps", [])},
+                  "household": _drawn_household(finding, entry["household"]), "plan": plan,
+                  "suppress": suppress_targets(entry)}
+        # Redacted values (initials, masks) would compare as "same": no table then.
+        records = None if redacted else records_table(finding)
+        if records is not None:
+            # Side-by-side evidence of a duplicate group, in place of the pairwise words
+            # ("C1~C2: same (…); C1~C3: …") for the fields it shows.
+            detail["records"] = page_table(records)
+            detail["evidence"] = {key: value for key, value in entry["evidence"].items()
+                                  if key not in SHOWN_SIDE_BY_SIDE}
+        yield light, detail
+
+
+def _drawn_household(finding, household: dict[str, Any]) -> dict[str, Any]:
+    """The household as the page's script draws it: its nodes in the picture's order
+    (:func:`reports.svg.node_order`, the order the runbooks' pictures use)."""
+    nodes = household.get("nodes") if household else None
+    if not nodes or len(nodes) < 3:
+        return household
+    ordered = node_order(finding)
+    if all(a is b for a, b in zip(ordered, nodes)):
+        return household
+    return {**household, "nodes": ordered}
 
 
 def finding_cause(entry: dict[str, Any]) -> str:
@@ -255,7 +279,8 @@ def _page_parts(report: "ReportInput") -> tuple[str, list[bytes]]:
     template = environment().get_template("report.html.j2")
     page = template.render(
         board_name=report.board_name, stamp=report.stamp, total=len(report.findings),
-        css=_markup(_static("report.css")), js=_markup(_static("report.js")),
+        css=_markup(_static("report.css") + _static("records.css")),
+        js=_markup(_static("records.js") + _static("report.js")),
         data_json=_markup(marker), detail_blocks=[_markup(marker)] * len(blocks),
         changes=changes_view(report), suppressed=getattr(report, "suppressed", None),
         redacted=bool(getattr(report, "redacted", False)))

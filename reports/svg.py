@@ -99,27 +99,51 @@ _KEEP_AT_MOST = 50_000
 _SLOTS: dict[tuple[int, int], _Slot] = {}
 """Slots by (column, row): the same few dozen places in every picture."""
 
-_LINES: dict[tuple[_Slot, _Slot], tuple[str, tuple[float, float], tuple[float, float]]] = {}
-"""A line's path data, start and middle, by the slots it joins (a few hundred pairs)."""
+_LINES: dict[tuple[_Slot, _Slot, int],
+             tuple[str, tuple[float, float], tuple[float, float]]] = {}
+"""A line's path data, start and middle, by the slots it joins and the rows of the middle
+column (a few hundred keys)."""
 
 
-def _line_geometry(one: _Slot, two: _Slot):
+MAX_BULGE = (GAP_X - 12) / 0.75
+"""The widest bulge of a line between two nodes of one column: its curve reaches three
+quarters of the bulge out, which must stay inside the gap, short of the next column."""
+
+
+def lane_y(lane: int) -> float:
+    """The height of lane ``lane`` across the middle column: lane k runs through the gap above
+    row k (lane 0 above the first row, the last below the last row), where no node is."""
+    return PAD + lane * (H + GAP_Y) - GAP_Y / 2
+
+
+def _line_geometry(one: _Slot, two: _Slot, middle_rows: int = 0):
     """The path of a line between two slots: a bulge out to the right between two nodes of
-    one column, else a curve from the left node's right side to the right node's left side."""
+    one column; a curve from the left node's right side to the right node's left side between
+    neighbouring columns; and between the outer columns (a staff record and its account), a
+    line that crosses the middle column through the gap between two of its ``middle_rows``
+    rows, so it never runs through a student it has nothing to do with."""
     if one.x == two.x:
         x1, y1, y2 = one.right, one.middle, two.middle
-        bulge = 30 + abs(y2 - y1) / 4
+        bulge = min(MAX_BULGE, 30 + abs(y2 - y1) / 4)
         bulged = x1 + bulge
         d = f"M{x1},{y1} C{bulged},{y1} {bulged},{y2} {x1},{y2}"
         mid = (x1 + bulge * 0.75, (y1 + y2) / 2)
-    else:
-        if (two.x, two.y) < (one.x, one.y):
-            one, two = two, one
-        x1, y1, x2, y2 = one.right, one.middle, two.x, two.middle
-        half = (x1 + x2) / 2
-        d = f"M{x1},{y1} C{half},{y1} {half},{y2} {x2},{y2}"
-        mid = (half, (y1 + y2) / 2)
-    return d, (x1, y1), mid
+        return d, (x1, y1), mid
+    if (two.x, two.y) < (one.x, one.y):
+        one, two = two, one
+    x1, y1, x2, y2 = one.right, one.middle, two.x, two.middle
+    if two.x - one.x > W + GAP_X and middle_rows:
+        # Into the first gap, along the lane nearest both ends, out of the second gap.
+        lane = min(range(middle_rows + 1),
+                   key=lambda k: (abs(lane_y(k) - y1) + abs(lane_y(k) - y2),
+                                  abs(lane_y(k) - (y1 + y2) / 2)))
+        y = lane_y(lane)
+        first, second = x1 + GAP_X / 2, two.x - GAP_X / 2
+        d = f"M{x1},{y1} H{first} V{y} H{second} V{y2} H{x2}"
+        return d, (x1, y1), ((first + second) / 2, y)
+    half = (x1 + x2) / 2
+    d = f"M{x1},{y1} C{half},{y1} {half},{y2} {x2},{y2}"
+    return d, (x1, y1), (half, (y1 + y2) / 2)
 
 
 _NODE_BOX: dict[tuple[str, bool], str] = {}
@@ -147,6 +171,97 @@ def _node_box(kind: str, focus: bool) -> str:
     return box
 
 
+def node_order(finding: Finding) -> list[Mapping[str, Any]]:
+    """The household's nodes in the order the picture stacks each column (contact and staff
+    records, students, accounts), chosen so that few lines cross: the finding's own records
+    first in their column, then each column sorted by the mean row of the nodes it is linked
+    to in the columns beside it (the barycentre heuristic of layered drawings), a few sweeps
+    back and forth, keeping the order with the fewest crossings. Each column's order is
+    otherwise the snapshot's, so the same household always draws the same."""
+    household: Mapping[str, Any] = finding.household or {}
+    nodes = list(household.get("nodes", []))
+    if len(nodes) < 3:
+        return nodes
+    index_of = {node["id"]: k for k, node in enumerate(nodes)}
+    lines = []
+    for edge in household.get("edges", []):
+        a, b = index_of.get(edge.get("source")), index_of.get(edge.get("target"))
+        if a is not None and b is not None and a != b:
+            lines.append((a, b))
+    if len(lines) < 2:
+        return nodes  # one line crosses nothing
+    hot = focus_refs(finding)
+    # Households of one shape (kinds, the finding's own records, the lines) are laid out
+    # once: a board's families repeat a few dozen shapes.
+    order = _order(tuple(COLUMN.get(node.get("kind"), 2) for node in nodes),
+                   tuple(str(node.get("ref")) in hot for node in nodes), tuple(lines))
+    return nodes if order is None else [nodes[k] for k in order]
+
+
+@lru_cache(maxsize=8192)
+def _order(column_of: tuple[int, ...], own: tuple[bool, ...],
+           lines: tuple[tuple[int, int], ...]) -> tuple[int, ...] | None:
+    """:func:`node_order` by positions: the nodes' order, or None to keep the snapshot's."""
+    columns: list[list[int]] = [[], [], []]
+    for k, column in enumerate(column_of):
+        columns[column].append(k)
+    neighbours: list[list[int]] = [[] for _ in column_of]
+    for a, b in lines:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    row = [0.0] * len(column_of)
+    for column in columns:
+        for r, k in enumerate(column):
+            row[k] = float(r)
+
+    def sort(c: int, sides: tuple[int, ...]) -> None:
+        column = columns[c]
+        centre = {}
+        for r, k in enumerate(column):
+            near = [row[j] for j in neighbours[k] if column_of[j] in sides]
+            centre[k] = sum(near) / len(near) if near else float(r)
+        # Contact records keep the finding's own first (the red outlines at the top).
+        column.sort(key=lambda k: (not own[k], centre[k]) if c == 0 else centre[k])
+        for r, k in enumerate(column):
+            row[k] = float(r)
+
+    start = _crossings(columns, neighbours, column_of)
+    if not start:
+        return None
+    best = (start, [list(c) for c in columns])
+    for sweep in range(4):
+        if sweep % 2 == 0:
+            sort(1, (0,))
+            sort(2, (1, 0))
+        else:
+            sort(1, (2,)) if columns[2] else sort(1, (0,))
+            sort(0, (1,))
+        count = _crossings(columns, neighbours, column_of)
+        if count < best[0]:
+            best = (count, [list(c) for c in columns])
+        if not count:
+            break
+    return None if best[0] == start else tuple(k for column in best[1] for k in column)
+
+
+def _crossings(columns, neighbours, column_of) -> int:
+    """Crossings between the lines of neighbouring columns (0 and 1, 1 and 2), by the rows of
+    their ends: two lines cross when their ends are in opposite orders."""
+    place = [0] * len(column_of)
+    for column in columns:
+        for r, k in enumerate(column):
+            place[k] = r
+    count = 0
+    for left in (0, 1):
+        lines = sorted((place[k], place[j]) for k in columns[left] for j in neighbours[k]
+                       if column_of[j] == left + 1)
+        for i, (a1, b1) in enumerate(lines):
+            for a2, b2 in lines[i + 1:]:
+                if a1 != a2 and (b1 - b2) * (a1 - a2) < 0:
+                    count += 1
+    return count
+
+
 def household_svg(finding: Finding) -> Markup:
     """The household picture of one finding, as SVG markup (empty without a household)."""
     return Markup(household_svg_text(finding))
@@ -160,7 +275,7 @@ def household_svg_text(finding: Finding) -> str:
     is kept to joining strings: every text is escaped in one call per finding, and the numbers
     of each place in the picture are written out once per run (:class:`_Slot`)."""
     household: Mapping[str, Any] = finding.household or {}
-    nodes = list(household.get("nodes", []))
+    nodes = node_order(finding)
     if not nodes:
         return ""
     rows = [0, 0, 0]
@@ -205,11 +320,12 @@ def household_svg_text(finding: Finding) -> str:
         one, two = at.get(a), at.get(b)
         if one is None or two is None:
             return None
-        geometry = _LINES.get((one, two))
+        key = (one, two, rows[1] if abs(one.x - two.x) > W + GAP_X else 0)
+        geometry = _LINES.get(key)
         if geometry is None:
-            geometry = _line_geometry(one, two)
+            geometry = _line_geometry(one, two, key[2])
             if len(_LINES) < _KEEP_AT_MOST:
-                _LINES[(one, two)] = geometry
+                _LINES[key] = geometry
         parts.append(f"{head[0]}{geometry[0]}{head[1]}{who[a]} – {who[b]}: {tip}</title></path>")
         return geometry[1], geometry[2], (a if one.x <= two.x else b)
 

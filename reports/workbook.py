@@ -117,6 +117,13 @@ def _build(report: "ReportInput") -> tuple[Workbook, dict[str, Iterator[bytes]]]
     streamed: dict[str, Iterator[bytes]] = {}
     for code in codes:
         streamed[names[code]] = _check_sheet(book, names[code], by_check[code], report)
+    from reports.records_sheet import RECORDS_SHEET, records_sheet
+
+    # Redacted values (initials, masks) would compare as "same": no Records sheet then.
+    records_rows = None if getattr(report, "redacted", False) else \
+        records_sheet(book, by_check.get("duplicate-contact", []))
+    if records_rows is not None:
+        streamed[RECORDS_SHEET] = records_rows
     if getattr(report, "changes", None) is not None:
         streamed[CHANGES_SHEET] = _changes_sheet(book, report.changes)
     preview_rows = _preview_sheet(book, report.preview)

@@ -223,6 +223,7 @@
       return tr;
     }
     var td = el("td", { colspan: "6" });
+    if (d.records) { td.appendChild(connectRecords.render(d.records, el)); }
     var grid = el("div", { "class": "detail-grid" });
     var left = el("div"), right = el("div");
 
@@ -872,6 +873,7 @@
       rows[col]++;
       if (!byRef[n.ref]) { byRef[n.ref] = n.id; }
     });
+    function laneY(k) { return PAD + k * (H + GAP_Y) - GAP_Y / 2; }
     var height = PAD * 2 + Math.max(1, Math.max.apply(null, rows)) * (H + GAP_Y);
     var width = PAD * 2 + 3 * W + 2 * GAP_X + 40;
     var svg = svgEl("svg", { "class": "household", width: width, height: height,
@@ -907,9 +909,10 @@
       if (!p || !q) { return null; }
       var x1, y1, x2, y2, d, mid;
       if (p.x === q.x) {
-        // Two records in one column (siblings): an arc out to the right of the column.
+        // Two records in one column (siblings): an arc out to the right of the column, never
+        // as far as the next column (reports/svg.py draws the same).
         x1 = p.x + W; y1 = p.y + H / 2; x2 = q.x + W; y2 = q.y + H / 2;
-        var bulge = 30 + Math.abs(y2 - y1) / 4;
+        var bulge = Math.min((GAP_X - 12) / 0.75, 30 + Math.abs(y2 - y1) / 4);
         d = "M" + x1 + "," + y1 + " C" + (x1 + bulge) + "," + y1 + " " + (x2 + bulge) + "," + y2 +
             " " + x2 + "," + y2;
         mid = { x: x1 + bulge * 0.75, y: (y1 + y2) / 2 };
@@ -917,8 +920,22 @@
         var left = p.x < q.x ? p : q, right = p.x < q.x ? q : p;
         x1 = left.x + W; y1 = left.y + H / 2; x2 = right.x; y2 = right.y + H / 2;
         var half = (x1 + x2) / 2;
-        d = "M" + x1 + "," + y1 + " C" + half + "," + y1 + " " + half + "," + y2 + " " + x2 + "," + y2;
-        mid = { x: half, y: (y1 + y2) / 2 };
+        if (right.x - left.x > W + GAP_X && rows[1]) {
+          // Across the students' column through the gap between two rows (the one nearest
+          // both ends), so the line never seems to reach a student.
+          var lane = laneY(0), k, y;
+          for (k = 1; k <= rows[1]; k++) {
+            y = laneY(k);
+            var cost = Math.abs(y - y1) + Math.abs(y - y2), was = Math.abs(lane - y1) + Math.abs(lane - y2);
+            if (cost < was || (cost === was && Math.abs(y - (y1 + y2) / 2) < Math.abs(lane - (y1 + y2) / 2))) { lane = y; }
+          }
+          var first = x1 + GAP_X / 2, second = x2 - GAP_X / 2;
+          d = "M" + x1 + "," + y1 + " H" + first + " V" + lane + " H" + second + " V" + y2 + " H" + x2;
+          mid = { x: (first + second) / 2, y: lane };
+        } else {
+          d = "M" + x1 + "," + y1 + " C" + half + "," + y1 + " " + half + "," + y2 + " " + x2 + "," + y2;
+          mid = { x: half, y: (y1 + y2) / 2 };
+        }
       }
       var path = svgEl("path", { d: d, fill: "none", stroke: style.stroke,
                                  "stroke-width": style.width || 1.5,
