@@ -80,6 +80,9 @@ PICTURE_CAPTION = (
     "sibling link; blue, holds the account (dotted: the account can see the student).")
 
 
+REFS_KEPT = 8
+
+
 class _Dependencies:
     """Which findings a finding's fix waits for, found board-wide by the ids they share: the
     sibling link a merge's step needs (the unlinked-siblings finding holding both students), the
@@ -128,13 +131,15 @@ class _Dependencies:
                        self._set(d).issuperset(contacts)] if contacts else []
             else:
                 continue
-            found.append((wait["step"], check, [i for i in ids if i != finding.id]))
+            # A student is in one family and a record in one merge: more than a few is data
+            # copied over itself, and naming them all would make each page quadratic.
+            found.append((wait["step"], check, [i for i in ids if i != finding.id][:REFS_KEPT]))
         return found
 
     def merges(self, contacts: list[str], own: str) -> list[str]:
         """The merges of any of these contact records."""
         return list(dict.fromkeys(d for c in contacts for d in self.merges_of.get(c, ())
-                                  if d != own))
+                                  if d != own))[:REFS_KEPT]
 
 
 def _contact_ids(finding: Finding) -> list[str]:
@@ -408,7 +413,7 @@ def _item_html(item: dict[str, Any]) -> list:
     severity, severity_word, check, action = (
         _escaped(item["severity"]), _escaped(item["severity_word"]), _escaped(item["check"]),
         _escaped(item["action"] or ""))
-    head = [f'<section class="finding" id="{ident}">\n  <h3><span class="num">#', ("num",),
+    head = [f'<section class="finding" id="{ident}">\n  <div class="top"><h3><span class="num">#', ("num",),
             f'</span> <span class="sev {severity}">{severity_word}</span> {title}</h3>\n'
             f'  <p class="fid">{check} &middot; finding {ident} &middot; confidence '
             f'{confidence}' + (f" &middot; {schools}" if item["schools"] else "") + "</p>\n",
@@ -427,7 +432,7 @@ def _item_html(item: dict[str, Any]) -> list:
         facts.append(f"<dt>Missing links</dt><dd>{pairs}</dd>")
     facts += [f"<dt>{rest[k]}</dt><dd>{rest[k + 1]}</dd>" for k in range(0, 2 * len(evidence), 2)]
     rest = rest[2 * len(evidence):]
-    body = ['  <dl class="facts">' + "".join(facts) + "</dl>\n"]
+    body = ['  <dl class="facts">' + "".join(facts) + "</dl></div>\n"]
     action = f" ({action})" if item["action"] else ""
     body.append(f'  <div class="steps"><p class="steps-head"><b>Steps{action}:</b></p>\n'
                 '  <ol class="steps">\n')

@@ -151,3 +151,18 @@ def test_ids_do_not_depend_on_row_order_and_json_shape():
         assert data["username"] in ("f@mail.ca", "g@mail.ca")
         assert all(isinstance(v, str) for v in data["evidence"].values())
         assert Finding.from_dict(data).to_dict() == data
+
+
+def test_a_parent_typed_twice_is_not_the_one_recommended_to_change():
+    """Ann has two records (to be merged) and Bob one, all on the family email: Bob's record
+    takes a personal email; Ann's records are the alternative."""
+    board = make_board(
+        students=["S1@10", "S2@10"],
+        links=[("S1", "C1", "Mother", "Y"), ("S2", "C3", "Mother", "Y"), ("S2", "C2", "Father", "Y")],
+        contacts={"C1": ("Ann", "Lee", "thelees@mail.ca"), "C3": ("Ann", "Lee", "thelees@mail.ca"),
+                  "C2": ("Bob", "Lee", "thelees@mail.ca")})
+    [finding] = run(board, {"C1", "C3"})
+    assert finding.evidence["cause"] == SHARED_FAMILY_EMAIL
+    recommended, alternative, _ = finding.fix["steps"]
+    assert recommended.startswith("1. Recommended: give the parent Bob Lee (C2) a personal email")
+    assert "Ann Lee (C1)" in alternative and "Ann Lee (C3)" in alternative

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterator, NamedTuple
 
 import numpy as np
@@ -175,7 +176,8 @@ def _clashes(context: AuditContext) -> Iterator[Finding]:
         else:
             consequence = "logins will break; the parent sees only some children"
 
-        steps = _steps(cause, username, names, existing, would_be, contacts)
+        steps = _steps(cause, username, names, existing, would_be, contacts,
+                       {c: person_of.get(c, c) for c in contacts})
         # Contract section 3: contacts/staff are the persons whose would-be account takes part;
         # existing accounts are named by id, and their owners only in names and evidence.
         entity_contacts = sorted({r.person_id for r in would_be})
@@ -223,7 +225,8 @@ def _clashes(context: AuditContext) -> Iterator[Finding]:
 
 
 def _steps(cause: str, username: str, names: dict[str, str], existing: list[Holder],
-           would_be: list[Holder], contacts: list[str]) -> list[str]:
+           would_be: list[Holder], contacts: list[str],
+           person_of: dict[str, object] | None = None) -> list[str]:
     """The support person's steps: the recommended fix first, the alternative after it (never
     a choice without a default, never two fixes for one clash). The order is the fix plan's
     (fixes/plan.py ``_plan_rename``): a would-be account's parent record takes a personal
@@ -243,10 +246,13 @@ def _steps(cause: str, username: str, names: dict[str, str], existing: list[Hold
                 last]
     # An existing account keeps its username when its record's email changes: only a would-be
     # account's record can take a personal email to fix the clash. Of two would-be parents the
-    # one generation would refuse (or the later one) changes: the other keeps the username.
+    # one generation would refuse (or the later one) changes: the other keeps the username. A
+    # parent typed twice is left out where another can change: its records are to be merged.
     parents = sorted({r.person_id for r in would_be})
     refused = sorted({r.person_id for r in would_be if _fate(r.outcome) == "refused"})
-    chosen = (refused or parents)[-1] if parents else ""
+    records_of = Counter((person_of or {}).get(c, c) for c in contacts)
+    chosen = max(parents, key=lambda c: (records_of[(person_of or {}).get(c, c)] == 1,
+                                         c in refused, c)) if parents else ""
     others = [c for c in parents if c != chosen]
     if cause == SHARED_FAMILY_EMAIL and parents:
         steps = [f"Recommended: give the parent {record(names, chosen)} a personal email: "
