@@ -1,5 +1,7 @@
 """Runbooks for support staff: for each school, one printable page (HTML and Markdown) of
-numbered steps per finding, in the SIS's screen language, highest severity first, plus an index.
+numbered steps per finding, in the SIS's screen language, plus an index. The findings come by
+household, each household in the order of the work (sibling links, merges, permissions,
+usernames); a step that waits for another finding names it by its number on the page.
 
 Markdown escapes every name (:func:`reports.safety.markdown_text`), HTML is autoescaped, so a
 contact named ``*[x](javascript:...)`` or ``<script>`` prints as exactly that; both show

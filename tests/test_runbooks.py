@@ -1,4 +1,4 @@
-"""Runbooks: one page per school, highest severity first, names shown as text."""
+"""Runbooks: one page per school, by household in the order of the work, names shown as text."""
 
 from __future__ import annotations
 
