@@ -207,8 +207,9 @@ def _item(finding: Finding, report: "ReportInput", check_words: dict[str, tuple[
     after = [i for _, _, ids in waits for i in ids]
     if rank > MERGE_RANK:
         after += dependencies.merges(contacts, finding.id)
-    who = [wording.named(c, finding.names) for c in finding.contacts[:3]] or \
-        [wording.named(s, finding.names) for s in finding.students[:3]]
+    who = [wording.named(c, finding.names) for c in contacts[:3]] or \
+        [wording.named(s, finding.names) for s in finding.students[:3]] or \
+        [finding.username or finding.id]
     return {
         "id": finding.id, "check": finding.check, "rank": rank,
         "severity": finding.severity.value,

@@ -321,6 +321,8 @@ def test_sample_board_runbooks_put_each_household_in_dependency_order(sample_aud
     checked = {"duplicate-contact": 0, "username-clash": 0}
     for path in sorted(folder.glob("*.md")):
         page = path.read_text("utf-8")
+        # Every household is named after its records (a clash of existing accounts too).
+        assert not re.search(r"^## Household \d+ \(#[\d-]+\): *$", page, re.M), path.name
         number = _headings(page)
         household_of = {}
         for k, block in enumerate(re.split(r"^## Household ", page, flags=re.M)[1:]):
