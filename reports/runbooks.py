@@ -387,13 +387,20 @@ def _hidden_text(item: dict[str, Any]) -> str:
 
 
 def _joined(parts: list) -> list:
-    """Neighbouring texts joined, so a page joins few pieces per finding."""
+    """Neighbouring texts (all ``str`` or all ``bytes``) joined, so a page joins few pieces
+    per finding; the slots (tuples) stay as they are."""
     out: list = []
+    run: list = []
     for part in parts:
-        if out and part.__class__ is out[-1].__class__ and part.__class__ in (str, bytes):
-            out[-1] += part
-        else:
+        if part.__class__ is tuple:
+            if run:
+                out.append(run[0][:0].join(run))
+                run = []
             out.append(part)
+        else:
+            run.append(part)
+    if run:
+        out.append(run[0][:0].join(run))
     return out
 
 
