@@ -1,5 +1,7 @@
 """Runbooks for support staff: for each school, one printable page (HTML and Markdown) of
-numbered steps per finding, in the SIS's screen language, highest severity first, plus an index.
+numbered steps per finding, in the SIS's screen language, plus an index. The findings come by
+household, each household in the order of the work (sibling links, merges, permissions,
+usernames); a step that waits for another finding names it by its number on the page.
 
 Markdown escapes every name (:func:`reports.safety.markdown_text`), HTML is autoescaped, so a
 contact named ``*[x](javascript:...)`` or ``<script>`` prints as exactly that; both show
@@ -16,7 +18,7 @@ import secrets
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from markupsafe import Markup, escape
 
@@ -51,62 +53,310 @@ def _by_school(findings: list[Finding]) -> dict[str, list[Finding]]:
     return groups
 
 
-def _item(finding: Finding, report: "ReportInput",
-          check_words: dict[str, tuple[str, str]] | None = None) -> dict[str, Any]:
+OVERLINKED = "overlinked-contact"
+RANKS = {OVERLINKED: 0, "unlinked-siblings": 1, "duplicate-contact": 2,
+         "missing-sibling-access": 3, "username-clash": 4, "missing-username-source": 4}
+"""The order of the work within a household: a record linked to strangers is cleaned first, then
+sibling links (a merge picks the kept record through them), merges (every later fix starts from
+one record per person), permission grants, username changes; any other check last."""
+OTHER_RANK = 5
+MERGE_RANK = RANKS["duplicate-contact"]
+
+RECORDS_LISTED = 12
+"""Records of one kind a finding's entry names; a family of 10,000 students names the first."""
+PAIRS_LISTED = 10
+STEPS_LISTED = 25
+"""Steps an entry shows in full; a longer list (an overlinked record's 200 students) shows its
+first and last steps and says where the whole list is, so it is not printed in every school."""
+STEPS_HEAD, STEPS_TAIL = 18, 2
+HIDDEN_EVIDENCE = frozenset({"weights"})
+"""Evidence for the analyst (the model's weights), not for the person doing the steps: it is in
+audit.html and audit.xlsx."""
+PLURALS = {"student": "Students", "contact record": "Contact records",
+           "staff record": "Staff records", "account": "Accounts"}
+
+
+PICTURE_CAPTION = (
+    "Pictures: red outline, the records a finding is about; red dashed, a missing link; grey, "
+    "contact of a student (relationship beside the contact; dashed: no portal access); green, "
+    "sibling link; blue, holds the account (dotted: the account can see the student).")
+
+
+REFS_KEPT = 8
+
+
+class _Dependencies:
+    """Which findings a finding's fix waits for, found board-wide by the ids they share: the
+    sibling link a merge's step needs (the unlinked-siblings finding holding both students), the
+    merge a one-person clash waits for (the duplicate-contact finding holding all its records),
+    and the merge of any contact record a later fix touches. One pass over the findings; each
+    look-up reads only the findings that hold one of the ids."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.siblings_of: dict[str, list[str]] = {}
+        self.merges_of: dict[str, list[str]] = {}
+        self.members: dict[str, tuple[str, ...]] = {}
+        self._sets: dict[str, frozenset[str]] = {}
+        for finding in findings:
+            if finding.check == "unlinked-siblings":
+                index, members = self.siblings_of, finding.students
+            elif finding.check == "duplicate-contact":
+                index, members = self.merges_of, finding.contacts
+            else:
+                continue
+            self.members[finding.id] = members
+            for ident in members:
+                index.setdefault(ident, []).append(finding.id)
+
+    def _set(self, finding_id: str) -> frozenset[str]:
+        found = self._sets.get(finding_id)
+        if found is None:
+            found = self._sets[finding_id] = frozenset(self.members[finding_id])
+        return found
+
+    def waits(self, finding: Finding) -> list[tuple[int, str, list[str]]]:
+        """``(step number, check, finding ids)`` for each step of the fix that waits for
+        another finding's fix (``fix.waits_for``)."""
+        found = []
+        for wait in finding.fix.get("waits_for") or ():
+            if not isinstance(wait, Mapping) or type(wait.get("step")) is not int:
+                continue
+            check = wait.get("check")
+            if check == "unlinked-siblings":
+                student = str(wait.get("student", ""))
+                siblings = [str(s) for s in wait.get("siblings") or ()]
+                ids = [u for u in self.siblings_of.get(student, ())
+                       if any(s in self._set(u) for s in siblings)]
+            elif check == "duplicate-contact":
+                contacts = sorted({str(c) for c in wait.get("contacts") or ()})
+                ids = [d for d in self.merges_of.get(contacts[0], ()) if
+                       self._set(d).issuperset(contacts)] if contacts else []
+            else:
+                continue
+            # A student is in one family and a record in one merge: more than a few is data
+            # copied over itself, and naming them all would make each page quadratic.
+            found.append((wait["step"], check, [i for i in ids if i != finding.id][:REFS_KEPT]))
+        return found
+
+    def merges(self, contacts: list[str], own: str) -> list[str]:
+        """The merges of any of these contact records."""
+        return list(dict.fromkeys(d for c in contacts for d in self.merges_of.get(c, ())
+                                  if d != own))[:REFS_KEPT]
+
+
+def _contact_ids(finding: Finding) -> list[str]:
+    """Every contact record the finding touches: its entities, and a clash's holders (the fix
+    names the records whose accounts hold the username)."""
+    ids = list(finding.contacts)
+    fix = finding.fix
+    for contact in fix.get("contacts") or ():
+        if isinstance(contact, Mapping) and contact.get("contact_id"):
+            ids.append(str(contact["contact_id"]))
+    if finding.check == "username-clash":
+        for account in fix.get("accounts") or ():
+            if isinstance(account, Mapping) and account.get("account_type") == "parent" \
+                    and account.get("person_id"):
+                ids.append(str(account["person_id"]))
+    return list(dict.fromkeys(ids))
+
+
+def _records(finding: Finding) -> list[tuple[str, str]]:
+    """``(kind, "Name (id), ...")`` per kind of record the finding names, the first
+    :data:`RECORDS_LISTED` of each."""
+    by_kind: dict[str, list[str]] = {}
+    for word, ident, name in wording.people(finding):
+        by_kind.setdefault(word, []).append(f"{name} ({ident})" if name else ident)
+    out = []
+    for word, shown in by_kind.items():
+        more = len(shown) - RECORDS_LISTED
+        text = ", ".join(shown[:RECORDS_LISTED]) + (f" and {more:,} more" if more > 0 else "")
+        out.append((PLURALS.get(word, word), text))
+    return out
+
+
+def _pairs(finding: Finding) -> str:
+    pairs = finding.pairs
+    if len(pairs) <= PAIRS_LISTED:
+        return wording.pairs_text(finding)
+    more = (finding.pairs_total or len(pairs)) - PAIRS_LISTED
+    return ("; ".join(" & ".join(wording.named(x, finding.names) for x in pair)
+                      for pair in pairs[:PAIRS_LISTED]) + f" and {more:,} more")
+
+
+def _item(finding: Finding, report: "ReportInput", check_words: dict[str, tuple[str, str]],
+          dependencies: _Dependencies) -> dict[str, Any]:
     """A finding's runbook entry; ``check_words`` keeps each check's (why, how) for the run."""
-    words = check_words.get(finding.check) if check_words is not None else None
+    words = check_words.get(finding.check)
     if words is None:
         spec = report.checks.get(finding.check)
         words = (wording.check_text(spec, "why"), wording.check_text(spec, "how"))
-        if check_words is not None:
-            check_words[finding.check] = words
-    why, how = words
+        check_words[finding.check] = words
+    how = words[1]
     steps = wording.fix_steps_plain(finding.fix)
     if not steps:
         steps = [how] if how else ["Review this finding with the SIS administrator."]
-    other_schools = [wording.school_label(s, report.schools) for s in finding.school_ids]
+    # (number, text) of the steps shown; a long list keeps its first and last steps.
+    numbered_steps = list(enumerate(steps, 1))
+    hidden = 0
+    if len(steps) > STEPS_LISTED:
+        hidden = len(steps) - STEPS_HEAD - STEPS_TAIL
+        numbered_steps = numbered_steps[:STEPS_HEAD] + numbered_steps[-STEPS_TAIL:]
+    rank = RANKS.get(finding.check, OTHER_RANK)
+    contacts = _contact_ids(finding)
+    waits = dependencies.waits(finding)
+    after = [i for _, _, ids in waits for i in ids]
+    if rank > MERGE_RANK:
+        after += dependencies.merges(contacts, finding.id)
+    who = [wording.named(c, finding.names) for c in contacts[:3]] or \
+        [wording.named(s, finding.names) for s in finding.students[:3]] or \
+        [finding.username or finding.id]
     return {
-        "id": finding.id, "check": finding.check, "severity": finding.severity.value,
+        "id": finding.id, "check": finding.check, "rank": rank,
+        "severity": finding.severity.value,
         "severity_word": wording.SEVERITY_WORDS[finding.severity.value],
         "title": finding.title, "confidence": f"{round(finding.confidence * 100)}%",
-        "records": [f"{word} {name} ({ident})" if name else f"{word} {ident}"
-                    for word, ident, name in wording.people(finding)],
-        "username": finding.username, "pairs": wording.pairs_text(finding),
-        "schools": other_schools, "why": why,
-        "evidence": [(wording.evidence_field(k), str(v)) for k, v in finding.evidence.items()],
-        "action": wording.fix_action(finding.fix), "steps": steps,
-        "picture": household_svg_text(finding),
+        "records": _records(finding),
+        "username": finding.username, "pairs": _pairs(finding) if finding.pairs else "",
+        "schools": [wording.school_label(s, report.schools) for s in finding.school_ids],
+        "evidence": [(wording.evidence_field(k), str(v)) for k, v in finding.evidence.items()
+                     if k not in HIDDEN_EVIDENCE],
+        "action": wording.fix_action(finding.fix), "steps": numbered_steps,
+        "hidden_steps": hidden, "picture": household_svg_text(finding),
+        # What the school's page needs to place the entry: its household (the ids it shares
+        # with other entries), what it waits for, and the names that title its household.
+        "keys": ([f"s:{s}" for s in finding.students] + [f"c:{c}" for c in contacts]),
+        "waits": {step: (check, ids) for step, check, ids in waits},
+        "after": list(dict.fromkeys(after)), "who": who,
     }
 
 
-def runbook_markdown(school_name: str, school_id: str, items: list[dict[str, Any]],
-                     stamp: str) -> str:
+def _households(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The school's entries grouped by household (entries sharing a student or a contact
+    record, however far the chain), each in the order of the work (:data:`RANKS`); households
+    in the order of their first entry (highest severity first), an overlinked record's first:
+    it is cleaned before anything else, and joins nobody's household (it is no one's parent)."""
+    parent = list(range(len(items)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item["check"] == OVERLINKED:
+            continue
+        for key in item["keys"]:
+            j = owner.setdefault(key, i)
+            if j != i:
+                a, b = root(i), root(j)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(items)):
+        groups.setdefault(root(i), []).append(i)
+    ordered = sorted(groups.values(),
+                     key=lambda g: (items[g[0]]["check"] != OVERLINKED, g[0]))
+    return [[items[i] for i in sorted(group, key=lambda i: (items[i]["rank"], i))]
+            for group in ordered]
+
+
+def _household_name(entries: list[dict[str, Any]]) -> str:
+    names = list(dict.fromkeys(name for entry in entries for name in entry["who"]))
+    more = len(names) - 3
+    return ", ".join(names[:3]) + (f" and {more} more" if more > 0 else "")
+
+
+def _numbers_text(numbers: list[int]) -> str:
+    return ", ".join(f"#{n}" for n in numbers)
+
+
+class _Page:
+    """A school's numbering: entry ``id`` -> its number, and the words that name another
+    entry by its number (or, when it is in another school's runbook, by its finding id)."""
+
+    def __init__(self, households: list[list[dict[str, Any]]]) -> None:
+        self.number = {entry["id"]: n for n, entry in
+                       enumerate((e for h in households for e in h), 1)}
+
+    def after(self, entry: dict[str, Any]) -> list[int]:
+        return sorted({self.number[i] for i in entry["after"] if i in self.number})
+
+    def step(self, entry: dict[str, Any], step: int) -> str:
+        check, ids = entry["waits"][step]
+        here = sorted(self.number[i] for i in ids if i in self.number)
+        if check == "unlinked-siblings":
+            if here:
+                return f"Do {_numbers_text(here)} first: it links them."
+            return f"Finding {', '.join(ids)} links them." if ids else ""
+        if here:
+            return f"That merge is {_numbers_text(here)}: once it is done, this clash is gone."
+        return f"That merge is finding {', '.join(ids)}." if ids else ""
+
+
+def runbook_markdown(school_name: str, school_id: str, households: list[list[dict[str, Any]]],
+                     stamp: str, why: list[tuple[str, str]]) -> str:
+    page = _Page(households)
+    count = len(page.number)
     lines = [f"# Runbook: {md(school_name)} ({md(school_id)})", "",
-             f"Generated {md(stamp)}. {len(items)} finding(s), highest severity first. "
-             "Tick each step as you do it in the SIS.", ""]
-    for n, item in enumerate(items, 1):
-        head, body = _item_markdown(item)
-        lines.append(f"## {n}. {head}")
-        lines.append(body)
+             f"Generated {md(stamp)}. {count} finding(s) in {len(households)} household(s), "
+             "in the order to do them: within a household, sibling links first, then merges, "
+             "then permissions, then usernames. A step that needs another finding done first "
+             "names it by its number. Tick each step as you do it in the SIS.", ""]
+    if why:
+        lines += ["## Why these checks matter", ""]
+        lines += [f"- {md(check)}: {md(text)}" for check, text in why]
+        lines.append("")
+    n = 0
+    for k, household in enumerate(households, 1):
+        first = n + 1
+        n += len(household)
+        span = f"#{first}" if first == n else f"#{first}-#{n}"
+        lines += [f"## Household {k} ({span}): {md(_household_name(household))}", ""]
+        for entry in household:
+            lines.append(_fill(_item_markdown(entry), entry, page, _markdown_slot))
     return "\n".join(lines)
 
 
-def _item_markdown(item: dict[str, Any]) -> tuple[str, str]:
-    """A finding's Markdown after its number, worked out once however many schools list it."""
+def _markdown_slot(slot: tuple, entry: dict[str, Any], page: _Page) -> str:
+    if slot[0] == "num":
+        return str(page.number[entry["id"]])
+    if slot[0] == "after":
+        numbers = page.after(entry)
+        return f"- Do first: {_numbers_text(numbers)}\n" if numbers else ""
+    text = page.step(entry, slot[1])
+    return f" **{md(text)}**" if text else ""
+
+
+def _fill(parts: list, entry: dict[str, Any], page: _Page, slot_text) -> Any:
+    """An entry's text with its number and references filled in for this school's page."""
+    if isinstance(parts[0], bytes):
+        return b"".join(part if part.__class__ is bytes else
+                        slot_text(part, entry, page).encode("utf-8") for part in parts)
+    return "".join(part if part.__class__ is str else slot_text(part, entry, page)
+                   for part in parts)
+
+
+def _item_markdown(item: dict[str, Any]) -> list:
+    """A finding's Markdown, as text around the slots a school's page fills (its number, what
+    it waits for), worked out once however many schools list it."""
     made = item.get("_markdown")
     if made is not None:
         return made
     records, evidence, steps = item["records"], item["evidence"], item["steps"]
     # The finding's own texts are escaped in one pass (markdown_texts); the words every
-    # finding of a check shares (the check, why it matters, field names) come from a cache.
+    # finding of a check shares (the check, field names) come from a cache.
     title, schools, username, pairs, *rest = md_all(
-        [item["title"], "; ".join(item["schools"]), item["username"], item["pairs"], *records,
-         *(value for _, value in evidence), *steps])
-    lines = ["", f"- Finding: `{visible(item['id']).replace('`', '')}` ({md(item['check'])}, "
-                 f"confidence {item['confidence']})"]
+        [item["title"], "; ".join(item["schools"]), item["username"] or "", item["pairs"],
+         *(text for _, text in records), *(value for _, value in evidence),
+         *(text for _, text in steps)])
+    parts: list = ["### ", ("num",), f". {item['severity_word']}: {title}\n\n"]
+    lines = [f"- Finding: `{visible(item['id']).replace('`', '')}` ({md(item['check'])}, "
+             f"confidence {item['confidence']})"]
     if item["schools"]:
         lines.append(f"- Schools: {schools}")
-    lines += [f"- Record: {record}" for record in rest[:len(records)]]
+    lines += [f"- {md(kind)}: {text}" for (kind, _), text in zip(records, rest)]
     rest = rest[len(records):]
     if item["username"]:
         lines.append(f"- Username: {username}")
@@ -115,78 +365,115 @@ def _item_markdown(item: dict[str, Any]) -> tuple[str, str]:
     lines += [f"- Evidence, {md(field)}: {value}"
               for (field, _), value in zip(evidence, rest[:len(evidence)])]
     rest = rest[len(evidence):]
-    if item["why"]:
-        lines += ["", f"Why it matters: {md(item['why'])}"]
-    lines += ["", "Steps:" if not item["action"] else f"Steps ({md(item['action'])}):", ""]
-    lines += [f"{k}. [ ] {step}" for k, step in enumerate(rest, 1)]
-    lines.append("")
-    made = (f"{item['severity_word']}: {title}", "\n".join(lines))
+    parts += ["\n".join(lines) + "\n", ("after",)]
+    action = f" ({md(item['action'])})" if item["action"] else ""
+    parts.append(f"\nSteps{action}:\n\n")
+    waits = item["waits"]
+    for k, ((number, _), text) in enumerate(zip(steps, rest)):
+        if item["hidden_steps"] and k == STEPS_HEAD:
+            parts.append(f"- {_hidden_text(item)}\n")
+        parts.append(f"{number}. [ ] {text}")
+        if number in waits:
+            parts.append(("step", number))
+        parts.append("\n")
+    made = _joined(parts)
     item["_markdown"] = made
     return made
 
 
-PICTURE_CAPTION = (
-    "\n    <figcaption>Red outline: the records this finding is about; red dashed: a missing "
-    "link;\n      grey: contact of a student (relationship beside the contact; dashed: no "
-    "portal access);\n      green: sibling link; blue: holds the account (dotted: the account "
-    "can see the student).</figcaption></figure>")
+def _hidden_text(item: dict[str, Any]) -> str:
+    return (f"... {item['hidden_steps']:,} more steps of this finding are not printed here: "
+            f"see finding {visible(item['id'])} in audit.html or audit.xlsx for the whole list.")
 
 
-def _item_html(item: dict[str, Any]) -> tuple[bytes, bytes]:
-    """A finding's ``<section>`` of the HTML runbook, split around its number, built once per
-    finding (a template call per finding per school cost more than the rest of the page),
-    as UTF-8: the pages are joined from it as bytes, half the size of text holding a dash.
-    Every value is escaped as the page template would (markupsafe); the picture is markup."""
+def _joined(parts: list) -> list:
+    """Neighbouring texts (all ``str`` or all ``bytes``) joined, so a page joins few pieces
+    per finding; the slots (tuples) stay as they are."""
+    out: list = []
+    run: list = []
+    for part in parts:
+        if part.__class__ is tuple:
+            if run:
+                out.append(run[0][:0].join(run))
+                run = []
+            out.append(part)
+        else:
+            run.append(part)
+    if run:
+        out.append(run[0][:0].join(run))
+    return out
+
+
+def _item_html(item: dict[str, Any]) -> list:
+    """A finding's ``<section>`` of the HTML runbook, as UTF-8 around the slots a school's page
+    fills (its number, what it waits for), built once per finding (a template call per finding
+    per school cost more than the rest of the page); as bytes, half the size of text holding a
+    dash. Every value is escaped as the page template would (markupsafe); the picture is markup."""
     made = item.get("_html")
     if made is not None:
         return made
     records, evidence, steps = item["records"], item["evidence"], item["steps"]
-    # The words every finding of a check shares (why it matters, above all) are escaped once
-    # per run; the finding's own texts in one pass.
+    # The words every finding of a check shares are escaped once per run; the finding's own
+    # texts in one pass.
     texts = [item["id"], item["title"], item["confidence"], "; ".join(item["schools"]),
-             item["username"] or "", item["pairs"] or "", *records,
-             *(str(v) for pair in evidence for v in pair), *steps]
+             item["username"] or "", item["pairs"] or "",
+             *(text for pair in records for text in pair),
+             *(str(v) for pair in evidence for v in pair), *(text for _, text in steps)]
     ident, title, confidence, schools, username, pairs, *rest = _escape_all(texts)
-    severity, severity_word, check, why, action = (
+    severity, severity_word, check, action = (
         _escaped(item["severity"]), _escaped(item["severity_word"]), _escaped(item["check"]),
-        _escaped(item["why"] or ""), _escaped(item["action"] or ""))
-    parts = [f'. <span class="sev {severity}">{severity_word}</span> {title}</h2>\n',
-             f'  <p class="fid">Finding {ident} &middot; {check} &middot; '
-             f'confidence {confidence}\n']
-    if item["schools"]:
-        parts.append(f"&middot; {schools}")
-    parts.append("</p>\n  <ul>\n")
-    parts += [f"<li>{record}</li>" for record in rest[:len(records)]]
-    rest = rest[len(records):]
-    if item["username"]:
-        parts.append(f"<li>username {username}</li>")
-    if item["pairs"]:
-        parts.append(f"<li>missing links: {pairs}</li>")
-    parts.append("  </ul>\n")
-    if evidence:
-        parts.append("  <table><tr><th>Evidence</th><th></th></tr>\n")
-        parts += [f'<tr><th scope="row">{rest[k]}</th><td>{rest[k + 1]}</td></tr>'
-                  for k in range(0, 2 * len(evidence), 2)]
-        parts.append("  </table>\n")
-    rest = rest[2 * len(evidence):]
+        _escaped(item["action"] or ""))
+    head = [f'<section class="finding" id="{ident}">\n  <div class="top"><h3><span class="num">#', ("num",),
+            f'</span> <span class="sev {severity}">{severity_word}</span> {title}</h3>\n'
+            f'  <p class="fid">{check} &middot; finding {ident} &middot; confidence '
+            f'{confidence}' + (f" &middot; {schools}" if item["schools"] else "") + "</p>\n",
+            ("after",)]
     # The picture (a few kB, and text with a dash, so two bytes a character) is encoded on
     # its own rather than copied into the text around it first.
-    picture = b""
+    picture = []
     if item["picture"]:
-        parts.append('<figure class="picture">')
-        picture = item["picture"].encode("utf-8")
-    after = [PICTURE_CAPTION] if picture else []
-    if item["why"]:
-        after.append(f"<p><b>Why it matters:</b> {why}</p>")
+        picture = ['<figure class="picture">'.encode("utf-8"), item["picture"].encode("utf-8"),
+                   b"</figure>\n"]
+    facts = [f"<dt>{rest[k]}</dt><dd>{rest[k + 1]}</dd>" for k in range(0, 2 * len(records), 2)]
+    rest = rest[2 * len(records):]
+    if item["username"]:
+        facts.append(f"<dt>Username</dt><dd>{username}</dd>")
+    if item["pairs"]:
+        facts.append(f"<dt>Missing links</dt><dd>{pairs}</dd>")
+    facts += [f"<dt>{rest[k]}</dt><dd>{rest[k + 1]}</dd>" for k in range(0, 2 * len(evidence), 2)]
+    rest = rest[2 * len(evidence):]
+    body = ['  <dl class="facts">' + "".join(facts) + "</dl></div>\n"]
     action = f" ({action})" if item["action"] else ""
-    after.append(f'  <p><b>Steps{action}:</b></p>\n  <ol class="steps">\n')
-    after += [f'<li><span class="box"></span>{step}</li>' for step in rest]
-    after.append("  </ol>\n</section>\n")
-    made = (f'<section class="finding" id="{ident}">\n  <h2>'.encode("utf-8"),
-            b"".join(("".join(parts).encode("utf-8"), picture,
-                      "".join(after).encode("utf-8"))))
+    body.append(f'  <div class="steps"><p class="steps-head"><b>Steps{action}:</b></p>\n'
+                '  <ol class="steps">\n')
+    waits = item["waits"]
+    for k, ((number, _), text) in enumerate(zip(steps, rest)):
+        if item["hidden_steps"] and k == STEPS_HEAD:
+            body.append(f'<li class="hidden">{escape(_hidden_text(item))}</li>')
+            body.append(f'<li value="{number}"><span class="box"></span>{text}')
+        else:
+            body.append(f'<li><span class="box"></span>{text}')
+        if number in waits:
+            body.append(("step", number))
+        body.append("</li>")
+    body.append("  </ol></div>\n</section>\n")
+    parts = [p.encode("utf-8") if p.__class__ is str else p for p in head]
+    parts += picture
+    parts += [p.encode("utf-8") if p.__class__ is str else p for p in body]
+    made = _joined(parts)
     item["_html"] = made
     return made
+
+
+def _html_slot(slot: tuple, entry: dict[str, Any], page: _Page) -> str:
+    if slot[0] == "num":
+        return str(page.number[entry["id"]])
+    if slot[0] == "after":
+        numbers = page.after(entry)
+        return (f'  <p class="after"><b>Do first:</b> {_numbers_text(numbers)}</p>\n'
+                if numbers else "")
+    text = page.step(entry, slot[1])
+    return f' <b class="dep">{escape(visible(text))}</b>' if text else ""
 
 
 @lru_cache(maxsize=1024)
@@ -204,12 +491,18 @@ def _escape_all(texts: list[str]) -> list[str]:
     return str(escape(joined)).split("\0")
 
 
-def _page_html(items: list[dict[str, Any]], head: bytes, tail: bytes) -> bytes:
-    """A school's HTML runbook: the template's markup around the findings' sections."""
+def _page_html(households: list[list[dict[str, Any]]], head: bytes, tail: bytes) -> bytes:
+    """A school's HTML runbook: the template's markup around its households' sections."""
+    page = _Page(households)
     out = [head]
-    for n, item in enumerate(items, 1):
-        start, body = _item_html(item)
-        out += (start, b"%d" % n, body)
+    n = 0
+    for k, household in enumerate(households, 1):
+        first = n + 1
+        n += len(household)
+        span = f"#{first}" if first == n else f"#{first}&ndash;#{n}"
+        out.append(f'<h2 class="household">Household {k} <span class="span">{span}</span> '
+                   f'{escape(visible(_household_name(household)))}</h2>\n'.encode("utf-8"))
+        out += [_fill(_item_html(entry), entry, page, _html_slot) for entry in household]
     out.append(tail)
     return b"".join(out)
 
@@ -240,21 +533,29 @@ def _write_runbooks(report: "ReportInput", folder: Path) -> Path:
     schools_left = Counter(f.id for _, findings in groups for f in findings)
     made: dict[str, dict[str, Any]] = {}
     check_words: dict[str, tuple[str, str]] = {}
+    dependencies = _Dependencies(list(report.findings))
     for school_id, findings in groups:
-        items = [made.get(f.id) or made.setdefault(f.id, _item(f, report, check_words))
+        items = [made.get(f.id) or made.setdefault(f.id, _item(f, report, check_words,
+                                                               dependencies))
                  for f in findings]
+        households = _households(items)
+        checks = sorted({item["check"] for item in items},
+                        key=lambda c: (RANKS.get(c, OTHER_RANK), c))
+        why = [(c, check_words[c][0]) for c in checks if check_words.get(c, ("",))[0]]
         name = ("Findings with no school" if school_id == NO_SCHOOL_KEY
                 else report.schools.get(school_id, school_id))
         stem = school_file_stem(school_id)
         head, tail = page.render(
             school_name=name, school_id=school_id, count=len(items), stamp=report.stamp,
-            board_name=report.board_name, sections=Markup(marker)).split(marker)
+            board_name=report.board_name, households=len(households), why=why,
+            caption=PICTURE_CAPTION if any(item.get("picture", True) for item in items)
+            else "", sections=Markup(marker)).split(marker)
         # The staging folder is swapped in whole (replace_folder), so each file is written
         # in place: nobody reads it before it is finished.
         _write(folder / f"{stem}.html",
-               _page_html(items, head.encode("utf-8"), tail.encode("utf-8")))
+               _page_html(households, head.encode("utf-8"), tail.encode("utf-8")))
         _write(folder / f"{stem}.md",
-               runbook_markdown(name, school_id, items, report.stamp).encode("utf-8"))
+               runbook_markdown(name, school_id, households, report.stamp, why).encode("utf-8"))
         counts = {s: sum(1 for i in items if i["severity"] == s) for s in wording.SEVERITY_ORDER}
         entries.append({"school_id": school_id, "name": name, "stem": stem, "total": len(items),
                         **counts})
@@ -264,7 +565,7 @@ def _write_runbooks(report: "ReportInput", folder: Path) -> Path:
                 made.pop(finding.id, None)
             elif "picture" in item:  # its pages are made: keep only what they need
                 made[finding.id] = {key: item[key] for key in _KEPT}
-        del items
+        del items, households
     return write_text_atomically(folder / "index.html", env.get_template(
         "runbooks_index.html.j2").render(entries=entries, stamp=report.stamp,
                                          board_name=report.board_name))
@@ -275,5 +576,6 @@ def _write(path: Path, data: bytes) -> None:
     os.chmod(path, 0o644)  # as write_atomically leaves its files, whatever the umask
 
 
-_KEPT = ("severity", "_html", "_markdown")
+_KEPT = ("id", "check", "rank", "severity", "keys", "waits", "after", "who", "_html",
+         "_markdown")
 """What a finding's runbook entry needs once its section and Markdown are made."""

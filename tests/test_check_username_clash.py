@@ -34,12 +34,15 @@ def test_family_email_shared_by_spouses_at_one_school():
     assert fix["username"] == "thelees@mail.ca"
     assert fix["contacts"] == [{"contact_id": "C1", "email": "TheLees@mail.ca "},
                                {"contact_id": "C2", "email": "thelees@mail.ca"}]
-    # ONE of the parents takes a personal email, not both: one step naming both as alternatives.
-    [step] = [s for s in fix["steps"] if "> Email" in s]
-    assert "ONE of the parents" in step and "either one" in step
-    assert "Family & Contacts > Contacts > Ann Lee (C1) > Email or " in step
-    assert "Family & Contacts > Contacts > Bob Lee (C2) > Email" in step
-    assert not any("Username" in s for s in fix["steps"])
+    # ONE of the parents takes a personal email, not both: the one generation would refuse is
+    # recommended first, the other parent is the alternative second; no choice without a default.
+    recommended, alternative = [s for s in fix["steps"] if "> Email" in s]
+    assert recommended.startswith("1. Recommended: give the parent Bob Lee (C2) a personal email")
+    assert "Family & Contacts > Contacts > Bob Lee (C2) > Email" in recommended
+    assert "Ann Lee" not in recommended
+    assert alternative.startswith("2. Alternative, only if Bob Lee (C2) has no personal email")
+    assert "Family & Contacts > Contacts > Ann Lee (C1) > Email" in alternative
+    assert not any("Username" in s or "Either" in s or "either" in s for s in fix["steps"])
 
 
 def test_same_username_at_different_schools():
@@ -68,12 +71,17 @@ def test_staff_member_who_is_also_a_parent_via_work_email():
                                         "account_type": "staff", "person_id": "T1"}]
     assert finding.fix["staff"] == [{"staff_id": "T1", "email": "r.patel@board.ca"}]
     steps = finding.fix["steps"]
-    [either] = [s for s in steps if "Either" in s]
-    assert "Security > edsembli CONNECT > Accounts > r.patel@board.ca (account A1, school 99)" in either
-    assert "Family & Contacts > Contacts > Raj Patel (C1) > Email" in either
-    assert either.index("Family & Contacts") < either.index("Security")
-    assert "Regenerate nothing" in steps[-1]
-    assert len(steps) == 3
+    # The vendor's advice first (a personal email on the parent record), the rename second.
+    assert not any("Either" in s for s in steps)
+    recommended, alternative, last = steps
+    assert recommended.startswith("1. Recommended (the vendor's advice for a staff member who is "
+                                  "also a parent): put a personal email on the parent record")
+    assert "Family & Contacts > Contacts > Raj Patel (C1) > Email" in recommended
+    assert "the staff account A1 keeps r.patel@board.ca" in recommended
+    assert alternative.startswith("2. Alternative, only if the parent has no personal email")
+    assert "Security > edsembli CONNECT > Accounts > r.patel@board.ca (account A1, school 99)" \
+        in alternative
+    assert "Regenerate nothing" in last
 
 
 def test_two_records_of_one_person():
@@ -143,3 +151,18 @@ def test_ids_do_not_depend_on_row_order_and_json_shape():
         assert data["username"] in ("f@mail.ca", "g@mail.ca")
         assert all(isinstance(v, str) for v in data["evidence"].values())
         assert Finding.from_dict(data).to_dict() == data
+
+
+def test_a_parent_typed_twice_is_not_the_one_recommended_to_change():
+    """Ann has two records (to be merged) and Bob one, all on the family email: Bob's record
+    takes a personal email; Ann's records are the alternative."""
+    board = make_board(
+        students=["S1@10", "S2@10"],
+        links=[("S1", "C1", "Mother", "Y"), ("S2", "C3", "Mother", "Y"), ("S2", "C2", "Father", "Y")],
+        contacts={"C1": ("Ann", "Lee", "thelees@mail.ca"), "C3": ("Ann", "Lee", "thelees@mail.ca"),
+                  "C2": ("Bob", "Lee", "thelees@mail.ca")})
+    [finding] = run(board, {"C1", "C3"})
+    assert finding.evidence["cause"] == SHARED_FAMILY_EMAIL
+    recommended, alternative, _ = finding.fix["steps"]
+    assert recommended.startswith("1. Recommended: give the parent Bob Lee (C2) a personal email")
+    assert "Ann Lee (C1)" in alternative and "Ann Lee (C3)" in alternative

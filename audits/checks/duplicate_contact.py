@@ -133,6 +133,7 @@ def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_o
     evidence["family"] = _family_words(graph, cluster_links, ids)
     evidence["score"] = f"match confidence {cluster.confidence:.2f}"
     evidence["weights"] = _waterfall_words(cluster)
+    waits_for: list[dict] = []
     fix = {
         "action": "merge-contacts",
         "keep": keep,
@@ -147,8 +148,10 @@ def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_o
         # children must be added to their permissions by hand.
         "kept_accounts": [dict(accounts.rows[aid]) for aid in accounts_of.get(keep, [])],
         "steps": _steps(keep, retire, rows, links_of, accounts, names, graph, context.config,
-                        active),
+                        active, waits_for),
     }
+    if waits_for:
+        fix["waits_for"] = waits_for
     seeds = [(CONTACT, cid) for cid in ids] + [(STUDENT, sid) for sid in student_ids]
     return Finding(
         id=stable_id(CODE, cluster.contacts),
@@ -296,7 +299,10 @@ def active_students(students: pd.DataFrame) -> frozenset[str]:
 
 def _steps(keep: str, retire: Sequence[str], rows: Mapping, links_of: Mapping,
            accounts: Accounts, names: Mapping[str, str], graph, config,
-           active: frozenset[str] = frozenset()) -> list[str]:
+           active: frozenset[str] = frozenset(),
+           waits_for: list[dict] | None = None) -> list[str]:
+    """The merge's steps; ``waits_for`` gets each step that needs a sibling link first (its
+    number, and the students to be linked), so a runbook can name the finding that links them."""
     accounts_of = accounts.of
     steps: list[str] = []
     kept = record(names, keep)
@@ -330,6 +336,9 @@ def _steps(keep: str, retire: Sequence[str], rows: Mapping, links_of: Mapping,
                              f"sibling of {_and([record(names, s) for s in kept_students])}: "
                              f"link them in {screen(FAMILY_CONTACTS, SIBLINGS)} first, then add "
                              "the contact again.")
+                if waits_for is not None:
+                    waits_for.append({"step": len(steps), "check": "unlinked-siblings",
+                                      "student": sid, "siblings": kept_students})
     # Generation skips a record that already holds an account, so the kept record's account
     # sees a moved child only when someone adds it (what ``fix apply`` does in account_students).
     moved = sorted({link["student_id"] for cid in retire for link in links_of.get(cid, [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterator, NamedTuple
 
 import numpy as np
@@ -175,7 +176,8 @@ def _clashes(context: AuditContext) -> Iterator[Finding]:
         else:
             consequence = "logins will break; the parent sees only some children"
 
-        steps = _steps(cause, username, names, existing, would_be, contacts)
+        steps = _steps(cause, username, names, existing, would_be, contacts,
+                       {c: person_of.get(c, c) for c in contacts})
         # Contract section 3: contacts/staff are the persons whose would-be account takes part;
         # existing accounts are named by id, and their owners only in names and evidence.
         entity_contacts = sorted({r.person_id for r in would_be})
@@ -210,6 +212,11 @@ def _clashes(context: AuditContext) -> Iterator[Finding]:
                              for c in contacts],
                 "staff": [{"staff_id": s, "email": str(staff_emails.get(s, ""))} for s in staff],
                 "steps": numbered(steps),
+                # The step that waits for another finding's fix, by the ids that finding
+                # carries (reports number it): the merge of these records.
+                **({"waits_for": [{"step": 1, "check": "duplicate-contact",
+                                   "contacts": contacts}]}
+                   if cause == ONE_PERSON_TWO_RECORDS else {}),
             },
             names=names,
             household=graph.household_snapshot(
@@ -218,45 +225,66 @@ def _clashes(context: AuditContext) -> Iterator[Finding]:
 
 
 def _steps(cause: str, username: str, names: dict[str, str], existing: list[Holder],
-           would_be: list[Holder], contacts: list[str]) -> list[str]:
-    """The support person's steps, as alternatives in the order to try them: never two fixes
-    for one clash."""
+           would_be: list[Holder], contacts: list[str],
+           person_of: dict[str, object] | None = None) -> list[str]:
+    """The support person's steps: the recommended fix first, the alternative after it (never
+    a choice without a default, never two fixes for one clash). The order is the fix plan's
+    (fixes/plan.py ``_plan_rename``): a would-be account's parent record takes a personal
+    email, else an existing parent account gets another username, else another account."""
     def account(r: Holder) -> str:
         return screen(*CONNECT_ACCOUNTS, f"{username} (account {r.account_id}, school {r.school_id})")
 
     def email(contact: str) -> str:
         return f"{screen(FAMILY_CONTACTS, CONTACTS, record(names, contact))} > Email"
 
-    existing = sorted(existing, key=lambda r: r.account_id)
+    existing = sorted(existing, key=lambda r: (r.account_type != "parent", r.account_id))
     last = "Generate parent accounts only after the username is unique."
     if cause == ONE_PERSON_TWO_RECORDS:
         return [f"The records {' and '.join(record(names, c) for c in contacts)} are one person: "
-                "merge them (see the duplicate-contact finding for these records). Do not "
+                "merge them (the duplicate-contact finding for these records). Do not "
                 "rename the username or change the email: once merged, one record holds it.",
                 last]
     # An existing account keeps its username when its record's email changes: only a would-be
-    # account's record can take a personal email to fix the clash.
+    # account's record can take a personal email to fix the clash. Of two would-be parents the
+    # one generation would refuse (or the later one) changes: the other keeps the username. A
+    # parent typed twice is left out where another can change: its records are to be merged.
     parents = sorted({r.person_id for r in would_be})
+    refused = sorted({r.person_id for r in would_be if _fate(r.outcome) == "refused"})
+    records_of = Counter((person_of or {}).get(c, c) for c in contacts)
+    chosen = max(parents, key=lambda c: (records_of[(person_of or {}).get(c, c)] == 1,
+                                         c in refused, c)) if parents else ""
+    others = [c for c in parents if c != chosen]
     if cause == SHARED_FAMILY_EMAIL and parents:
-        who = (f"ONE of the parents ({' or '.join(record(names, c) for c in parents)}), either "
-               "one," if len(parents) > 1 else f"the parent {record(names, parents[0])}")
-        return [f"Give {who} a personal email: " + " or ".join(email(c) for c in parents)
-                + ": enter that parent's personal email, save. Leave the other parent's email "
-                f"as it is: it keeps the username {username}.",
-                last]
-    either = []
+        steps = [f"Recommended: give the parent {record(names, chosen)} a personal email: "
+                 f"{email(chosen)}: enter that parent's personal email, save. Leave the other "
+                 f"parent's email as it is: it keeps the username {username}."]
+        if others:
+            steps.append(f"Alternative, only if {record(names, chosen)} has no personal email: "
+                         "do the same for " + " or ".join(
+                             f"{record(names, c)} ({email(c)})" for c in others) + " instead.")
+        return [*steps, last]
+    steps = []
     if parents:
-        either.append(f"put a personal email on the parent record "
-                      f"({' or '.join(email(c) for c in parents)}: enter the parent's personal "
-                      "email, save)")
-    if existing:
-        either.append(f"rename one username ({' or '.join(account(r) for r in existing)} > "
-                      "Username: enter a new username no other account uses, save)")
-    if len(either) == 2:
-        choice = f"Either {either[0]}, or {either[1]}."
-    elif either:
-        choice = either[0][0].upper() + either[0][1:] + "."
+        keeps = (f"the {existing[-1].account_type} account {existing[-1].account_id}"
+                 if existing else "the other account")
+        advice = (" (the vendor's advice for a staff member who is also a parent)"
+                  if cause == STAFF_PARENT else "")
+        steps.append(f"Recommended{advice}: put a personal email on the parent record {email(chosen)}: enter the "
+                     f"parent's personal email, save. The parent account is then generated "
+                     f"with that email as its username, and {keeps} keeps {username}.")
+        if existing:
+            steps.append("Alternative, only if the parent has no personal email: rename one "
+                         f"username ({' or '.join(account(r) for r in existing)} > Username: "
+                         "enter a new username no other account uses, save).")
+    elif existing:
+        renamed, kept = existing[0], existing[1:]
+        steps.append(f"Recommended: rename the username of the {renamed.account_type} account "
+                     f"({account(renamed)} > Username: enter a new username no other account "
+                     "uses, save)" + (f"; {' and '.join(r.account_id for r in kept)} keeps "
+                                      f"{username}." if kept else "."))
+        if kept:
+            steps.append("Alternative: rename " + " or ".join(account(r) for r in kept)
+                         + f" > Username instead, and let {renamed.account_id} keep {username}.")
     else:
-        choice = f"Decide which account keeps the username {username}."
-    return [f"Decide which account keeps the username {username}.", choice,
-            "Regenerate nothing; existing accounts keep their students. " + last]
+        steps.append(f"Decide which account keeps the username {username}.")
+    return [*steps, "Regenerate nothing; existing accounts keep their students. " + last]
