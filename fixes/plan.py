@@ -205,10 +205,12 @@ def _plan_rename(finding: Mapping[str, Any]) -> dict[str, Any]:
     # The vendor's advice, in the order the options are suggested: the parent record whose
     # account is still to be generated takes a personal email (staff keep their work address),
     # else an existing parent account gets another username, else another existing account.
+    recommended = _text(fix.get("recommended_contact"))
     for contact in fix.get("contacts", []) or []:
         cid = _text(contact.get("contact_id"))
         held = cid in holders
-        ranked.append((3 if held else 0, {
+        # The record the finding's steps recommend comes first among its equals.
+        ranked.append((3 if held else 0 if cid == recommended or not recommended else 0.5, {
             "table": "contacts", "key": cid, "column": "email",
             "before": _text(contact.get("email")),
             "why": "the parent record takes a personal email" + (

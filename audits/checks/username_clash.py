@@ -176,8 +176,10 @@ def _clashes(context: AuditContext) -> Iterator[Finding]:
         else:
             consequence = "logins will break; the parent sees only some children"
 
-        steps = _steps(cause, username, names, existing, would_be, contacts,
-                       {c: person_of.get(c, c) for c in contacts})
+        persons = {c: person_of.get(c, c) for c in contacts}
+        steps = _steps(cause, username, names, existing, would_be, contacts, persons)
+        recommended = "" if cause == ONE_PERSON_TWO_RECORDS else \
+            recommended_parent(would_be, contacts, persons)
         # Contract section 3: contacts/staff are the persons whose would-be account takes part;
         # existing accounts are named by id, and their owners only in names and evidence.
         entity_contacts = sorted({r.person_id for r in would_be})
@@ -211,6 +213,9 @@ def _clashes(context: AuditContext) -> Iterator[Finding]:
                 "contacts": [{"contact_id": c, "email": str(contact_emails.get(c, ""))}
                              for c in contacts],
                 "staff": [{"staff_id": s, "email": str(staff_emails.get(s, ""))} for s in staff],
+                # The parent record the steps recommend to take a personal email: the fix
+                # plan offers it first.
+                **({"recommended_contact": recommended} if recommended else {}),
                 "steps": numbered(steps),
                 # The step that waits for another finding's fix, by the ids that finding
                 # carries (reports number it): the merge of these records.
@@ -222,6 +227,19 @@ def _clashes(context: AuditContext) -> Iterator[Finding]:
             household=graph.household_snapshot(
                 [*((ACCOUNT, a) for a in accounts), *((CONTACT, c) for c in entity_contacts)]),
         )
+
+
+def recommended_parent(would_be: list[Holder], contacts: list[str],
+                       person_of: dict[str, object] | None = None) -> str:
+    """The parent record the steps (and the fix plan's first option) recommend to take a
+    personal email: of the would-be parents, one with a single contact record (a parent typed
+    twice is to be merged instead), then the one generation would refuse, then the later id;
+    "" when no would-be account is a parent's."""
+    parents = sorted({r.person_id for r in would_be})
+    refused = {r.person_id for r in would_be if _fate(r.outcome) == "refused"}
+    records_of = Counter((person_of or {}).get(c, c) for c in contacts)
+    return max(parents, key=lambda c: (records_of[(person_of or {}).get(c, c)] == 1,
+                                       c in refused, c)) if parents else ""
 
 
 def _steps(cause: str, username: str, names: dict[str, str], existing: list[Holder],
@@ -249,10 +267,7 @@ def _steps(cause: str, username: str, names: dict[str, str], existing: list[Hold
     # one generation would refuse (or the later one) changes: the other keeps the username. A
     # parent typed twice is left out where another can change: its records are to be merged.
     parents = sorted({r.person_id for r in would_be})
-    refused = sorted({r.person_id for r in would_be if _fate(r.outcome) == "refused"})
-    records_of = Counter((person_of or {}).get(c, c) for c in contacts)
-    chosen = max(parents, key=lambda c: (records_of[(person_of or {}).get(c, c)] == 1,
-                                         c in refused, c)) if parents else ""
+    chosen = recommended_parent(would_be, contacts, person_of)
     others = [c for c in parents if c != chosen]
     if cause == SHARED_FAMILY_EMAIL and parents:
         steps = [f"Recommended: give the parent {record(names, chosen)} a personal email: "
