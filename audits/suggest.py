@@ -138,18 +138,20 @@ def _words(text: str) -> str:
     return " ".join(words)
 
 
-def _name_similarity(words: str, names: tuple[str, ...]) -> float:
-    """0..1: how well ``words`` reads as one of ``names``; a longer name that holds the words
-    of a short one (``cell phone`` and ``phone``) scores below an exact one."""
+def _name_similarity(words: str, names: tuple[str, ...]) -> tuple[float, str]:
+    """0..1 and the name it reads as: how well ``words`` reads as one of ``names``; a longer
+    name that holds the words of a short one (``cell phone`` and ``phone``) scores below an
+    exact one."""
     from rapidfuzz import fuzz
 
+    best, like = 0.0, ""
     if not words:
-        return 0.0
-    best = 0.0
+        return best, like
     for name in names:
         score = 0.6 * fuzz.token_sort_ratio(words, name) + 0.4 * fuzz.token_set_ratio(words, name)
-        best = max(best, score)
-    return best / 100
+        if score > best:
+            best, like = score, name
+    return best / 100, like
 
 
 # --- what values look like ----------------------------------------------------------------
@@ -429,16 +431,17 @@ def _content_score(table: str, column: str, profile: Profile, file: ExportFile,
     return weight * share, f"{share:.0%} {label}"
 
 
-def _name_score(table: str, column: str, header: str) -> float:
+def _name_score(table: str, column: str, header: str) -> tuple[float, str]:
     words = _words(header)
     names = COLUMN_NAMES.get(column, ()) + (column.replace("_", " "),)
-    score = _name_similarity(words, names)
+    score, like = _name_similarity(words, names)
     # "Parent Email", "Guardian First Name": the table's own word before a column's name.
     for word in TABLE_WORDS.get(table, ()):
-        score = max(score, _name_similarity(words, tuple(f"{word} {n}" for n in names)))
+        score, like = max((score, like),
+                          _name_similarity(words, tuple(f"{word} {n}" for n in names)))
     if normalize_header(header) == column:
-        score = 1.0
-    return score if score >= 0.6 else 0.0
+        score, like = 1.0, column
+    return (score, like) if score >= 0.6 else (0.0, "")
 
 
 def _column_score(table: str, column: str, profile: Profile, file: ExportFile,
@@ -446,13 +449,13 @@ def _column_score(table: str, column: str, profile: Profile, file: ExportFile,
     key = (table, column, profile.header)
     if key not in names:
         names[key] = _name_score(table, column, profile.header)
-    name = names[key]
+    name, like = names[key]
     content, why = _content_score(table, column, profile, file, context)
     if why.startswith(("values repeat", "blank values", "only ", "values are")) and name:
         # The name says one thing, the values another: the values win.
         return 0.2 * name, why
     score = 0.55 * name + 0.45 * content
-    evidence = [f"name {name:.2f}"] if name else []
+    evidence = [f"name reads as \"{like}\" ({name:.2f})"] if name else []
     if why and content:
         evidence.append(why)
     return score, "; ".join(evidence) or "weak"
@@ -493,8 +496,9 @@ def _table_fit(file: ExportFile, table: str, placements: list[Placement]) -> flo
         / sum(weights.values())
     required = all(c in got for c in spec.required)
     used = len(placements) / max(len(file.columns), 1)
-    name = _name_similarity(_words(Path(file.name).stem if file.name.lower().endswith(".csv")
-                                   else file.name), TABLE_NAMES[table] + (table.replace("_", " "),))
+    name, _like = _name_similarity(
+        _words(Path(file.name).stem if file.name.lower().endswith(".csv") else file.name),
+        TABLE_NAMES[table] + (table.replace("_", " "),))
     fit = 0.45 * covered + 0.3 * used + 0.25 * (name if name >= 0.6 else 0.0)
     return fit if required else fit * 0.4
 
@@ -507,6 +511,8 @@ class TableSuggestion:
     table: str | None
     fit: float
     placements: list[Placement]
+    guesses: dict[str, str] = field(default_factory=dict)
+    """Unplaced header -> the free column it fits best, however weakly: the analyst's hint."""
 
     def unplaced(self) -> list[str]:
         placed = {p.header for p in self.placements}
@@ -564,7 +570,25 @@ def suggest_mapping(path: str | Path) -> Suggestion:
             break
         context = new_context
     suggestions = [TableSuggestion(file, *result[file.name]) for file in files]
+    for item in suggestions:
+        if item.table is not None:
+            item.guesses = _guesses(item, context, names)
     return Suggestion(path, suggestions, problems)
+
+
+def _guesses(item: TableSuggestion, context: Context, names: dict) -> dict[str, str]:
+    taken = {p.column for p in item.placements}
+    free = [c for c in TABLES[item.table].columns if c not in taken]
+    guesses = {}
+    for profile in item.file.columns:
+        if profile.header in {p.header for p in item.placements} or not free:
+            continue
+        scored = [(_column_score(item.table, c, profile, item.file, context, names)[0], c)
+                  for c in free]
+        score, column = max(scored)
+        if score > 0:
+            guesses[profile.header] = column
+    return guesses
 
 
 def _context(files: list[ExportFile], result: dict) -> Context:
@@ -620,8 +644,8 @@ def mapping_toml(suggestion: Suggestion) -> str:
                          "columns); give it a table name if it is one")
         else:
             lines.append(f"{_toml_string(item.file.name)} = {_toml_string(item.table)}"
-                         f"   # columns fit {item.fit:.2f}; confidence "
-                         f"{_confidence(item.fit + 0.2)}")
+                         f"   # {len(item.placements)} of {len(item.file.columns)} headers "
+                         f"placed; confidence {min(round(item.fit, 2), 1.0)}")
     for missing in suggestion.missing_tables():
         lines.append(f"# NOT PLACED: no file holds the {missing} table")
     for item in suggestion.tables:
@@ -645,8 +669,11 @@ def mapping_toml(suggestion: Suggestion) -> str:
                 # Read as its own name, it would clash with the header placed there.
                 lines.append(f"{_toml_string(header)} = {_toml_string('unplaced_' + as_is)}"
                              "   # NOT PLACED: kept out of the way of the column above")
+            elif header in item.guesses:
+                lines.append(f"# {_toml_string(header)} = {_toml_string(item.guesses[header])}"
+                             "   # NOT PLACED: a weak guess; uncomment if it is right")
             else:
-                lines.append(f"# {_toml_string(header)} = \"\"   # NOT PLACED: kept, not used")
+                lines.append(f"# {_toml_string(header)} = \"?\"   # NOT PLACED: kept, not used")
     return "\n".join(lines) + "\n"
 
 
