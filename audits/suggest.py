@@ -33,7 +33,7 @@ from audits.board import ACCOUNT_PERSON_TABLE, FLAG_FALSE, FLAG_TRUE, TABLES
 from audits.errors import InputProblem, ProblemCollector, UserError
 from audits.mapping import normalize_header
 
-SAMPLE_ROWS = 5000
+SAMPLE_ROWS = 3000
 """Rows profiled per file: enough for every pattern; the id sets use the whole file."""
 MIN_COLUMN_SCORE = 0.3
 """Below this a header is left unplaced rather than guessed."""
@@ -181,49 +181,61 @@ class Profile:
 
     header: str
     position: int
-    values: pd.Series = field(repr=False)
-    """Every value of the column (not only the sample): the id sets compare whole."""
+    column: pd.Series = field(repr=False)
+    """Every value of the column (not only the sample): a table's ids are compared whole."""
+    sample: frozenset = frozenset()
+    """The distinct non-blank values of the sample."""
     filled: float = 0.0
     unique: float = 0.0
     distinct: int = 0
     shares: dict[str, float] = field(default_factory=dict)
+    whole: frozenset | None = field(default=None, repr=False)
 
     def share(self, pattern: str) -> float:
         return self.shares.get(pattern, 0.0)
 
+    def ids(self) -> frozenset:
+        """Every distinct non-blank value of the whole column."""
+        if self.whole is None:
+            values = self.column.str.strip()
+            self.whole = frozenset(values[values != ""].unique())
+        return self.whole
+
+
+_GRADE_PREFIX = re.compile(r"^(?:grade|gr)\s*")
+_PATTERNS: dict[str, object] = {
+    "email": _EMAIL.match, "phone": _PHONE.match, "date": _DATE.match,
+    "postal": _POSTAL.match, "id": _ID.match, "person_name": _PERSON_NAME.match,
+    "street": _STREET.match, "school_name": _SCHOOL_WORDS.search,
+    "relationship": _RELATIONSHIPS.search,
+    "grade": lambda value: _GRADE_PREFIX.sub("", value.casefold()) in _GRADES,
+    "status": lambda value: value.casefold() in {"active", "inactive", "disabled"},
+    "account_type": lambda value: value.casefold() in {"parent", "staff", "student"},
+    "school_type": lambda value: value.casefold() in TABLES["schools"].allowed["school_type"],
+}
+"""Each pattern a column's values may follow, as a test of one value."""
+
 
 def _profile(header: str, position: int, column: pd.Series) -> Profile:
-    sample = column.iloc[:SAMPLE_ROWS].astype(str).str.strip()
+    sample = column.iloc[:SAMPLE_ROWS].str.strip()
     present = sample[sample != ""]
-    profile = Profile(header, position, column.astype(str).str.strip())
-    if sample.empty or present.empty:
+    # Each distinct value is tested once and counted as often as it occurs.
+    counts = present.value_counts()
+    profile = Profile(header, position, column, frozenset(counts.index))
+    if present.empty:
         return profile
     profile.filled = len(present) / len(sample)
-    profile.distinct = int(present.nunique())
+    profile.distinct = len(counts)
     profile.unique = profile.distinct / len(present)
-    lowered = present.str.casefold()
-    distinct = set(lowered.unique())
-
-    def share(mask) -> float:
-        return float(np.mean(mask)) if len(mask) else 0.0
-
-    profile.shares = {
-        "email": share(present.str.match(_EMAIL)),
-        "phone": share(present.str.match(_PHONE)),
-        "date": share(present.str.match(_DATE)),
-        "postal": share(present.str.match(_POSTAL)),
-        "id": share(present.str.match(_ID)),
-        "person_name": share(present.str.match(_PERSON_NAME)),
-        "street": share(present.str.match(_STREET)),
-        "school_name": share(present.str.contains(_SCHOOL_WORDS)),
-        "relationship": share(present.str.contains(_RELATIONSHIPS)),
-        "grade": share(lowered.str.replace(r"^(grade|gr)\s*", "", regex=True).isin(_GRADES)),
-        "flag": share(lowered.isin(FLAG_TRUE | FLAG_FALSE)) if len(distinct) <= 8 else 0.0,
-    }
-    for column_name, allowed in (("status", {"active", "inactive", "disabled"}),
-                                 ("account_type", {"parent", "staff", "student"}),
-                                 ("school_type", set(TABLES["schools"].allowed["school_type"]))):
-        profile.shares[column_name] = share(lowered.isin(allowed))
+    values = list(counts.index)
+    weights = counts.to_numpy() / len(present)
+    for pattern, test in _PATTERNS.items():
+        profile.shares[pattern] = float(sum(w for v, w in zip(values, weights) if test(v)))
+    lowered = {value.casefold() for value in values}
+    if len(lowered) <= 8:
+        flags = FLAG_TRUE | FLAG_FALSE
+        profile.shares["flag"] = float(sum(w for v, w in zip(values, weights)
+                                           if v.casefold() in flags))
     return profile
 
 
@@ -261,17 +273,17 @@ def read_export_sample(path: Path) -> tuple[list[ExportFile], list[InputProblem]
     return [], problems.problems
 
 
-def _frame_file(name: str, label: str, rows: list[list[str]]) -> ExportFile | None:
-    if not rows:
+def _frame_file(name: str, label: str, raw: pd.DataFrame) -> ExportFile | None:
+    """``raw``: every row as text, the header first."""
+    if raw.empty:
         return None
-    headers = [str(h) for h in rows[0]]
+    headers = ["" if pd.isna(h) else str(h) for h in raw.iloc[0]]
     while headers and not headers[-1].strip():
         headers.pop()
-    body = [list(row[: len(headers)]) + [""] * (len(headers) - len(row)) for row in rows[1:]]
-    frame = pd.DataFrame(body, columns=range(len(headers)), dtype=str).fillna("")
-    columns = [_profile(header, position, frame[position])
+    body = raw.iloc[1:, : len(headers)].fillna("").astype(str)
+    columns = [_profile(header, position, body.iloc[:, position])
                for position, header in enumerate(headers) if header.strip()]
-    return ExportFile(name, label, columns, len(frame))
+    return ExportFile(name, label, columns, len(body))
 
 
 def _read_csv_file(file: Path, problems: ProblemCollector) -> ExportFile | None:
@@ -288,16 +300,27 @@ def _read_csv_file(file: Path, problems: ProblemCollector) -> ExportFile | None:
                      "left out of the suggestion", file=file.name)
         return None
     text = data.decode(encoding)
+    if encoding == "utf-8-sig":
+        text = text.removeprefix("\ufeff")
     first = text.split("\n", 1)[0]
     delimiter = ","
     if "," not in first:
-        # Another delimiter is named by the audit; the suggestion still reads the headers.
+        # The audit refuses another delimiter, and says so; the suggestion still reads it.
         try:
             delimiter = csv.Sniffer().sniff(first, delimiters=";\t|").delimiter
         except csv.Error:
             delimiter = ","
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return _frame_file(file.name, file.name, rows)
+    if not text.strip():
+        return None
+    try:
+        raw = pd.read_csv(io.StringIO(text), header=None, dtype=str, sep=delimiter,
+                          keep_default_na=False, na_filter=False, engine="c")
+    except (pd.errors.ParserError, ValueError, csv.Error):
+        # A ragged or badly quoted file: the audit names its rows; here each row as it reads.
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        width = max(len(row) for row in rows)
+        raw = pd.DataFrame([row + [""] * (width - len(row)) for row in rows], dtype=str)
+    return _frame_file(file.name, file.name, raw)
 
 
 def _read_workbook_sheets(path: Path, problems: ProblemCollector) -> list[ExportFile]:
@@ -331,7 +354,8 @@ def _read_workbook_sheets(path: Path, problems: ProblemCollector) -> list[Export
                 continue
             rows = [[cell_text(value) for value in row]
                     for row in workbook.get_sheet_by_name(sheet.name).iter_rows()]
-            read = _frame_file(sheet.name, f"{path.name}[{sheet.name}]", rows)
+            read = _frame_file(sheet.name, f"{path.name}[{sheet.name}]",
+                               pd.DataFrame(rows, dtype=str)) if rows else None
             if read is not None:
                 files.append(read)
     finally:
@@ -358,18 +382,21 @@ class Context:
 
     table_of: dict[str, str] = field(default_factory=dict)
     """File name -> contract table."""
-    ids: dict[str, set[str]] = field(default_factory=dict)
+    ids: dict[str, frozenset] = field(default_factory=dict)
     """Contract table -> the record ids its file holds."""
     id_column: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Contract table -> (file name, header) of its record id."""
+    containment: dict[tuple[int, str], float] = field(default_factory=dict)
 
 
-def _containment(profile: Profile, ids: set[str]) -> float:
-    values = profile.values[profile.values != ""]
-    if values.empty or not ids:
-        return 0.0
-    sample = values.iloc[:SAMPLE_ROWS]
-    return float(sample.isin(ids).mean())
+def _containment(profile: Profile, table: str, context: Context) -> float:
+    """The share of the column's sampled values that are record ids of ``table``."""
+    key = (id(profile), table)
+    if key not in context.containment:
+        ids = context.ids.get(table, frozenset())
+        context.containment[key] = (len(profile.sample & ids) / len(profile.sample)
+                                    if profile.sample and ids else 0.0)
+    return context.containment[key]
 
 
 def _content_score(table: str, column: str, profile: Profile, file: ExportFile,
@@ -384,18 +411,18 @@ def _content_score(table: str, column: str, profile: Profile, file: ExportFile,
         if p.unique < 0.999 or p.filled < 0.999:
             return 0.0, "values repeat" if p.unique < 0.999 else "blank values"
         # An id another table points at: its record id, unless it points elsewhere itself.
-        for other, ids in context.ids.items():
+        for other in context.ids:
             if other != table and (context.id_column.get(other) != (file.name, p.header)) \
-                    and _containment(p, ids) > 0.9 and KEYS.get(other) != column:
+                    and _containment(p, other, context) > 0.9 and KEYS.get(other) != column:
                 return 0.1, f"values are {other} ids"
         score = 0.45 + 0.25 * p.share("id")
         if own == (file.name, p.header):
             score += 0.2
         return score, "unique ids"
     if targets:
-        ids = set().union(*(context.ids.get(target, set()) for target in targets))
-        if ids:
-            share = _containment(p, ids)
+        if any(target in context.ids for target in targets):
+            # A person_id names a record of any of its tables: the shares add up.
+            share = min(sum(_containment(p, target, context) for target in targets), 1.0)
             if share >= 0.6:
                 return 0.5 + 0.5 * share, f"{share:.0%} are {'/'.join(targets)} ids"
             return 0.0, f"only {share:.0%} are {'/'.join(targets)} ids"
@@ -603,7 +630,7 @@ def _context(files: list[ExportFile], result: dict) -> Context:
             if placement.column == key:
                 profile = next(c for c in by_name[name].columns
                                if c.header == placement.header)
-                context.ids[table] = set(profile.values[profile.values != ""])
+                context.ids[table] = profile.ids()
                 context.id_column[table] = (name, placement.header)
     return context
 
