@@ -479,8 +479,11 @@ def _column_score(table: str, column: str, profile: Profile, file: ExportFile,
     name, like = names[key]
     content, why = _content_score(table, column, profile, file, context)
     if why.startswith(("values repeat", "blank values", "only ", "values are")) and name:
-        # The name says one thing, the values another: the values win.
-        return 0.2 * name, why
+        # The name says one thing, the values another: the values win, unless the name is
+        # all but certain (a student_id column with a repeated id is still the student_id,
+        # and the audit names the repeats).
+        score = MIN_COLUMN_SCORE + 0.05 if name >= 0.9 else 0.2 * name
+        return score, f"name reads as \"{like}\" ({name:.2f}) but {why}"
     score = 0.55 * name + 0.45 * content
     evidence = [f"name reads as \"{like}\" ({name:.2f})"] if name else []
     if why and content:
@@ -681,7 +684,9 @@ def mapping_toml(suggestion: Suggestion) -> str:
         spec = TABLES[item.table]
         lines += ["", f"[{item.table}]   # {item.file.label}"]
         placed = {p.column: p for p in item.placements}
+        written: set[str] = set()
         for placement in sorted(item.placements, key=lambda p: spec.columns.index(p.column)):
+            written.add(placement.header)
             lines.append(f"{_toml_string(placement.header)} = {_toml_string(placement.column)}"
                          f"   # {placement.evidence}; confidence "
                          f"{_confidence(placement.score)}")
@@ -690,6 +695,12 @@ def mapping_toml(suggestion: Suggestion) -> str:
                          f"\"<header>\" = \"{column}\"")
         for header in item.unplaced():
             as_is = normalize_header(header)
+            if header in written:
+                # The same header twice in the file (a TOML key once): the audit names it.
+                lines.append(f"# {_toml_string(header)}: NOT PLACED: this header is in the file "
+                             "twice")
+                continue
+            written.add(header)
             if as_is in spec.columns and placed.get(as_is) is None:
                 continue  # read as its own name by the loader
             if as_is in spec.columns:

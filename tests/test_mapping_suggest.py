@@ -293,3 +293,27 @@ def test_an_unplaced_required_column_is_named_and_exits_2(tmp_path):
     text = (tmp_path / "mapping.toml").read_text(encoding="utf-8")
     assert "NOT PLACED: required column last_name" in text
     assert read_mapping(tmp_path / "mapping.toml")[1] == []
+
+
+def test_headers_with_quotes_and_a_repeated_id_are_written_as_the_loader_reads_them(tmp_path):
+    import pandas as pd
+
+    export = write_board(generate_board(300, 8), tmp_path / "export")
+    contacts = pd.read_csv(export / "contacts.csv", dtype=str, keep_default_na=False)
+    contacts = contacts.rename(columns={"home_phone": 'Parent "Home" Phone\\Tel'})
+    contacts.to_csv(export / "contacts.csv", index=False)
+    students = pd.read_csv(export / "students.csv", dtype=str, keep_default_na=False)
+    students = students.rename(columns={"student_id": "Student Number"})
+    students.loc[len(students)] = students.iloc[0]  # one id exported twice
+    students.to_csv(export / "students.csv", index=False)
+    result = suggest(export, tmp_path / "mapping.toml")
+    assert result.exit_code == 0, result.output
+    mapping, problems = read_mapping(tmp_path / "mapping.toml")
+    assert problems == []
+    assert mapping.column_for("contacts", 'Parent "Home" Phone\\Tel') == "home_phone"
+    # Still the student_id: the audit, not the suggestion, is where a repeated id is named.
+    assert mapping.column_for("students", "Student Number") == "student_id"
+    audited = CliRunner().invoke(main, ["audit", str(export), "--out", str(tmp_path / "out"),
+                                        "--quiet", "--mapping", str(tmp_path / "mapping.toml")])
+    assert audited.exit_code == 2
+    assert "duplicate-id" in audited.output and "student_id" in audited.output
