@@ -58,8 +58,9 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
                  "staff code", "emp id", "employee no", "staff key", "personnel number"),
     "account_id": ("account id", "account number", "account", "login id", "user account id",
                    "account key", "portal account id"),
-    "sibling_id": ("sibling id", "sibling student id", "sibling number", "sibling", "brother sister",
-                   "related student id", "sibling student number", "other student id"),
+    "sibling_id": ("sibling id", "sibling student id", "sibling number", "sibling",
+                   "brother sister", "related student id", "sibling student number",
+                   "other student id"),
     "person_id": ("person id", "person number", "linked person", "owner id", "holder id",
                   "record id", "linked record id", "person"),
     "school_name": ("school name", "school", "name", "building name", "location name",
@@ -159,8 +160,8 @@ def _name_similarity(words: str, names: tuple[str, ...]) -> tuple[float, str]:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?1?[\s.\-]?\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}(\s*(x|ext\.?)\s*\d+)?$",
                     re.IGNORECASE)
-_DATE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/\-.]\d{1,2}[/\-.]\d{2,4}|\d{4}/\d{1,2}/\d{1,2})"
-                   r"([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
+_DATE = re.compile(r"^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/\-.]\d{1,2}[/\-.]\d{2,4}"
+                   r"|\d{4}/\d{1,2}/\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 _POSTAL = re.compile(r"^([A-Za-z]\d[A-Za-z][ \-]?\d[A-Za-z]\d|\d{5}(-\d{4})?)$")
 _ID = re.compile(r"^[A-Za-z]{0,4}[\-_]?\d{1,12}[A-Za-z]?$")
 _PERSON_NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+){0,3}\.?$")
@@ -460,7 +461,8 @@ def _content_score(table: str, column: str, profile: Profile, file: ExportFile,
 
 def _name_score(table: str, column: str, header: str) -> tuple[float, str]:
     words = _words(header)
-    names = COLUMN_NAMES.get(column, ()) + (column.replace("_", " "),)
+    names = tuple(_words(name) for name in
+                  COLUMN_NAMES.get(column, ()) + (column.replace("_", " "),))
     score, like = _name_similarity(words, names)
     # "Parent Email", "Guardian First Name": the table's own word before a column's name.
     for word in TABLE_WORDS.get(table, ()):
@@ -528,7 +530,7 @@ def _table_fit(file: ExportFile, table: str, placements: list[Placement]) -> flo
     used = len(placements) / max(len(file.columns), 1)
     name, _like = _name_similarity(
         _words(Path(file.name).stem if file.name.lower().endswith(".csv") else file.name),
-        TABLE_NAMES[table] + (table.replace("_", " "),))
+        tuple(_words(name) for name in TABLE_NAMES[table] + (table.replace("_", " "),)))
     fit = 0.45 * covered + 0.3 * used + 0.25 * (name if name >= 0.6 else 0.0)
     return fit if required else fit * 0.4
 
