@@ -388,6 +388,7 @@ class Context:
     id_column: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Contract table -> (file name, header) of its record id."""
     containment: dict[tuple[int, str], float] = field(default_factory=dict)
+    """(column profile, contract table) -> share of the column's values that are its ids."""
 
 
 def _containment(profile: Profile, table: str, context: Context) -> float:
@@ -398,6 +399,27 @@ def _containment(profile: Profile, table: str, context: Context) -> float:
         context.containment[key] = (len(profile.sample & ids) / len(profile.sample)
                                     if profile.sample and ids else 0.0)
     return context.containment[key]
+
+
+CONTENT_PATTERNS: dict[str, tuple[str, float]] = {
+    "email": ("email", 1.0), "username": ("email", 0.8), "home_phone": ("phone", 0.85),
+    "cell_phone": ("phone", 0.85), "work_phone": ("phone", 0.85),
+    "date_of_birth": ("date", 1.0), "postal_code": ("postal", 1.0),
+    "portal_access": ("flag", 0.9), "grade": ("grade", 0.9), "status": ("status", 1.0),
+    "account_type": ("account_type", 1.0), "school_type": ("school_type", 1.0),
+    "street": ("street", 0.8), "relationship": ("relationship", 0.8),
+    "school_name": ("school_name", 0.8), "first_name": ("person_name", 0.4),
+    "last_name": ("person_name", 0.4), "city": ("person_name", 0.3),
+}
+"""Contract column -> the value pattern that shows it, and how much that pattern alone says
+(a name or a town looks like any other word: weak; an email is an email)."""
+
+RECORD_NOUNS = {"schools": "school", "students": "student", "contacts": "contact",
+                "staff": "staff", "accounts": "account"}
+
+
+def _ids_of(targets: tuple[str, ...]) -> str:
+    return "/".join(RECORD_NOUNS.get(target, target) for target in targets) + " ids"
 
 
 def _content_score(table: str, column: str, profile: Profile, file: ExportFile,
@@ -415,7 +437,7 @@ def _content_score(table: str, column: str, profile: Profile, file: ExportFile,
         for other in context.ids:
             if other != table and (context.id_column.get(other) != (file.name, p.header)) \
                     and _containment(p, other, context) > 0.9 and KEYS.get(other) != column:
-                return 0.1, f"values are {other} ids"
+                return 0.1, f"values are {_ids_of((other,))}"
         score = 0.45 + 0.25 * p.share("id")
         if own == (file.name, p.header):
             score += 0.2
@@ -425,20 +447,10 @@ def _content_score(table: str, column: str, profile: Profile, file: ExportFile,
             # A person_id names a record of any of its tables: the shares add up.
             share = min(sum(_containment(p, target, context) for target in targets), 1.0)
             if share >= 0.6:
-                return 0.5 + 0.5 * share, f"{share:.0%} are {'/'.join(targets)} ids"
-            return 0.0, f"only {share:.0%} are {'/'.join(targets)} ids"
+                return 0.5 + 0.5 * share, f"{share:.0%} are {_ids_of(targets)}"
+            return 0.0, f"only {share:.0%} are {_ids_of(targets)}"
         return 0.35 * p.share("id"), "id-like values"
-    patterns = {
-        "email": ("email", 1.0), "username": ("email", 0.8), "home_phone": ("phone", 0.85),
-        "cell_phone": ("phone", 0.85), "work_phone": ("phone", 0.85),
-        "date_of_birth": ("date", 1.0), "postal_code": ("postal", 1.0),
-        "portal_access": ("flag", 0.9), "grade": ("grade", 0.9), "status": ("status", 1.0),
-        "account_type": ("account_type", 1.0), "school_type": ("school_type", 1.0),
-        "street": ("street", 0.8), "relationship": ("relationship", 0.8),
-        "school_name": ("school_name", 0.8), "first_name": ("person_name", 0.4),
-        "last_name": ("person_name", 0.4), "city": ("person_name", 0.3),
-    }
-    pattern, weight = patterns.get(column, (None, 0.0))
+    pattern, weight = CONTENT_PATTERNS.get(column, (None, 0.0))
     if pattern is None:
         return 0.0, ""
     share = p.share(pattern)
