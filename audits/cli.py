@@ -354,6 +354,41 @@ def fix_undo(fixed, out):
     click.echo(f"Original export restored to {undo(fixed, out)}")
 
 
+@main.group("mapping")
+def mapping_group() -> None:
+    """Header mappings for exports whose file names and headers are not the contract's."""
+
+
+@mapping_group.command("suggest")
+@click.argument("export", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("mapping.toml"),
+              show_default=True, help="The mapping TOML to write (for audit --mapping).")
+def mapping_suggest(export, out):
+    """Propose the table of each file or sheet of EXPORT and the contract column of each header,
+    from their names and values; write it as a commented mapping to edit. Exits 2 when a
+    required column or table could not be placed (the mapping is written all the same)."""
+    from audits.api import write_atomic
+    from audits.cells import shown
+    from audits.suggest import mapping_toml, suggest_mapping, unplaced_problems
+
+    suggestion = suggest_mapping(export)
+    write_atomic(out, mapping_toml(suggestion))
+    placed = [item for item in suggestion.tables if item.table]
+    click.echo(f"Mapping suggested for {len(placed)} of {len(suggestion.tables)} file(s) "
+               f"written to {shown(out)}")
+    for item in suggestion.tables:
+        if item.table is None:
+            click.echo(f"  not placed: {shown(item.file.label)} (no table fits its columns)")
+            continue
+        for header in item.unplaced():
+            click.echo(f"  not placed: {shown(item.file.label)}: column {shown(header)}")
+    problems = unplaced_problems(suggestion)
+    if problems:
+        raise UserError(f"The suggested mapping {out.name} needs a person: "
+                        f"{len(problems)} required name(s) could not be placed; edit it, then "
+                        "run audit --mapping with it.", problems)
+
+
 @main.command("diff")
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
