@@ -545,14 +545,17 @@ class _Details:
                 pieces.append(piece + "…")
                 line = "…" + line[len(piece):].lstrip()
             pieces.append(line)
+        # Evidence fields are short: run on, they fill the wide column instead of a line each
+        # (printed, the Details sheet is most of the workbook). Steps stay one to a line.
+        joiner = "\n" if field == "Fix steps" else " · "
         row: list[str] = []
         for piece in pieces:
-            if row and text_lines("\n".join([*row, piece]), self.WIDTH) > self.ROW_LINES:
-                self.rows.append((finding.id, field, "\n".join(row)))
+            if row and text_lines(joiner.join([*row, piece]), self.WIDTH) > self.ROW_LINES:
+                self.rows.append((finding.id, field, joiner.join(row)))
                 row = []
             row.append(piece)
         if row:
-            self.rows.append((finding.id, field, "\n".join(row)))
+            self.rows.append((finding.id, field, joiner.join(row)))
         return f"'{DETAILS_SHEET}'!A{first}"
 
 

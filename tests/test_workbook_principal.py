@@ -122,7 +122,7 @@ def test_rows_stay_under_100_points_and_long_text_is_whole_on_details(demo):
         details[row["Finding ID"], row["Field"]].append((number, row["Text"]))
 
     def squeezed(text: str) -> str:
-        return re.sub(r"[\s…;,]", "", text)
+        return re.sub(r"[\s…;,·]", "", text)
 
     from reports import wording
 
