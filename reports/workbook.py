@@ -408,9 +408,19 @@ def short_cell(text: str, width: float) -> str | None:
     """``text`` shortened for a cell ``width`` characters wide: whole lines while they fit in
     about :data:`SHORT_CELL_CHARS` characters and :data:`MAX_CELL_LINES` wrapped lines, the
     next one cut, then :data:`MORE`. None when the text fits as it is."""
-    if not text or (len(text) <= SHORT_CELL_CHARS and text_lines(text, width) <= MAX_CELL_LINES):
-        return None
     per_line = max(1, int(width * 1.1) - 3)
+    if not text:
+        return None
+    if len(text) <= SHORT_CELL_CHARS:
+        # Each line wraps to at most 1 + its length / per_line lines: most texts are within
+        # the limit by that bound alone, without counting their lines one by one.
+        breaks = text.count("\n")
+        if not breaks:
+            if -(-len(text) // per_line) <= MAX_CELL_LINES:
+                return None
+        elif (breaks + 1 + len(text) // per_line <= MAX_CELL_LINES
+              or text_lines(text, width) <= MAX_CELL_LINES):
+            return None
     kept: list[str] = []
     lines_left, chars_left = MAX_CELL_LINES - 1, SHORT_CELL_CHARS - len(MORE) - 1
     for line in text.split("\n"):
@@ -547,13 +557,20 @@ class _Details:
             pieces.append(line)
         # Evidence fields are short: run on, they fill the wide column instead of a line each
         # (printed, the Details sheet is most of the workbook). Steps stay one to a line.
-        joiner = "\n" if field == "Fix steps" else " · "
+        run_on = field != "Fix steps"
+        joiner = " · " if run_on else "\n"
+        per_line = max(1, int(self.WIDTH * 1.1) - 3)
         row: list[str] = []
+        size = 0  # the row's characters (run on) or wrapped lines (one piece to a line)
         for piece in pieces:
-            if row and text_lines(joiner.join([*row, piece]), self.WIDTH) > self.ROW_LINES:
+            grows = len(piece) + 3 if run_on else max(1, -(-len(piece) // per_line))
+            lines = -(-(size + grows) // per_line) if run_on else size + grows
+            if row and lines > self.ROW_LINES:
                 self.rows.append((finding.id, field, joiner.join(row)))
-                row = []
+                row, size = [], 0
+                grows = len(piece) if run_on else grows
             row.append(piece)
+            size += grows
         if row:
             self.rows.append((finding.id, field, joiner.join(row)))
         return f"'{DETAILS_SHEET}'!A{first}"
@@ -617,8 +634,9 @@ def _check_sheet(book, name: str, findings: list[Finding], report, details: "_De
         else:
             column_styles.append((top, top_quote))
     wrap_widths = [width if title in WRAPPED_COLUMNS else None for title, width in CHECK_COLUMNS]
-    return _rows_xml(rows, column_styles, wrap_widths=wrap_widths,
-                     rows_per_chunk=ROWS_PER_CHUNK), links
+    columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in CHECK_COLUMNS]
+    return _columns_xml(columns, column_styles, wrap_widths=wrap_widths,
+                        rows_per_chunk=ROWS_PER_CHUNK), links
 
 
 CONFIDENCE_FORMAT = "0.0%"
