@@ -66,7 +66,7 @@ EXCEL_CELL_LIMIT = 32_767
 # Widths in characters. Long text columns wrap (WRAPPED_COLUMNS) rather than run wide, so a
 # printed page fitted to one page wide stays readable.
 CHECK_COLUMNS: list[tuple[str, float]] = [
-    ("Finding ID", 26), ("Severity", 9), ("School ID", 10), ("School", 24), ("Also in", 12),
+    ("Finding ID", 32), ("Severity", 9), ("School ID", 10), ("School", 24), ("Also in", 12),
     ("Title", 42), ("People (name and id)", 40), ("Pairs", 26), ("Username", 28),
     ("Evidence", 44), ("Fix action", 16), ("Fix steps", 60), ("Confidence", 11),
 ]
@@ -352,6 +352,8 @@ def _summary_sheet(book, report, codes, names, by_check, school: str | None = No
                   "Findings by school and check, with a chart"])
     sheet.append([_cell(sheet, PREVIEW_SHEET, font=LINK_FONT, link=f"'{PREVIEW_SHEET}'!A1"),
                   "Accounts generation would create, and each one's predicted outcome"])
+    sheet.append([_cell(sheet, DETAILS_SHEET, font=LINK_FONT, link=f"'{DETAILS_SHEET}'!A1"),
+                  "The whole text of every cell shortened on the check sheets"])
     changes = getattr(report, "changes", None)
     if changes is not None:
         sheet.append([_cell(sheet, CHANGES_SHEET, font=LINK_FONT, link=f"'{CHANGES_SHEET}'!A1"),
@@ -463,7 +465,9 @@ def _by_school_sheet(book, report, codes, names, by_check, school: str | None = 
     sheet.append([_cell(sheet, "Findings by school", font=TITLE_FONT)])
     sheet.append([_cell(sheet, "A finding that involves several schools counts once in each "
                                "school's row, so the rows add up to more than the last row, "
-                               "which counts each finding once.")])
+                               "which counts each finding once." if school is None else
+                               "Findings that involve this school, by check (the check "
+                               "sheets' Also in column names the other schools involved).")])
     sheet.append([])
     sheet.append(_header(sheet, ["School ID", "School", *codes, "All checks"]))
     first_row = 5
@@ -474,10 +478,11 @@ def _by_school_sheet(book, report, codes, names, by_check, school: str | None = 
         sheet.append([_cell(sheet, school_id), _cell(sheet, label), *row, sum(row)])
     last_row = first_row + len(ordered) - 1
     bold = Font(bold=True)
-    each_once = [len(by_check[code]) if school is None else counts[school, code]
-                 for code in codes]
-    sheet.append([_cell(sheet, "All schools", font=bold),
-                  _cell(sheet, "each finding once", font=bold), *each_once, sum(each_once)])
+    if school is None:  # a school's own workbook has its one row
+        each_once = [len(by_check[code]) for code in codes]
+        sheet.append([_cell(sheet, "All schools", font=bold),
+                      _cell(sheet, "each finding once", font=bold), *each_once,
+                      sum(each_once)])
     if not ordered or not codes:
         return
     chart = BarChart()
@@ -537,7 +542,7 @@ class _Details:
     prints densely."""
 
     WIDTH = 150
-    COLUMNS: list[tuple[str, float]] = [("Finding ID", 26), ("Field", 14), ("Text", WIDTH)]
+    COLUMNS: list[tuple[str, float]] = [("Finding ID", 32), ("Field", 14), ("Text", WIDTH)]
     ROW_LINES = 4
     ROW_CHARS = ROW_LINES * (int(WIDTH * 1.1) - 3)
 
