@@ -120,7 +120,8 @@ def _thaw() -> None:
     gc.unfreeze()
 
 
-def _write_outputs(result, target, formats: tuple[str, ...], progress) -> dict[str, Path]:
+def _write_outputs(result, target, formats: tuple[str, ...], progress,
+                   per_school: bool = False) -> dict[str, Path]:
     """Every output into ``target``'s staging folder (an ``audits.outputs.OutputFolder``),
     then the whole set swapped into --out; returns each output's final path."""
     from audits import api
@@ -136,7 +137,7 @@ def _write_outputs(result, target, formats: tuple[str, ...], progress) -> dict[s
         # findings.json too: the reports write it while their worker writes the runbooks.
         label = ("findings.json, " if "json" in formats else "") + " and ".join(report_formats)
         with progress.step(f"Writing {label} reports"):
-            staged = write_audit_reports(result, staging, formats)
+            staged = write_audit_reports(result, staging, formats, per_school=per_school)
     target.commit(getattr(result, "fingerprint", None), formats)
     return {kind: target.out / path.relative_to(staging) for kind, path in staged.items()}
 
@@ -185,13 +186,18 @@ def _print_summary(result, written: dict[str, Path] | None = None) -> None:
               help="A suppressions file (repeatable): recorded decisions to honour.")
 @click.option("--redact", is_flag=True,
               help="Reports for sharing outside the data office: initials, masked emails/phones.")
+@click.option("--workbook-per-school", "per_school", is_flag=True,
+              help="Also write school-workbooks/: one .xlsx per school holding only that "
+                   "school's findings and accounts, to hand to its principal.")
 def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, previous,
-          suppressions, redact):
+          suppressions, redact, per_school):
     """Audit BOARD (a folder of CSV files or an .xlsx workbook) and write the reports."""
     from audits import api
     from audits.outputs import OutputFolder
 
     formats = _formats(format_)
+    if per_school and "xlsx" not in formats:
+        raise UserError("--workbook-per-school writes workbooks: keep xlsx in --format")
     # Read before the audit: a wrong --previous should not cost a whole run.
     earlier = None
     if previous is not None:
@@ -207,7 +213,7 @@ def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, pre
         if redact:
             with progress.step("Redacting personal data"):
                 result = api.redact(result)
-        written = _write_outputs(result, target, formats, progress)
+        written = _write_outputs(result, target, formats, progress, per_school=per_school)
     _print_summary(result, written)
     _exit(ExitCode.FINDINGS if api.fails(result.findings, fail_on) else ExitCode.OK)
 

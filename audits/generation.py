@@ -59,6 +59,14 @@ OUTCOMES = (FAILS_NO_USERNAME, REFUSED_IN_USE_HERE, CLASHES_OTHER_SCHOOL, ONE_OF
 """Every outcome, in precedence order."""
 CREATED = frozenset({OK, CLASHES_OTHER_SCHOOL, ONE_OF_SEVERAL})
 """Outcomes where the account is created."""
+OUTCOME_WORDS = {
+    OK: "Created; works",
+    FAILS_NO_USERNAME: "Fails: no usable username",
+    REFUSED_IN_USE_HERE: "Refused: username already used at this school",
+    CLASHES_OTHER_SCHOOL: "Created, but logins break: username also used at another school",
+    ONE_OF_SEVERAL: "Created, but one of several accounts of one parent",
+}
+"""Each outcome in plain words, for people who read the preview (the workbook's Preview)."""
 
 STATUS_WILL_BE_CREATED = "Will be created"
 """What the SIS's generation screen shows for every row, whatever then happens to it."""

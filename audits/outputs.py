@@ -47,7 +47,7 @@ MANIFEST_SCHEMA = "connect-audit/outputs/v1"
 OWNER_FILE = "owner.json"
 JOURNAL_FILE = "swap.json"
 RUN_PREFIX = "run-"
-OWNED_NAMES = ("findings.json", "audit.html", "audit.xlsx", "runbooks")
+OWNED_NAMES = ("findings.json", "audit.html", "audit.xlsx", "runbooks", "school-workbooks")
 """Every name an audit may write into ``--out``: nothing else there is ever touched."""
 NO_SPACE = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 

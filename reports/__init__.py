@@ -67,10 +67,13 @@ class ReportInput:
 
 
 def write_reports(report_input: ReportInput, out_dir: Path,
-                  formats: Iterable[str] = FORMATS) -> dict[str, Path]:
+                  formats: Iterable[str] = FORMATS, *, per_school: bool = False
+                  ) -> dict[str, Path]:
     """Write the chosen outputs into ``out_dir`` (``audit.xlsx``, ``audit.html``,
     ``findings.json``) and always ``runbooks/``; each file appears whole or not at all.
-    Returns the path of each output by format (``runbooks`` is the runbooks' index page)."""
+    ``per_school`` (with xlsx): also ``school-workbooks/``, one workbook per school.
+    Returns the path of each output by format (``runbooks`` is the runbooks' index page,
+    ``school-workbooks`` the folder)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     chosen = [f.strip().lower() for f in formats]
@@ -105,6 +108,11 @@ def write_reports(report_input: ReportInput, out_dir: Path,
             from reports.workbook import write_workbook
 
             written["xlsx"] = write_workbook(report_input, out_dir / "audit.xlsx")
+            if per_school:
+                from reports.workbook import SCHOOL_WORKBOOKS, write_school_workbooks
+
+                write_school_workbooks(report_input, out_dir / SCHOOL_WORKBOOKS)
+                written[SCHOOL_WORKBOOKS] = out_dir / SCHOOL_WORKBOOKS
         if "html" in chosen:
             from reports.html import write_html
 
@@ -132,14 +140,16 @@ def report_input_from_audit(result: Any, *, board_name: str | None = None) -> Re
 
 
 def write_audit_reports(result: Any, out_dir: str | Path,
-                        formats: Iterable[str] = FORMATS) -> dict[str, Path]:
+                        formats: Iterable[str] = FORMATS, *, per_school: bool = False
+                        ) -> dict[str, Path]:
     """Write findings.json, audit.xlsx, audit.html and runbooks/ for an
     ``audits.api.AuditResult`` into ``out_dir`` (what ``audit`` writes; the CLI and notebooks
     call this). A result from ``audits.api.redact`` writes redacted outputs; one with
     ``changes`` (``audits.api.compare``) adds the "Changes since last run" sheet and section.
     Each file appears whole; the CLI writes the set into the staging folder of an
     ``audits.outputs.OutputFolder``, which swaps it into --out together."""
-    return write_reports(report_input_from_audit(result), Path(out_dir), formats)
+    return write_reports(report_input_from_audit(result), Path(out_dir), formats,
+                         per_school=per_school)
 
 
 __all__ = ["FORMATS", "ReportInput", "report_input_from_audit", "write_audit_reports",

@@ -1,5 +1,6 @@
-"""The Excel workbook analysts hand to principals: a Summary sheet, one sheet per check, and the
-generation Preview.
+"""The Excel workbook analysts hand to principals: a Summary sheet, a By school sheet, one sheet
+per check (one row per finding and school, so a filter on School ID picks one school), the
+generation Preview and a Details sheet holding the long texts that the check sheets shorten.
 
 openpyxl (write-only mode) writes the workbook: styles, the Summary sheet, the chart, links,
 and each table's header, frozen row, filter and widths. The rows of the big sheets (one per
@@ -27,7 +28,7 @@ from collections import Counter
 from copy import copy
 from pathlib import Path
 from xml.etree import ElementTree
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy
 
@@ -65,11 +66,12 @@ EXCEL_CELL_LIMIT = 32_767
 # Widths in characters. Long text columns wrap (WRAPPED_COLUMNS) rather than run wide, so a
 # printed page fitted to one page wide stays readable.
 CHECK_COLUMNS: list[tuple[str, float]] = [
-    ("Finding ID", 26), ("Severity", 9), ("School ID", 10), ("School", 24), ("Title", 42),
-    ("People (name and id)", 40), ("Pairs", 26), ("Username", 28), ("Evidence", 40),
-    ("Fix action", 16), ("Fix steps", 60), ("Confidence", 10),
+    ("Finding ID", 32), ("Severity", 9), ("School ID", 10), ("School", 24), ("Also in", 12),
+    ("Title", 42), ("People (name and id)", 40), ("Pairs", 26), ("Username", 28),
+    ("Evidence", 44), ("Fix action", 16), ("Fix steps", 60), ("Confidence", 11),
 ]
 SUMMARY_SHEET, PREVIEW_SHEET = "Summary", "Preview"
+BY_SCHOOL_SHEET, DETAILS_SHEET = "By school", "Details"
 CHANGES_SHEET = "Changes since last run"
 CHANGES_COLUMNS: list[tuple[str, float]] = [
     ("Status", 12), ("Finding ID", 26), ("Check", 24), ("Severity", 10), ("School ID", 12),
@@ -77,21 +79,69 @@ CHANGES_COLUMNS: list[tuple[str, float]] = [
 ]
 
 
-def write_workbook(report: "ReportInput", path: Path) -> Path:
-    """Write ``audit.xlsx`` to ``path`` (atomically)."""
+def write_workbook(report: "ReportInput", path: Path, *, school: str | None = None) -> Path:
+    """Write ``audit.xlsx`` to ``path`` (atomically). With ``school`` (a school_id), only that
+    school's rows: the workbook :func:`write_school_workbooks` hands its principal."""
 
     def write(temp: Path) -> None:
-        book, streamed = _build(report)
+        book, streamed, links = _build(report, school)
         book.save(temp)
         if streamed:
-            _append_rows(temp, streamed)
+            _append_rows(temp, streamed, links)
 
     return write_atomically(Path(path), write)
 
 
+SCHOOL_WORKBOOKS = "school-workbooks"
+"""The folder, beside ``audit.xlsx``, of ``--workbook-per-school``'s workbooks."""
+
+
+def school_workbook_name(school_id: str, name: str) -> str:
+    """``0002 Maple Grove Public School.xlsx``: a file name that sorts by school id and that a
+    principal recognises, with only characters every file system takes."""
+    label = f"{school_id} {name}".strip() if name else school_id
+    label = re.sub(r"[^\w .,&()'-]+", "_", visible(label)).strip(" .") or "school"
+    return label[:100] + ".xlsx"
+
+
+def write_school_workbooks(report: "ReportInput", folder: Path) -> list[Path]:
+    """One workbook per school into ``folder``, each holding only that school's rows (its
+    findings, its Preview accounts, the Details of its findings): a file a principal can be
+    handed without the other schools' families in it."""
+    from reports import ReportInput
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    involved = {s for f in report.findings for s in f.school_ids}
+    preview = report.preview
+    by_school_preview: dict[str, Any] = {}
+    if preview is not None and "school_id" in preview.columns:
+        by_school_preview = {str(k): rows for k, rows in preview.groupby("school_id", sort=False)}
+    written, used = [], set()
+    for school_id in sorted(set(report.schools) | involved | set(by_school_preview)):
+        findings = [f for f in report.findings if school_id in f.school_ids]
+        rows = by_school_preview.get(school_id)
+        if rows is None and preview is not None:
+            rows = preview.iloc[0:0]
+        name = report.schools.get(school_id, "")
+        file_name = school_workbook_name(school_id, name)
+        while file_name.lower() in used:
+            file_name = file_name[:-5] + "~.xlsx"
+        used.add(file_name.lower())
+        part = ReportInput(
+            findings, preview=None if rows is None else rows.reset_index(drop=True),
+            schools=report.schools, checks=report.checks,
+            board_name=" – ".join(p for p in (report.board_name, name or school_id) if p),
+            generated_at=report.generated_at, input_path=report.input_path,
+            fingerprint=report.fingerprint, redacted=report.redacted)
+        written.append(write_workbook(part, folder / file_name, school=school_id))
+    return written
+
+
 def sheet_names(checks: Iterable[str]) -> dict[str, str]:
     """A valid, unique sheet name (31 characters, no ``[]:*?/\\``) for each check code."""
-    taken = {SUMMARY_SHEET.lower(), PREVIEW_SHEET.lower(), CHANGES_SHEET.lower()}
+    taken = {SUMMARY_SHEET.lower(), PREVIEW_SHEET.lower(), CHANGES_SHEET.lower(),
+             BY_SCHOOL_SHEET.lower(), DETAILS_SHEET.lower(), "records"}
     names: dict[str, str] = {}
     for code in checks:
         base = re.sub(r"[\[\]:*?/\\']", "_", visible(code))[:31] or "check"
@@ -104,32 +154,42 @@ def sheet_names(checks: Iterable[str]) -> dict[str, str]:
     return names
 
 
-def _build(report: "ReportInput") -> tuple[Workbook, dict[str, Iterator[bytes]]]:
-    """The workbook with every sheet's header, and the rows of the big sheets as XML to stream
-    into the saved file (see :func:`_append_rows`)."""
+def _build(report: "ReportInput", school: str | None = None
+           ) -> tuple[Workbook, dict[str, Iterator[bytes]], dict[str, list[tuple[str, str]]]]:
+    """The workbook with every sheet's header; the rows of the big sheets as XML to stream
+    into the saved file (see :func:`_append_rows`); and each streamed sheet's links, as
+    (cell, location) pairs. ``school``: only that school's rows."""
     book = Workbook(write_only=True)
     codes = wording.ordered_checks(report.findings, report.checks)
     names = sheet_names(codes)
     by_check: dict[str, list[Finding]] = {code: [] for code in codes}
     for finding in report.findings:
         by_check[finding.check].append(finding)
-    _summary_sheet(book, report, codes, names, by_check)
+    _summary_sheet(book, report, codes, names, by_check, school)
+    _by_school_sheet(book, report, codes, names, by_check, school)
     streamed: dict[str, Iterator[bytes]] = {}
+    links: dict[str, list[tuple[str, str]]] = {}
+    details = _Details()
     for code in codes:
-        streamed[names[code]] = _check_sheet(book, names[code], by_check[code], report)
+        streamed[names[code]], links[names[code]] = _check_sheet(
+            book, names[code], by_check[code], report, details, school)
     from reports.records_sheet import RECORDS_SHEET, records_sheet
 
     # Redacted values (initials, masks) would compare as "same": no Records sheet then.
-    records_rows = None if getattr(report, "redacted", False) else \
-        records_sheet(book, by_check.get("duplicate-contact", []))
+    groups = [f for f in by_check.get("duplicate-contact", [])
+              if school is None or school in f.school_ids]
+    records_rows = None if getattr(report, "redacted", False) else records_sheet(book, groups)
     if records_rows is not None:
         streamed[RECORDS_SHEET] = records_rows
     if getattr(report, "changes", None) is not None:
         streamed[CHANGES_SHEET] = _changes_sheet(book, report.changes)
-    preview_rows = _preview_sheet(book, report.preview)
+    preview_rows = _preview_sheet(book, report.preview, report.schools)
     if preview_rows is not None:
         streamed[PREVIEW_SHEET] = preview_rows
-    return book, streamed
+    details_rows = _details_sheet(book, details)
+    if details_rows is not None:
+        streamed[DETAILS_SHEET] = details_rows
+    return book, streamed, links
 
 
 # ------------------------------------------------------------------------------------ cells
@@ -141,14 +201,16 @@ def _text(value: Any) -> Any:
     return value
 
 
-def _style_array(sheet, fill, font, alignment, quote: bool):
+def _style_array(sheet, fill, font, alignment, quote: bool, number_format: str | None = None):
     """The StyleArray of a style combination, worked out once per workbook: setting fill or
     alignment on each cell hashes the style objects every time, which dominates big sheets."""
     book = sheet.parent
     cache = book.__dict__.setdefault("_report_styles", {})
-    key = (id(fill), id(font), id(alignment), quote)
+    key = (id(fill), id(font), id(alignment), quote, number_format)
     if key not in cache:
         probe = WriteOnlyCell(sheet)
+        if number_format is not None:
+            probe.number_format = number_format
         if fill is not None:
             probe.fill = fill
         if font is not None:
@@ -187,7 +249,11 @@ def _header(sheet, titles: Sequence[str]) -> list:
 # Printing: the default page setup (portrait, 100%, no repeated header) printed 277 findings
 # on 208 pages, each showing two or three columns.
 LINE_HEIGHT = 15.0  # points per line of 11 pt Calibri (Excel's default row height)
-MAX_ROW_HEIGHT = 409.0  # Excel's limit
+MAX_CELL_LINES = 6
+"""The most lines a row is made tall for (92 points): taller rows, up to Excel's 409-point
+limit, printed as pages of wall text. Longer texts are shortened (:func:`short_cell`) and
+shown whole on the Details sheet."""
+MAX_ROW_HEIGHT = MAX_CELL_LINES * LINE_HEIGHT + 2
 
 
 def _print_setup(sheet, *, title_rows: str | None = "1:1", grid: bool = True) -> None:
@@ -241,7 +307,7 @@ def _table_sheet(book: Workbook, name: str, columns: Sequence[tuple[str, float]]
 
 
 # ---------------------------------------------------------------------------------- sheets
-def _summary_sheet(book, report, codes, names, by_check) -> None:
+def _summary_sheet(book, report, codes, names, by_check, school: str | None = None) -> None:
     sheet = book.create_sheet(SUMMARY_SHEET)
     _print_setup(sheet, title_rows=None, grid=False)
     summary_width = 60
@@ -284,11 +350,18 @@ def _summary_sheet(book, report, codes, names, by_check) -> None:
     sheet.append(_header(sheet, ["School ID", "School", "Findings"]))
     by_school = dict((report.summary or {}).get("by_school", {}))
     for school_id, count in sorted(by_school.items(), key=lambda kv: (-kv[1], kv[0])):
+        if school is not None and school_id != school:
+            continue  # a school's own workbook names no other school's counts
         sheet.append([_cell(sheet, school_id), _cell(sheet, report.schools.get(school_id, "")),
                       count])
     sheet.append([])
+    sheet.append([_cell(sheet, BY_SCHOOL_SHEET, font=LINK_FONT,
+                        link=f"'{BY_SCHOOL_SHEET}'!A1"),
+                  "Findings by school and check, with a chart"])
     sheet.append([_cell(sheet, PREVIEW_SHEET, font=LINK_FONT, link=f"'{PREVIEW_SHEET}'!A1"),
                   "Accounts generation would create, and each one's predicted outcome"])
+    sheet.append([_cell(sheet, DETAILS_SHEET, font=LINK_FONT, link=f"'{DETAILS_SHEET}'!A1"),
+                  "The whole text of every cell shortened on the check sheets"])
     changes = getattr(report, "changes", None)
     if changes is not None:
         sheet.append([_cell(sheet, CHANGES_SHEET, font=LINK_FONT, link=f"'{CHANGES_SHEET}'!A1"),
@@ -320,14 +393,127 @@ def _summary_sheet(book, report, codes, names, by_check) -> None:
         sheet.add_chart(chart, "H4")
 
 
-def finding_values(finding: Finding, schools) -> list:
-    """One check-sheet row: the values of :data:`CHECK_COLUMNS`, in order."""
+SHORT_COLUMNS = ("Title", "People (name and id)", "Pairs", "Evidence", "Fix steps")
+"""Check-sheet columns whose text is shortened to a few lines (:func:`short_cell`); the whole
+text is on the Details sheet, where the row's Finding ID links to. The link is on the ID, not
+on the shortened cell: LibreOffice shows a linked cell as one unwrapped line."""
+SHORT_CELL_CHARS = 200
+MORE = "(more in Details: click the Finding ID)"
+ALSO_IN_LISTED = 5
+"""Other schools named in a row's "Also in" cell; past that, "+N more"."""
+
+
+def _cut(text: str, size: int) -> str:
+    """``text`` in at most ``size`` characters, cut at a space when one is near, with "…"."""
+    if len(text) <= size:
+        return text
+    cut = text[: max(1, size - 1)]
+    space = cut.rfind(" ")
+    if space > size * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ;,") + "…"
+
+
+def short_cell(text: str, width: float) -> str | None:
+    """``text`` shortened for a cell ``width`` characters wide: whole lines while they fit in
+    about :data:`SHORT_CELL_CHARS` characters and :data:`MAX_CELL_LINES` wrapped lines, the
+    next one cut, then :data:`MORE`. None when the text fits as it is."""
+    per_line = max(1, int(width * 1.1) - 3)
+    if not text:
+        return None
+    if len(text) <= SHORT_CELL_CHARS:
+        # Each line wraps to at most 1 + its length / per_line lines: most texts are within
+        # the limit by that bound alone, without counting their lines one by one.
+        breaks = text.count("\n")
+        if not breaks:
+            if -(-len(text) // per_line) <= MAX_CELL_LINES:
+                return None
+        elif (breaks + 1 + len(text) // per_line <= MAX_CELL_LINES
+              or text_lines(text, width) <= MAX_CELL_LINES):
+            return None
+    kept: list[str] = []
+    lines_left, chars_left = MAX_CELL_LINES - 1, SHORT_CELL_CHARS - len(MORE) - 1
+    for line in text.split("\n"):
+        needs = text_lines(line, width)
+        if needs <= lines_left and len(line) < chars_left:
+            kept.append(line)
+            lines_left, chars_left = lines_left - needs, chars_left - len(line) - 1
+            continue
+        room = min(chars_left, lines_left * per_line)
+        if room >= 24 or not kept:
+            kept.append(_cut(line, max(room, 8)))
+        break
+    return "\n".join(kept + [MORE])
+
+
+def also_in(school_ids: Sequence[str], here: str) -> str:
+    """The finding's other schools, for the row of school ``here``: "0004, 0007"."""
+    others = [s for s in school_ids if s != here]
+    if len(others) > ALSO_IN_LISTED:
+        return ", ".join(others[:ALSO_IN_LISTED]) + f" +{len(others) - ALSO_IN_LISTED} more"
+    return ", ".join(others)
+
+
+def _by_school_sheet(book, report, codes, names, by_check, school: str | None = None) -> None:
+    """School (id and name) × check: the findings that involve each school, with totals and
+    a bar chart stacked by check. A finding of several schools counts in each of them."""
+    sheet = book.create_sheet(BY_SCHOOL_SHEET)
+    _print_setup(sheet, title_rows="4:4")
+    widths = [10, 34, *(min(24, max(10, len(code) + 2)) for code in codes), 10]
+    for index, width in enumerate(widths, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    counts: Counter = Counter()
+    schools_seen: set[str] = set()
+    for code in codes:
+        for finding in by_check[code]:
+            for school_id in finding.school_ids or ("",):
+                if school is None or school_id == school:
+                    counts[school_id, code] += 1
+                    schools_seen.add(school_id)
+    sheet.append([_cell(sheet, "Findings by school", font=TITLE_FONT)])
+    sheet.append([_cell(sheet, "A finding that involves several schools counts once in each "
+                               "school's row, so the rows add up to more than the last row, "
+                               "which counts each finding once." if school is None else
+                               "Findings that involve this school, by check (the check "
+                               "sheets' Also in column names the other schools involved).")])
+    sheet.append([])
+    sheet.append(_header(sheet, ["School ID", "School", *codes, "All checks"]))
+    first_row = 5
+    ordered = sorted(schools_seen, key=lambda s: (s == "", s))
+    for school_id in ordered:
+        label = (report.schools.get(school_id) or school_id) if school_id else wording.NO_SCHOOL
+        row = [counts[school_id, code] for code in codes]
+        sheet.append([_cell(sheet, school_id), _cell(sheet, label), *row, sum(row)])
+    last_row = first_row + len(ordered) - 1
+    bold = Font(bold=True)
+    if school is None:  # a school's own workbook has its one row
+        each_once = [len(by_check[code]) for code in codes]
+        sheet.append([_cell(sheet, "All schools", font=bold),
+                      _cell(sheet, "each finding once", font=bold), *each_once,
+                      sum(each_once)])
+    if not ordered or not codes:
+        return
+    chart = BarChart()
+    chart.type = "bar"
+    chart.grouping = "stacked"
+    chart.overlap = 100
+    chart.title = "Findings by school and check"
+    chart.x_axis.title = "School"
+    chart.y_axis.title = "Findings"
+    data = Reference(sheet, min_col=3, max_col=2 + len(codes), min_row=first_row - 1,
+                     max_row=last_row)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=2, min_row=first_row, max_row=last_row))
+    chart.height = max(7.5, 0.6 * len(ordered) + 4)
+    chart.width = 22
+    sheet.add_chart(chart, f"A{last_row + 3}")
+
+
+def finding_texts(finding: Finding) -> list:
+    """The columns of :data:`CHECK_COLUMNS` that are the same on every school's row of the
+    finding: Title to Confidence (School ID, School and Also in are per row)."""
     fix = finding.fix
     return [
-        finding.id,
-        finding.severity.value,
-        ", ".join(finding.school_ids),
-        "; ".join(schools.get(s, "") for s in finding.school_ids if schools.get(s)),
         finding.title,
         wording.people_text(finding),
         wording.pairs_text(finding),
@@ -339,6 +525,18 @@ def finding_values(finding: Finding, schools) -> list:
     ]
 
 
+def finding_values(finding: Finding, schools, school: str | None = None) -> list[list]:
+    """The finding's check-sheet rows, with the values of :data:`CHECK_COLUMNS` in order: one
+    row per school it involves (one with no school when it has none), so a filter on School
+    ID shows exactly one school's findings; "Also in" names the finding's other schools, so
+    rows are not taken for separate findings. ``school``: only that school's row."""
+    texts = finding_texts(finding)
+    ids = list(finding.school_ids) or [""]
+    return [[finding.id, finding.severity.value, sid,
+             schools.get(sid, "") if sid else wording.NO_SCHOOL, also_in(finding.school_ids, sid),
+             *texts] for sid in ids if school is None or sid == school]
+
+
 ROWS_PER_CHUNK = 2000
 """Rows in each piece of sheet XML streamed into the file: big enough that joining is cheap,
 small enough that no sheet is ever one string."""
@@ -346,28 +544,131 @@ small enough that no sheet is ever one string."""
 WRAPPED_COLUMNS = {"School", "Title", "People (name and id)", "Pairs", "Evidence", "Fix steps"}
 
 
-def _check_sheet(book, name: str, findings: list[Finding], report) -> Iterator[bytes]:
-    sheet = _table_sheet(book, name, CHECK_COLUMNS, len(findings))
+class _Details:
+    """The long texts the check sheets shorten, for the Details sheet: a text's lines run over
+    as many rows as they need, a few wrapped lines to a row, so no row is tall and the sheet
+    prints densely."""
+
+    WIDTH = 150
+    COLUMNS: list[tuple[str, float]] = [("Finding ID", 32), ("Field", 14), ("Text", WIDTH)]
+    ROW_LINES = 4
+    ROW_CHARS = ROW_LINES * (int(WIDTH * 1.1) - 3)
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str]] = []
+
+    def add(self, finding: Finding, field: str, text: str) -> str:
+        """Add ``text``; returns the location of its first row, for a link."""
+        first = len(self.rows) + 2
+        field = DETAIL_FIELDS.get(field, field)
+        pieces: list[str] = []
+        for line in text.split("\n"):
+            while len(line) > self.ROW_CHARS:
+                piece = _cut(line, self.ROW_CHARS)[:-1]
+                pieces.append(piece + "…")
+                line = "…" + line[len(piece):].lstrip()
+            pieces.append(line)
+        # Evidence fields are short: run on, they fill the wide column instead of a line each
+        # (printed, the Details sheet is most of the workbook). Steps stay one to a line.
+        run_on = field != "Fix steps"
+        joiner = " · " if run_on else "\n"
+        per_line = max(1, int(self.WIDTH * 1.1) - 3)
+        row: list[str] = []
+        size = 0  # the row's characters (run on) or wrapped lines (one piece to a line)
+        for piece in pieces:
+            grows = len(piece) + 3 if run_on else max(1, -(-len(piece) // per_line))
+            lines = -(-(size + grows) // per_line) if run_on else size + grows
+            if row and lines > self.ROW_LINES:
+                self.rows.append((finding.id, field, joiner.join(row)))
+                row, size = [], 0
+                grows = len(piece) if run_on else grows
+            row.append(piece)
+            size += grows
+        if row:
+            self.rows.append((finding.id, field, joiner.join(row)))
+        return f"'{DETAILS_SHEET}'!A{first}"
+
+
+DETAIL_FIELDS = {"People (name and id)": "People"}
+
+
+def _check_sheet(book, name: str, findings: list[Finding], report, details: "_Details",
+                 school: str | None = None) -> tuple[Iterator[bytes], list[tuple[str, str]]]:
+    """The check sheet's header; its rows as XML, and the links to the Details sheet (from the
+    Finding ID of a row whose text was shortened) as (cell, location) pairs."""
+    schools = report.schools
+    titles = [title for title, _ in CHECK_COLUMNS]
+    short = {titles.index(t): (t, dict(CHECK_COLUMNS)[t]) for t in SHORT_COLUMNS}
+    rows: list[list] = []
+    linked: set[str] = set()
+    links: list[tuple[str, str]] = []
+    for finding in findings:
+        finding_rows = finding_values(finding, schools, school)
+        if not finding_rows:
+            continue
+        first = finding_rows[0]
+        target = None
+        for at, (title, width) in short.items():
+            value = first[at]
+            shortened = short_cell(value, width) if isinstance(value, str) else None
+            if shortened is not None:
+                location = details.add(finding, title, value)
+                target = target or location
+                for row in finding_rows:
+                    row[at] = shortened
+        if target is not None:
+            linked.add(finding.id)
+        for row in finding_rows:
+            if target is not None:
+                links.append((f"A{len(rows) + 2}", target))
+            rows.append(row)
+    sheet = _table_sheet(book, name, CHECK_COLUMNS, len(rows))
     styles = book._cell_styles
     # Rows are as tall as their longest text: every cell aligns to the top, where reading starts.
     top = styles.add(_style_array(sheet, None, None, TOP, False))
     top_quote = styles.add(_style_array(sheet, None, None, TOP, True))
     wrap = styles.add(_style_array(sheet, None, None, WRAP, False))
     wrap_quote = styles.add(_style_array(sheet, None, None, WRAP, True))
+    percent = styles.add(_style_array(sheet, None, None, TOP, False, CONFIDENCE_FORMAT))
     severity = {value: styles.add(_style_array(sheet, fill, None, TOP, False))
                 for value, fill in SEVERITY_FILLS.items()}
+    link = styles.add(_style_array(sheet, None, LINK_FONT, TOP, False))
     column_styles = []
     for title, _ in CHECK_COLUMNS:
-        if title == "Severity":
+        if title == "Finding ID":
+            column_styles.append(({f.id: link if f.id in linked else top for f in findings},
+                                  top_quote))
+        elif title == "Severity":
             column_styles.append((severity, top_quote))
+        elif title == "Confidence":
+            column_styles.append((percent, top_quote))
         elif title in WRAPPED_COLUMNS:
             column_styles.append((wrap, wrap_quote))
         else:
             column_styles.append((top, top_quote))
-    schools = report.schools
     wrap_widths = [width if title in WRAPPED_COLUMNS else None for title, width in CHECK_COLUMNS]
-    return _rows_xml((finding_values(f, schools) for f in findings), column_styles,
-                     wrap_widths=wrap_widths, rows_per_chunk=ROWS_PER_CHUNK)
+    columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in CHECK_COLUMNS]
+    return _columns_xml(columns, column_styles, wrap_widths=wrap_widths,
+                        rows_per_chunk=ROWS_PER_CHUNK), links
+
+
+CONFIDENCE_FORMAT = "0.0%"
+
+
+def _details_sheet(book, details: "_Details") -> Iterator[bytes] | None:
+    """The whole text of every shortened check-sheet cell, one line a row."""
+    sheet = _table_sheet(book, DETAILS_SHEET, details.COLUMNS, len(details.rows))
+    if not details.rows:
+        sheet.append(["No text was shortened: every cell shows its whole text."])
+        return None
+    styles = book._cell_styles
+    top = styles.add(_style_array(sheet, None, None, TOP, False))
+    top_quote = styles.add(_style_array(sheet, None, None, TOP, True))
+    wrap = styles.add(_style_array(sheet, None, None, WRAP, False))
+    wrap_quote = styles.add(_style_array(sheet, None, None, WRAP, True))
+    column_styles = [(top, top_quote)] * 2 + [(wrap, wrap_quote)]
+    return _rows_xml(details.rows, column_styles, wrap_widths=[None, None, details.WIDTH],
+                     rows_per_chunk=ROWS_PER_CHUNK)
 
 
 def _changes_sheet(book, changes) -> Iterator[bytes]:
@@ -406,7 +707,49 @@ def _preview_values(series) -> list:
     return out
 
 
-def _preview_sheet(book, preview: "pd.DataFrame | None") -> Iterator[bytes] | None:
+PREVIEW_HEADERS = {
+    "contact_id": "Contact", "name": "Name", "school_id": "School ID", "school": "School",
+    "student_ids": "Students", "student_count": "Number of students", "username": "Username",
+    "username_key": "Username as compared", "username_problem": "Username problem",
+    "status": "SIS screen shows", "outcome": "Outcome", "reason": "Why",
+    "related": "Related records",
+}
+"""The Preview sheet's headers: what each preview column (audits/generation.py) means."""
+PREVIEW_WIDTHS = {"Name": 26, "School": 28, "Students": 24, "Username": 30,
+                  "Username problem": 24, "Outcome": 36, "Why": 60, "Related records": 20}
+PREVIEW_WRAPPED = ("Outcome", "Why")
+
+
+def preview_for_people(preview: "pd.DataFrame", schools: Mapping[str, str]) -> "pd.DataFrame":
+    """The preview as the Preview sheet shows it: human headers, outcomes in words, each
+    school's name beside its id, and no column that says nothing (a status that is the same
+    on every row, the username as compared when it is the username)."""
+    from audits.generation import OUTCOME_WORDS
+
+    frame = preview.copy(deep=False)
+    if "status" in frame.columns and frame["status"].nunique(dropna=False) <= 1:
+        # The SIS screen shows "Will be created" on every row, whatever then happens to it:
+        # beside a refusal, that reads as a contradiction, and it says nothing row by row.
+        frame = frame.drop(columns="status")
+    if {"username", "username_key"} <= set(frame.columns) and (
+            frame["username_key"].fillna("").astype(str)
+            == frame["username"].fillna("").astype(str)).all():
+        frame = frame.drop(columns="username_key")
+    if "school_id" in frame.columns and schools and "school" not in frame.columns:
+        at = list(frame.columns).index("school_id") + 1
+        frame.insert(at, "school", frame["school_id"].map(dict(schools)))
+    if "outcome" in frame.columns:
+        frame["outcome"] = frame["outcome"].map(OUTCOME_WORDS).fillna(frame["outcome"])
+    if "reason" in frame.columns:
+        frame["reason"] = [r[:1].upper() + r[1:] if isinstance(r, str) else r
+                           for r in frame["reason"].tolist()]
+    return frame.rename(columns={c: PREVIEW_HEADERS.get(str(c), str(c).replace("_", " ")
+                                                        .capitalize())
+                                 for c in frame.columns})
+
+
+def _preview_sheet(book, preview: "pd.DataFrame | None",
+                   schools: Mapping[str, str] | None = None) -> Iterator[bytes] | None:
     """The Preview sheet's header, through openpyxl; its rows come back as XML to stream into
     the saved file (:func:`_append_rows`): a 400,000-row preview through openpyxl's cell
     objects alone takes about a minute."""
@@ -415,17 +758,19 @@ def _preview_sheet(book, preview: "pd.DataFrame | None") -> Iterator[bytes] | No
         sheet = _table_sheet(book, PREVIEW_SHEET, columns, 1)
         sheet.append(["No generation preview was given."])
         return None
-    titles = [str(c) for c in preview.columns]
-    widths = [min(60, max(12, len(t) + 4)) for t in titles]
-    for index, title in enumerate(titles):
-        if title in ("name", "reason", "student_ids"):
-            widths[index] = 40
-        elif title.startswith("username"):
-            widths[index] = 30  # an email address
-    sheet = _table_sheet(book, PREVIEW_SHEET, list(zip(titles, widths)), len(preview))
-    quote_style = book._cell_styles.add(_style_array(sheet, None, None, None, True))
-    columns = [_preview_values(preview[c]) for c in preview.columns]
-    return _columns_xml(columns, [(None, quote_style)] * len(columns),
+    shown = preview_for_people(preview, schools or {})
+    titles = [str(c) for c in shown.columns]
+    widths = [PREVIEW_WIDTHS.get(t, min(60, max(12, len(t) + 4))) for t in titles]
+    sheet = _table_sheet(book, PREVIEW_SHEET, list(zip(titles, widths)), len(shown))
+    styles = book._cell_styles
+    quote_style = styles.add(_style_array(sheet, None, None, None, True))
+    wrap = styles.add(_style_array(sheet, None, None, WRAP, False))
+    wrap_quote = styles.add(_style_array(sheet, None, None, WRAP, True))
+    columns = [_preview_values(shown[c]) for c in shown.columns]
+    column_styles = [(wrap, wrap_quote) if t in PREVIEW_WRAPPED else (None, quote_style)
+                     for t in titles]
+    wrap_widths = [w if t in PREVIEW_WRAPPED else None for t, w in zip(titles, widths)]
+    return _columns_xml(columns, column_styles, wrap_widths=wrap_widths,
                         rows_per_chunk=ROWS_PER_CHUNK)
 
 
@@ -536,6 +881,9 @@ def _column_cells(letter: str, values: list, numbers: list[bytes], style,
                        _spread(size, text_at, _TEXT_TAIL))
     heads, nums, mids, shown, tails = ([b""] * size for _ in range(5))
     text_at, texts = [], []
+    # Numbers take the column's style too (its number format: Confidence as a percentage).
+    number_mid = (f'" s="{style}" t="n"><v>' if isinstance(style, int) and style
+                  else '" t="n"><v>').encode()
     for at, value in enumerate(values):
         if value is None or value == "":
             continue
@@ -546,7 +894,7 @@ def _column_cells(letter: str, values: list, numbers: list[bytes], style,
         if isinstance(value, bool):
             mids[at], shown[at] = b'" t="b"><v>', b"1" if value else b"0"
         elif isinstance(value, (int, float)) and math.isfinite(value):
-            mids[at], shown[at] = b'" t="n"><v>', repr(value).encode()
+            mids[at], shown[at] = number_mid, repr(value).encode()
         else:
             text_at.append(at)
             texts.append(str(value))
@@ -635,25 +983,55 @@ def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str:
     return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
 
 
-def _append_rows(path: Path, sheets: dict[str, Iterator[bytes]]) -> None:
-    """Stream each sheet's rows into the saved workbook, before its ``</sheetData>``."""
+def _hyperlinks_xml(links: Sequence[tuple[str, str]]) -> bytes:
+    """A sheet's ``<hyperlinks>``: links within the workbook (``location``) need no
+    relationship part, so they can be written beside streamed rows."""
+    if not links:
+        return b""
+    return ("<hyperlinks>" + "".join(
+        f'<hyperlink ref="{ref}" location="{_xml_text(location).replace(chr(34), "&quot;")}"/>'
+        for ref, location in links) + "</hyperlinks>").encode("utf-8")
+
+
+# The elements a worksheet may have after <hyperlinks>, in the schema's order: the links go
+# before the first of them that the sheet has.
+_AFTER_HYPERLINKS = ("<printOptions", "<pageMargins", "<pageSetup", "<headerFooter",
+                     "<rowBreaks", "<colBreaks", "<customProperties", "<cellWatches",
+                     "<ignoredErrors", "<smartTags", "<drawing", "<legacyDrawing", "<picture",
+                     "<oleObjects", "<controls", "<webPublishItems", "<tableParts", "<extLst",
+                     "</worksheet>")
+
+
+def _append_rows(path: Path, sheets: dict[str, Iterator[bytes]],
+                 links: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> None:
+    """Stream each sheet's rows into the saved workbook, before its ``</sheetData>``, and its
+    links (``links[sheet]``, (cell, location) pairs) where the schema puts them."""
     rebuilt = path.with_name(path.name + ".rows")
     try:
         with zipfile.ZipFile(path) as source, zipfile.ZipFile(
                 rebuilt, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as target:
-            parts = {_sheet_part(source, name): rows for name, rows in sheets.items()}
+            parts = {_sheet_part(source, name): name for name in sheets}
             for info in source.infolist():
-                rows = parts.get(info.filename)
-                if rows is None:
+                name = parts.get(info.filename)
+                if name is None:
                     with source.open(info) as data, target.open(info.filename, "w") as out:
                         shutil.copyfileobj(data, out, 1 << 20)
                     continue
                 xml = source.read(info).decode("utf-8")
                 cut = xml.rindex("</sheetData>")
+                tail = xml[cut:]
+                rows = sheets[name]
+                hyperlinks = _hyperlinks_xml((links or {}).get(name, ()))
                 with target.open(info.filename, "w", force_zip64=True) as out:
                     out.write(xml[:cut].encode("utf-8"))
                     _write_beside(out, rows)
-                    out.write(xml[cut:].encode("utf-8"))
+                    if hyperlinks:
+                        at = min(i for i in (tail.find(tag) for tag in _AFTER_HYPERLINKS)
+                                 if i >= 0)
+                        out.write(tail[:at].encode("utf-8"))
+                        out.write(hyperlinks)
+                        tail = tail[at:]
+                    out.write(tail.encode("utf-8"))
         os.replace(rebuilt, path)
     finally:
         rebuilt.unlink(missing_ok=True)

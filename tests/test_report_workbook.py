@@ -13,7 +13,7 @@ from reports import ReportInput, write_reports
 from audits.cells import csv_cell, csv_frame, looks_like_formula
 from reports.samples import (HOSTILE_FORMULA, SAMPLE_GENERATED_AT, SAMPLE_SCHOOLS,
                              sample_findings, synthetic_findings)
-from reports.workbook import sheet_names, write_workbook
+from reports.workbook import MORE, sheet_names, write_workbook
 
 
 def preview_frame() -> pd.DataFrame:
@@ -42,7 +42,7 @@ def rows(sheet) -> list[tuple]:
 def test_sheets_are_summary_one_per_check_and_preview(book):
     wb, report = book
     checks = sorted({f.check for f in report.findings})
-    assert wb.sheetnames == ["Summary", *checks, "Preview"]
+    assert wb.sheetnames == ["Summary", "By school", *checks, "Preview", "Details"]
 
 
 def test_each_finding_has_its_row_with_people_fix_and_school(book):
@@ -51,15 +51,16 @@ def test_each_finding_has_its_row_with_people_fix_and_school(book):
         sheet = wb[finding.check]
         header = rows(sheet)[0]
         found = [dict(zip(header, row)) for row in rows(sheet)[1:] if row[0] == finding.id]
-        assert len(found) == 1, finding.id
+        # One row per school the finding involves.
+        assert sorted(r["School ID"] for r in found) == sorted(finding.school_ids), finding.id
         row = found[0]
         assert row["Severity"] == finding.severity.value
-        assert row["School ID"] == ", ".join(finding.school_ids)
         for entity_id in finding.students + finding.contacts + finding.accounts:
             assert f"({entity_id})" in row["People (name and id)"]
         assert row["Fix action"] == finding.fix["action"]
         assert row["Fix steps"].splitlines()[0].startswith("1. ")
-        assert len(row["Fix steps"].splitlines()) == len(finding.fix["steps"])
+        if not row["Fix steps"].endswith(MORE):
+            assert len(row["Fix steps"].splitlines()) == len(finding.fix["steps"])
     dup = dict(zip(rows(wb["duplicate-contact"])[0], rows(wb["duplicate-contact"])[1]))
     assert "Jennifer Smith (C104)" in dup["People (name and id)"]
     assert "first name: Jennifer ~ Jenny" in dup["Evidence"]
@@ -98,9 +99,9 @@ def test_check_sheets_have_frozen_header_filter_and_severity_colours(book):
     wb, _ = book
     sheet = wb["duplicate-contact"]
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref.startswith("A1:L")
+    assert sheet.auto_filter.ref.startswith("A1:M")
     assert sheet["B2"].value == "error" and sheet["B2"].fill.fgColor.rgb.endswith("F8D7DA")
-    assert sheet["K2"].alignment.wrap_text
+    assert sheet["L2"].alignment.wrap_text
 
 
 def test_formula_text_stays_text(book):
@@ -117,7 +118,7 @@ def test_formula_text_stays_text(book):
                     seen += 100
     assert seen >= 100  # the hostile name itself appears, as text
     preview = rows(wb["Preview"])
-    assert preview[0][:2] == ("contact_id", "name")
+    assert preview[0][:2] == ("Contact", "Name")
     assert (HOSTILE_FORMULA in preview[2]) and wb["Preview"]["B3"].data_type == "s"
 
 
@@ -168,7 +169,7 @@ def test_unknown_format_is_a_user_error(tmp_path):
 def test_a_board_with_no_findings_still_gets_a_workbook(tmp_path):
     path = write_workbook(ReportInput([]), tmp_path / "audit.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == ["Summary", "Preview"]
+    assert wb.sheetnames == ["Summary", "By school", "Preview", "Details"]
 
 
 def test_100000_findings_fit(tmp_path):
@@ -179,13 +180,15 @@ def test_100000_findings_fit(tmp_path):
     print(f"100,000 findings: workbook in {time.perf_counter() - started:.1f} s")
     import zipfile
 
+    from reports.workbook import _sheet_part
+
+    checks = sorted({f.check for f in findings})
     with zipfile.ZipFile(path) as archive:
-        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
-        rows_written = [archive.read(n).count(b"<row ") - 1 for n in sorted(sheets)]
-    # Summary has its own layout; every check sheet has a header row plus one row per finding.
-    assert sum(rows_written[1:-1]) == 100_000
-    assert load_workbook(path, read_only=True).sheetnames[1:-1] == sorted(
-        {f.check for f in findings})
+        rows_written = [archive.read(_sheet_part(archive, check)).count(b"<row ") - 1
+                        for check in checks]
+    # Every check sheet has a header row plus one row per finding and school.
+    assert sum(rows_written) == sum(max(1, len(f.school_ids)) for f in findings)
+    assert load_workbook(path, read_only=True).sheetnames[2:-2] == checks
 
 
 # ---------------------------------------------------------------------------------- printing
@@ -196,14 +199,16 @@ def test_every_sheet_prints_landscape_one_page_wide_with_its_header_repeated(boo
         assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
         assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
         assert sheet.page_margins.left < 0.75  # narrower than the 0.75" default
-        if sheet.title != "Summary":
+        if sheet.title == "By school":
+            assert sheet.print_title_rows == "$4:$4"
+        elif sheet.title != "Summary":
             assert sheet.print_title_rows == "$1:$1", sheet.title
 
 
 def test_rows_are_as_tall_as_their_wrapped_text(tmp_path):
     import dataclasses
 
-    from reports.workbook import LINE_HEIGHT, text_lines
+    from reports.workbook import LINE_HEIGHT, MAX_ROW_HEIGHT, text_lines
 
     findings = sample_findings()
     long_steps = dataclasses.replace(findings[0], fix={
@@ -215,9 +220,12 @@ def test_rows_are_as_tall_as_their_wrapped_text(tmp_path):
     sheet = wb["duplicate-contact"]
     row = next(r for r in range(2, sheet.max_row + 1)
                if sheet.cell(r, 1).value == long_steps.id)
-    steps = sheet.cell(row, 11).value
-    assert text_lines(steps, 60) >= 12
-    assert sheet.row_dimensions[row].height >= text_lines(steps, 60) * LINE_HEIGHT
+    steps = sheet.cell(row, 12).value
+    # Steps too long for a short row are shortened (the whole text is on Details), and the
+    # row is as tall as what it shows, never 100 points.
+    assert steps.endswith(MORE) and 4 <= text_lines(steps, 60) <= 6
+    assert text_lines(steps, 60) * LINE_HEIGHT <= sheet.row_dimensions[row].height
+    assert sheet.row_dimensions[row].height <= MAX_ROW_HEIGHT < 100
     assert sheet.cell(row, 1).alignment.vertical == "top"
     # A row of one-line cells keeps the default height, which a spreadsheet may size itself.
     from reports.workbook import _rows_xml
@@ -240,7 +248,7 @@ def test_text_lines_counts_wrapped_lines():
     assert text_lines("", 40) == text_lines(None, 40) == text_lines("short", 40) == 1
     assert text_lines("x" * 200, 40) >= 5
     assert text_lines("a\nb\nc", 40) == 3
-    assert row_height(1) is None and row_height(3) > 30 and row_height(10_000) == 409
+    assert row_height(1) is None and row_height(3) > 30 and row_height(10_000) < 100
 
 
 def test_rows_xml_escapes_a_column_in_bulk_as_it_would_cell_by_cell():
@@ -260,7 +268,7 @@ def test_rows_xml_escapes_a_column_in_bulk_as_it_would_cell_by_cell():
     assert 'xml:space="preserve">bell⟨U+0007⟩</t>' in rows[3]
     assert rows[4] == '<row r="6"></row>' and rows[5] == '<row r="7"></row>'
     assert '<c r="A8" t="b"><v>1</v></c>' in rows[6]
-    assert '<c r="A9" t="n"><v>3</v></c>' in rows[7] and "<v>2.5</v>" in rows[8]
+    assert '<c r="A9" s="7" t="n"><v>3</v></c>' in rows[7] and "<v>2.5</v>" in rows[8]
     assert 'xml:space="preserve">inf</t>' in rows[9]
     # The same texts without a NUL take the joined fast path and agree cell by cell.
     texts = ["a<b>&c", "=1+1", "bell\x07", "plain", "é & ü"]
