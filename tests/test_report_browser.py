@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from audits.findings import sort_findings
-from fixes.plan import plan_action, plan_document
+from fixes.plan import build_plan, plan_action, plan_document
 from reports import ReportInput, write_reports
 from reports.samples import (HOSTILE_FORMULA, HOSTILE_IMG, HOSTILE_JS, HOSTILE_SCRIPT,
                              SAMPLE_GENERATED_AT, SAMPLE_SCHOOLS, sample_findings)
@@ -368,7 +368,9 @@ def test_bulk_accept_rename_download_apply_and_load_back(browser, demo, tmp_path
         value.fill("Reviewed.Parent@Example.org")
         box.locator("button.set-rename").click()
         assert "(rename set)" in page.locator(f'tr.finding[data-id="{clash_id}"]').inner_text()
-        chosen = finding["fix"]["contacts"][1]["contact_id"]
+        # The second option the page offered, in the plan's order of options.
+        offered = next(a for a in build_plan(document)["actions"] if a["finding"] == clash_id)
+        chosen = offered["options"][1]["key"]
 
         rejected = first_of(document, "missing-sibling-access")["id"]
         page.locator("#tabs button[data-check='']").click()
