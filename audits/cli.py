@@ -150,6 +150,8 @@ def _print_summary(result, written: dict[str, Path] | None = None) -> None:
     click.echo(f"{len(result.findings)} finding(s) in {shown(result.board.source.path)}")
     for check, count in sorted(summary["by_check"].items()):
         click.echo(f"  {check:<26} {count}")
+    for check, reason in sorted(getattr(result, "skipped", {}).items()):
+        click.echo(f"  {check:<26} skipped: {shown(reason)}")
     if summary["by_severity"]:
         click.echo("  by severity: " + ", ".join(
             f"{sev} {n}" for sev, n in sorted(summary["by_severity"].items())))
