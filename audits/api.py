@@ -22,7 +22,8 @@ from audits.config import Config, load_config
 from audits.context import AuditContext
 from audits.errors import UserError
 from audits.findings import (Finding, Severity, entities_to_frame, findings_document,
-                             findings_json_chunks, findings_to_frame, sort_findings)
+                             findings_json_chunks, findings_to_frame, skipped_section,
+                             sort_findings)
 from audits.progress import Progress
 from audits.registry import CheckSpec, load_checks
 
@@ -124,8 +125,7 @@ class AuditResult:
         if self.suppressed is not None:
             document["suppressed"] = self.suppressed.to_dict()
         if self.skipped:
-            document["skipped"] = [{"check": code, "reason": reason}
-                                   for code, reason in sorted(self.skipped.items())]
+            document["skipped"] = skipped_section(self.skipped)
         return document
 
 

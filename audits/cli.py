@@ -265,11 +265,21 @@ def preview(board, school, out, config_path, mapping):
 @click.option("--students", type=click.IntRange(1, 5_000_000), default=2000, show_default=True)
 @click.option("--seed", type=int, default=2026, show_default=True)
 @click.option("--xlsx", is_flag=True, help="Write one .xlsx workbook instead of CSV files.")
-def sample(out, students, seed, xlsx):
+@click.option("--format", "format_", type=click.Choice(["oneroster-1.1", "oneroster-1.2",
+                                                        "sds-2.1"]),
+              help="Write it as a OneRoster or SDS export (siblings and accounts CSVs beside).")
+def sample(out, students, seed, xlsx, format_):
     """Write a realistic sample board to OUT, with its ground truth in OUT/truth.json."""
     from audits.sample import generate_board, write_board
 
-    path = write_board(generate_board(students, seed), out, xlsx=xlsx)
+    if format_ and xlsx:
+        raise UserError("--xlsx and --format are two different exports: give one of them")
+    if format_:
+        from audits.sample.convert import write_sample
+
+        path = write_sample(generate_board(students, seed), out, format_)
+    else:
+        path = write_board(generate_board(students, seed), out, xlsx=xlsx)
     click.echo(f"Sample board of {students} students (seed {seed}) written to {path}")
 
 

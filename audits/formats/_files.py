@@ -39,7 +39,8 @@ class ExportFiles:
             if path.is_file() and path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
                 archive = zipfile.ZipFile(path)
                 members = [i.filename for i in archive.infolist() if not i.is_dir()]
-                tops = {PurePosixPath(m).parts[0] for m in members if len(PurePosixPath(m).parts) > 1}
+                nested = [PurePosixPath(m).parts for m in members]
+                tops = {parts[0] for parts in nested if len(parts) > 1}
                 names: dict[str, str] = {}
                 for member in members:
                     parts = PurePosixPath(member).parts

@@ -240,3 +240,18 @@ def _sds(board: Board, config: Config) -> dict[str, pd.DataFrame]:
             "roles.csv": pd.DataFrame(roles, columns=list(spec.ROLE_FIELDS)).fillna(""),
             "relationships.csv": relationships,
             "demographics.csv": _demographics(board, "userSourcedId", spec.DEMOGRAPHIC_FIELDS)}
+
+
+def write_sample(sample, out: Path, kind: str) -> Path:
+    """``connect-audit sample --format KIND``: the sample board as a ``kind`` export (with its
+    siblings.csv and CONNECT accounts beside it) and ``truth.json``, the generator's ground
+    truth for the contract board (findings the format cannot carry may be missed)."""
+    import json
+
+    target = write_format(sample.tables, out, kind)
+    document = {"generator": {"module": "audits.sample", "seed": sample.seed,
+                              "students": len(sample.tables["students"]), "format": kind},
+                **sample.truth}
+    (Path(out) / "truth.json").write_text(json.dumps(document, indent=1, ensure_ascii=False)
+                                          + "\n", encoding="utf-8", newline="\n")
+    return target
