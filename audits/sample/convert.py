@@ -115,6 +115,11 @@ def write_format(tables: Mapping[str, pd.DataFrame] | Board, out: Path, kind: st
     return out
 
 
+def _table(rows: list[dict], fields: tuple[str, ...]) -> pd.DataFrame:
+    """Rows as a file of the specification: its fields in order, a field not given blank."""
+    return pd.DataFrame(rows, columns=list(fields), dtype=object).fillna("")
+
+
 def _linked(board: Board) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Each student's contacts and each contact's students, in link order, once each."""
     of_student: dict[str, list[str]] = {}
@@ -138,7 +143,7 @@ def _orgs(board: Board, fields: tuple[str, ...]) -> pd.DataFrame:
         district = kind == "central_office"
         rows.append({"sourcedId": sid, "name": name, "type": "district" if district else "school",
                      "parentSourcedId": "" if district else parent})
-    return pd.DataFrame(rows, columns=list(fields)).fillna("")
+    return _table(rows, fields)
 
 
 def _oneroster(board: Board, version: str, config: Config) -> dict[str, pd.DataFrame]:
@@ -181,9 +186,9 @@ def _oneroster(board: Board, version: str, config: Config) -> dict[str, pd.DataF
         users.append(record)
     files = {"manifest.csv": _manifest(version),
              "orgs.csv": _orgs(board, spec.ORG_FIELDS),
-             "users.csv": pd.DataFrame(users, columns=list(fields)).fillna("")}
+             "users.csv": _table(users, fields)}
     if version == "1.2":
-        files["roles.csv"] = pd.DataFrame(role_rows, columns=list(spec.ROLE_FIELDS_12)).fillna("")
+        files["roles.csv"] = _table(role_rows, spec.ROLE_FIELDS_12)
     files["demographics.csv"] = _demographics(board, "sourcedId", spec.DEMOGRAPHIC_FIELDS)
     return files
 
@@ -191,7 +196,7 @@ def _oneroster(board: Board, version: str, config: Config) -> dict[str, pd.DataF
 def _demographics(board: Board, key: str, fields: tuple[str, ...]) -> pd.DataFrame:
     students = board.students[board.students["date_of_birth"] != ""]
     frame = pd.DataFrame({key: students["student_id"], "birthDate": students["date_of_birth"]})
-    return frame.reindex(columns=list(fields)).fillna("")
+    return frame.reindex(columns=list(fields), fill_value="")
 
 
 def _manifest(version: str) -> pd.DataFrame:
@@ -236,8 +241,8 @@ def _sds(board: Board, config: Config) -> dict[str, pd.DataFrame]:
                                   "relationshipUserSourcedId": links["contact_id"],
                                   "relationshipRole": links["relationshipRole"]})
     return {"orgs.csv": _orgs(board, spec.ORG_FIELDS),
-            "users.csv": pd.DataFrame(users, columns=list(spec.USER_FIELDS)).fillna(""),
-            "roles.csv": pd.DataFrame(roles, columns=list(spec.ROLE_FIELDS)).fillna(""),
+            "users.csv": _table(users, spec.USER_FIELDS),
+            "roles.csv": _table(roles, spec.ROLE_FIELDS),
             "relationships.csv": relationships,
             "demographics.csv": _demographics(board, "userSourcedId", spec.DEMOGRAPHIC_FIELDS)}
 
