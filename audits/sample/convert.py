@@ -7,7 +7,8 @@ the same findings, which is what the tests hold the readers (:mod:`audits.format
 
 What a format loses: addresses (students' and contacts'), a contact's work phone, the school
 type but central office, the relationship word (OneRoster keeps one role per contact:
-``parent``, ``guardian`` or ``relative``; SDS one per link, adding ``other``), and the CONNECT
+``parent``, ``guardian`` or ``relative``, and drops a parent's links as another family's
+emergency contact; SDS keeps one per link, adding ``other``: :func:`format_links`), the CONNECT
 parent-access flag, which the reader sets from the role (``[input] portal_access_roles``). A
 student and contact linked twice are linked once.
 """
@@ -35,27 +36,31 @@ def _board(tables: Mapping[str, pd.DataFrame] | Board) -> Board:
     return tables if isinstance(tables, Board) else board_from_frames(dict(tables))
 
 
-def _link_roles(board: Board, kind: str, config: Config) -> pd.Series:
-    """The format's role word for each student_contacts link (index as the board's)."""
-    links = board.student_contacts
+def format_links(board: Board, kind: str, config: Config) -> pd.DataFrame:
+    """The student_contacts links the ``kind`` export carries, once per (student, contact) in
+    the board's order, with the format's role word as ``relationship``.
+
+    SDS keeps a role per link: a parental word is ``parent`` (``guardian`` for a guardian
+    word), a relative's ``relative``, anything else ``other``. OneRoster keeps one role per
+    user: a contact with a parental link is ``parent`` or ``guardian`` (its first parental
+    link's), else ``relative``; and a parent who is also another family's emergency contact
+    exports only its parental links, as an SIS choosing one role per person does (written as
+    the other family's agent too, it would read as that family's parent and join the two)."""
+    links = board.student_contacts.drop_duplicates(["student_id", "contact_id"])
     words = links["relationship"].astype(str).str.strip().str.lower()
     parental = config.parental_mask(links["relationship"])
-    per_link = pd.Series("relative", index=links.index, dtype=object)
-    per_link[parental] = words[parental].map(lambda w: "guardian" if w in GUARDIAN_WORDS
-                                             else "parent")
+    role = pd.Series("relative", index=links.index, dtype=object)
+    role[parental] = words[parental].map(lambda w: "guardian" if w in GUARDIAN_WORDS
+                                         else "parent")
     if kind == "sds-2.1":
-        other = ~parental & ~words.map(lambda w: bool(_RELATIVE.search(w)))
-        per_link[other] = "other"
-        return per_link
-    # OneRoster: one role per user, the contact's first parental link's, else relative.
-    first = per_link[parental].groupby(links.loc[parental, "contact_id"]).first()
-    return links["contact_id"].map(first).fillna("relative")
-
-
-def _contact_roles(board: Board, kind: str, config: Config) -> dict[str, str]:
-    roles = _link_roles(board, kind, config)
-    found = dict(zip(board.student_contacts["contact_id"], roles))
-    return {cid: found.get(cid, "relative") for cid in board.contacts["contact_id"]}
+        role[~parental & ~words.map(lambda w: bool(_RELATIVE.search(w)))] = "other"
+    else:
+        first = role[parental].groupby(links.loc[parental, "contact_id"]).first()
+        parent = links["contact_id"].isin(first.index)
+        links, role = links[parental | ~parent], links["contact_id"].map(first).fillna(role)
+        role = role[links.index]
+    return pd.DataFrame({"student_id": links["student_id"], "contact_id": links["contact_id"],
+                         "relationship": role})
 
 
 def strip_board(tables: Mapping[str, pd.DataFrame] | Board, kind: str,
@@ -74,10 +79,9 @@ def strip_board(tables: Mapping[str, pd.DataFrame] | Board, kind: str,
         for field in ("street", "city", "postal_code"):
             out[name][field] = ""
     out["contacts"]["work_phone"] = ""
-    links = out["student_contacts"]
-    links["relationship"] = _link_roles(board, kind, config)
+    links = format_links(board, kind, config)
     links["portal_access"] = links["relationship"].isin(portal)
-    out["student_contacts"] = links.drop_duplicates(["student_id", "contact_id"])
+    out["student_contacts"] = links
     if not siblings:
         out.pop("siblings")
     for name, frame in out.items():
@@ -120,12 +124,11 @@ def _table(rows: list[dict], fields: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(fields), dtype=object).fillna("")
 
 
-def _linked(board: Board) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def _linked(links: pd.DataFrame) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Each student's contacts and each contact's students, in link order, once each."""
     of_student: dict[str, list[str]] = {}
     of_contact: dict[str, list[str]] = {}
-    for sid, cid in zip(board.student_contacts["student_id"],
-                        board.student_contacts["contact_id"]):
+    for sid, cid in zip(links["student_id"], links["contact_id"]):
         if cid not in of_student.setdefault(sid, []):
             of_student[sid].append(cid)
         if sid not in of_contact.setdefault(cid, []):
@@ -149,8 +152,10 @@ def _orgs(board: Board, fields: tuple[str, ...]) -> pd.DataFrame:
 def _oneroster(board: Board, version: str, config: Config) -> dict[str, pd.DataFrame]:
     from audits.formats import oneroster as spec
 
-    of_student, of_contact = _linked(board)
-    roles = _contact_roles(board, "oneroster", config)
+    links = format_links(board, "oneroster", config)
+    of_student, of_contact = _linked(links)
+    found = dict(zip(links["contact_id"], links["relationship"]))
+    roles = {cid: found.get(cid, "relative") for cid in board.contacts["contact_id"]}
     school_of = dict(zip(board.students["student_id"], board.students["school_id"]))
     first_school = board.schools["school_id"].iloc[0] if len(board.schools) else ""
     people = []  # (sourcedId, status, role, org, username, given, family, email, sms, phone,
@@ -234,12 +239,10 @@ def _sds(board: Board, config: Config) -> dict[str, pd.DataFrame]:
                       "email": row.email})
         roles.append({"userSourcedId": row.staff_id, "orgSourcedId": row.school_id,
                       "role": "teacher", "isPrimary": "true"})
-    links = board.student_contacts.assign(relationshipRole=_link_roles(board, "sds-2.1",
-                                                                       config))
-    links = links.drop_duplicates(["student_id", "contact_id"])
+    links = format_links(board, "sds-2.1", config)
     relationships = pd.DataFrame({"userSourcedId": links["student_id"],
                                   "relationshipUserSourcedId": links["contact_id"],
-                                  "relationshipRole": links["relationshipRole"]})
+                                  "relationshipRole": links["relationship"]})
     return {"orgs.csv": _orgs(board, spec.ORG_FIELDS),
             "users.csv": _table(users, spec.USER_FIELDS),
             "roles.csv": _table(roles, spec.ROLE_FIELDS),
