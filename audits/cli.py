@@ -189,7 +189,8 @@ def _print_summary(result, written: dict[str, Path] | None = None) -> None:
               help="Reports for sharing outside the data office: initials, masked emails/phones.")
 def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, previous,
           suppressions, redact):
-    """Audit BOARD (a folder of CSV files or an .xlsx workbook) and write the reports."""
+    """Audit BOARD (a folder of CSV files, an .xlsx workbook, or a OneRoster or SDS export)
+    and write the reports."""
     from audits import api
     from audits.outputs import OutputFolder
 

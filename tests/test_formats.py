@@ -199,3 +199,34 @@ def test_the_sample_board_in_each_format_audits_to_the_stripped_boards_findings(
     found, skipped = _ids(exported)
     assert set(skipped) == {SKIPPED} and "siblings.csv" in skipped[SKIPPED]
     assert found == {i for i in expected if not i.startswith(f"{SKIPPED}:")}
+
+
+def test_a_zip_member_that_unpacks_like_a_bomb_is_refused_unread(tmp_path):
+    archive = tmp_path / "roster.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for file in sorted((DATA / "oneroster-1.1").iterdir()):
+            data = file.read_bytes()
+            if file.name == "users.csv":
+                data += b" " * 20_000_000  # packs to a few kilobytes
+            out.writestr(file.name, data)
+    with pytest.raises(UserError) as raised:
+        api.load_board(archive)
+    assert [(p.kind, p.file) for p in raised.value.problems] == [
+        ("too-large", "roster.zip[users.csv]")]
+    assert "zip bomb" in raised.value.problems[0].message
+
+
+def test_sample_writes_each_format_the_readers_recognise(tmp_path):
+    for kind in FORMATS:
+        out = tmp_path / kind
+        run = CliRunner().invoke(main, ["sample", str(out), "--students", "40", "--seed", "5",
+                                        "--format", kind])
+        assert run.exit_code == 0, run.output
+        assert detect(out) == kind
+        assert json.loads((out / "truth.json").read_text(encoding="utf-8"))["generator"][
+            "format"] == kind
+        assert {"siblings.csv", "accounts.csv", "account_students.csv"} <= {
+            p.name for p in out.iterdir()}
+    run = CliRunner().invoke(main, ["sample", str(tmp_path / "x"), "--xlsx", "--format",
+                                    "sds-2.1"])
+    assert run.exit_code == 2 and "--format" in run.output
