@@ -128,7 +128,9 @@ def report_input_from_audit(result: Any, *, board_name: str | None = None) -> Re
     source = str(result.input_path or "")
     return ReportInput(
         findings=result.findings, preview=result.preview, schools=dict(result.school_names),
-        checks=load_checks(), board_name=board_name if board_name is not None else
+        checks={code: spec for code, spec in load_checks().items()
+                if code not in getattr(result, "skipped", {})},  # a skipped check shows no "0"
+        board_name=board_name if board_name is not None else
         Path(source).name, input_path=source, tables=dict(result.table_rows),
         fingerprint=getattr(result, "fingerprint", None),
         changes=getattr(result, "changes", None), suppressed=getattr(result, "suppressed", None),

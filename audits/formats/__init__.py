@@ -44,7 +44,16 @@ def detect(path: str | Path) -> str | None:
     with ``role`` and ``orgSourcedIds`` is OneRoster 1.1. A folder holding the contract's
     students.csv is a contract export, whatever else it holds."""
     files = ExportFiles.open(Path(path))
-    if files is None or files.has("students.csv"):
+    if files is None:
+        return None
+    try:
+        return _detect(files)
+    finally:
+        files.close()
+
+
+def _detect(files: ExportFiles) -> str | None:
+    if files.has("students.csv"):
         return None
     manifest = files.manifest()
     version = (manifest or {}).get("oneroster.version", "").strip()
@@ -67,19 +76,25 @@ def read(path: Path, kind: str, mapping: "HeaderMapping", problems: "ProblemColl
     """The export at ``path`` in format ``kind`` (what :func:`detect` said), or ``None`` after
     reporting why it cannot be read."""
     files = ExportFiles.open(path)
-    if kind not in FORMAT_NAMES:
-        problems.add("unsupported-format", f"{path.name} is a OneRoster export of version "
-                     f"{kind.rpartition('-')[2]} (manifest.csv, oneroster.version); OneRoster "
-                     "1.1 and 1.2 are read: export it again as one of them",
-                     file=files.label("manifest.csv") if files else path.name)
+    if files is None:  # it was there a moment ago, when detected
+        problems.add("unreadable-file", f"{path.name} cannot be read", file=path.name)
         return None
-    if kind == "sds-2.1":
-        from audits.formats.sds import read_sds
+    try:
+        if kind not in FORMAT_NAMES:
+            problems.add("unsupported-format", f"{path.name} is a OneRoster export of version "
+                         f"{kind.rpartition('-')[2]} (manifest.csv, oneroster.version); "
+                         "OneRoster 1.1 and 1.2 are read: export it again as one of them",
+                         file=files.label("manifest.csv"))
+            return None
+        if kind == "sds-2.1":
+            from audits.formats.sds import read_sds
 
-        return read_sds(files, mapping, problems, limits)
-    from audits.formats.oneroster import read_oneroster
+            return read_sds(files, mapping, problems, limits)
+        from audits.formats.oneroster import read_oneroster
 
-    return read_oneroster(files, kind, mapping, problems, limits)
+        return read_oneroster(files, kind, mapping, problems, limits)
+    finally:
+        files.close()
 
 
 def missing_table_reason(source: "BoardSource", table: str) -> str | None:

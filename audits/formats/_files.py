@@ -51,6 +51,10 @@ class ExportFiles:
             return None
         return None
 
+    def close(self) -> None:
+        if self._archive is not None:
+            self._archive.close()
+
     @property
     def is_zip(self) -> bool:
         return self._archive is not None
