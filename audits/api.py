@@ -22,7 +22,8 @@ from audits.config import Config, load_config
 from audits.context import AuditContext
 from audits.errors import UserError
 from audits.findings import (Finding, Severity, entities_to_frame, findings_document,
-                             findings_json_chunks, findings_to_frame, sort_findings)
+                             findings_json_chunks, findings_to_frame, skipped_section,
+                             sort_findings)
 from audits.progress import Progress
 from audits.registry import CheckSpec, load_checks
 
@@ -69,6 +70,8 @@ class AuditResult:
     """True for a result from :func:`redact`: its findings and preview hold no personal data."""
     preview_frame: pd.DataFrame | None = None
     """Overrides the context's preview (a redacted result carries its redacted preview)."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Checks selected but not run, each with the reason (a table the export does not give)."""
 
     def frame(self) -> pd.DataFrame:
         """One row per finding."""
@@ -121,6 +124,8 @@ class AuditResult:
                                      tables=self.table_rows, fingerprint=self.fingerprint)
         if self.suppressed is not None:
             document["suppressed"] = self.suppressed.to_dict()
+        if self.skipped:
+            document["skipped"] = skipped_section(self.skipped)
         return document
 
 
@@ -152,6 +157,11 @@ def run_audit(board: Board, config: Config | None = None, *,
         if matching is not None:
             matching.cancel()  # the caller's worker must not outlive a refused call
         raise
+    # A check needing a table the export could not give (no sibling links in OneRoster) is
+    # skipped and says why, never run on an empty stand-in that would flag every family.
+    skipped = {code: reason for code in selected
+               if (reason := registry[code].skip_reason(board))}
+    selected = [code for code in selected if code not in skipped]
     context = AuditContext(board, config or Config())
     if matching is None and needs_matching(selected):
         matching = start_matching(board, context.config)
@@ -211,7 +221,7 @@ def run_audit(board: Board, config: Config | None = None, *,
 
         findings, report = drop_suppressed(findings, decisions, used_pairs)
     return AuditResult(board, context, sort_findings(findings), dict(progress.timings),
-                       suppressed=report)
+                       suppressed=report, skipped=skipped)
 
 
 # The checks that never ask who is the same person: they alone do not need the matcher.

@@ -151,6 +151,8 @@ def _print_summary(result, written: dict[str, Path] | None = None) -> None:
     click.echo(f"{len(result.findings)} finding(s) in {shown(result.board.source.path)}")
     for check, count in sorted(summary["by_check"].items()):
         click.echo(f"  {check:<26} {count}")
+    for check, reason in sorted(getattr(result, "skipped", {}).items()):
+        click.echo(f"  {check:<26} skipped: {shown(reason)}")
     if summary["by_severity"]:
         click.echo("  by severity: " + ", ".join(
             f"{sev} {n}" for sev, n in sorted(summary["by_severity"].items())))
@@ -191,7 +193,8 @@ def _print_summary(result, written: dict[str, Path] | None = None) -> None:
                    "school's findings and accounts, to hand to its principal.")
 def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, previous,
           suppressions, redact, per_school):
-    """Audit BOARD (a folder of CSV files or an .xlsx workbook) and write the reports."""
+    """Audit BOARD (a folder of CSV files, an .xlsx workbook, or a OneRoster or SDS export)
+    and write the reports."""
     from audits import api
     from audits.outputs import OutputFolder
 
@@ -269,11 +272,21 @@ def preview(board, school, out, config_path, mapping):
 @click.option("--students", type=click.IntRange(1, 5_000_000), default=2000, show_default=True)
 @click.option("--seed", type=int, default=2026, show_default=True)
 @click.option("--xlsx", is_flag=True, help="Write one .xlsx workbook instead of CSV files.")
-def sample(out, students, seed, xlsx):
+@click.option("--format", "format_", type=click.Choice(["oneroster-1.1", "oneroster-1.2",
+                                                        "sds-2.1"]),
+              help="Write it as a OneRoster or SDS export (siblings and accounts CSVs beside).")
+def sample(out, students, seed, xlsx, format_):
     """Write a realistic sample board to OUT, with its ground truth in OUT/truth.json."""
     from audits.sample import generate_board, write_board
 
-    path = write_board(generate_board(students, seed), out, xlsx=xlsx)
+    if format_ and xlsx:
+        raise UserError("--xlsx and --format are two different exports: give one of them")
+    if format_:
+        from audits.sample.convert import write_sample
+
+        path = write_sample(generate_board(students, seed), out, format_)
+    else:
+        path = write_board(generate_board(students, seed), out, xlsx=xlsx)
     click.echo(f"Sample board of {students} students (seed {seed}) written to {path}")
 
 

@@ -35,6 +35,10 @@ class InputLimits:
     max_compression_ratio: float = 100.0
     """A workbook part (over 1 MB unpacked) that unpacks to more than this many times its
     packed size is refused: spreadsheet XML packs about 10 to 1; a zip bomb packs thousands."""
+    portal_access_roles: tuple[str, ...] = ("parent", "guardian")
+    """OneRoster and SDS exports carry no CONNECT parent-access flag: a contact's link to a
+    student reads as portal access when its role (OneRoster's user role, SDS's
+    relationshipRole) is one of these, compared lowercased (docs/input-format.md)."""
 
 
 @dataclass(frozen=True)
@@ -180,14 +184,20 @@ def _check_limits(section: Mapping[str, Any], source: str) -> dict[str, int]:
 
 
 def _input_limits(limits: InputLimits, section: Any, source: str) -> InputLimits:
-    known = ("max_csv_mb", "max_workbook_mb", "max_compression_ratio")
+    known = ("max_csv_mb", "max_workbook_mb", "max_compression_ratio", "portal_access_roles")
     if not isinstance(section, Mapping):
         raise UserError(f"{source}: input: expected a table ([input] with max_csv_mb = ...)")
     unknown = set(section) - set(known)
     if unknown:
         raise UserError(f"{source}: input: unknown key(s) {sorted(unknown)}; known: {list(known)}")
-    values = {}
+    values: dict[str, Any] = {}
     for key, value in section.items():
+        if key == "portal_access_roles":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise UserError(f"{source}: input.portal_access_roles = {value!r}: expected a "
+                                "list of role names, e.g. [\"parent\", \"guardian\"]")
+            values[key] = tuple(v.strip().lower() for v in value)
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise UserError(f"{source}: input.{key} = {value!r}: expected a positive number")
         values[key] = float(value)

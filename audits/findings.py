@@ -167,6 +167,12 @@ def summarize(findings: Sequence[Finding]) -> dict[str, dict[str, int]]:
     return {"by_check": by_check, "by_severity": by_severity, "by_school": by_school}
 
 
+def skipped_section(skipped: Mapping[str, str]) -> list[dict[str, str]]:
+    """findings.json's ``skipped`` section (docs/data-contract-extensions.md): each check
+    selected but not run, with why, in check order."""
+    return [{"check": code, "reason": reason} for code, reason in sorted(skipped.items())]
+
+
 def _findings_schema() -> dict[str, Any]:
     """What a findings.json must be for ``fix plan``, ``diff`` and ``audit --previous`` to read
     it: the fields they use, typed and bounded (anything more is carried, not trusted)."""

@@ -32,10 +32,14 @@ def export_fingerprint(path: str | Path, kind: str, files: Mapping[str, str]) ->
         tables = {name: {"file": path.name, "sha256": digest} for name in sorted(files)}
     else:
         seen: dict[str, str] = {}
+        # A OneRoster or SDS .zip: its tables are ``export.zip[users.csv]``, hashed as the zip;
+        # the plain CSV files read beside it are in the zip's folder.
+        base = path if path.is_dir() else path.parent
         for name in sorted(files):
             file = files[name]
             if file not in seen:
-                seen[file] = file_sha256(path / file)
+                seen[file] = file_sha256(path if file.startswith(f"{path.name}[")
+                                         else base / file)
             tables[name] = {"file": file, "sha256": seen[file]}
     return {"algorithm": ALGORITHM, "export": export_id(tables), "tables": tables}
 

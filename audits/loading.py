@@ -137,6 +137,8 @@ def _read(path: str | Path, mapping: str | Path | None, limits: InputLimits | No
           ) -> tuple[Export | None, list[InputProblem]]:
     """The export (``None`` when there is no export at ``path`` at all) and every problem
     reading it."""
+    from audits import formats
+
     problems = ProblemCollector()
     header_mapping, mapping_problems = read_mapping(mapping)
     problems.extend(mapping_problems)
@@ -147,6 +149,8 @@ def _read(path: str | Path, mapping: str | Path | None, limits: InputLimits | No
         # The path is said once, in the message: the problem has no file to point at.
         problems.add("missing-path", f"{path} does not exist; give the folder of CSV files or "
                      "the .xlsx workbook the SIS exported")
+    elif (kind := formats.detect(path)) is not None:  # OneRoster or SDS, a folder or .zip
+        export = formats.read(path, kind, header_mapping, problems, limits)
     elif path.is_dir():
         export = _read_folder(path, header_mapping, problems, limits)
     elif path.suffix.lower() in (".xlsx", ".xlsm"):

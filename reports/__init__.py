@@ -48,6 +48,8 @@ class ReportInput:
     section goes into ``findings.json``."""
     redacted: bool = False
     """The findings and preview were redacted (``audits.redact``); the reports say so."""
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    """Checks not run, each with its reason (``AuditResult.skipped``): in ``findings.json``."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", sort_findings(self.findings))
@@ -93,7 +95,7 @@ def write_reports(report_input: ReportInput, out_dir: Path,
     try:
         if "json" in chosen:  # first: a crash in a report writer still leaves it whole
             from audits.api import write_atomic
-            from audits.findings import findings_document, findings_json_chunks
+            from audits.findings import findings_document, findings_json_chunks, skipped_section
 
             document = findings_document(report_input.findings,
                                          input_path=report_input.input_path,
@@ -102,6 +104,8 @@ def write_reports(report_input: ReportInput, out_dir: Path,
                                          fingerprint=report_input.fingerprint)
             if report_input.suppressed is not None:
                 document["suppressed"] = report_input.suppressed.to_dict()
+            if report_input.skipped:
+                document["skipped"] = skipped_section(report_input.skipped)
             written["json"] = write_atomic(out_dir / "findings.json",
                                            findings_json_chunks(document))
         if "xlsx" in chosen:
@@ -132,11 +136,14 @@ def report_input_from_audit(result: Any, *, board_name: str | None = None) -> Re
     source = str(result.input_path or "")
     return ReportInput(
         findings=result.findings, preview=result.preview, schools=dict(result.school_names),
-        checks=load_checks(), board_name=board_name if board_name is not None else
+        checks={code: spec for code, spec in load_checks().items()
+                if code not in getattr(result, "skipped", {})},  # a skipped check shows no "0"
+        board_name=board_name if board_name is not None else
         Path(source).name, input_path=source, tables=dict(result.table_rows),
         fingerprint=getattr(result, "fingerprint", None),
         changes=getattr(result, "changes", None), suppressed=getattr(result, "suppressed", None),
-        redacted=bool(getattr(result, "redacted", False)))
+        redacted=bool(getattr(result, "redacted", False)),
+        skipped=dict(getattr(result, "skipped", {})))
 
 
 def write_audit_reports(result: Any, out_dir: str | Path,

@@ -92,7 +92,7 @@ def family_members(a: np.ndarray, b: np.ndarray, wanted: np.ndarray, size: int) 
     return members[order], family[order]
 
 
-@check(CODE, severity=Severity.WARNING)
+@check(CODE, severity=Severity.WARNING, requires=("siblings",))
 def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
     """Students of one family are not linked as siblings.
 
