@@ -172,6 +172,16 @@ def read_export(path: str | Path, mapping: HeaderMapping | None = None,
     path = Path(path)
     mapping = mapping or HeaderMapping()
     limits = limits or InputLimits()
+    from audits.formats import FORMAT_NAMES, detect
+
+    kind = detect(path)
+    if kind is not None:
+        # An interchange export is the SIS's output, read again at every sync: a fixed copy of
+        # it would change nothing in the SIS.
+        raise UserError(f"{path.name} is a {FORMAT_NAMES[kind]} export: fix apply writes a "
+                        "fixed copy of a contract export (a CSV folder or a workbook) only. "
+                        "Make these fixes in the SIS by following the runbooks, then export "
+                        "again and audit")
     if path.is_dir():
         export = RawExport(path, "csv")
         inside = path.resolve()

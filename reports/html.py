@@ -283,6 +283,7 @@ def _page_parts(report: "ReportInput") -> tuple[str, list[bytes]]:
         js=_markup(_static("records.js") + _static("report.js")),
         data_json=_markup(marker), detail_blocks=[_markup(marker)] * len(blocks),
         changes=changes_view(report), suppressed=getattr(report, "suppressed", None),
+        skipped=dict(getattr(report, "skipped", None) or {}),
         redacted=bool(getattr(report, "redacted", False)))
     markup = page.split(marker)
     if len(markup) != len(blocks) + 2:

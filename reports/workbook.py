@@ -371,6 +371,9 @@ def _summary_sheet(book, report, codes, names, by_check, school: str | None = No
     if suppressed is not None:
         sheet.append(["Suppressed", f"{suppressed.count} left out by recorded decisions; "
                       f"{len(suppressed.stale)} decision(s) no longer match anything"])
+    for code, reason in (getattr(report, "skipped", None) or {}).items():
+        # A check that did not run shows no count of 0: it says why it did not run.
+        sheet.append([_cell(sheet, f"Not run: {code}"), _cell(sheet, reason)])
     if getattr(report, "redacted", False):
         sheet.append(["Redacted", "Names reduced to initials; emails, usernames and phones "
                       "masked; addresses withheld. Ids are real."])

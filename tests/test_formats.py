@@ -86,6 +86,16 @@ def test_without_a_siblings_table_unlinked_siblings_is_skipped_and_says_why(kind
     assert f"{SKIPPED:<26} skipped: {reason}" in run.output
     written = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     assert written["skipped"] == [{"check": SKIPPED, "reason": reason}]
+    # The reports say it too: the HTML under its heading, the workbook on its Summary.
+    import html as html_module
+
+    import openpyxl
+
+    page = html_module.unescape((out / "audit.html").read_text(encoding="utf-8"))
+    assert f"Not run: {SKIPPED}: {reason}" in page
+    summary = openpyxl.load_workbook(out / "audit.xlsx")["Summary"]
+    assert [f"Not run: {SKIPPED}", reason] in [[c.value for c in row[:2]]
+                                               for row in summary.iter_rows()]
 
 
 @pytest.mark.parametrize("kind", FORMATS)
@@ -230,3 +240,19 @@ def test_sample_writes_each_format_the_readers_recognise(tmp_path):
     run = CliRunner().invoke(main, ["sample", str(tmp_path / "x"), "--xlsx", "--format",
                                     "sds-2.1"])
     assert run.exit_code == 2 and "--format" in run.output
+
+
+@pytest.mark.parametrize("kind", FORMATS)
+def test_fix_apply_refuses_an_interchange_export_and_says_where_to_fix(kind, tmp_path):
+    """A fixed copy of a OneRoster or SDS export changes nothing in the SIS: fix apply says so
+    (exit 2), before it reads a table or binds the plan."""
+    from fixes.export_writer import read_export
+
+    board = _fixture(tmp_path, kind)
+    with pytest.raises(UserError, match="fix apply writes a fixed copy of a contract export"):
+        read_export(board)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"schema": "connect-audit/fix-plan/v1", "actions": []}))
+    result = CliRunner().invoke(main, ["fix", "apply", str(plan), str(board), "--out",
+                                       str(tmp_path / "fixed")])
+    assert result.exit_code == 2, result.output
