@@ -194,6 +194,17 @@ def column(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name].astype(str).str.strip()
 
 
+def schools_from_orgs(orgs: pd.DataFrame) -> pd.DataFrame:
+    """The schools table of an orgs.csv (OneRoster and SDS name its fields alike): the
+    district is the board's central office, every other org a school."""
+    return pd.DataFrame({
+        "school_id": column(orgs, "sourcedId"),
+        "school_name": column(orgs, "name"),
+        "school_type": column(orgs, "type").str.lower().map(
+            lambda t: "central_office" if t == "district" else "other"),
+    })
+
+
 def id_list(value: str) -> list[str]:
     """A OneRoster/SDS list field (``"a,b,c"``, quoted in the CSV): its ids, trimmed."""
     return [part.strip() for part in str(value).split(",") if part.strip()]

@@ -46,7 +46,7 @@ from audits.board import BoardSource, TableSource
 from audits.config import InputLimits
 from audits.errors import ProblemCollector
 from audits.formats._files import (ExportFiles, column, id_list, read_side_tables,
-                                   read_table)
+                                   read_table, schools_from_orgs)
 
 CONTACT_ROLES = frozenset({"parent", "guardian", "relative"})
 ORG_FIELDS = ("sourcedId", "status", "dateLastModified", "name", "type", "identifier",
@@ -111,12 +111,7 @@ def read_oneroster(files: ExportFiles, kind: str, mapping, problems: ProblemColl
     user_frame, user_source = users
     role_of, org_of = _roles(user_frame, roles[0] if roles else None, version)
     frames, sources = {}, {}
-    frames["schools"] = pd.DataFrame({
-        "school_id": column(org_frame, "sourcedId"),
-        "school_name": column(org_frame, "name"),
-        "school_type": column(org_frame, "type").str.lower().map(
-            lambda t: "central_office" if t == "district" else "other"),
-    })
+    frames["schools"] = schools_from_orgs(org_frame)
     sources["schools"] = org_source
     ids = column(user_frame, "sourcedId")
     status = column(user_frame, "status").str.lower()

@@ -36,7 +36,8 @@ import pandas as pd
 from audits.board import BoardSource, TableSource
 from audits.config import InputLimits
 from audits.errors import ProblemCollector
-from audits.formats._files import ExportFiles, column, read_side_tables, read_table
+from audits.formats._files import (ExportFiles, column, read_side_tables, read_table,
+                                   schools_from_orgs)
 
 ORG_FIELDS = ("sourcedId", "name", "type", "parentSourcedId")
 USER_FIELDS = ("sourcedId", "username", "givenName", "familyName", "password",
@@ -84,12 +85,7 @@ def read_sds(files: ExportFiles, mapping, problems: ProblemCollector, limits: In
     role_frame = roles[0]
     today = today or dt.date.today()
     frames, sources = {}, {}
-    frames["schools"] = pd.DataFrame({
-        "school_id": column(org_frame, "sourcedId"),
-        "school_name": column(org_frame, "name"),
-        "school_type": column(org_frame, "type").str.lower().map(
-            lambda t: "central_office" if t == "district" else "other"),
-    })
+    frames["schools"] = schools_from_orgs(org_frame)
     sources["schools"] = org_source
     primary = column(role_frame, "isPrimary").str.lower() == "true"
     ordered = pd.concat([role_frame[primary], role_frame[~primary]])
