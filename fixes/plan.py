@@ -343,14 +343,17 @@ class OtherFindings:
     def __init__(self, findings: Iterable[Mapping[str, Any]]) -> None:
         from audits.checks.username_clash import ONE_PERSON_TWO_RECORDS
 
-        self.groups: list[tuple[str, set[str]]] = []
+        self.groups: dict[str, list[tuple[str, set[str]]]] = {}
+        """Each contact record -> the duplicate-contact groups (id, records) holding it."""
         self.one_person: set[str] = set()
         self.clashes: dict[str, str] = {}
         for finding in findings:
             check = finding.get("check")
             if check == "duplicate-contact":
-                contacts = (finding.get("entities") or {}).get("contacts") or []
-                self.groups.append((finding["id"], {_text(c) for c in contacts}))
+                members = {_text(c) for c in
+                           (finding.get("entities") or {}).get("contacts") or []}
+                for contact in members:
+                    self.groups.setdefault(contact, []).append((finding["id"], members))
             elif check == "username-clash":
                 if (finding.get("fix") or {}).get("cause") == ONE_PERSON_TWO_RECORDS:
                     self.one_person.add(finding["id"])
@@ -366,8 +369,8 @@ class OtherFindings:
 
     def _left_to_its_merge(self, action: dict) -> dict:
         contacts = {o["key"] for o in action.get("options", []) if o.get("table") == "contacts"}
-        merge = next((fid for fid, members in self.groups if contacts and contacts <= members),
-                     None)
+        merge = next((fid for fid, members in self.groups.get(min(contacts), ())
+                      if contacts <= members), None) if contacts else None
         manual = {key: action[key] for key in ("finding", "check", "title", "confidence",
                                                "steps")}
         manual.update({"action": "manual", "needs_decision": merge is None,
