@@ -343,11 +343,12 @@ def fix_plan(findings, out, checks, min_confidence):
 @click.option("--write", is_flag=True, help="Write the fixed export (default: dry run).")
 @click.option("--force", is_flag=True, help="Apply even when a table changes more than the share.")
 @click.option("--apply-rest", is_flag=True, help="Apply the other actions when some are stale.")
-@click.option("--no-values", is_flag=True,
-              help="Dry run: print each change's where and why, each value as its length only "
-                   "(for logs that must hold no personal data).")
+@click.option("--values/--no-values", "values", default=None,
+              help="Dry run: print each change's values before -> after (--values), or each "
+                   "value as its length only (--no-values). Default: values on a terminal, "
+                   "lengths when the output goes to a file or a job's log.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="TOML config file.")
-def fix_apply(plan, board, out, write, force, apply_rest, no_values, config_path):
+def fix_apply(plan, board, out, write, force, apply_rest, values, config_path):
     """Apply PLAN.json to BOARD, writing a new export in --out (dry run unless --write).
 
     The dry run prints every change, action by action, before -> after."""
@@ -359,7 +360,9 @@ def fix_apply(plan, board, out, write, force, apply_rest, no_values, config_path
     result = apply_plan(read_plan(plan), board, out, write=write, force=force,
                         apply_rest=apply_rest, max_share=config.max_fix_share, config=config)
     # With --write the values are in changes.csv; the output is the summary.
-    click.echo(result.text(values=None if write else not no_values))
+    # Personal data goes to a person's terminal, not to a log, unless asked for.
+    shown = sys.stdout.isatty() if values is None else values
+    click.echo(result.text(values=None if write else shown))
 
 
 @fix.command("undo")

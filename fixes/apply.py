@@ -145,7 +145,7 @@ class ApplyResult:
                 lines.append(f"  ... and {total - limit} more changes")
         if self.changes and not values:
             lines.append("Values before and after: changes.csv in the fixed export (--write)"
-                         + ("." if values is None else ", or this dry run without --no-values."))
+                         + ("." if values is None else ", or this dry run with --values."))
         for finding_id, reason in self.refused:
             lines.append(f"Stale, refused: {finding_id}: {shown(reason)}")
         # Skipped actions are many (every finding with no automatic fix): a count per reason.

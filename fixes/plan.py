@@ -408,7 +408,8 @@ MAX_PLAN_BYTES = 1024 ** 3
 
 
 DECIDED_AT = {"type": "string", "maxLength": 40,
-              "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"}
+              "pattern": r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:"
+                         r"[0-5]\d(\.\d+)?Z$"}
 """When a reviewer decided: ISO 8601 in UTC, as the review page writes it."""
 
 

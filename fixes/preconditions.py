@@ -310,7 +310,8 @@ def _rename_is_an_option(ws: "Workspace", action: Mapping[str, Any]) -> None:
                           "one of the action's options")
     if len(holders) < 2 and not _settled_by_a_merge(ws, action) and not _done(ws, action):
         # Only a username two records hold is a clash; renaming any other is no fix.
-        raise Refused(f"fewer than two of the action's records hold {username!r} now; it is no "
+        # The username is an email: the refusal (printed, maybe into a log) names records only.
+        raise Refused("fewer than two of the action's records hold its username now; it is no "
                       "clash here")
 
 

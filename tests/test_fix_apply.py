@@ -408,3 +408,25 @@ def test_the_share_refusal_names_each_table_with_its_counts(tmp_path):
     assert "student_contacts.csv (2 of " in message and "rows, " in message
     assert all(p.kind == "over-threshold" and " of its " in p.message
                for p in refused.value.problems)
+
+
+def test_the_cli_dry_run_shows_values_on_request_and_never_into_a_log(tmp_path):
+    """Output that is not a terminal (a job's log, a file) gets lengths; --values asks for the
+    values, --no-values never prints them."""
+    import json
+
+    from click.testing import CliRunner
+
+    from audits.cli import main
+
+    board = write_board(tmp_path / "board")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(bound(full_plan(), board)), encoding="utf-8")
+    args = ["fix", "apply", str(plan), str(board), "--out", str(tmp_path / "fixed"), "--force"]
+    quiet = CliRunner().invoke(main, args)
+    shown = CliRunner().invoke(main, [*args, "--values"])
+    never = CliRunner().invoke(main, [*args, "--no-values"])
+    assert quiet.exit_code == shown.exit_code == never.exit_code == 0, quiet.output
+    assert "contact_id: C2 → C1" in shown.output
+    for output in (quiet.output, never.output):
+        assert "<2 characters> → <2 characters>" in output and "C2 →" not in output

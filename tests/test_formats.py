@@ -71,11 +71,14 @@ def test_each_hand_written_fixture_reads_into_the_contract_tables(kind):
 @pytest.mark.parametrize("kind", FORMATS)
 def test_without_a_siblings_table_unlinked_siblings_is_skipped_and_says_why(kind, tmp_path):
     result = api.run_audit(api.load_board(DATA / kind))
-    assert set(result.skipped) == {SKIPPED}
+    # The fixture has no CONNECT accounts beside it either: missing-sibling-access, which
+    # needs them, is skipped as well (it would otherwise pass for want of accounts).
+    assert set(result.skipped) == {SKIPPED, "missing-sibling-access"}
+    assert "no accounts table" in result.skipped["missing-sibling-access"]
     reason = result.skipped[SKIPPED]
     assert "no siblings table" in reason and "siblings.csv" in reason
-    assert all(f.check != SKIPPED for f in result.findings)
-    assert result.document()["skipped"] == [{"check": SKIPPED, "reason": reason}]
+    assert all(f.check not in result.skipped for f in result.findings)
+    assert {"check": SKIPPED, "reason": reason} in result.document()["skipped"]
     by_check = {f.check: f for f in result.findings}
     assert set(by_check["duplicate-contact"].contacts) == {"p-2001", "p-2002"}
     assert list(by_check["missing-username-source"].contacts) == ["p-2005"]
@@ -85,7 +88,7 @@ def test_without_a_siblings_table_unlinked_siblings_is_skipped_and_says_why(kind
     assert run.exit_code == 0, run.output
     assert f"{SKIPPED:<26} skipped: {reason}" in run.output
     written = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    assert written["skipped"] == [{"check": SKIPPED, "reason": reason}]
+    assert {"check": SKIPPED, "reason": reason} in written["skipped"]
     # The reports say it too: the HTML under its heading, the workbook on its Summary.
     import html as html_module
 
@@ -102,12 +105,20 @@ def test_without_a_siblings_table_unlinked_siblings_is_skipped_and_says_why(kind
 def test_a_siblings_csv_beside_the_export_makes_the_check_run(kind, tmp_path):
     folder = _fixture(tmp_path, kind)
     (folder / "siblings.csv").write_text("student_id,sibling_id\n", encoding="utf-8")
+    _no_accounts_yet(folder)
     result = api.run_audit(api.load_board(folder))
     assert result.skipped == {}
     found = [f for f in result.findings if f.check == SKIPPED]
     # Emma and Liam share their mother, entered twice (one record per child).
     assert [sorted(f.students) for f in found] == [["st-1001", "st-1002"]]
     assert "skipped" not in result.document()
+
+
+def _no_accounts_yet(folder: Path) -> None:
+    """CONNECT's accounts and permissions beside the export, empty: given, so checks run."""
+    (folder / "accounts.csv").write_text(
+        "account_id,username,account_type,school_id,person_id,status\n", encoding="utf-8")
+    (folder / "account_students.csv").write_text("account_id,student_id\n", encoding="utf-8")
 
 
 def test_a_contract_board_never_skips_a_check(tmp_path):
@@ -127,6 +138,7 @@ def test_the_export_as_a_zip_with_its_folder_reads_the_same(tmp_path):
             out.write(file, f"roster/{file.name}")
     (tmp_path / "siblings.csv").write_text("student_id,sibling_id\nst-1001,st-1002\n",
                                            encoding="utf-8")
+    _no_accounts_yet(tmp_path)
     assert detect(archive) == "oneroster-1.2"
     board = api.load_board(archive)
     assert board.file_of("students") == "roster.zip[roster/users.csv]"
@@ -256,3 +268,36 @@ def test_fix_apply_refuses_an_interchange_export_and_says_where_to_fix(kind, tmp
     result = CliRunner().invoke(main, ["fix", "apply", str(plan), str(board), "--out",
                                        str(tmp_path / "fixed")])
     assert result.exit_code == 2, result.output
+
+
+def test_contract_files_packed_in_the_zip_win_over_files_beside_it(tmp_path):
+    """A siblings.csv (or accounts) packed with the export belongs to it; one beside the .zip
+    may be another export's (a downloads folder): the packed one is read, and hashed as the
+    zip."""
+    archive = tmp_path / "roster.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for file in sorted((DATA / "oneroster-1.1").iterdir()):
+            out.write(file, file.name)
+        out.writestr("siblings.csv", "student_id,sibling_id\nst-1001,st-1002\n")
+    (tmp_path / "siblings.csv").write_text("student_id,sibling_id\n", encoding="utf-8")
+    board = api.load_board(archive)
+    assert board.row_counts()["siblings"] == 1
+    assert board.file_of("siblings") == "roster.zip[siblings.csv]"
+    result = api.run_audit(board)
+    assert "unlinked-siblings" not in result.skipped
+    assert result.fingerprint["tables"]["siblings"]["file"] == "roster.zip[siblings.csv]"
+
+
+def test_a_contract_export_without_accounts_says_why_missing_sibling_access_did_not_run(
+        tmp_path):
+    """Accounts given without what each may see would make every account look as if it saw
+    no child: the check needs both, and says which is missing."""
+    from audits.sample import write_board
+
+    folder = write_board(generate_board(60, 1), tmp_path / "contract")
+    (folder / "account_students.csv").unlink()
+    result = api.run_audit(api.load_board(folder))
+    assert set(result.skipped) == {"missing-sibling-access"}
+    assert "no account_students table" in result.skipped["missing-sibling-access"]
+    assert "add it to the export" in result.skipped["missing-sibling-access"]
+    assert all(f.check != "missing-sibling-access" for f in result.findings)

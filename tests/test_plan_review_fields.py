@@ -50,6 +50,7 @@ def test_a_plan_without_review_fields_still_loads(tmp_path):
 @pytest.mark.parametrize("edit", [
     lambda p: p.update(reviewer=["Ana"]),
     lambda p: p["actions"][0].update(decided_at="yesterday"),
+    lambda p: p["actions"][0].update(decided_at="2026-13-45T99:99:99Z"),
     lambda p: p["actions"][0].update(decided_by=7),
     lambda p: p["rejected"].append({"decided_by": "Ana"}),  # names no finding
     lambda p: p.update(rejected={"finding": "x"}),

@@ -18,7 +18,8 @@ from audits.steps import (CONNECT_ACCOUNTS, NEVER_REGENERATE, PERMISSIONS, names
 CODE = "missing-sibling-access"
 
 
-@check(CODE, severity=Severity.ERROR)
+# Without the accounts and what each may see, every account would look as if it saw no child.
+@check(CODE, severity=Severity.ERROR, requires=("accounts", "account_students"))
 def missing_sibling_access(context: AuditContext) -> Iterator[Finding]:
     """An existing parent account cannot see a student its contact record has portal access to.
 

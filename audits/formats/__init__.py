@@ -99,12 +99,17 @@ def read(path: Path, kind: str, mapping: "HeaderMapping", problems: "ProblemColl
 
 def missing_table_reason(source: "BoardSource", table: str) -> str | None:
     """Why ``table`` is not in the board (a check that needs it is skipped), or ``None`` when the
-    export gave it. Only an interchange export can lack a contract table and still load."""
+    export gave it. An interchange export lacks the tables no format carries; a contract export
+    may leave out its optional ones (CONNECT's accounts and their permissions)."""
     given = (source.tables or {}).get(table)
     if given is None or given.present:
         return None
-    name = FORMAT_NAMES.get(source.kind, source.kind)
-    return (f"no {table} table: a {name} export carries no {_WHAT.get(table, table)}; put a "
+    what = _WHAT.get(table, table)
+    if source.kind not in FORMAT_NAMES:
+        # A contract export whose optional table (CONNECT's accounts) was left out.
+        return (f"no {table} table: the export has no {given.file} ({what}); add it to the "
+                "export to run this check")
+    return (f"no {table} table: a {FORMAT_NAMES[source.kind]} export carries no {what}; put a "
             f"{given.file} (contract columns) beside the export to run it")
 
 

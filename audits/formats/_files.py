@@ -210,6 +210,30 @@ def id_list(value: str) -> list[str]:
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
+def _read_packed(files: ExportFiles, name: str, table: str, mapping, problems: ProblemCollector,
+                 limits: InputLimits, frames: dict, sources: dict, lines: dict) -> None:
+    """A contract CSV packed in the export's .zip, read by the contract's CSV reader from a
+    private temporary copy; its source is the member of the zip (hashed as the zip)."""
+    import dataclasses
+    import tempfile
+
+    from audits.loading import _read_csv
+
+    data = files.data(name, problems, limits)
+    if data is None:
+        sources[table] = TableSource(file=files.label(name))
+        return
+    with tempfile.TemporaryDirectory(prefix="connect-audit-") as folder:
+        copy = Path(folder) / name
+        copy.write_bytes(data)
+        read = _read_csv(copy, table, mapping, problems, limits, lines)
+    if read is None:
+        sources[table] = TableSource(file=files.label(name))
+    else:
+        frames[table] = read[0]
+        sources[table] = dataclasses.replace(read[1], file=files.label(name))
+
+
 def read_side_tables(files: ExportFiles, mapping, problems: ProblemCollector,
                      limits: InputLimits, frames: dict, sources: dict, lines: dict) -> None:
     """The contract tables no interchange format carries (siblings, CONNECT's accounts and
@@ -222,8 +246,13 @@ def read_side_tables(files: ExportFiles, mapping, problems: ProblemCollector,
     present = {p.name.lower(): p for p in folder.iterdir() if p.is_file()} \
         if folder.is_dir() else {}
     for table in SIDE_TABLES:
-        file = next((present[n.lower()] for n in (f"{table}.csv",) if n.lower() in present),
-                    None)
+        name = f"{table}.csv"
+        if files.is_zip and files.has(name):
+            # Packed with the export, it belongs to it: read before anything beside the .zip
+            # (a folder of downloads may hold another export's files).
+            _read_packed(files, name, table, mapping, problems, limits, frames, sources, lines)
+            continue
+        file = present.get(name)
         if file is None:
             if table == "siblings":
                 frames[table] = pd.DataFrame({"student_id": pd.Series([], dtype=str),
