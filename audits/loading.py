@@ -189,8 +189,12 @@ def _failure_message(path: str | Path, problems: list[InputProblem] | tuple) -> 
     # A path that does not exist is named by its problem; naming it here too repeats it.
     name = "" if any(p.kind == "missing-path" for p in problems) else \
         f" {Path(path).name or path}"
+    headers = any(p.kind in ("missing-column", "missing-table") for p in problems)
     return (f"The board export{name} cannot be audited: "
-            f"{count} problem{'s' if count != 1 else ''} to fix in the export.")
+            f"{count} problem{'s' if count != 1 else ''} to fix in the export."
+            + (" If its tables or columns have other names, `connect-audit mapping suggest "
+               "EXPORT --out mapping.toml` proposes a mapping to pass with --mapping."
+               if headers else ""))
 
 
 # --- a folder of CSV files ---------------------------------------------------------------

@@ -478,3 +478,26 @@ def test_sheets_are_found_by_their_relationships_not_their_part_names(tmp_path):
         load_board(tmp_path / "b.xlsx")
     found = [p for p in failed.value.problems if p.kind == "uncalculated-formula"]
     assert [(p.file, p.row, p.column) for p in found] == [("b.xlsx[students]", 3, "last_name")]
+
+
+def test_a_missing_column_points_to_mapping_suggest(tmp_path):
+    """An export whose headers are not the contract's: the message names the command that
+    proposes a mapping, and no other refusal does."""
+    tables = board_tables()
+    folder = tmp_path / "board"
+    folder.mkdir()
+    for name, rows in tables.items():
+        headers = list(rows[0]) if rows else list(TABLES[name].columns)
+        if name == "students":
+            headers = ["Student Number" if h == "student_id" else h for h in headers]
+        with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(headers)
+            for row in rows:
+                writer.writerow(list(row.values()))
+    with pytest.raises(UserError) as failed:
+        load_board(folder)
+    assert "mapping suggest" in failed.value.message
+    with pytest.raises(UserError) as other:
+        load_board(tmp_path / "nowhere")
+    assert "mapping suggest" not in other.value.message
