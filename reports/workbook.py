@@ -378,22 +378,33 @@ def _summary_sheet(book, report, codes, names, by_check, school: str | None = No
         sheet.append(["Redacted", "Names reduced to initials; emails, usernames and phones "
                       "masked; addresses withheld. Ids are real."])
     if codes:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.grouping = "stacked"
-        chart.overlap = 100
-        chart.title = "Findings by check and severity"
-        chart.y_axis.title = "Findings"
-        data = Reference(sheet, min_col=3, max_col=5, min_row=first_row - 1, max_row=last_row)
-        categories = Reference(sheet, min_col=1, min_row=first_row, max_row=last_row)
-        chart.add_data(data, titles_from_data=True)
-        chart.set_categories(categories)
+        chart = _stacked_bars(
+            "Findings by check and severity",
+            Reference(sheet, min_col=3, max_col=5, min_row=first_row - 1, max_row=last_row),
+            Reference(sheet, min_col=1, min_row=first_row, max_row=last_row))
         chart.height = max(7.5, 1.2 * len(codes) + 3)
         chart.width = 18
         for series, colour in zip(chart.series, ("C0392B", "E0A800", "17A2B8")):
             series.graphicalProperties.solidFill = colour
             series.graphicalProperties.line.solidFill = colour
         sheet.add_chart(chart, "H4")
+
+
+def _stacked_bars(title: str, data: Reference, categories: Reference, *,
+                  x_title: str | None = None) -> BarChart:
+    """A horizontal bar chart of ``data`` (one series per column, its header the series name)
+    stacked by series, one bar per category."""
+    chart = BarChart()
+    chart.type = "bar"
+    chart.grouping = "stacked"
+    chart.overlap = 100
+    chart.title = title
+    if x_title:
+        chart.x_axis.title = x_title
+    chart.y_axis.title = "Findings"
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(categories)
+    return chart
 
 
 SHORT_COLUMNS = ("Title", "People (name and id)", "Pairs", "Evidence", "Fix steps")
@@ -496,17 +507,11 @@ def _by_school_sheet(book, report, codes, names, by_check, school: str | None = 
                       sum(each_once)])
     if not ordered or not codes:
         return
-    chart = BarChart()
-    chart.type = "bar"
-    chart.grouping = "stacked"
-    chart.overlap = 100
-    chart.title = "Findings by school and check"
-    chart.x_axis.title = "School"
-    chart.y_axis.title = "Findings"
-    data = Reference(sheet, min_col=3, max_col=2 + len(codes), min_row=first_row - 1,
-                     max_row=last_row)
-    chart.add_data(data, titles_from_data=True)
-    chart.set_categories(Reference(sheet, min_col=2, min_row=first_row, max_row=last_row))
+    chart = _stacked_bars(
+        "Findings by school and check",
+        Reference(sheet, min_col=3, max_col=2 + len(codes), min_row=first_row - 1,
+                  max_row=last_row),
+        Reference(sheet, min_col=2, min_row=first_row, max_row=last_row), x_title="School")
     chart.height = max(7.5, 0.6 * len(ordered) + 4)
     chart.width = 22
     sheet.add_chart(chart, f"A{last_row + 3}")
