@@ -301,3 +301,15 @@ def test_a_contract_export_without_accounts_says_why_missing_sibling_access_did_
     assert "no account_students table" in result.skipped["missing-sibling-access"]
     assert "add it to the export" in result.skipped["missing-sibling-access"]
     assert all(f.check != "missing-sibling-access" for f in result.findings)
+
+
+def test_a_problem_in_a_contract_file_packed_in_the_zip_names_the_member(tmp_path):
+    archive = tmp_path / "roster.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for file in sorted((DATA / "oneroster-1.1").iterdir()):
+            out.write(file, file.name)
+        out.writestr("siblings.csv", "student_id\nst-1001\n")  # sibling_id missing
+    with pytest.raises(UserError) as failed:
+        api.load_board(archive)
+    assert [(p.kind, p.file) for p in failed.value.problems
+            if p.kind == "missing-column"] == [("missing-column", "roster.zip[siblings.csv]")]

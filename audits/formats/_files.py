@@ -223,15 +223,20 @@ def _read_packed(files: ExportFiles, name: str, table: str, mapping, problems: P
     if data is None:
         sources[table] = TableSource(file=files.label(name))
         return
+    label = files.label(name)
+    before = len(problems.problems)
     with tempfile.TemporaryDirectory(prefix="connect-audit-") as folder:
         copy = Path(folder) / name
         copy.write_bytes(data)
         read = _read_csv(copy, table, mapping, problems, limits, lines)
+    # The reader names the copy; the user knows the member of the zip.
+    problems.problems[before:] = [dataclasses.replace(p, file=label) if p.file == copy.name
+                                  else p for p in problems.problems[before:]]
     if read is None:
-        sources[table] = TableSource(file=files.label(name))
+        sources[table] = TableSource(file=label)
     else:
         frames[table] = read[0]
-        sources[table] = dataclasses.replace(read[1], file=files.label(name))
+        sources[table] = dataclasses.replace(read[1], file=label)
 
 
 def read_side_tables(files: ExportFiles, mapping, problems: ProblemCollector,
