@@ -9,29 +9,28 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import pandas as pd
 
-from audits.board import Board
-from audits.config import Config, load_config
-from audits.context import AuditContext
-from audits.errors import UserError
-from audits.findings import (Finding, Severity, entities_to_frame, findings_document,
+from audits.model.board import Board
+from audits.model.config import Config, load_config
+from audits.engine.context import AuditContext
+from audits.model.errors import UserError
+from audits.model.findings import (Finding, Severity, entities_to_frame, findings_document,
                              findings_json_chunks, findings_to_frame, skipped_section,
                              sort_findings)
-from audits.progress import Progress
-from audits.registry import CheckSpec, load_checks
+from audits.engine.progress import Progress
+from audits.io.files import write_atomic
+from audits.checks.spec import CheckSpec, load_checks
 
 if TYPE_CHECKING:
-    from audits.diff import FindingsDiff
-    from audits.parallel import Job
-    from audits.reconcile import Reconciliation
-    from audits.suppressions import Suppression, SuppressionReport
+    from audits.workflow.diff import FindingsDiff
+    from audits.engine.parallel import Job
+    from audits.workflow.reconcile import Reconciliation
+    from audits.workflow.suppressions import Suppression, SuppressionReport
 
 __all__ = ["AuditResult", "load_board", "load_config", "run_audit", "start_matching",
            "write_findings", "write_atomic", "available_checks", "fails", "diff", "compare",
@@ -45,7 +44,7 @@ def load_board(path: str | Path, *, mapping: str | Path | None = None,
     """Read a board export (a folder of CSV files or one .xlsx workbook) and validate it.
     ``after_read`` is called with the board as read, before validation (see :func:`_audit` in
     the CLI: contact matching starts there). ``config`` gives the size limits (``[input]``)."""
-    from audits.loading import load_board as _load
+    from audits.io.loading import load_board as _load
 
     return _load(path, mapping=mapping, validate=validate, after_read=after_read,
                  limits=config.input_limits if config is not None else None)
@@ -109,10 +108,10 @@ class AuditResult:
 
     @property
     def fingerprint(self) -> dict | None:
-        """The export's fingerprint (:mod:`audits.fingerprint`); ``None`` for a board built in
+        """The export's fingerprint (:mod:`audits.io.fingerprint`); ``None`` for a board built in
         memory."""
         if "_fingerprint" not in self.__dict__:
-            from audits.fingerprint import of_board_source
+            from audits.io.fingerprint import of_board_source
 
             self.__dict__["_fingerprint"] = of_board_source(self.board.source)
         return self.__dict__["_fingerprint"]
@@ -187,7 +186,7 @@ def run_audit(board: Board, config: Config | None = None, *,
     if decisions:
         pairs = [item.pair for item in decisions if item.pair]
         if pairs:
-            from audits.suppressions import split_matches
+            from audits.workflow.suppressions import split_matches
 
             with progress.step("Splitting suppressed pairs"):
                 # Set before any check runs, so every check sees the split groups (the
@@ -200,7 +199,7 @@ def run_audit(board: Board, config: Config | None = None, *,
     aside = [code for code in rest if code in _ASIDE]
     if len(aside) == len(rest):
         aside = []  # nothing would be left to do here while the worker works
-    from audits.parallel import start
+    from audits.engine.parallel import start
 
     worker = start(_run_checks, registry, aside, context) if aside else None
     try:
@@ -217,7 +216,7 @@ def run_audit(board: Board, config: Config | None = None, *,
         findings = [f for f in findings if school in f.school_ids]
     report = None
     if decisions is not None:
-        from audits.suppressions import drop_suppressed
+        from audits.workflow.suppressions import drop_suppressed
 
         findings, report = drop_suppressed(findings, decisions, used_pairs)
     return AuditResult(board, context, sort_findings(findings), dict(progress.timings),
@@ -247,10 +246,10 @@ def needs_matching(checks: Iterable[str] | None = None) -> bool:
 def start_matching(board: Board, config: Config | None = None) -> "Job":
     """The duplicate-contact matcher's clusters for ``board``, computed by a forked worker on
     the second core while this process goes on (or on demand where there is no second core:
-    :mod:`audits.parallel`). Pass the job to :func:`run_audit` as ``matching``; the matcher
+    :mod:`audits.engine.parallel`). Pass the job to :func:`run_audit` as ``matching``; the matcher
     reads only the board's tables, so the board must not change in between."""
-    from audits.matching import match_contacts
-    from audits.parallel import start
+    from audits.household.matching.matcher import match_contacts
+    from audits.engine.parallel import start
 
     return start(match_contacts, board, None, config or Config())
 
@@ -261,27 +260,6 @@ def fails(findings: Sequence[Finding], fail_on: str) -> bool:
         return False
     threshold = Severity.parse(fail_on).rank
     return any(f.severity.rank >= threshold for f in findings)
-
-
-def write_atomic(path: str | Path, text: str | bytes | Iterable[bytes]) -> Path:
-    """Write to a temporary file beside ``path``, then rename: never a half-written output.
-    ``text`` may come in pieces (an iterable of bytes), so a large output is never held whole.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            if isinstance(text, (str, bytes)):
-                out.write(text.encode("utf-8") if isinstance(text, str) else text)
-            else:
-                out.writelines(text)
-        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; outputs are shared like reports
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_findings(result: AuditResult, path: str | Path) -> Path:
@@ -295,7 +273,7 @@ def write_findings(result: AuditResult, path: str | Path) -> Path:
 
 def read_findings(path: str | Path) -> dict:
     """A findings.json document (checked to be one)."""
-    from audits.diff import read_findings_document
+    from audits.workflow.diff import read_findings_document
 
     return read_findings_document(path)
 
@@ -304,7 +282,7 @@ def diff(old: "dict | str | Path | Sequence[Finding] | AuditResult",
          new: "dict | str | Path | Sequence[Finding] | AuditResult") -> "FindingsDiff":
     """New, resolved and still-open findings between two runs (each a findings.json path or
     document, a list of findings, or an :class:`AuditResult`)."""
-    from audits.diff import diff_findings
+    from audits.workflow.diff import diff_findings
 
     def side(value):
         if isinstance(value, AuditResult):
@@ -327,7 +305,7 @@ def compare(result: AuditResult, previous: "dict | str | Path | Sequence[Finding
 def load_suppressions(source: "Sequence[Suppression] | str | Path | Iterable[str | Path]"
                       ) -> "list[Suppression]":
     """Decisions from a suppressions file, several files, or already-made decisions."""
-    from audits.suppressions import Suppression, read_suppressions
+    from audits.workflow.suppressions import Suppression, read_suppressions
 
     if isinstance(source, (str, Path)):
         return read_suppressions(source)
@@ -341,7 +319,7 @@ def suppress(path: str | Path, *, finding: str | None = None,
              pair: Sequence[str] | None = None, reason: str, by: str) -> "Suppression":
     """Record one decision in the suppressions file at ``path`` (created when missing): a
     finding that is not a problem, or two contact records that are different people."""
-    from audits.suppressions import add_suppression, make_suppression
+    from audits.workflow.suppressions import add_suppression, make_suppression
 
     item = make_suppression(finding=finding, pair=pair, reason=reason, by=by)
     add_suppression(path, item)
@@ -354,7 +332,7 @@ def redact(result: AuditResult) -> AuditResult:
     their last characters, and addresses withheld; the preview likewise."""
     from dataclasses import replace
 
-    from audits.redact import Redactor
+    from audits.workflow.redact import Redactor
 
     if result.redacted:
         return result
@@ -379,7 +357,7 @@ def preview(board: Board, config: Config | None = None) -> pd.DataFrame:
 
 def write_preview(frame: pd.DataFrame, path: str | Path) -> Path:
     """Save a preview as CSV (what ``preview --out`` writes and ``reconcile`` reads)."""
-    from audits.generation import preview_to_csv
+    from audits.preview import preview_to_csv
 
     return preview_to_csv(frame, path)
 
@@ -389,8 +367,8 @@ def reconcile(preview_before: "pd.DataFrame | str | Path", after: "Board | str |
               mapping: str | Path | None = None) -> "Reconciliation":
     """Compare the preview saved before generation (a CSV path or frame) with the board exported
     after it; ``before`` (the export the preview came from) adds accounts not predicted."""
-    from audits.reconcile import read_preview
-    from audits.reconcile import reconcile as _reconcile
+    from audits.workflow.reconcile import read_preview
+    from audits.workflow.reconcile import reconcile as _reconcile
 
     frame = preview_before if isinstance(preview_before, pd.DataFrame) \
         else read_preview(preview_before)

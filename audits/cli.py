@@ -10,8 +10,8 @@ from typing import NoReturn
 
 import click
 
-from audits.cells import terminal_text
-from audits.errors import ExitCode, UserError
+from audits.io.cells import terminal_text
+from audits.model.errors import ExitCode, UserError
 
 # great-expectations must never phone home; set before anything imports it.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -26,7 +26,7 @@ class AuditGroup(click.Group):
     traceback only when CONNECT_AUDIT_DEBUG is set, since tracebacks can quote board values."""
 
     def invoke(self, ctx: click.Context):
-        from audits.outputs import Terminated, signals_as_exceptions
+        from audits.io.outputs import Terminated, signals_as_exceptions
 
         try:
             # SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: staging folders are
@@ -76,8 +76,9 @@ def _formats(text: str) -> tuple[str, ...]:
 
 def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=False,
            suppressions=None):
-    from audits import api, collector
-    from audits.progress import Progress
+    from audits import api
+    from audits.engine import memory as collector
+    from audits.engine.progress import Progress
 
     progress = Progress(quiet=quiet)
     config = api.load_config(config_path)
@@ -90,12 +91,12 @@ def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=
         # their pages instead of copying them when it collects. Thawed when the command ends
         # (it may run inside a longer-lived process: a test, a notebook).
         gc.freeze()
-        collector.freeze_long_lived(True)  # the graph too, once built (audits/graph.py)
+        collector.freeze_long_lived(True)  # the graph too, once built (audits/household/graph.py)
         command = click.get_current_context(silent=True)
         if command is not None:
             command.call_on_close(_thaw)
         # The matcher needs only the tables: it runs on the second core while the export is
-        # validated and the graph built (audits/parallel.py).
+        # validated and the graph built (audits/engine/parallel.py).
         if api.needs_matching(checks):
             matching.append(api.start_matching(board, config))
 
@@ -114,7 +115,7 @@ def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=
 
 
 def _thaw() -> None:
-    from audits import collector
+    from audits.engine import memory as collector
 
     collector.freeze_long_lived(False)
     gc.unfreeze()
@@ -122,7 +123,7 @@ def _thaw() -> None:
 
 def _write_outputs(result, target, formats: tuple[str, ...], progress,
                    per_school: bool = False) -> dict[str, Path]:
-    """Every output into ``target``'s staging folder (an ``audits.outputs.OutputFolder``),
+    """Every output into ``target``'s staging folder (an ``audits.io.outputs.OutputFolder``),
     then the whole set swapped into --out; returns each output's final path."""
     from audits import api
 
@@ -143,8 +144,8 @@ def _write_outputs(result, target, formats: tuple[str, ...], progress,
 
 
 def _print_summary(result, written: dict[str, Path] | None = None) -> None:
-    from audits.cells import shown
-    from audits.findings import summarize
+    from audits.io.cells import shown
+    from audits.model.findings import summarize
 
     summary = summarize(result.findings)
     # Paths and decisions hold the user's own words: no control character reaches the terminal.
@@ -196,7 +197,7 @@ def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, pre
     """Audit BOARD (a folder of CSV files, an .xlsx workbook, or a OneRoster or SDS export)
     and write the reports."""
     from audits import api
-    from audits.outputs import OutputFolder
+    from audits.io.outputs import OutputFolder
 
     formats = _formats(format_)
     if per_school and "xlsx" not in formats:
@@ -204,7 +205,7 @@ def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, pre
     # Read before the audit: a wrong --previous should not cost a whole run.
     earlier = None
     if previous is not None:
-        from audits.diff import read_findings_document
+        from audits.workflow.diff import read_findings_document
 
         earlier = read_findings_document(previous, what="--previous findings file")
     # --out checked and locked before the audit too.
@@ -248,8 +249,8 @@ def check(board, school, config_path, mapping, fail_on):
 def preview(board, school, out, config_path, mapping):
     """List the parent accounts generation would create ("Will be created") and their outcomes."""
     from audits import api
-    from audits.context import AuditContext
-    from audits.generation import preview_to_csv
+    from audits.engine.context import AuditContext
+    from audits.preview import preview_to_csv
 
     config = api.load_config(config_path)
     context = AuditContext(api.load_board(board, mapping=mapping, config=config), config)
@@ -295,7 +296,7 @@ def sample(out, students, seed, xlsx, format_):
               show_default=True)
 def demo(out):
     """Generate the embedded 2,000-student sample board, audit it and write every report."""
-    from audits.outputs import OutputFolder
+    from audits.io.outputs import OutputFolder
     from audits.sample import DEMO_SEED, DEMO_STUDENTS, generate_board, write_board
 
     progress_out = out.resolve()
@@ -322,8 +323,8 @@ def fix() -> None:
 @click.option("--min-confidence", type=click.FloatRange(0, 1), help="Skip findings below this confidence.")
 def fix_plan(findings, out, checks, min_confidence):
     """Write one action per finding of FINDINGS.json, each with the values it expects to find."""
-    from audits.api import write_atomic
-    from audits.diff import read_findings_document
+    from audits.io.files import write_atomic
+    from audits.workflow.diff import read_findings_document
     from fixes.plan import build_plan, dumps_plan
 
     document = read_findings_document(findings, what="findings file")
@@ -352,7 +353,7 @@ def fix_apply(plan, board, out, write, force, apply_rest, values, config_path):
     """Apply PLAN.json to BOARD, writing a new export in --out (dry run unless --write).
 
     The dry run prints every change, action by action, before -> after."""
-    from audits.config import load_config
+    from audits.model.config import load_config
     from fixes.apply import apply_plan
     from fixes.plan import read_plan
 
@@ -389,9 +390,9 @@ def mapping_suggest(export, out):
     """Propose the table of each file or sheet of EXPORT and the contract column of each header,
     from their names and values; write it as a commented mapping to edit. Exits 2 when a
     required column or table could not be placed (the mapping is written all the same)."""
-    from audits.api import write_atomic
-    from audits.cells import shown
-    from audits.suggest import mapping_toml, suggest_mapping, unplaced_problems
+    from audits.io.files import write_atomic
+    from audits.io.cells import shown
+    from audits.io.suggest import mapping_toml, suggest_mapping, unplaced_problems
 
     suggestion = suggest_mapping(export)
     write_atomic(out, mapping_toml(suggestion))
@@ -425,12 +426,12 @@ def diff_command(old, new, out, by, as_json):
     import json
 
     from audits import api
-    from audits.diff import findings_path
+    from audits.workflow.diff import findings_path
 
     changes = api.diff(findings_path(old, what="earlier findings file (OLD)"),
                        findings_path(new, what="later findings file (NEW)"))
     if out:
-        from audits.generation import preview_to_csv
+        from audits.preview import preview_to_csv
 
         preview_to_csv(changes.frame(), out)
     if as_json:
@@ -478,7 +479,7 @@ def reconcile_command(preview_csv, board_after, before, out, mapping):
 @main.command("checks")
 def list_checks():
     """List the checks, with what each finds and why it matters."""
-    from audits.registry import load_checks
+    from audits.checks.spec import load_checks
 
     for code, spec in load_checks().items():
         click.echo(f"{code} ({spec.severity.value}): {spec.summary}")

@@ -5,7 +5,7 @@ record id, a reference to a record that is not there, a status, type or flag val
 does not have, a date not written ``YYYY-MM-DD``. Missing or malformed emails, duplicate people
 and unlinked siblings are findings, not input problems: the checks report them.
 
-One expectation suite per table is built from :data:`audits.board.TABLES`, run on one batch
+One expectation suite per table is built from :data:`audits.model.board.TABLES`, run on one batch
 per table with ``COMPLETE`` results; the unexpected indexes are the file row numbers (the
 loader sets every index to the row number in its file), so each problem names its file, row,
 column and value. great-expectations is imported here only, on first use, so the CLI starts
@@ -21,8 +21,8 @@ from typing import Callable, Collection, Mapping
 import numpy as np
 import pandas as pd
 
-from audits.board import ACCOUNT_PERSON_TABLE, FLAG_FALSE, FLAG_TRUE, TABLES, Board, TableSpec
-from audits.errors import InputProblem
+from audits.model.board import ACCOUNT_PERSON_TABLE, FLAG_FALSE, FLAG_TRUE, TABLES, Board, TableSpec
+from audits.model.errors import InputProblem
 
 DATE_PATTERN = r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$"
 """``YYYY-MM-DD`` with a real month and day number."""
@@ -43,7 +43,7 @@ def validate_board(board: Board, *, raw: Mapping[str, pd.DataFrame] | None = Non
                    unread: Collection[str] = ()) -> list[InputProblem]:
     """Every structural problem in ``board``, each with file, row, column and value.
 
-    ``raw`` are the tables as read, before normalisation (:func:`audits.loading.read_export`
+    ``raw`` are the tables as read, before normalisation (:func:`audits.io.loading.read_export`
     frames). The loader passes them so flag spellings and status values are checked, and
     reported, as exported; normalisation turns an unknown flag spelling into ``False``, so
     without ``raw`` flags that are already booleans are not checked.

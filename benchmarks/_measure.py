@@ -1,7 +1,7 @@
 """Shared helpers of the benchmark scripts: cached sample boards and measured child runs.
 
 Each measured part runs in its own Python process, so its peak memory is its own. An audit may
-fork a worker (audits/parallel.py) that shares the parent's pages, so peak memory is measured
+fork a worker (audits/engine/parallel.py) that shares the parent's pages, so peak memory is measured
 as the largest *proportional set size* (PSS) of the whole process tree, sampled every second:
 pages shared between parent and worker count once, and nothing the worker adds is missed
 (ru_maxrss of each process alone would count shared pages twice, or miss the worker). Reading

@@ -36,9 +36,9 @@ RESULT = {{'seconds': time.perf_counter() - t}}
 """)
     loaded = run_child(f"""
 import time
-from audits.config import Config
-from audits.graph import build_graph
-from audits.loading import load_board
+from audits.model.config import Config
+from audits.household.graph import build_graph
+from audits.io.loading import load_board
 t0 = time.perf_counter()
 board = load_board({str(board)!r}, validate=False)
 t1 = time.perf_counter()

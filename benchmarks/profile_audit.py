@@ -28,7 +28,7 @@ def main() -> None:
     from pyinstrument import Profiler
 
     from audits import api
-    from audits.config import Config
+    from audits.model.config import Config
 
     board_path, _ = sample_board(args.students)
     profiler = Profiler(interval=0.005)

@@ -20,8 +20,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audits import api, matching  # noqa: E402
-from audits.config import Config  # noqa: E402
+from audits import api  # noqa: E402
+
+from audits.household.matching import matcher as matching  # noqa: E402
+from audits.model.config import Config  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 

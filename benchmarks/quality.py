@@ -62,10 +62,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd  # noqa: E402
 
-from audits.board import board_from_frames  # noqa: E402
-from audits.config import Config  # noqa: E402
-from audits.context import AuditContext  # noqa: E402
-from audits.registry import load_checks  # noqa: E402
+from audits.model.board import board_from_frames  # noqa: E402
+from audits.model.config import Config  # noqa: E402
+from audits.engine.context import AuditContext  # noqa: E402
+from audits.checks.spec import load_checks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SPLINK_PYTHON = ROOT / "benchmarks" / ".cache" / "splink-venv" / "bin" / "python"
@@ -316,8 +316,8 @@ def sample_quality(students: int, seeds: list[int], kind: str | None = None
 
 def match_time(students: int, seed: int = 1) -> dict:
     """Seconds of ``match_contacts`` alone on a generated board (generation not counted)."""
-    from audits.graph import build_graph
-    from audits.matching import match_contacts
+    from audits.household.graph import build_graph
+    from audits.household.matching.matcher import match_contacts
     from audits.sample import generate_board
 
     sample = generate_board(students, seed)

@@ -15,7 +15,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from audits.findings import Finding, summarize
+from audits.model.findings import Finding, summarize
 from reports import ReportInput
 from reports.html import write_html
 from reports.samples import synthetic_findings

@@ -7,7 +7,7 @@ Sample boards are generated once and cached in benchmarks/.cache/. For each size
 
 - **the audit**: ``connect-audit audit BOARD --out OUT`` in a fresh process, wall time and peak
   memory of its whole process tree (it forks a worker for contact matching and one for the
-  runbooks: audits/parallel.py; see benchmarks/_measure.py for how memory is counted). Every
+  runbooks: audits/engine/parallel.py; see benchmarks/_measure.py for how memory is counted). Every
   output is written: findings.json, audit.xlsx, audit.html, runbooks/. This is the figure the
   targets are about. With ``--repeat N`` the audit runs N times per size and the median is the
   figure (each run is printed): on a shared 2-core VM one run of the same audit varies by up to
@@ -54,10 +54,10 @@ def mark(stage, since):
 
 
 from audits import api
-from audits.config import Config
-from audits.context import AuditContext
-from audits.findings import sort_findings
-from audits.registry import load_checks
+from audits.model.config import Config
+from audits.engine.context import AuditContext
+from audits.model.findings import sort_findings
+from audits.checks.spec import load_checks
 from audits.validation import validate_board
 t = time.perf_counter(); board = api.load_board(board_path, validate=False); t = mark('load', t)
 validate_board(board); t = mark('validate', t)

@@ -164,9 +164,9 @@ def best_threshold(truth: set, pairs: pd.DataFrame) -> dict:
 
 
 def run_ours(contacts: pd.DataFrame, board=None) -> tuple[set, float]:
-    from audits.board import board_from_frames
-    from audits.config import Config
-    from audits.matching import match_contacts
+    from audits.model.board import board_from_frames
+    from audits.model.config import Config
+    from audits.household.matching.matcher import match_contacts
 
     if board is None:
         board = board_from_frames({"contacts": contacts})

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from audits.board import TABLES, parse_flag
-from audits.cells import csv_cells, shown
-from audits.errors import InputProblem, UserError
-from audits.config import Config
+from audits.model.board import TABLES, parse_flag
+from audits.io.cells import csv_cells, shown
+from audits.model.errors import InputProblem, UserError
+from audits.model.config import Config
 from fixes.export_writer import ARTIFACTS, RawExport, RawTable, TableEdits, read_export, write_export
 from fixes import preconditions
 from fixes.plan import ACTIONS, SCHEMA
@@ -814,8 +814,8 @@ def _touched(result: ApplyResult, table: str) -> int:
 
 def fingerprint_of(export: RawExport) -> dict[str, Any]:
     """The fingerprint of the export as ``fix apply`` reads it, computed as the audit computes
-    it (:mod:`audits.fingerprint`), so a plan's and an export's can be compared."""
-    from audits.fingerprint import export_fingerprint
+    it (:mod:`audits.io.fingerprint`), so a plan's and an export's can be compared."""
+    from audits.io.fingerprint import export_fingerprint
 
     return export_fingerprint(export.path, export.kind,
                               {name: table.file for name, table in export.tables.items()})
@@ -826,7 +826,7 @@ def check_bound(plan: Mapping[str, Any], export: RawExport) -> dict[str, Any]:
     (or a fixed export written from it by a plan, unchanged since); else a ``UserError`` naming
     each table that differs. A plan acts on facts (records, links, accounts) of one export, and
     the same ids in another board name other people."""
-    from audits.fingerprint import differences
+    from audits.io.fingerprint import differences
 
     planned = plan.get("export")
     if not isinstance(planned, Mapping) or not planned.get("tables"):
@@ -873,7 +873,7 @@ def _lineage(export: RawExport) -> Mapping[str, Any] | None:
 
 def _original_fingerprint(export: RawExport, manifest: Mapping[str, Any]
                           ) -> Mapping[str, Any] | None:
-    from audits.fingerprint import export_id, file_sha256
+    from audits.io.fingerprint import export_id, file_sha256
 
     originals: dict[str, str] = {}
     for entry in manifest["files"]:
@@ -953,7 +953,7 @@ def _accounts_moved(ws: Workspace, cid: str, mark: int) -> str:
 
 
 def _check_out_path(board_path: Path, out_path: Path) -> None:
-    from audits.outputs import probe_writable, remove_stale_fix_staging
+    from audits.io.outputs import probe_writable, remove_stale_fix_staging
 
     if out_path.exists():
         raise UserError(f"{out_path} already exists; choose a new folder for the fixed export")
@@ -987,7 +987,7 @@ def sha256(data: bytes) -> str:
 def _write(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Path,
            out_path: Path, source_fingerprint: Mapping[str, Any] | None = None) -> None:
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    from audits.outputs import FIX_PREFIX, StagingClaim, is_no_space, no_space_error
+    from audits.io.outputs import FIX_PREFIX, StagingClaim, is_no_space, no_space_error
 
     # Marked as ours (an owner file beside it, locked while this run lives): a run killed
     # half-way leaves a folder the next `fix apply` recognises and removes.

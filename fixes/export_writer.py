@@ -9,12 +9,12 @@ differs from the original only in the records a fix touched. A workbook stays a 
 The tables keep the SIS's own values, headers included, exactly as exported, also where a
 value or header would run as a spreadsheet formula or holds a right-to-left override: they
 are re-imported, and a ``'`` or a visible escape would become part of a parent's name in the
-SIS (:mod:`audits.cells` applies to the reports beside them, ``changes.csv`` and
+SIS (:mod:`audits.io.cells` applies to the reports beside them, ``changes.csv`` and
 ``retired_contacts.csv``). A fix writes only values the export already holds (or flags and
 statuses), so it adds no such text. In a workbook, a value a fix writes is a text cell with
 Excel's quote prefix when it looks like a formula, so it stays text; its value is unchanged.
 
-Header and file names are matched with the contract's normalisation (``audits.mapping``), so
+Header and file names are matched with the contract's normalisation (``audits.io.mapping``), so
 a mapping file can name the contract columns of a board's own headers.
 """
 
@@ -26,10 +26,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from audits.cells import looks_like_formula
-from audits.errors import UserError
-from audits.loading import detect_encoding
-from audits.mapping import HeaderMapping
+from audits.io.cells import looks_like_formula
+from audits.model.errors import UserError
+from audits.io.loading import detect_encoding
+from audits.io.mapping import HeaderMapping
 
 # Files a fix writes next to the export; never read as tables and never copied forward.
 ARTIFACTS = ("changes.csv", "retired_contacts.csv", ".connect-audit-undo")
@@ -165,14 +165,14 @@ def read_export(path: str | Path, mapping: HeaderMapping | None = None,
                 limits: "InputLimits | None" = None) -> RawExport:
     """Every contract table of the export at ``path``, as exported, within the loader's size
     limits (``[input]``) and never through a link to a file outside the export."""
-    from audits.config import InputLimits
-    from audits.errors import ProblemCollector
-    from audits.loading import MB, _within_budget
+    from audits.model.config import InputLimits
+    from audits.model.errors import ProblemCollector
+    from audits.io.loading import MB, _within_budget
 
     path = Path(path)
     mapping = mapping or HeaderMapping()
     limits = limits or InputLimits()
-    from audits.formats import FORMAT_NAMES, detect
+    from audits.io.formats import FORMAT_NAMES, detect
 
     kind = detect(path)
     if kind is not None:
@@ -222,7 +222,7 @@ def _read_workbook(path: Path, mapping: HeaderMapping) -> RawExport:
 
     from python_calamine import CalamineWorkbook
 
-    from audits.loading import ENTITIES_MESSAGE, _declares_entities, cell_text
+    from audits.io.loading import ENTITIES_MESSAGE, _declares_entities, cell_text
 
     export = RawExport(path, "xlsx", files=[path.name])
     try:

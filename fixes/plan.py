@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from audits.errors import InputProblem, UserError
-from audits.survivor import choose_survivor as survivor_rule
+from audits.model.errors import InputProblem, UserError
+from audits.household.survivor import choose_survivor as survivor_rule
 from fixes.preconditions import describe as describe_preconditions
 
 SCHEMA = "connect-audit/fix-plan/v1"
@@ -86,7 +86,7 @@ def _parent_accounts(fix: Mapping[str, Any], contacts: Iterable[str]) -> dict[st
 def choose_survivor(records: Mapping[str, Mapping[str, Any]], links: list[Mapping[str, Any]],
                     accounts: Mapping[str, list[str]]) -> tuple[str, str]:
     """The record a merge keeps, and why: the core's one survivor rule
-    (:func:`audits.survivor.choose_survivor`) over every record the finding names."""
+    (:func:`audits.household.survivor.choose_survivor`) over every record the finding names."""
     return survivor_rule(set(records) | set(accounts), records, links, accounts)
 
 
@@ -341,7 +341,7 @@ class OtherFindings:
       moves the clash to another record. The username-clash finding's decision settles it."""
 
     def __init__(self, findings: Iterable[Mapping[str, Any]]) -> None:
-        from audits.checks.username_clash import ONE_PERSON_TWO_RECORDS
+        from audits.checks.username_clash.check import ONE_PERSON_TWO_RECORDS
 
         self.groups: dict[str, list[tuple[str, set[str]]]] = {}
         """Each contact record -> the duplicate-contact groups (id, records) holding it."""
@@ -396,7 +396,7 @@ class OtherFindings:
 def read_plan(path: str | Path) -> dict:
     """The fix plan at ``path``, checked against :data:`PLAN_SCHEMA` (a plan is edited by hand:
     a wrong type or size is refused with the field's name before anything uses it)."""
-    from audits.documents import read_document
+    from audits.io.documents import read_document
 
     return read_document(path, what="fix plan", schema=PLAN_SCHEMA, max_bytes=MAX_PLAN_BYTES,
                          missing=f"Plan file not found: {path}",
@@ -414,7 +414,7 @@ DECIDED_AT = {"type": "string", "maxLength": 40,
 
 
 def _plan_schema() -> dict[str, Any]:
-    from audits.documents import FINGERPRINT, ID, strings, text
+    from audits.io.documents import FINGERPRINT, ID, strings, text
 
     pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": ID}
     decision = {"type": "object", "properties": {

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from audits import normalize, wordlists
+from audits.household.matching import normalize
+
+from audits.household import wordlists
 
 if TYPE_CHECKING:
     from fixes.apply import Workspace
@@ -159,7 +161,7 @@ def one_family(ws: "Workspace", x: str, y: str) -> bool:
 # ----------------------------------------------------------------------------- the rules
 
 def _flag(value: str) -> bool:
-    from audits.board import parse_flag
+    from audits.model.board import parse_flag
 
     return parse_flag(value) is True
 

@@ -13,12 +13,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from audits.errors import UserError
+from audits.model.errors import UserError
 from fixes.apply import UNDO_DIR, UNDO_SCHEMA, sha256
 
 
 def _manifest_schema() -> dict:
-    from audits.documents import FINGERPRINT, SHA256, strings, text
+    from audits.io.documents import FINGERPRINT, SHA256, strings, text
 
     # A path of the export, relative and inside it: no root, no drive, no "..", no backslash.
     relative = {"type": "string", "minLength": 1, "maxLength": 1000,
@@ -48,7 +48,7 @@ MANIFEST_SCHEMA = _manifest_schema()
 def read_manifest(fixed: Path) -> dict:
     """The undo record of the fixed export at ``fixed``, checked against
     :data:`MANIFEST_SCHEMA`; every path it names must lie inside ``fixed``."""
-    from audits.documents import read_document
+    from audits.io.documents import read_document
 
     fixed = Path(fixed)
     manifest = read_document(

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from audits.findings import Finding, sort_findings, summarize
+from audits.model.findings import Finding, sort_findings, summarize
 
 FORMATS = ("xlsx", "html", "json")
 
@@ -25,7 +25,7 @@ class ReportInput:
 
     findings: Sequence[Finding]
     summary: Mapping[str, Mapping[str, int]] | None = None
-    """``audits.findings.summarize(findings)``; computed when not given, missing keys filled."""
+    """``audits.model.findings.summarize(findings)``; computed when not given, missing keys filled."""
     preview: pd.DataFrame | None = None
     """The generation preview (any columns: contact_id, name, school_id, ..., outcome, reason)."""
     schools: Mapping[str, str] = field(default_factory=dict)
@@ -38,16 +38,16 @@ class ReportInput:
     tables: Mapping[str, int] = field(default_factory=dict)
     """Row count of each table of the export, for ``findings.json``."""
     fingerprint: Mapping[str, Any] | None = None
-    """The export's fingerprint (``audits.fingerprint``): in ``findings.json`` and in the
+    """The export's fingerprint (``audits.io.fingerprint``): in ``findings.json`` and in the
     review's fix plan, which ``fix apply`` binds to that export."""
     changes: Any = None
-    """An ``audits.diff.FindingsDiff`` with a previous run: adds the "Changes since last run"
+    """An ``audits.workflow.diff.FindingsDiff`` with a previous run: adds the "Changes since last run"
     workbook sheet and HTML section."""
     suppressed: Any = None
-    """An ``audits.suppressions.SuppressionReport``: its count shows in the reports, and its
+    """An ``audits.workflow.suppressions.SuppressionReport``: its count shows in the reports, and its
     section goes into ``findings.json``."""
     redacted: bool = False
-    """The findings and preview were redacted (``audits.redact``); the reports say so."""
+    """The findings and preview were redacted (``audits.workflow.redact``); the reports say so."""
     skipped: Mapping[str, str] = field(default_factory=dict)
     """Checks not run, each with its reason (``AuditResult.skipped``): in ``findings.json``."""
 
@@ -81,11 +81,11 @@ def write_reports(report_input: ReportInput, out_dir: Path,
     chosen = [f.strip().lower() for f in formats]
     unknown = sorted(set(chosen) - set(FORMATS) - {"runbooks"})
     if unknown:
-        from audits.errors import UserError
+        from audits.model.errors import UserError
 
         raise UserError(f"unknown report format(s): {', '.join(unknown)}; "
                         f"choose from {', '.join(FORMATS)}")
-    from audits.parallel import start
+    from audits.engine.parallel import start
     from reports.runbooks import write_runbooks
 
     # The runbooks (the longest writer) are written by a forked worker on the second core while
@@ -94,8 +94,8 @@ def write_reports(report_input: ReportInput, out_dir: Path,
     written: dict[str, Path] = {}
     try:
         if "json" in chosen:  # first: a crash in a report writer still leaves it whole
-            from audits.api import write_atomic
-            from audits.findings import findings_document, findings_json_chunks, skipped_section
+            from audits.io.files import write_atomic
+            from audits.model.findings import findings_document, findings_json_chunks, skipped_section
 
             document = findings_document(report_input.findings,
                                          input_path=report_input.input_path,
@@ -131,7 +131,7 @@ def report_input_from_audit(result: Any, *, board_name: str | None = None) -> Re
     """The :class:`ReportInput` of an ``audits.api.AuditResult``, from what the result carries
     (its findings, ``school_names``, ``table_rows``, ``input_path`` and ``preview``): reports
     never reach back into the board."""
-    from audits.registry import load_checks
+    from audits.checks.spec import load_checks
 
     source = str(result.input_path or "")
     return ReportInput(
@@ -154,7 +154,7 @@ def write_audit_reports(result: Any, out_dir: str | Path,
     call this). A result from ``audits.api.redact`` writes redacted outputs; one with
     ``changes`` (``audits.api.compare``) adds the "Changes since last run" sheet and section.
     Each file appears whole; the CLI writes the set into the staging folder of an
-    ``audits.outputs.OutputFolder``, which swaps it into --out together."""
+    ``audits.io.outputs.OutputFolder``, which swaps it into --out together."""
     return write_reports(report_input_from_audit(result), Path(out_dir), formats,
                          per_school=per_school)
 

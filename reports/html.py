@@ -17,26 +17,26 @@ from typing import TYPE_CHECKING, Any, Iterator
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from audits.cells import INVISIBLE_JS, visible
-from audits.checks.username_clash import ONE_PERSON_TWO_RECORDS
-from audits.usernames import EMAIL_PATTERN, PLACEHOLDER_EMAILS, PLACEHOLDER_LOCAL_PARTS
-from audits.errors import UserError
+from audits.io.cells import INVISIBLE_JS, visible
+from audits.checks.username_clash.check import ONE_PERSON_TWO_RECORDS
+from audits.household.usernames import EMAIL_PATTERN, PLACEHOLDER_EMAILS, PLACEHOLDER_LOCAL_PARTS
+from audits.model.errors import UserError
 from reports import wording
 from reports.records import SHOWN_SIDE_BY_SIDE, page_table, records_table
 from reports.svg import node_order
-from audits.collector import collector_paused
-from reports.files import write_atomically
+from audits.engine.memory import collector_paused
+from audits.io.files import write_atomic
 from reports.safety import json_for_script_bytes
 
 SUPPRESSIONS_SCHEMA = "connect-audit/suppressions/v1"
-"""``audits.suppressions.SCHEMA``: the page's export writes that file format."""
+"""``audits.workflow.suppressions.SCHEMA``: the page's export writes that file format."""
 
 if TYPE_CHECKING:
     from reports import ReportInput
 
 
 def _shown(value: Any) -> Any:
-    """Every value a template prints, shown by :func:`audits.cells.visible` before it is
+    """Every value a template prints, shown by :func:`audits.io.cells.visible` before it is
     escaped; markup the code built (the page's JSON, CSS, script, runbook sections) was made
     safe where it was built."""
     if isinstance(value, str) and not isinstance(value, Markup):
@@ -215,7 +215,7 @@ def _page_data(report: "ReportInput", index: list[dict[str, Any]],
 
 def suppress_targets(entry: dict[str, Any]) -> list[dict[str, Any]]:
     """What "suppress" records for a finding (a findings.json entry), as the targets of
-    ``audits.suppressions.suppressions_for_finding``: the page adds reason, by and at."""
+    ``audits.workflow.suppressions.suppressions_for_finding``: the page adds reason, by and at."""
     if entry.get("check") == "duplicate-contact":
         contacts = sorted((entry.get("entities") or {}).get("contacts") or [])
         return [{"pair": [a, b]} for i, a in enumerate(contacts) for b in contacts[i + 1:]]
@@ -312,7 +312,7 @@ def write_html(report: "ReportInput", path: Path) -> Path:
         with open(temp, "ab") as out:
             out.writelines(parts)
 
-    return write_atomically(Path(path), write)
+    return write_atomic(Path(path), write)
 
 
 __all__ = ["render_html", "report_data", "write_html"]

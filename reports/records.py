@@ -25,8 +25,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from unidecode import unidecode
 
-from audits import normalize, wordlists
-from audits.findings import Finding
+from audits.household.matching import normalize
+
+from audits.household import wordlists
+from audits.model.findings import Finding
 
 CHECK = "duplicate-contact"
 

@@ -14,8 +14,8 @@ from typing import Iterator, Sequence
 
 from openpyxl.styles import Font, PatternFill
 
-from audits.cells import formula_positions, visible_texts
-from audits.findings import Finding
+from audits.io.cells import formula_positions, visible_texts
+from audits.model.findings import Finding
 from reports import workbook
 from reports.records import cell_words, records_table
 

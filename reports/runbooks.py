@@ -5,7 +5,7 @@ usernames); a step that waits for another finding names it by its number on the 
 
 Markdown escapes every name (:func:`reports.safety.markdown_text`), HTML is autoescaped, so a
 contact named ``*[x](javascript:...)`` or ``<script>`` prints as exactly that; both show
-invisible and bidirectional control characters as ``⟨U+XXXX⟩`` (:func:`audits.cells.visible`),
+invisible and bidirectional control characters as ``⟨U+XXXX⟩`` (:func:`audits.io.cells.visible`),
 so a right-to-left override in a name cannot reverse the step after it.
 """
 
@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from markupsafe import Markup, escape
 
-from audits.cells import visible, visible_texts
-from audits.findings import Finding
+from audits.io.cells import visible, visible_texts
+from audits.model.findings import Finding
 from reports import wording
-from audits.collector import collector_paused
-from reports.files import replace_folder, write_text_atomically
+from audits.engine.memory import collector_paused
+from audits.io.files import replace_folder, write_atomic
 from reports.html import environment
 from reports.safety import markdown_text as md, markdown_texts as md_all
 from reports.svg import household_svg_text
@@ -511,7 +511,7 @@ def write_runbooks(report: "ReportInput", folder: Path) -> Path:
     """Write ``<school_id>.html`` and ``.md`` for every school with findings, and
     ``index.html``; returns the index's path.
 
-    The folder is replaced whole (:func:`reports.files.replace_folder`): a school with no
+    The folder is replaced whole (:func:`audits.io.files.replace_folder`): a school with no
     findings this run keeps no runbook from an earlier run, and a reader never sees half."""
     folder = Path(folder)
     with collector_paused():
@@ -566,14 +566,14 @@ def _write_runbooks(report: "ReportInput", folder: Path) -> Path:
             elif "picture" in item:  # its pages are made: keep only what they need
                 made[finding.id] = {key: item[key] for key in _KEPT}
         del items, households
-    return write_text_atomically(folder / "index.html", env.get_template(
+    return write_atomic(folder / "index.html", env.get_template(
         "runbooks_index.html.j2").render(entries=entries, stamp=report.stamp,
                                          board_name=report.board_name))
 
 
 def _write(path: Path, data: bytes) -> None:
     path.write_bytes(data)
-    os.chmod(path, 0o644)  # as write_atomically leaves its files, whatever the umask
+    os.chmod(path, 0o644)  # as write_atomic leaves its files, whatever the umask
 
 
 _KEPT = ("id", "check", "rank", "severity", "keys", "waits", "after", "who", "_html",

@@ -1,6 +1,6 @@
 """Keeping data as data: text a page would run as markup, or a script element would end on.
 
-Formula-defusing and the visible escape of invisible characters live in :mod:`audits.cells`
+Formula-defusing and the visible escape of invisible characters live in :mod:`audits.io.cells`
 (the fix writers need them too, and they must not import the reports); the JSON and Markdown
 here apply the latter.
 """
@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from audits.cells import json_escaped, visible, visible_texts
+from audits.io.cells import json_escaped, visible, visible_texts
 
 try:
     import orjson
@@ -39,7 +39,7 @@ def json_for_script_bytes(data: Any) -> bytes:
     100+ MB); what it refuses (keys that are not strings, integers beyond 64 bits) goes
     through ``json.dumps`` as before. Replacing the unsafe characters on the
     UTF-8 is exact: a character's encoding never appears inside another's. Invisible
-    characters (:mod:`audits.cells`) are written as ``\\u`` escapes: the script reads the
+    characters (:mod:`audits.io.cells`) are written as ``\\u`` escapes: the script reads the
     same data, and no override stands raw in the page."""
     raw = None
     if orjson is not None:

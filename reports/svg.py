@@ -1,6 +1,6 @@
 """The household picture drawn on the server, for the printable runbooks (the HTML report draws
 the same picture in the browser from its JSON). Every label is escaped, so a name is text, and
-shown by :func:`audits.cells.visible`, so no override in a name reverses the picture's words."""
+shown by :func:`audits.io.cells.visible`, so no override in a name reverses the picture's words."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from html import escape
 
 from markupsafe import Markup
 
-from audits.cells import visible, visible_texts
-from audits.findings import Finding
+from audits.io.cells import visible, visible_texts
+from audits.model.findings import Finding
 
 COLUMN = {"contact": 0, "staff": 0, "student": 1, "account": 2}
 KIND_WORD = {"contact": "contact record", "student": "student", "account": "account",

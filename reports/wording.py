@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-from audits.findings import Finding, more_pairs
+from audits.model.findings import Finding, more_pairs
 
 SEVERITY_ORDER = ("error", "warning", "info")
 SEVERITY_WORDS = {"error": "Error", "warning": "Warning", "info": "Info"}

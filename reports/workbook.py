@@ -10,7 +10,7 @@ findings took over a minute that way, and now take seconds; memory stays flat ei
 
 Text that Excel would run as a formula is written as a text cell (an inline string, never a
 formula element) with a quote prefix, so it shows, and stays, literal; invisible characters,
-and those XML 1.0 forbids, are shown as ``⟨U+XXXX⟩`` (see :mod:`audits.cells`), sheet names
+and those XML 1.0 forbids, are shown as ``⟨U+XXXX⟩`` (see :mod:`audits.io.cells`), sheet names
 and headers included.
 """
 
@@ -40,10 +40,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from audits.cells import formula_positions, looks_like_formula, visible, visible_texts
-from audits.findings import Finding
+from audits.io.cells import formula_positions, looks_like_formula, visible, visible_texts
+from audits.model.findings import Finding
 from reports import wording
-from reports.files import write_atomically
+from audits.io.files import write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,7 +89,7 @@ def write_workbook(report: "ReportInput", path: Path, *, school: str | None = No
         if streamed:
             _append_rows(temp, streamed, links)
 
-    return write_atomically(Path(path), write)
+    return write_atomic(Path(path), write)
 
 
 SCHOOL_WORKBOOKS = "school-workbooks"
@@ -722,7 +722,7 @@ PREVIEW_HEADERS = {
     "status": "SIS screen shows", "outcome": "Outcome", "reason": "Why",
     "related": "Related records",
 }
-"""The Preview sheet's headers: what each preview column (audits/generation.py) means."""
+"""The Preview sheet's headers: what each preview column (audits/preview.py) means."""
 PREVIEW_WIDTHS = {"Name": 26, "School": 28, "Students": 24, "Username": 30,
                   "Username problem": 24, "Outcome": 36, "Why": 60, "Related records": 20}
 PREVIEW_WRAPPED = ("Outcome", "Why")
@@ -732,7 +732,7 @@ def preview_for_people(preview: "pd.DataFrame", schools: Mapping[str, str]) -> "
     """The preview as the Preview sheet shows it: human headers, outcomes in words, each
     school's name beside its id, and no column that says nothing (a status that is the same
     on every row, the username as compared when it is the username)."""
-    from audits.generation import OUTCOME_WORDS
+    from audits.preview import OUTCOME_WORDS
 
     frame = preview.copy(deep=False)
     if "status" in frame.columns and frame["status"].nunique(dropna=False) <= 1:
@@ -783,7 +783,7 @@ def _preview_sheet(book, preview: "pd.DataFrame | None",
 
 
 def _xml_text(value: str) -> str:
-    """A text already :func:`~audits.cells.visible`, cut to a cell and escaped for XML."""
+    """A text already :func:`~audits.io.cells.visible`, cut to a cell and escaped for XML."""
     if len(value) > EXCEL_CELL_LIMIT:
         value = value[: EXCEL_CELL_LIMIT - 1] + "…"
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

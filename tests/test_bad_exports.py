@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audits.errors import UserError
-from audits.loading import load_board
+from audits.model.errors import UserError
+from audits.io.loading import load_board
 from test_loading import board_tables, write_csv_board, write_xlsx_board
 
 

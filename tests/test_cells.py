@@ -1,4 +1,4 @@
-"""The one rule for cells and characters (audits.cells): what it defuses and escapes, that the
+"""The one rule for cells and characters (audits.io.cells): what it defuses and escapes, that the
 column-at-a-time forms agree with the one-value forms, and that both undo exactly."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, strategies as st
 
-from audits import cells
+from audits.io import cells
 
 PAYLOADS = ['=HYPERLINK("http://x","y")', "@SUM(A1)", "+1", "-1+2", "\t=1", "\r=1", "\uff1d1",
             "\uff20x", " =1", "\u3000=1", "'=1", "''@x"]

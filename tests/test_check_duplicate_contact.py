@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audits.board import board_from_frames
-from audits.checks.duplicate_contact import duplicate_contact
-from audits.survivor import choose_survivor
-from audits.context import AuditContext
-from audits.findings import Severity
-from audits.matching import match_contacts
-from audits.registry import load_checks
-from audits.steps import NEVER_REGENERATE
+from audits.model.board import board_from_frames
+from audits.checks.duplicate_contact.check import duplicate_contact
+from audits.household.survivor import choose_survivor
+from audits.engine.context import AuditContext
+from audits.model.findings import Severity
+from audits.household.matching.matcher import match_contacts
+from audits.checks.spec import load_checks
+from audits.checks.steps import NEVER_REGENERATE
 
 SCHOOLS = [{"school_id": "A", "school_name": "Alpha PS", "school_type": "elementary"},
            {"school_id": "B", "school_name": "Beta SS", "school_type": "secondary"}]
@@ -411,7 +411,7 @@ def test_contacts_only_household_sharing_email_and_phone_is_not_merged():
 def test_a_replaced_given_name_weighs_and_only_the_config_makes_it_a_veto():
     from dataclasses import replace as with_changes
 
-    from audits.config import Config
+    from audits.model.config import Config
 
     def person(cid, first, last, street="41 wallaby place", city="delmar", postal="2119"):
         return contact(cid, first, last, street=street, city=city, postal_code=postal)
@@ -424,7 +424,7 @@ def test_a_replaced_given_name_weighs_and_only_the_config_makes_it_a_veto():
     # A small list keeps the priors: a different given name is strong evidence against, and an
     # agreeing surname and address do not overcome it.
     assert match_contacts(b, None, default).clusters == ()
-    from audits import matching
+    from audits.household.matching import matcher as matching
     f = matching._features(b, default)
     scored = matching.score_pairs(f, np.array([[0, 1]]), default)
     assert not scored.veto[0] and 0 < scored.score[0] < 0.5
@@ -586,7 +586,7 @@ def test_a_placeholder_email_is_no_evidence():
               [contact("C1", "Gregory", "Ali", email="noemail@board.ca"),
                contact("C2", "Gregory", "Ali", email="noemail@board.ca")],
               [link("S1", "C1", "Father"), link("S2", "C2", "Father")])
-    from audits import matching
+    from audits.household.matching import matcher as matching
     f = matching._features(b, AuditContext(b).config)
     assert f.coded("email").known.sum() == 0
 
@@ -633,8 +633,8 @@ def test_two_mother_records_on_one_student_weigh_against_and_are_no_veto():
     same = dict(email="a.roy@mail.ca", cell_phone="613-555-7070", street="3 Elm St",
                 postal_code="K1A 0B1")
     records = [contact("C1", "Anne", "Roy", **same), contact("C2", "Anne", "Roy", **same)]
-    from audits import matching
-    from audits.config import Config
+    from audits.household.matching import matcher as matching
+    from audits.model.config import Config
 
     def scored(links):
         b = board([student("S1", last="Roy"), student("S2", "B", last="Roy")], records, links)

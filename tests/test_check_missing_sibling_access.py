@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from audits.checks.missing_sibling_access import missing_sibling_access
-from audits.findings import Finding, Severity
+from audits.checks.missing_sibling_access.check import missing_sibling_access
+from audits.model.findings import Finding, Severity
 from test_generation import make_board, shuffled, with_matches
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audits.checks.missing_username_source import missing_username_source
-from audits.config import Config
-from audits.findings import Finding, Severity
+from audits.checks.missing_username_source.check import missing_username_source
+from audits.model.config import Config
+from audits.model.findings import Finding, Severity
 from test_generation import make_board, with_matches
 
 

@@ -8,16 +8,16 @@ from dataclasses import replace
 
 import pytest
 
-from audits.checks.duplicate_contact import duplicate_contact
-from audits.checks.missing_sibling_access import missing_sibling_access
-from audits.checks.overlinked_contact import overlinked_contact
-from audits.checks.unlinked_siblings import unlinked_siblings
-from audits.config import Config, apply_overrides
-from audits.context import AuditContext
-from audits.errors import UserError
-from audits.findings import Finding, Severity, findings_to_frame
-from audits.graph import build_graph
-from audits.matching import _links
+from audits.checks.duplicate_contact.check import duplicate_contact
+from audits.checks.missing_sibling_access.check import missing_sibling_access
+from audits.checks.overlinked_contact.check import overlinked_contact
+from audits.checks.unlinked_siblings.check import unlinked_siblings
+from audits.model.config import Config, apply_overrides
+from audits.engine.context import AuditContext
+from audits.model.errors import UserError
+from audits.model.findings import Finding, Severity, findings_to_frame
+from audits.household.graph import build_graph
+from audits.household.matching.matcher import _links
 from test_generation import make_board, with_matches
 
 

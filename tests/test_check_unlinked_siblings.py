@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from audits.checks.unlinked_siblings import unlinked_siblings
-from audits.context import AuditContext
-from audits.findings import Finding, Severity
+from audits.checks.unlinked_siblings.check import unlinked_siblings
+from audits.engine.context import AuditContext
+from audits.model.findings import Finding, Severity
 from test_generation import make_board, shuffled, with_matches
 
 

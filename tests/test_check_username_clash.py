@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from audits.checks.username_clash import (DIFFERENT_SCHOOLS, ONE_PERSON_TWO_RECORDS, OTHER,
+from audits.checks.username_clash.check import (DIFFERENT_SCHOOLS, ONE_PERSON_TWO_RECORDS, OTHER,
                                           SAME_SCHOOL, SHARED_FAMILY_EMAIL, STAFF_PARENT,
                                           username_clash)
-from audits.findings import Finding, Severity
+from audits.model.findings import Finding, Severity
 from test_generation import make_board, shuffled, with_matches
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from audits.checks.username_clash import ONE_PERSON_TWO_RECORDS
+from audits.checks.username_clash.check import ONE_PERSON_TWO_RECORDS
 from audits.cli import main
 from fixes.plan import build_plan
 

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from audits.board import board_from_frames
-from audits.config import Config, apply_overrides, load_config
-from audits.errors import UserError
-from audits.findings import Finding, Severity, findings_document, findings_to_frame, stable_id
-from audits.graph import build_graph, normalize_username
-from audits.registry import load_checks
+from audits.model.board import board_from_frames
+from audits.model.config import Config, apply_overrides, load_config
+from audits.model.errors import UserError
+from audits.model.findings import Finding, Severity, findings_document, findings_to_frame, stable_id
+from audits.household.graph import build_graph, normalize_username
+from audits.checks.spec import load_checks
 
 
 def test_stable_id_ignores_order_and_depends_on_members():
@@ -122,7 +122,7 @@ def test_usernames_compare_case_insensitively_after_trimming():
 
 
 def test_survivor_prefers_the_older_record_in_natural_id_order():
-    from audits.survivor import choose_survivor
+    from audits.household.survivor import choose_survivor
 
     records = {cid: {"first_name": "Nathalie", "last_name": "Simard"} for cid in ("C3201", "C803")}
     links = [{"contact_id": "C3201", "student_id": "S1"}, {"contact_id": "C803", "student_id": "S2"}]

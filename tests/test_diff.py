@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 
 from audits import api
 from audits.cli import main
-from audits.diff import diff_findings
-from audits.findings import Finding, Severity, findings_document
+from audits.workflow.diff import diff_findings
+from audits.model.findings import Finding, Severity, findings_document
 from fix_boards import apply_plan
 from fixes.plan import build_plan
 

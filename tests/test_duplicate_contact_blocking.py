@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audits import matching
-from audits.board import board_from_frames
-from audits.config import Config
+from audits.household.matching import matcher as matching
+from audits.model.board import board_from_frames
+from audits.model.config import Config
 
 
 def contact(cid, first, last, street, city, postal):

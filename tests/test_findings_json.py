@@ -9,9 +9,11 @@ import math
 import numpy as np
 import pytest
 
-from audits import api, findings as findings_module
-from audits.board import board_from_frames
-from audits.findings import (Finding, Severity, findings_document, findings_json,
+from audits import api
+
+from audits.model import findings as findings_module
+from audits.model.board import board_from_frames
+from audits.model.findings import (Finding, Severity, findings_document, findings_json,
                              findings_json_chunks)
 
 

@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from audits.errors import UserError
+from audits.model.errors import UserError
 from fix_boards import (BOARD, bound, findings_doc, link_finding, merge_finding, permission_finding,
                         rename_finding, snapshot, write_board, write_workbook)
 from fix_boards import apply_plan
@@ -315,7 +315,7 @@ def _kinship_board(tmp_path):
 def test_a_merge_uses_the_configs_parental_relationships(tmp_path):
     """When both records link one student, the kept link takes the retired link's parental
     relationship, and "parental" is the board's config word list, not the built-in one."""
-    from audits.config import apply_overrides, Config
+    from audits.model.config import apply_overrides, Config
 
     board = _kinship_board(tmp_path)
     plan = build_plan(findings_doc(merge_finding()))
@@ -351,7 +351,7 @@ def test_fix_apply_command_passes_the_config(tmp_path):
 def test_parental_mask_is_the_vectorised_is_parental():
     import pandas as pd
 
-    from audits.config import apply_overrides, Config
+    from audits.model.config import apply_overrides, Config
 
     config = apply_overrides(Config(), {"relationships": {"parental": ["Kinship Carer"]}})
     words = pd.Series([" kinship carer ", "Mother", "KINSHIP CARER", ""], index=[5, 6, 7, 8])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from audits.errors import UserError
+from audits.model.errors import UserError
 from fix_boards import (findings_doc, link_finding, merge_finding, missing_username_finding,
                         permission_finding, rename_finding)
 from fixes.plan import SCHEMA, build_plan, choose_survivor, plan_action, plan_document

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from audits.errors import UserError
+from audits.model.errors import UserError
 from fix_boards import (BOARD, findings_doc, link_finding, merge_finding, permission_finding,
                         snapshot, write_board, write_workbook)
 from fix_boards import apply_plan

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from audits import api
 from audits.cli import main
-from audits.config import apply_overrides, Config
-from audits.errors import UserError
-from audits.formats import detect
+from audits.model.config import apply_overrides, Config
+from audits.model.errors import UserError
+from audits.io.formats import detect
 from audits.sample import generate_board
 from audits.sample.convert import FORMATS, strip_board, write_format
 

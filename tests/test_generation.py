@@ -10,14 +10,14 @@ import csv
 import pandas as pd
 import pytest
 
-from audits.board import board_from_frames
-from audits.config import Config
-from audits.context import AuditContext
-from audits.generation import (CLASHES_OTHER_SCHOOL, FAILS_NO_USERNAME, OK, ONE_OF_SEVERAL,
+from audits.model.board import board_from_frames
+from audits.model.config import Config
+from audits.engine.context import AuditContext
+from audits.preview import (CLASHES_OTHER_SCHOOL, FAILS_NO_USERNAME, OK, ONE_OF_SEVERAL,
                                PREVIEW_COLUMNS, REFUSED_IN_USE_HERE,
                                preview_generation, preview_to_csv, split_ids)
-from audits.matching import ContactCluster, ContactMatches
-from audits.usernames import (email_problem, email_problem_series, first_last, username_for,
+from audits.household.matching.matcher import ContactCluster, ContactMatches
+from audits.household.usernames import (email_problem, email_problem_series, first_last, username_for,
                               usernames_series)
 
 
@@ -293,6 +293,6 @@ def test_preview_csv_defuses_formulas(tmp_path):
     ("\rx", "'\rx"), ("a=b", "a=b"), ("", ""),
 ])
 def test_defuse_formulas(cell, safe):
-    from audits.cells import csv_frame
+    from audits.io.cells import csv_frame
 
     assert csv_frame(pd.DataFrame({"c": [cell]}))["c"].iloc[0] == safe

@@ -11,9 +11,9 @@ from __future__ import annotations
 import networkx as nx
 import pandas as pd
 
-from audits.board import board_from_frames
-from audits.config import Config
-from audits.graph import build_graph, person_name, person_names
+from audits.model.board import board_from_frames
+from audits.model.config import Config
+from audits.household.graph import build_graph, person_name, person_names
 
 SEPARATOR = " / "
 

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audits.cli import main
-from audits.errors import ExitCode, UserError
-from audits.loading import EXCEL_CELL_LIMIT, load_board
+from audits.model.errors import ExitCode, UserError
+from audits.io.loading import EXCEL_CELL_LIMIT, load_board
 from test_loading import board_tables, write_csv_board, write_xlsx_board
 
 CORPUS = Path(__file__).parent / "data" / "bad"
@@ -318,7 +318,7 @@ def test_running_out_of_memory_while_reading_a_table_is_a_problem_not_a_crash(tm
 
 
 def test_the_input_limits_in_the_config_are_checked(tmp_path):
-    from audits.config import Config, apply_overrides
+    from audits.model.config import Config, apply_overrides
 
     limits = apply_overrides(Config(), {"input": {"max_csv_mb": 5}}).input_limits
     assert limits.max_csv_mb == 5.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from audits.findings import Finding, Severity
+from audits.model.findings import Finding, Severity
 from household_geometry import crossings
 from reports.svg import household_svg_text, node_order
 
@@ -14,7 +14,7 @@ from reports.svg import household_svg_text, node_order
 @pytest.fixture(scope="module")
 def demo_findings():
     from audits import api
-    from audits.board import board_from_frames
+    from audits.model.board import board_from_frames
     from audits.sample import DEMO_SEED, DEMO_STUDENTS, generate_board
 
     sample = generate_board(DEMO_STUDENTS, DEMO_SEED)

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audits.board import TABLES
-from audits.errors import UserError
-from audits.loading import (_UTF8_SEQUENCE, _has_utf8_sequence, cell_text, detect_encoding,
+from audits.model.board import TABLES
+from audits.model.errors import UserError
+from audits.io.loading import (_UTF8_SEQUENCE, _has_utf8_sequence, cell_text, detect_encoding,
                             load_board, read_export)
-from audits.mapping import normalize_header
+from audits.io.mapping import normalize_header
 
 # A small valid board in contract column names; tests change a copy.
 VALID: dict[str, list[dict[str, str]]] = {

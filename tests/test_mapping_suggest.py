@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from audits.board import TABLES
+from audits.model.board import TABLES
 from audits.cli import main
-from audits.mapping import read_mapping
+from audits.io.mapping import read_mapping
 from audits.sample import generate_board, write_board
 
 # How exports spell each column, per table where it differs. Kept apart from the suggester's

@@ -1,4 +1,4 @@
-"""Scoring on integer codes (audits/matching.py, audits/comparing.py): each distinct pair of values is compared
+"""Scoring on integer codes (audits/household/matching/matcher.py, audits/household/matching/comparisons.py): each distinct pair of values is compared
 once and spread back to every candidate pair that has it; the result must be what comparing
 the texts pair by pair gives."""
 
@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from audits import comparing, matching
+from audits.household.matching import comparisons as comparing
+
+from audits.household.matching import matcher as matching
 
 WORDS = st.sampled_from(["", "anne", "ann", "annie", "marc", "mark", "tremblay", "tremblay-roy",
                          "12 maple st", "12 maple street", "o'neil", "é"])
@@ -46,8 +48,8 @@ def test_empty_text_has_its_own_code_and_none_means_absent():
 
 def test_given_names_and_surnames_share_one_vocabulary():
     """A swapped pair compares a given name with a surname, so both need one set of codes."""
-    from audits.board import board_from_frames
-    from audits.config import Config
+    from audits.model.board import board_from_frames
+    from audits.model.config import Config
 
     contacts = [{"contact_id": "C1", "first_name": "Martin", "last_name": "Paul"},
                 {"contact_id": "C2", "first_name": "Paul", "last_name": "Martin"}]

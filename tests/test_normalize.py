@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, strategies as st
 
-from audits import normalize
-from audits.wordlists import nickname_groups
+from audits.household.matching import normalize
+from audits.household.wordlists import nickname_groups
 
 
 def series(*values):
@@ -142,7 +142,7 @@ def test_phones_in_other_scripts_digits_read_as_their_digits():
 
 @given(st.lists(st.text(alphabet="aB @.x_-\t\u00a0é", max_size=12), max_size=30))
 def test_email_key_reads_one_email_as_normalize_email_reads_a_column(texts):
-    from audits.normalize import email_key, normalize_email
+    from audits.household.matching.normalize import email_key, normalize_email
 
     column = normalize_email(pd.Series(texts + ["noemail@board.ca", " A@B.CA "], dtype=object))
     assert column.tolist() == [email_key(t) for t in texts + ["noemail@board.ca", " A@B.CA "]]

@@ -12,7 +12,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from audits.checks.username_clash import ONE_PERSON_TWO_RECORDS
+from audits.checks.username_clash.check import ONE_PERSON_TWO_RECORDS
 from audits.cli import main
 from fix_boards import BOARD, findings_doc, merge_finding
 from fix_boards import apply_plan
@@ -93,7 +93,7 @@ def test_the_review_page_offers_the_actions_fix_plan_makes(audited):
     """The page's per-finding actions are settled across findings as `fix plan` settles them:
     a clash of two records of one person is left to its merge there too, and a merge holds
     back a clashing email, so a plan downloaded from the review equals `fix plan`'s."""
-    from audits.findings import Finding
+    from audits.model.findings import Finding
     from reports import ReportInput
     from reports.html import report_data
 

@@ -172,12 +172,12 @@ def test_a_read_only_out_is_refused_before_any_work(boards, tmp_path, monkeypatc
     try:
         if os.geteuid() == 0:
             # root writes into any folder: the file system's refusal is what is simulated.
-            import audits.outputs
+            import audits.io.outputs
 
             def read_only(path):
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
-            monkeypatch.setattr(audits.outputs, "_create_probe", read_only)
+            monkeypatch.setattr(audits.io.outputs, "_create_probe", read_only)
         no_audit(monkeypatch)
         result = run("audit", boards["a"], "--out", out, "--quiet")
     finally:
@@ -252,7 +252,7 @@ def test_stale_staging_of_a_killed_run_is_removed_only_when_ours(boards, tmp_pat
 def test_a_swap_cut_short_is_finished_by_the_next_run(boards, tmp_path, monkeypatch):
     """Killed between the renames of the swap: the staged set was complete; the next start
     finishes the swap instead of leaving a mix of two boards."""
-    import audits.outputs
+    import audits.io.outputs
 
     out = tmp_path / "reports"
     assert run("audit", boards["a"], "--out", out, "--quiet").exit_code == 0
@@ -266,11 +266,11 @@ def test_a_swap_cut_short_is_finished_by_the_next_run(boards, tmp_path, monkeypa
                 raise SystemExit("killed")  # nothing after this line runs, as with SIGKILL
         return real(source, target)
 
-    monkeypatch.setattr(audits.outputs.os, "replace", dies_after_two)
-    monkeypatch.setattr(audits.outputs.shutil, "rmtree", lambda *a, **k: None)
+    monkeypatch.setattr(audits.io.outputs.os, "replace", dies_after_two)
+    monkeypatch.setattr(audits.io.outputs.shutil, "rmtree", lambda *a, **k: None)
     run("audit", boards["b"], "--out", out, "--quiet")
     monkeypatch.undo()
-    outputs = audits.outputs.OutputFolder(out, export=boards["b"])
+    outputs = audits.io.outputs.OutputFolder(out, export=boards["b"])
     with outputs:
         pass  # the next start: the swap is finished, the staging removed
     assert {p.name for p in out.iterdir()} == OWNED | {".connect-audit"}

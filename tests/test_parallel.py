@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from audits import parallel
+from audits.engine import parallel
 
 PARENT = os.getpid()
 TABLE = np.arange(1_000)
@@ -97,7 +97,7 @@ def test_a_worker_does_not_outlive_an_audit_that_dies(tmp_path):
 
     script = (
         "import os, time\n"
-        "from audits import parallel\n"
+        "from audits.engine import parallel\n"
         "job = parallel.start(time.sleep, 120)\n"
         "print(*[p.pid for p in job._executor._processes.values()], flush=True)\n"
         "os._exit(0)  # killed: no finally, no cleanup\n")

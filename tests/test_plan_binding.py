@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from audits.cli import main
-from audits.errors import UserError
+from audits.model.errors import UserError
 from fix_boards import (BOARD, bound, findings_doc, link_finding, merge_finding,
                         permission_finding, write_board)
 from fixes.apply import apply_plan

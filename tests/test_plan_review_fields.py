@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from audits.errors import UserError
+from audits.model.errors import UserError
 from fix_boards import (findings_doc, link_finding, merge_finding, permission_finding,
                         write_board)
 from fix_boards import apply_plan

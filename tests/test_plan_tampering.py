@@ -20,10 +20,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audits.board import parse_flag
+from audits.model.board import parse_flag
 from audits.cli import main
-from audits.config import Config
-from audits.errors import UserError
+from audits.model.config import Config
+from audits.model.errors import UserError
 from fixes.apply import apply_plan
 
 

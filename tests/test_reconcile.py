@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from audits import api
 from audits.cli import main
-from audits.generation import CREATED, split_ids
-from audits.reconcile import (CREATED_AS_PREDICTED, MISSING, NOT_PREDICTED, USERNAME_CHANGED,
+from audits.preview import CREATED, split_ids
+from audits.workflow.reconcile import (CREATED_AS_PREDICTED, MISSING, NOT_PREDICTED, USERNAME_CHANGED,
                               read_preview)
 
 

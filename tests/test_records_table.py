@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import openpyxl
 
-from audits.findings import Finding, Severity
+from audits.model.findings import Finding, Severity
 from reports import ReportInput
 from reports.html import report_data
 from reports.records import records_table

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from audits import api
 from audits.cli import main
-from audits.findings import Finding, Severity
-from audits.redact import MASK, Redactor
+from audits.model.findings import Finding, Severity
+from audits.workflow.redact import MASK, Redactor
 from reports import ReportInput, write_reports
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from playwright.sync_api import expect
 
-from audits.findings import sort_findings
+from audits.model.findings import sort_findings
 from fixes.plan import build_plan, plan_action, plan_document
 from reports import ReportInput, write_reports
 from reports.samples import (HOSTILE_FORMULA, HOSTILE_IMG, HOSTILE_JS, HOSTILE_SCRIPT,

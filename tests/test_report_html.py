@@ -96,7 +96,7 @@ def test_sample_board_end_to_end(tmp_path):
     from reports import report_input_from_audit, write_reports
 
     sample = generate_board(300, seed=3)
-    from audits.board import board_from_frames
+    from audits.model.board import board_from_frames
 
     result = api.run_audit(board_from_frames(sample.tables))
     report = report_input_from_audit(result, board_name="sample")

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from audits.findings import summarize
+from audits.model.findings import summarize
 from reports import ReportInput, write_reports
-from audits.cells import csv_cell, csv_frame, looks_like_formula
+from audits.io.cells import csv_cell, csv_frame, looks_like_formula
 from reports.samples import (HOSTILE_FORMULA, SAMPLE_GENERATED_AT, SAMPLE_SCHOOLS,
                              sample_findings, synthetic_findings)
 from reports.workbook import MORE, sheet_names, write_workbook
@@ -160,7 +160,7 @@ def test_write_reports_writes_every_output_atomically(tmp_path):
 
 
 def test_unknown_format_is_a_user_error(tmp_path):
-    from audits.errors import UserError
+    from audits.model.errors import UserError
 
     with pytest.raises(UserError):
         write_reports(ReportInput([]), tmp_path, formats=("pdf",))
@@ -257,7 +257,7 @@ def test_rows_xml_escapes_a_column_in_bulk_as_it_would_cell_by_cell():
     come out the same as escaping each cell alone."""
     import re
 
-    from audits.cells import visible
+    from audits.io.cells import visible
     from reports.workbook import _rows_xml, _xml_text
 
     values = ["a<b>&c", "x\x00y", "=1+1", "bell\x07", "", None, True, 3, 2.5, float("inf")]

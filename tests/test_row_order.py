@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from audits import api
-from audits.board import board_from_frames
-from audits.checks.duplicate_contact import duplicate_contact
-from audits.context import AuditContext
+from audits.model.board import board_from_frames
+from audits.checks.duplicate_contact.check import duplicate_contact
+from audits.engine.context import AuditContext
 from audits.sample import generate_board
 
 SCHOOLS = [{"school_id": "A", "school_name": "Alpha PS", "school_type": "elementary"}]
@@ -52,7 +52,7 @@ def _shuffled(frames: dict[str, pd.DataFrame], seed: int) -> dict[str, pd.DataFr
 
 def _canonical(findings) -> list[dict]:
     # Every field, the household picture included (its node order and each link's ends are
-    # canonical in audits/graph.py), must be equal as it is.
+    # canonical in audits/household/graph.py), must be equal as it is.
     return [finding.to_dict() for finding in findings]
 
 

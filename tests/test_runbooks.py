@@ -179,7 +179,7 @@ def _family_findings():
     sorts them: a clash of two records of one person, the merge that resolves it (one of its
     steps needs a sibling link first), the sibling link (a warning), and a parent's missing
     username on the record the merge keeps; plus a finding of another family."""
-    from audits.findings import Finding, Severity
+    from audits.model.findings import Finding, Severity
 
     names = {"C1": "Ann Lee", "C2": "Ann Lee", "S1": "Bo Lee", "S2": "Cy Lee", "C9": "Zed Roe",
              "S9": "Al Roe"}
@@ -267,7 +267,7 @@ def test_a_step_names_the_finding_it_waits_for_by_id_when_that_is_in_another_run
 
 
 def test_a_long_list_of_steps_is_not_printed_in_every_school(tmp_path):
-    from audits.findings import Finding, Severity
+    from audits.model.findings import Finding, Severity
 
     students = [f"S{k:03}" for k in range(200)]
     steps = ["1. Find out who the record is."] + [

@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from audits.board import ACCOUNT_PERSON_TABLE, TABLES
+from audits.model.board import ACCOUNT_PERSON_TABLE, TABLES
 from audits.sample import (DEMO_SEED, DEMO_STUDENTS, SampleBoard, generate_board,
                            truth_from_rules, write_board)
 from audits.sample.assemble import ENCODINGS
 from audits.sample.names import NICKNAME_GROUPS
-from audits.wordlists import PARENTAL_RELATIONSHIPS
+from audits.household.wordlists import PARENTAL_RELATIONSHIPS
 
 CHECKS = ("duplicate-contact", "unlinked-siblings", "username-clash", "missing-sibling-access",
           "missing-username-source")
@@ -378,7 +378,7 @@ def test_xlsx_has_a_sheet_per_table(tmp_path: Path):
 
 @pytest.mark.parametrize("xlsx", [False, True])
 def test_the_loader_reads_what_the_generator_writes(tmp_path: Path, xlsx: bool):
-    from audits.loading import load_board
+    from audits.io.loading import load_board
 
     sample = generate_board(200, 2026)
     board = load_board(write_board(sample, tmp_path, xlsx=xlsx))

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audits.board import board_from_frames
-from audits.config import Config
-from audits.generation import _in_text_order
-from audits.graph import build_graph
+from audits.model.board import board_from_frames
+from audits.model.config import Config
+from audits.preview import _in_text_order
+from audits.household.graph import build_graph
 
 
 @pytest.mark.parametrize("ids", [
@@ -43,7 +43,7 @@ def _board():
 def test_graph_is_frozen_only_where_the_cli_asks() -> None:
     """A long-lived process (a notebook, a server) keeps its graphs collectable, even one that
     froze objects of its own; the CLI, whose graph lives until the command ends, freezes it."""
-    from audits import collector
+    from audits.engine import memory as collector
 
     board = _board()
     gc.unfreeze()

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from audits import api
 from audits.cli import main
-from audits.errors import UserError
-from audits.matching import ContactCluster, ContactMatches, PairEvidence
-from audits.suppressions import (SCHEMA, dumps_suppressions, make_suppression, parse_suppressions,
+from audits.model.errors import UserError
+from audits.household.matching.matcher import ContactCluster, ContactMatches, PairEvidence
+from audits.workflow.suppressions import (SCHEMA, dumps_suppressions, make_suppression, parse_suppressions,
                                  read_suppressions, split_matches, suppressions_for_finding)
 
 
@@ -254,7 +254,7 @@ def test_the_html_review_exports_the_file_suppress_writes(tmp_path):
 
 
 def test_a_stale_decision_says_whether_it_ever_matched():
-    from audits.suppressions import SuppressionReport
+    from audits.workflow.suppressions import SuppressionReport
 
     never = make_suppression(finding="username-clash:deadbeef", reason="r", by="me", at="t")
     gone = make_suppression(pair=("C1", "C2"), reason="r", by="me", at="t")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from audits.board import board_from_frames
+from audits.model.board import board_from_frames
 from audits.validation import validate_board
 from test_loading import board_tables
 

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from audits import api
 from audits.cli import main
-from audits.generation import OUTCOME_WORDS, OUTCOMES, REFUSED_IN_USE_HERE
+from audits.preview import OUTCOME_WORDS, OUTCOMES, REFUSED_IN_USE_HERE
 from audits.sample import DEMO_SEED, DEMO_STUDENTS, generate_board, write_board
 from reports import report_input_from_audit
 from reports.workbook import (CHECK_COLUMNS, DETAILS_SHEET, MORE, SHORT_COLUMNS,

@@ -1,1 +1,1 @@
-"""One module per check; each registers itself with ``audits.registry.check``."""
+"""One module per check; each registers itself with ``audits.checks.spec.check``."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from audits.board import TABLES
+from audits.model.board import TABLES
 from audits.sample.families import BoardBuilder, Rows
 from audits.sample.truth import injected_truth, truth_from_rules
 
@@ -21,7 +21,7 @@ TRUTH_KEYS = ("duplicate-contact", "unlinked-siblings", "username-clash",
 @dataclass
 class SampleBoard:
     tables: dict[str, pd.DataFrame]
-    """Contract tables (``audits.board.TABLES`` column names), every value text."""
+    """Contract tables (``audits.model.board.TABLES`` column names), every value text."""
     truth: dict
     """Ground truth per check (contract section 3 terms); JSON-serialisable."""
     seed: int = 0

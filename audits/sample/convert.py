@@ -1,6 +1,6 @@
 """A contract board written as a OneRoster 1.1, OneRoster 1.2 or SDS v2.1 export, and the same
 board with what that format cannot carry taken out (:func:`strip_board`): audited, the two give
-the same findings, which is what the tests hold the readers (:mod:`audits.formats`) to.
+the same findings, which is what the tests hold the readers (:mod:`audits.io.formats`) to.
 
     write_format(sample.tables, Path("out/or11"), "oneroster-1.1")    # + siblings/accounts CSVs
     frames = strip_board(sample.tables, "oneroster-1.1")               # contract tables
@@ -21,8 +21,8 @@ from typing import Mapping
 
 import pandas as pd
 
-from audits.board import Board, board_from_frames
-from audits.config import Config, InputLimits
+from audits.model.board import Board, board_from_frames
+from audits.model.config import Config, InputLimits
 
 FORMATS = ("oneroster-1.1", "oneroster-1.2", "sds-2.1")
 GUARDIAN_WORDS = frozenset({"guardian", "legal guardian", "tuteur", "tutrice"})
@@ -150,7 +150,7 @@ def _orgs(board: Board, fields: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _oneroster(board: Board, version: str, config: Config) -> dict[str, pd.DataFrame]:
-    from audits.formats import oneroster as spec
+    from audits.io.formats import oneroster as spec
 
     links = format_links(board, "oneroster", config)
     of_student, of_contact = _linked(links)
@@ -220,7 +220,7 @@ def _manifest(version: str) -> pd.DataFrame:
 
 
 def _sds(board: Board, config: Config) -> dict[str, pd.DataFrame]:
-    from audits.formats import sds as spec
+    from audits.io.formats import sds as spec
 
     users, roles = [], []
     for row in board.students.itertuples(index=False):

@@ -135,7 +135,7 @@ SCHOOL_PATRONS: tuple[str, ...] = (
 
 # The generator's own groups of first names one parent may be typed under (lowercase, accents
 # folded): how a second clerk typed a parent. The matcher does not read this list; it reads the
-# nicknames dataset (audits.wordlists.nickname_groups).
+# nicknames dataset (audits.household.wordlists.nickname_groups).
 NICKNAME_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(group) for group in (
     ("jennifer", "jenny", "jen", "jenn", "jenni"),
     ("robert", "bob", "rob", "bobby", "robbie", "bert"),

@@ -35,7 +35,7 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 
-from audits.wordlists import PARENTAL_RELATIONSHIPS
+from audits.household.wordlists import PARENTAL_RELATIONSHIPS
 
 _YES = frozenset({"y", "yes", "true", "1", "t"})
 _PLACEHOLDERS = frozenset({"none", "n/a", "na", "unknown", "null", "-", "no email"})

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from audits.board import TABLES
+from audits.model.board import TABLES
 
 if TYPE_CHECKING:
     from audits.sample.assemble import SampleBoard

@@ -1,0 +1,95 @@
+"""The check registry: a check is one function in one file under ``audits/checks/``.
+
+A check declares its code and default severity with :func:`check`; its docstring's first line is
+the one-line description, then a ``Why it matters:`` paragraph and a ``How to fix:`` paragraph,
+which the runbooks and the docs reuse. Adding a file under ``audits/checks/`` is all it takes:
+:func:`load_checks` imports every module there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from audits.model.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from audits.model.board import Board
+    from audits.engine.context import AuditContext
+
+CheckFunction = Callable[["AuditContext"], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    code: str
+    severity: Severity
+    function: CheckFunction
+    summary: str
+    why: str
+    how: str
+    requires: tuple[str, ...] = ()
+    """Tables the export must give for the check to mean anything: one an interchange format
+    cannot carry (OneRoster has no sibling links) makes the check skipped, with its reason."""
+
+    def run(self, context: "AuditContext") -> list[Finding]:
+        return list(self.function(context))
+
+    def skip_reason(self, board: "Board") -> str | None:
+        """Why the check cannot run on ``board`` (a table it requires was not given), or
+        ``None``. An empty table that was given is no reason: it is the export's statement."""
+        from audits.io.formats import missing_table_reason
+
+        for table in self.requires:
+            reason = missing_table_reason(board.source, table)
+            if reason:
+                return reason
+        return None
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def _doc_section(doc: str, heading: str) -> str:
+    match = re.search(rf"{heading}:\s*(.+?)(?:\n\s*\n[A-Z][a-z ]+:|\Z)", doc, re.S)
+    return " ".join(match.group(1).split()) if match else ""
+
+
+def check(code: str, severity: Severity, *, requires: tuple[str, ...] = ()
+          ) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under ``code`` with its default severity; ``requires`` names the tables
+    it cannot run without (:meth:`CheckSpec.skip_reason`)."""
+
+    def register(function: CheckFunction) -> CheckFunction:
+        doc = inspect.cleandoc(function.__doc__ or "")
+        if not doc:
+            raise TypeError(f"check {code} needs a docstring (summary, Why it matters, How to fix)")
+        if code in REGISTRY and REGISTRY[code].function is not function:
+            raise ValueError(f"two checks are registered as {code!r}")
+        REGISTRY[code] = CheckSpec(
+            code=code,
+            severity=severity,
+            function=function,
+            summary=doc.splitlines()[0].strip(),
+            why=_doc_section(doc, "Why it matters"),
+            how=_doc_section(doc, "How to fix"),
+            requires=requires,
+        )
+        function.check_code = code  # type: ignore[attr-defined]
+        return function
+
+    return register
+
+
+def load_checks() -> dict[str, CheckSpec]:
+    """Import every module under ``audits.checks`` so each registers itself; the registry."""
+    import audits.checks as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.ispkg and not module.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{module.name}.check")
+    return dict(sorted(REGISTRY.items()))

@@ -1,0 +1,68 @@
+"""The read-only context every check receives: the board, its graph, the config, and the
+shared analyses several checks rely on (computed once, on first use)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from audits.model.board import Board
+from audits.model.config import Config
+from audits.household.graph import HouseholdGraph, build_graph
+
+if TYPE_CHECKING:
+    from typing import Callable
+
+    import pandas as pd
+
+    from audits.household.matching.matcher import ContactMatches
+
+
+@dataclass
+class AuditContext:
+    board: Board
+    config: Config = field(default_factory=Config)
+
+    @cached_property
+    def graph(self) -> HouseholdGraph:
+        return build_graph(self.board, self.config)
+
+    @property
+    def overlinked_contacts(self) -> frozenset[str]:
+        """Contact records linked to more students than any family has
+        (:attr:`audits.household.graph.HouseholdGraph.overlinked`): the overlinked-contact check reports
+        them and the family checks leave their links out."""
+        return self.graph.overlinked
+
+    @cached_property
+    def contact_matches(self) -> "ContactMatches":
+        """Contact records that are one human (the duplicate-contact matcher's clusters)."""
+        from audits.household.matching.matcher import match_contacts
+
+        return match_contacts(self.board, self.graph, self.config)
+
+    @cached_property
+    def portal_access_links(self) -> "pd.DataFrame":
+        """Each portal-access link to an active student, with its school
+        (:func:`audits.preview.portal_access_links`): missing-sibling-access and the
+        generation preview both start from it, and on a large board it is a join of millions
+        of rows."""
+        from audits.preview import portal_access_links
+
+        return portal_access_links(self.board)
+
+    @cached_property
+    def preview_start(self) -> "Callable[[AuditContext], pd.DataFrame]":
+        """The generation preview's first part, which needs no contact matching (the audit
+        computes it while the matcher works); called with the context, it finishes."""
+        from audits.preview import preview_without_persons
+
+        return preview_without_persons(self)
+
+    @cached_property
+    def preview(self) -> "pd.DataFrame":
+        """The parent accounts generation would create, each with its predicted outcome."""
+        finish = self.preview_start
+        del self.preview_start  # the first part's frames are not needed once it is finished
+        return finish(self)

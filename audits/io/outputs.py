@@ -1,0 +1,535 @@
+"""The folders connect-audit writes into are its own and whole.
+
+An audit's outputs (``findings.json``, ``audit.html``, ``audit.xlsx``, ``runbooks/``) are written
+into a hidden staging folder inside ``--out`` and swapped in together at the end, so a run that
+is interrupted, killed or out of disk leaves the previous complete set (or nothing). ``--out``
+stays the folder the user named and may hold files of their own: the tool replaces only the
+*owned set*, the outputs its manifest lists (``--out/.connect-audit/manifest.json``), and
+leaves everything else alone. A lock file refuses a second run on the same ``--out``.
+
+``fix apply --write`` stages the fixed export in a hidden ``.fix-…`` folder beside ``--out``,
+with an owner file beside it: a staging folder left by a killed run is recognised as ours and
+removed by the next ``fix apply`` once its owner's lock is free.
+
+Hidden folders are removed only when they are provably ours: a marker naming connect-audit and
+the process, and a lock its owner would still hold if it were running (``fcntl.flock``; the
+kernel releases it when the process dies, however it dies, so SIGKILL never leaves a stuck lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+
+from audits.model.errors import ExitCode, UserError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock (a second run is not refused there)
+    fcntl = None  # type: ignore[assignment]
+
+TOOL = "connect-audit"
+STATE_DIR = ".connect-audit"
+"""Inside ``--out``: the lock, the manifest of the owned set and the staging folders."""
+LOCK_FILE = "lock"
+MANIFEST_FILE = "manifest.json"
+MANIFEST_SCHEMA = "connect-audit/outputs/v1"
+OWNER_FILE = "owner.json"
+JOURNAL_FILE = "swap.json"
+RUN_PREFIX = "run-"
+OWNED_NAMES = ("findings.json", "audit.html", "audit.xlsx", "runbooks", "school-workbooks")
+"""Every name an audit may write into ``--out``: nothing else there is ever touched."""
+NO_SPACE = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+# Leftovers of earlier versions, which wrote straight into --out: their temporary names.
+_LEGACY_LEFTOVERS = (re.compile(r"\.runbooks\.(?:new|old)-[0-9a-f]{8}"),
+                     re.compile(r"\.(?:findings\.json|audit\.html|audit\.xlsx)\.[a-z0-9_]{8}"
+                                r"(?:\.tmp)?"))
+
+
+# ------------------------------------------------------------------------------- signals
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C's ``KeyboardInterrupt``: ``finally``
+    blocks and cleanups run, then the command exits 143."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def signals_as_exceptions() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` while the block runs (the main thread only: a
+    handler cannot be installed elsewhere, and then SIGTERM ends the process as usual)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done (a handful of renames): the swap of an
+    output set is never cut in the middle by a signal this process can handle."""
+    wanted = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
+    except (AttributeError, ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+EXIT_ON_SIGNAL = {KeyboardInterrupt: ExitCode.INTERRUPTED, Terminated: ExitCode.TERMINATED}
+
+
+# --------------------------------------------------------------------------------- locks
+
+_HELD: set[int] = set()
+
+
+def _close_inherited_locks() -> None:
+    # A forked worker shares the lock's open file: closed in the worker, the lock belongs to
+    # the audit alone, so a worker outliving a killed audit for a moment never blocks the next.
+    for fd in list(_HELD):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
+def _try_lock(path: Path) -> int | None:
+    """An open, exclusively locked descriptor of ``path`` (created if missing), or None when
+    another process holds the lock."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    _HELD.add(fd)
+    return fd
+
+
+def _unlock(fd: int | None) -> None:
+    if fd is None:
+        return
+    _HELD.discard(fd)
+    with contextlib.suppress(OSError):
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+def _owner_record(purpose: str, **extra: object) -> bytes:
+    return json.dumps({"tool": TOOL, "purpose": purpose, "pid": os.getpid(),
+                       "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       **extra}, ensure_ascii=False).encode("utf-8")
+
+
+def _is_ours(marker: Path) -> bool:
+    """The marker names connect-audit (a folder without one is never removed)."""
+    try:
+        record = json.loads(marker.read_bytes()[:10_000])
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("tool") == TOOL
+
+
+# ----------------------------------------------------------------------- checks and errors
+
+def _mount_point(path: Path) -> Path:
+    path = path.resolve()
+    try:
+        device = path.stat().st_dev
+        while path.parent != path and path.parent.stat().st_dev == device:
+            path = path.parent
+    except OSError:
+        pass
+    return path
+
+
+def _tree_bytes(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+def is_no_space(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in NO_SPACE
+
+
+def no_space_error(folder: Path, needed_bytes: int) -> UserError:
+    """``no space left on <disk> (needed about N MB)``: the user must free space or choose
+    another folder; nothing half-written was left."""
+    folder = Path(folder)
+    mount = _mount_point(folder if folder.exists() else folder.parent)
+    free = ""
+    with contextlib.suppress(OSError):
+        stats = os.statvfs(mount)
+        free = f", {stats.f_bavail * stats.f_frsize / 1e6:.0f} MB free"
+    needed = max(1, -(-needed_bytes // 1_000_000))
+    where = f"{mount}" if str(mount) == str(folder) else f"{mount} (for {folder})"
+    return UserError(f"no space left on {where} (needed about {needed} MB{free}); nothing "
+                     "was changed there. Free some space or choose another folder.")
+
+
+def _folder_problem(error: OSError, folder: Path, what: str) -> UserError:
+    if is_no_space(error):
+        return no_space_error(folder, 1)
+    if isinstance(error, PermissionError) or error.errno in (errno.EROFS, errno.EACCES,
+                                                             errno.EPERM):
+        return UserError(f"{what} {folder} cannot be written to (permission denied or a "
+                         "read-only disk); choose a folder you can write to")
+    return UserError(f"{what} {folder} cannot be used: {error.strerror or error}")
+
+
+def probe_writable(folder: Path, what: str = "--out") -> None:
+    """Create and remove a file in ``folder``: a folder that cannot take the outputs is
+    refused before any work, not after the whole audit."""
+    probe = folder / f".{TOOL}-probe-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        _create_probe(probe)
+    except OSError as error:
+        raise _folder_problem(error, folder, what) from None
+
+
+def _create_probe(probe: Path) -> None:
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, b"x")
+    finally:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(probe)
+
+
+# ----------------------------------------------------------------- the audit's owned set
+
+class OutputFolder:
+    """``--out`` of an audit, owned for one run::
+
+        with OutputFolder(out, export=board) as target:   # checks, lock, stale staging removed
+            ... write every output into target.staging ...
+            written = target.commit(fingerprint, formats)  # the whole set swapped in
+
+    Leaving the block any other way (an error, Ctrl-C, SIGTERM, a full disk) removes the
+    staging folder and leaves ``--out`` as it was."""
+
+    def __init__(self, out: str | Path, *, export: str | Path | None = None) -> None:
+        self.out = Path(out)
+        self.export = Path(export) if export is not None else None
+        self.state = self.out / STATE_DIR
+        self.staging: Path = self.state / "unset"
+        self._lock: int | None = None
+        self._created = False
+
+    # --- before any work
+    def check(self) -> None:
+        """``--out`` must be a folder (or not exist yet), outside the export, writable."""
+        out = self.out
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--out {out} is a file, not a folder; choose a folder for the "
+                            "reports")
+        if self.export is not None and self.export.exists():
+            export, target = self.export.resolve(), out.resolve()
+            if self.export.is_dir() and (target == export or export in target.parents):
+                raise UserError(f"--out {out} is the export {self.export} or inside it: the "
+                                "reports would be mixed with the SIS's tables; choose a folder "
+                                "outside it")
+        try:
+            self._created = not out.exists()
+            out.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise UserError(f"--out {out} cannot be created: part of its path is a file") \
+                from None
+        except OSError as error:
+            raise _folder_problem(error, out, "--out") from None
+        probe_writable(out)
+        try:
+            self.state.mkdir(exist_ok=True)
+        except OSError as error:
+            raise _folder_problem(error, out, "--out") from None
+        if not self.state.is_dir() or self.state.is_symlink():
+            raise UserError(f"{self.state} is not connect-audit's folder; remove it or choose "
+                            "another --out")
+        probe_writable(self.state)
+
+    def __enter__(self) -> "OutputFolder":
+        self.check()
+        try:
+            self._lock = _try_lock(self.state / LOCK_FILE)
+        except OSError as error:
+            raise _folder_problem(error, self.out, "--out") from None
+        if self._lock is None:
+            raise UserError(f"another connect-audit run is writing into {self.out}; wait for it "
+                            "to finish or choose another --out")
+        try:
+            self.remove_stale()
+            self.staging = self.state / f"{RUN_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+            self.staging.mkdir(mode=0o755)
+            (self.staging / OWNER_FILE).write_bytes(_owner_record("audit staging",
+                                                                  out=str(self.out)))
+        except BaseException as error:
+            self._discard(failed=True)
+            if isinstance(error, OSError):
+                raise _folder_problem(error, self.out, "--out") from None
+            raise
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if error is None:
+            self._discard()
+            return False
+        needed = max(_tree_bytes(self.staging) if self.staging.is_dir() else 0,
+                     self.previous_bytes())
+        self._discard(failed=True)
+        if is_no_space(error):
+            raise no_space_error(self.out, needed + 1_000_000) from None
+        return False
+
+    def _discard(self, failed: bool = False) -> None:
+        if self.staging.name != "unset":
+            shutil.rmtree(self.staging, ignore_errors=True)
+        if failed and self._created and self._lock is not None:
+            # A failed first run into a new folder leaves no folder (nothing was written).
+            with contextlib.suppress(OSError):
+                if [p.name for p in self.state.iterdir()] == [LOCK_FILE]:
+                    (self.state / LOCK_FILE).unlink()
+                    self.state.rmdir()
+                    self.out.rmdir()
+        _unlock(self._lock)
+        self._lock = None
+
+    # --- stale runs
+    def remove_stale(self) -> list[Path]:
+        """With the lock held no other run is writing here: staging folders of killed runs
+        (marked as ours) are finished or removed, and earlier versions' temporary files too."""
+        removed = []
+        for child in sorted(self.state.iterdir()):
+            if not (child.name.startswith(RUN_PREFIX) and child.is_dir()
+                    and not child.is_symlink()):
+                continue
+            if not _is_ours(child / OWNER_FILE):
+                if any(child.iterdir()):
+                    continue  # not ours to judge
+            elif (child / JOURNAL_FILE).is_file():
+                # Killed during the swap: every new output was complete; finish the swap.
+                with signals_held():
+                    self._swap(child)
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child)
+        for child in self.out.iterdir():
+            if any(pattern.fullmatch(child.name) for pattern in _LEGACY_LEFTOVERS):
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+                removed.append(child)
+        return removed
+
+    # --- the owned set
+    def manifest(self) -> dict | None:
+        try:
+            document = json.loads((self.state / MANIFEST_FILE).read_bytes()[:50_000_000])
+        except (OSError, ValueError):
+            return None
+        if not isinstance(document, dict) or document.get("schema") != MANIFEST_SCHEMA:
+            return None
+        return document
+
+    def previous_bytes(self) -> int:
+        files = (self.manifest() or {}).get("files")
+        if not isinstance(files, dict):
+            return 0
+        return sum(size for size in files.values() if isinstance(size, int) and size > 0)
+
+    def owned_now(self) -> list[str]:
+        """The outputs of an earlier run in ``--out``: the manifest's entries (only names an
+        audit writes are believed), or, in a folder an earlier version wrote, the outputs
+        that show they are connect-audit's."""
+        manifest = self.manifest()
+        if manifest is not None and isinstance(manifest.get("entries"), list):
+            names = [n for n in manifest["entries"] if n in OWNED_NAMES]
+        else:
+            names = [n for n in OWNED_NAMES if _looks_like_ours(self.out / n)]
+        return [n for n in names if (self.out / n).exists() or (self.out / n).is_symlink()]
+
+    def commit(self, fingerprint: Mapping | None = None,
+               formats: Sequence[str] = ()) -> dict[str, Path]:
+        """Swap the staged outputs in for the earlier run's whole owned set (its other formats
+        too); ``fingerprint`` (``audits.io.fingerprint``) is the audited export's. Returns the new
+        path of every staged entry."""
+        staging = self.staging
+        entries = [n for n in OWNED_NAMES if (staging / n).exists()]
+        files: dict[str, int] = {}
+        for name in entries:
+            path = staging / name
+            if path.is_dir():
+                for root, _dirs, names in os.walk(path):
+                    for file in sorted(names):
+                        full = Path(root) / file
+                        files[full.relative_to(staging).as_posix()] = full.stat().st_size
+            else:
+                files[name] = path.stat().st_size
+        export_id = (fingerprint or {}).get("export", "") if isinstance(fingerprint, Mapping) \
+            else ""
+        manifest = {"schema": MANIFEST_SCHEMA, "tool": TOOL, "export_id": export_id,
+                    "formats": list(formats), "export": str(self.export or ""),
+                    "written_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "entries": entries, "files": files}
+        _write_json(staging / MANIFEST_FILE, manifest)
+        remove = [n for n in self.owned_now() if n not in entries]
+        with signals_held():
+            # From here the new set is complete: a run killed during the renames is finished
+            # by the next one (remove_stale), never rolled back into a mix.
+            _write_json(staging / JOURNAL_FILE, {"entries": entries, "remove": remove})
+            self._swap(staging)
+        shutil.rmtree(staging, ignore_errors=True)
+        return {name: self.out / name for name in entries}
+
+    def _swap(self, staging: Path) -> None:
+        journal = json.loads((staging / JOURNAL_FILE).read_bytes())
+        trash = staging / "replaced"
+        trash.mkdir(exist_ok=True)
+
+        def put_away(name: str) -> None:
+            target = self.out / name
+            if target.exists() or target.is_symlink():
+                away = trash / f"{name}-{secrets.token_hex(4)}"
+                os.replace(target, away)
+
+        for name in journal.get("remove", []):
+            if name in OWNED_NAMES:
+                put_away(name)
+        for name in journal.get("entries", []):
+            if name not in OWNED_NAMES or not (staging / name).exists():
+                continue  # moved in already (a swap being finished)
+            target = self.out / name
+            if (staging / name).is_dir() or (target.is_dir() and not target.is_symlink()):
+                put_away(name)  # a folder cannot be renamed over another
+            os.replace(staging / name, target)
+        if (staging / MANIFEST_FILE).is_file():
+            os.replace(staging / MANIFEST_FILE, self.state / MANIFEST_FILE)
+
+
+def _write_json(path: Path, document: Mapping) -> None:
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    try:
+        temporary.write_bytes(json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8"))
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _head(path: Path, size: int = 4096) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(size)
+    except OSError:
+        return b""
+
+
+def _looks_like_ours(path: Path) -> bool:
+    """An output an earlier version (before the manifest) wrote, by its own content."""
+    if path.is_symlink():
+        return False
+    if path.name == "findings.json":
+        return b'"schema": "connect-audit/findings/' in _head(path, 200)
+    if path.name == "audit.html":
+        return b"<title>CONNECT audit" in _head(path)
+    if path.name == "runbooks":
+        return path.is_dir() and b"<title>Runbooks" in _head(path / "index.html")
+    if path.name == "audit.xlsx":
+        try:
+            with zipfile.ZipFile(path) as book:
+                return b'name="Summary"' in book.read("xl/workbook.xml")[:100_000]
+        except (OSError, KeyError, zipfile.BadZipFile, ValueError):
+            return False
+    return False
+
+
+# ------------------------------------------------------------ fix apply's staging folder
+
+FIX_PREFIX = ".fix-"
+_FIX_NAME = re.compile(r"\.fix-(\d+)-[0-9a-f]{8}")
+
+
+class StagingClaim:
+    """A hidden staging folder beside its destination, with an owner file beside it (inside
+    would end up in the output) naming connect-audit and the process, locked while it runs."""
+
+    def __init__(self, parent: Path, prefix: str, purpose: str, target: Path) -> None:
+        self.path = Path(parent) / f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
+        self.owner = self.path.with_name(self.path.name + ".owner")
+        self._lock = _try_lock(self.owner)
+        if self._lock is None:  # a fresh random name: cannot be held by anyone
+            raise OSError(errno.EEXIST, "staging name in use", str(self.owner))
+        try:
+            os.write(self._lock, _owner_record(purpose, target=str(target)))
+            self.path.mkdir(mode=0o755)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """The staging folder is gone (renamed into place or removed): drop the owner file."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.owner.unlink(missing_ok=True)
+        _unlock(self._lock)
+        self._lock = None
+
+
+def remove_stale_fix_staging(parent: Path) -> list[Path]:
+    """``.fix-…`` folders beside a fixed export left by killed runs: removed when their owner
+    file names connect-audit and nobody holds its lock (its run is over)."""
+    parent = Path(parent)
+    removed: list[Path] = []
+    if not parent.is_dir():
+        return removed
+    for owner in sorted(parent.glob(f"{FIX_PREFIX}*.owner")):
+        folder = owner.with_name(owner.name[:-len(".owner")])
+        if not _FIX_NAME.fullmatch(folder.name):
+            continue
+        fd = _try_lock(owner)
+        if fd is None:
+            continue  # its run is still going
+        try:
+            empty = os.fstat(fd).st_size == 0  # killed before it could say whose it was
+            if not (empty or _is_ours(owner)):
+                continue
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)
+            owner.unlink(missing_ok=True)
+            removed.append(folder)
+        finally:
+            _unlock(fd)
+    return removed
