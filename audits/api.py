@@ -44,7 +44,7 @@ def load_board(path: str | Path, *, mapping: str | Path | None = None,
     """Read a board export (a folder of CSV files or one .xlsx workbook) and validate it.
     ``after_read`` is called with the board as read, before validation (see :func:`_audit` in
     the CLI: contact matching starts there). ``config`` gives the size limits (``[input]``)."""
-    from audits.io.loading import load_board as _load
+    from audits.io.loading.folder import load_board as _load
 
     return _load(path, mapping=mapping, validate=validate, after_read=after_read,
                  limits=config.input_limits if config is not None else None)

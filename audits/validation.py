@@ -43,7 +43,7 @@ def validate_board(board: Board, *, raw: Mapping[str, pd.DataFrame] | None = Non
                    unread: Collection[str] = ()) -> list[InputProblem]:
     """Every structural problem in ``board``, each with file, row, column and value.
 
-    ``raw`` are the tables as read, before normalisation (:func:`audits.io.loading.read_export`
+    ``raw`` are the tables as read, before normalisation (:func:`audits.io.loading.folder.read_export`
     frames). The loader passes them so flag spellings and status values are checked, and
     reported, as exported; normalisation turns an unknown flag spelling into ``False``, so
     without ``raw`` flags that are already booleans are not checked.

@@ -38,7 +38,7 @@ RESULT = {{'seconds': time.perf_counter() - t}}
 import time
 from audits.model.config import Config
 from audits.household.graph import build_graph
-from audits.io.loading import load_board
+from audits.io.loading.folder import load_board
 t0 = time.perf_counter()
 board = load_board({str(board)!r}, validate=False)
 t1 = time.perf_counter()

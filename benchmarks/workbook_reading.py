@@ -42,13 +42,13 @@ def read_with_openpyxl(path: Path) -> int:
 
 
 def read_the_tables(path: Path) -> int:
-    from audits.io.loading import read_export
+    from audits.io.loading.folder import read_export
 
     return sum(frame.size for frame in read_export(path).frames.values())
 
 
 def read_with_the_loader(path: Path) -> int:
-    from audits.io.loading import load_board
+    from audits.io.loading.folder import load_board
 
     board = load_board(path)
     return sum(frame.size for frame in board.tables.values())

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from audits.io.cells import looks_like_formula
 from audits.model.errors import UserError
-from audits.io.loading import detect_encoding
+from audits.io.loading.sniffing import detect_encoding
 from audits.io.mapping import HeaderMapping
 
 # Files a fix writes next to the export; never read as tables and never copied forward.
@@ -167,7 +167,8 @@ def read_export(path: str | Path, mapping: HeaderMapping | None = None,
     limits (``[input]``) and never through a link to a file outside the export."""
     from audits.model.config import InputLimits
     from audits.model.errors import ProblemCollector
-    from audits.io.loading import MB, _within_budget
+    from audits.io.loading.sizes import MB
+    from audits.io.loading.workbook import within_budget
 
     path = Path(path)
     mapping = mapping or HeaderMapping()
@@ -207,7 +208,7 @@ def read_export(path: str | Path, mapping: HeaderMapping | None = None,
         return export
     if path.is_file() and path.suffix.lower() in (".xlsx", ".xlsm"):
         problems = ProblemCollector()
-        if not _within_budget(path, limits, problems):
+        if not within_budget(path, limits, problems):
             problems.raise_if_any(f"{path.name} is too large to fix")
         return _read_workbook(path, mapping)
     if not path.exists():
@@ -222,12 +223,12 @@ def _read_workbook(path: Path, mapping: HeaderMapping) -> RawExport:
 
     from python_calamine import CalamineWorkbook
 
-    from audits.io.loading import ENTITIES_MESSAGE, _declares_entities, cell_text
+    from audits.io.loading.workbook import ENTITIES_MESSAGE, cell_text, declares_entities
 
     export = RawExport(path, "xlsx", files=[path.name])
     try:
         with zipfile.ZipFile(path) as archive:
-            if _declares_entities(archive):
+            if declares_entities(archive):
                 raise UserError(f"{path.name} cannot be read as a workbook: {ENTITIES_MESSAGE}")
         book = CalamineWorkbook.from_path(str(path))
     except UserError:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audits.model.errors import UserError
-from audits.io.loading import load_board
+from audits.io.loading.folder import load_board
 from test_loading import board_tables, write_csv_board, write_xlsx_board
 
 

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from audits.cli import main
 from audits.model.errors import ExitCode, UserError
-from audits.io.loading import EXCEL_CELL_LIMIT, load_board
+from audits.io.loading.csv import EXCEL_CELL_LIMIT
+from audits.io.loading.folder import load_board
 from test_loading import board_tables, write_csv_board, write_xlsx_board
 
 CORPUS = Path(__file__).parent / "data" / "bad"

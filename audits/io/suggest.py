@@ -288,7 +288,7 @@ def _frame_file(name: str, label: str, raw: pd.DataFrame) -> ExportFile | None:
 
 
 def _read_csv_file(file: Path, problems: ProblemCollector) -> ExportFile | None:
-    from audits.io.loading import detect_encoding, sniff_content
+    from audits.io.loading.sniffing import detect_encoding, sniff_content
 
     try:
         data = file.read_bytes()
@@ -328,19 +328,20 @@ def _read_workbook_sheets(path: Path, problems: ProblemCollector) -> list[Export
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     from audits.model.config import InputLimits
-    from audits.io.loading import (ENTITIES_MESSAGE, _declares_entities, _within_budget,
-                                cell_text, sniff_content)
+    from audits.io.loading.sniffing import sniff_content
+    from audits.io.loading.workbook import (ENTITIES_MESSAGE, cell_text, declares_entities,
+                                            within_budget)
 
     with open(path, "rb") as handle:
         if sniff_content(handle.read(4096)) != "xlsx":
             problems.add("unreadable-workbook", f"{path.name} is not an .xlsx workbook",
                          file=path.name)
             return []
-    if not _within_budget(path, InputLimits(), problems):
+    if not within_budget(path, InputLimits(), problems):
         return []
     try:
         with zipfile.ZipFile(path) as archive:
-            if _declares_entities(archive):
+            if declares_entities(archive):
                 problems.add("unreadable-workbook", ENTITIES_MESSAGE, file=path.name)
                 return []
         workbook = CalamineWorkbook.from_path(str(path))

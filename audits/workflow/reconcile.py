@@ -62,7 +62,7 @@ def read_preview(path: str | Path) -> pd.DataFrame:
     except OSError as error:
         raise UserError(f"The preview file {path} cannot be read: {error.strerror}") from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        from audits.io.loading import describe_csv_error
+        from audits.io.loading.csv import describe_csv_error
 
         raise UserError(f"{path.name} is not a preview CSV: {describe_csv_error(error)}"
                         ) from None

@@ -1,6 +1,6 @@
 """Readers for the rostering exports K-12 information systems already make: OneRoster 1.1 and
 1.2 CSV (1EdTech) and Microsoft School Data Sync v2.1 CSV, each a folder or the ``.zip`` as
-exported. Each is read into the same :class:`~audits.io.loading.Export` the contract's CSV reader
+exported. Each is read into the same :class:`~audits.io.loading.tables.Export` the contract's CSV reader
 gives (contract tables and columns, text values, index = the row in the file it came from), so
 validation and every check run unchanged.
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from audits.model.board import BoardSource
     from audits.model.config import InputLimits
     from audits.model.errors import ProblemCollector
-    from audits.io.loading import Export
+    from audits.io.loading.tables import Export
     from audits.io.mapping import HeaderMapping
 
 FORMAT_NAMES = {"oneroster-1.1": "OneRoster 1.1", "oneroster-1.2": "OneRoster 1.2",

@@ -18,8 +18,7 @@ import pandas as pd
 from audits.model.board import TableSource
 from audits.model.config import InputLimits
 from audits.model.errors import ProblemCollector
-
-FIRST_DATA_ROW = 2
+from audits.io.loading.tables import FIRST_DATA_ROW, TableRead, read_tables
 
 
 class ExportFiles:
@@ -75,7 +74,7 @@ class ExportFiles:
 
     def data(self, name: str, problems: ProblemCollector, limits: InputLimits) -> bytes | None:
         """The file's bytes, or ``None`` after reporting why not (too large, a zip bomb)."""
-        from audits.io.loading import MB, _megabytes
+        from audits.io.loading.sizes import MB, megabytes
 
         label = self.label(name)
         actual = self._names[name.lower()]
@@ -83,8 +82,8 @@ class ExportFiles:
             file = self.path / actual
             size = file.stat().st_size
             if size > limits.max_csv_mb * MB:
-                problems.add("too-large", f"the file is {_megabytes(size)}, more than the "
-                             f"{_megabytes(limits.max_csv_mb * MB)} a table may be ([input] "
+                problems.add("too-large", f"the file is {megabytes(size)}, more than the "
+                             f"{megabytes(limits.max_csv_mb * MB)} a table may be ([input] "
                              "max_csv_mb in the --config file)", file=label)
                 return None
             if not file.resolve().is_relative_to(self.path.resolve()):
@@ -95,14 +94,14 @@ class ExportFiles:
             return file.read_bytes()
         info = self._archive.getinfo(actual)
         if info.file_size > limits.max_csv_mb * MB:
-            problems.add("too-large", f"the file unpacks to {_megabytes(info.file_size)}, more "
-                         f"than the {_megabytes(limits.max_csv_mb * MB)} a table may be "
+            problems.add("too-large", f"the file unpacks to {megabytes(info.file_size)}, more "
+                         f"than the {megabytes(limits.max_csv_mb * MB)} a table may be "
                          "([input] max_csv_mb in the --config file)", file=label)
             return None
         if info.file_size > MB and \
                 info.file_size > limits.max_compression_ratio * max(info.compress_size, 1):
-            problems.add("too-large", f"the file unpacks to {_megabytes(info.file_size)} from "
-                         f"{_megabytes(info.compress_size)}, far tighter than CSV packs: a zip "
+            problems.add("too-large", f"the file unpacks to {megabytes(info.file_size)} from "
+                         f"{megabytes(info.compress_size)}, far tighter than CSV packs: a zip "
                          "bomb, or a file no SIS wrote; get the export again", file=label)
             return None
         try:
@@ -147,7 +146,8 @@ def read_table(files: ExportFiles, name: str, required: tuple[str, ...],
     """One CSV file of the export as text (blank is ``""``), headers as the specification spells
     them (matched case-insensitively), index = the row in the file (the header is row 1); or
     ``None`` after reporting why not. Wholly blank rows are dropped."""
-    from audits.io.loading import _decoded, describe_csv_error
+    from audits.io.loading.csv import describe_csv_error
+    from audits.io.loading.sniffing import decode_text
 
     label = files.label(name)
     if not files.has(name):
@@ -156,7 +156,7 @@ def read_table(files: ExportFiles, name: str, required: tuple[str, ...],
     data = files.data(name, problems, limits)
     if data is None:
         return None
-    decoded = _decoded(data, label, problems)
+    decoded = decode_text(data, label, problems)
     if decoded is None:
         return None
     encoding, text = decoded
@@ -211,32 +211,29 @@ def id_list(value: str) -> list[str]:
 
 
 def _read_packed(files: ExportFiles, name: str, table: str, mapping, problems: ProblemCollector,
-                 limits: InputLimits, frames: dict, sources: dict, lines: dict) -> None:
+                 limits: InputLimits, lines: dict) -> TableRead | None:
     """A contract CSV packed in the export's .zip, read by the contract's CSV reader from a
     private temporary copy; its source is the member of the zip (hashed as the zip)."""
     import dataclasses
     import tempfile
 
-    from audits.io.loading import _read_csv
+    from audits.io.loading.csv import read_csv_file
 
     data = files.data(name, problems, limits)
     if data is None:
-        sources[table] = TableSource(file=files.label(name))
-        return
+        return None
     label = files.label(name)
     before = len(problems.problems)
     with tempfile.TemporaryDirectory(prefix="connect-audit-") as folder:
         copy = Path(folder) / name
         copy.write_bytes(data)
-        read = _read_csv(copy, table, mapping, problems, limits, lines)
+        read = read_csv_file(copy, table, mapping, problems, limits, lines)
     # The reader names the copy; the user knows the member of the zip.
     problems.problems[before:] = [dataclasses.replace(p, file=label) if p.file == copy.name
                                   else p for p in problems.problems[before:]]
     if read is None:
-        sources[table] = TableSource(file=label)
-    else:
-        frames[table] = read[0]
-        sources[table] = dataclasses.replace(read[1], file=label)
+        return None
+    return read[0], dataclasses.replace(read[1], file=label)
 
 
 def read_side_tables(files: ExportFiles, mapping, problems: ProblemCollector,
@@ -245,27 +242,32 @@ def read_side_tables(files: ExportFiles, mapping, problems: ProblemCollector,
     their permissions), from plain contract CSV files beside the export, when there. An absent
     one is recorded ``present=False``: a check needing it is skipped and says why."""
     from audits.io.formats import SIDE_TABLES
-    from audits.io.loading import _read_csv
+    from audits.io.loading.csv import read_csv_file
 
     folder = files.beside
     present = {p.name.lower(): p for p in folder.iterdir() if p.is_file()} \
         if folder.is_dir() else {}
-    for table in SIDE_TABLES:
-        name = f"{table}.csv"
-        if files.is_zip and files.has(name):
-            # Packed with the export, it belongs to it: read before anything beside the .zip
-            # (a folder of downloads may hold another export's files).
-            _read_packed(files, name, table, mapping, problems, limits, frames, sources, lines)
-            continue
-        file = present.get(name)
-        if file is None:
-            if table == "siblings":
-                frames[table] = pd.DataFrame({"student_id": pd.Series([], dtype=str),
-                                              "sibling_id": pd.Series([], dtype=str)})
-            sources[table] = TableSource(file=f"{table}.csv", present=False)
-            continue
-        read = _read_csv(file, table, mapping, problems, limits, lines)
-        if read is None:
-            sources[table] = TableSource(file=file.name)
-        else:
-            frames[table], sources[table] = read
+
+    def packed(table: str) -> bool:
+        # Packed with the export, it belongs to it: read before anything beside the .zip
+        # (a folder of downloads may hold another export's files).
+        return files.is_zip and files.has(f"{table}.csv")
+
+    def locate(table: str) -> str | None:
+        if packed(table):
+            return files.label(f"{table}.csv")
+        file = present.get(f"{table}.csv")
+        return None if file is None else file.name
+
+    def read(table: str, label: str) -> TableRead | None:
+        if packed(table):
+            return _read_packed(files, f"{table}.csv", table, mapping, problems, limits, lines)
+        return read_csv_file(present[f"{table}.csv"], table, mapping, problems, limits, lines)
+
+    def absent(table: str) -> TableSource:
+        if table == "siblings":
+            frames[table] = pd.DataFrame({"student_id": pd.Series([], dtype=str),
+                                          "sibling_id": pd.Series([], dtype=str)})
+        return TableSource(file=f"{table}.csv", present=False)
+
+    read_tables(SIDE_TABLES, locate, read, absent, frames, sources)

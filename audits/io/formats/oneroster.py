@@ -75,7 +75,7 @@ DELETED = "tobedeleted"
 
 def read_oneroster(files: ExportFiles, kind: str, mapping, problems: ProblemCollector,
                    limits: InputLimits):
-    from audits.io.loading import Export
+    from audits.io.loading.tables import Export
 
     version = kind.rpartition("-")[2]
     manifest = files.manifest() or {}

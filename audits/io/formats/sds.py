@@ -65,7 +65,7 @@ def iso_date(text: str) -> str:
 
 def read_sds(files: ExportFiles, mapping, problems: ProblemCollector, limits: InputLimits,
              today: dt.date | None = None):
-    from audits.io.loading import Export
+    from audits.io.loading.tables import Export
 
     orgs = read_table(files, "orgs.csv", ("sourcedId", "name", "type"), problems, limits,
                       ORG_FIELDS)
