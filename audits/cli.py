@@ -26,7 +26,7 @@ class AuditGroup(click.Group):
     traceback only when CONNECT_AUDIT_DEBUG is set, since tracebacks can quote board values."""
 
     def invoke(self, ctx: click.Context):
-        from audits.io.outputs import Terminated, signals_as_exceptions
+        from audits.io.signals import Terminated, signals_as_exceptions
 
         try:
             # SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: staging folders are
@@ -392,7 +392,8 @@ def mapping_suggest(export, out):
     required column or table could not be placed (the mapping is written all the same)."""
     from audits.io.files import write_atomic
     from audits.io.cells import shown
-    from audits.io.suggest import mapping_toml, suggest_mapping, unplaced_problems
+    from audits.io.suggest.rendering import mapping_toml, unplaced_problems
+    from audits.io.suggest.scoring import suggest_mapping
 
     suggestion = suggest_mapping(export)
     write_atomic(out, mapping_toml(suggestion))

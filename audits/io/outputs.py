@@ -25,13 +25,13 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
-from audits.model.errors import ExitCode, UserError
+from audits.model.errors import UserError
+from audits.io.signals import signals_held
 
 try:
     import fcntl
@@ -55,51 +55,6 @@ NO_SPACE = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 _LEGACY_LEFTOVERS = (re.compile(r"\.runbooks\.(?:new|old)-[0-9a-f]{8}"),
                      re.compile(r"\.(?:findings\.json|audit\.html|audit\.xlsx)\.[a-z0-9_]{8}"
                                 r"(?:\.tmp)?"))
-
-
-# ------------------------------------------------------------------------------- signals
-
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread like Ctrl-C's ``KeyboardInterrupt``: ``finally``
-    blocks and cleanups run, then the command exits 143."""
-
-
-def _raise_terminated(signum, frame) -> None:
-    raise Terminated()
-
-
-@contextlib.contextmanager
-def signals_as_exceptions() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` while the block runs (the main thread only: a
-    handler cannot be installed elsewhere, and then SIGTERM ends the process as usual)."""
-    try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait until the block is done (a handful of renames): the swap of an
-    output set is never cut in the middle by a signal this process can handle."""
-    wanted = {signal.SIGINT, signal.SIGTERM}
-    try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
-    except (AttributeError, ValueError, OSError):
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-EXIT_ON_SIGNAL = {KeyboardInterrupt: ExitCode.INTERRUPTED, Terminated: ExitCode.TERMINATED}
 
 
 # --------------------------------------------------------------------------------- locks

@@ -1,46 +1,30 @@
-"""A header mapping suggested from an export whose file names and headers are not the
-contract's (``connect-audit mapping suggest``).
-
-Every file or sheet is read whole (the id columns are compared as sets), and its first
-``SAMPLE_ROWS`` rows profiled: what share of each column's values look like emails, phone
-numbers, dates, postal codes, yes/no flags, the contract's allowed values, ids. Each header is
-scored against each contract column of a table from its name (synonyms, compared fuzzily) and
-its content; the headers of one file are then assigned to a table's columns as an assignment
-problem (scipy's ``linear_sum_assignment``), so two headers never take one column, and the
-files to tables the same way. Which file holds which table and which columns are ids that
-name another table's records feed each other, so the two steps repeat until they agree: a
-column whose values are all student ids of the students file is a ``student_id``, and a file
-with two such columns is the sibling links.
-
-The result is written as the mapping TOML that :func:`audits.io.mapping.read_mapping` reads, each
-line commented with its evidence and a confidence, for the analyst to check and edit.
-"""
+"""Scoring an export's headers against the contract's columns (by name and content) and its
+files against the contract's tables, and assigning them so two never take one place; the two
+steps repeat until they agree."""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from audits.model.board import ACCOUNT_PERSON_TABLE, FLAG_FALSE, FLAG_TRUE, TABLES
-from audits.model.errors import InputProblem, ProblemCollector, UserError
+from audits.model.board import ACCOUNT_PERSON_TABLE, TABLES
+from audits.model.errors import InputProblem, UserError
 from audits.io.mapping import normalize_header
+from audits.io.suggest.profiles import ExportFile, Profile, read_export_sample
 
-SAMPLE_ROWS = 3000
-"""Rows profiled per file: enough for every pattern; the id sets use the whole file."""
+
 MIN_COLUMN_SCORE = 0.3
 """Below this a header is left unplaced rather than guessed."""
+
+
 MIN_TABLE_FIT = 0.25
+
+
 ROUNDS = 4
 
-# --- what header names mean ---------------------------------------------------------------
 
 # Spellings exports use, per contract column; a table's own words (``parent``, ``guardian``)
 # are added to its columns' names by TABLE_WORDS. Compared after _words().
@@ -95,6 +79,7 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "account_type": ("account type", "type", "user type", "role", "account role", "kind"),
 }
 
+
 TABLE_WORDS: dict[str, tuple[str, ...]] = {
     "schools": ("school", "building", "location", "site"),
     "students": ("student", "pupil", "stu", "learner", "child"),
@@ -102,6 +87,7 @@ TABLE_WORDS: dict[str, tuple[str, ...]] = {
     "staff": ("staff", "employee", "teacher", "emp"),
     "accounts": ("account", "user", "login", "portal"),
 }
+
 
 TABLE_NAMES: dict[str, tuple[str, ...]] = {
     "schools": ("schools", "school list", "buildings", "locations", "sites", "organisations",
@@ -123,9 +109,12 @@ TABLE_NAMES: dict[str, tuple[str, ...]] = {
                           "account access"),
 }
 
+
 _ABBREVIATIONS = {"no": "number", "num": "number", "nbr": "number", "nr": "number",
                   "#": "number", "tel": "phone", "telephone": "phone", "ph": "phone",
                   "id": "id", "dob": "dob", "email": "email", "surname": "surname"}
+
+
 _WORD = re.compile(r"#|[^\W_]+")
 
 
@@ -155,226 +144,17 @@ def _name_similarity(words: str, names: tuple[str, ...]) -> tuple[float, str]:
     return best / 100, like
 
 
-# --- what values look like ----------------------------------------------------------------
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-_PHONE = re.compile(r"^\+?1?[\s.\-]?\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}(\s*(x|ext\.?)\s*\d+)?$",
-                    re.IGNORECASE)
-_DATE = re.compile(r"^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/\-.]\d{1,2}[/\-.]\d{2,4}"
-                   r"|\d{4}/\d{1,2}/\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
-_POSTAL = re.compile(r"^([A-Za-z]\d[A-Za-z][ \-]?\d[A-Za-z]\d|\d{5}(-\d{4})?)$")
-_ID = re.compile(r"^[A-Za-z]{0,4}[\-_]?\d{1,12}[A-Za-z]?$")
-_PERSON_NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+){0,3}\.?$")
-_STREET = re.compile(r"^\d+[A-Za-z]?\s+\S")
-_SCHOOL_WORDS = re.compile(r"\b(?:school|elementary|secondary|academy|office|catholic|public|"
-                           r"high|collegiate|college|centre|center|institute|board|middle|"
-                           r"junior|senior|primary|ecole|école)\b", re.IGNORECASE)
-_GRADES = frozenset({"jk", "sk", "k", "pk", "kg", "ps", "p"} | {str(n) for n in range(1, 13)}
-                    | {f"{n:02d}" for n in range(1, 13)} | {f"gr{n}" for n in range(1, 13)})
-_RELATIONSHIPS = re.compile(r"\b(?:mother|father|mom|dad|guardian|parent|step|grand|aunt|uncle|"
-                            r"brother|sister|emergency|foster|neighbou?r|friend|relative|other|"
-                            r"caregiver|self|spouse)", re.IGNORECASE)
-
-
-@dataclass
-class Profile:
-    """What one column's sampled values look like: each share is of its non-blank values."""
-
-    header: str
-    position: int
-    column: pd.Series = field(repr=False)
-    """Every value of the column (not only the sample): a table's ids are compared whole."""
-    sample: frozenset = frozenset()
-    """The distinct non-blank values of the sample."""
-    filled: float = 0.0
-    unique: float = 0.0
-    distinct: int = 0
-    shares: dict[str, float] = field(default_factory=dict)
-    whole: frozenset | None = field(default=None, repr=False)
-
-    def share(self, pattern: str) -> float:
-        return self.shares.get(pattern, 0.0)
-
-    def ids(self) -> frozenset:
-        """Every distinct non-blank value of the whole column."""
-        if self.whole is None:
-            values = self.column.str.strip()
-            self.whole = frozenset(values[values != ""].unique())
-        return self.whole
-
-
-_GRADE_PREFIX = re.compile(r"^(?:grade|gr)\s*")
-_PATTERNS: dict[str, object] = {
-    "email": _EMAIL.match, "phone": _PHONE.match, "date": _DATE.match,
-    "postal": _POSTAL.match, "id": _ID.match, "person_name": _PERSON_NAME.match,
-    "street": _STREET.match, "school_name": _SCHOOL_WORDS.search,
-    "relationship": _RELATIONSHIPS.search,
-    "grade": lambda value: _GRADE_PREFIX.sub("", value.casefold()) in _GRADES,
-    "status": lambda value: value.casefold() in {"active", "inactive", "disabled"},
-    "account_type": lambda value: value.casefold() in {"parent", "staff", "student"},
-    "school_type": lambda value: value.casefold() in TABLES["schools"].allowed["school_type"],
-}
-"""Each pattern a column's values may follow, as a test of one value."""
-
-
-def _profile(header: str, position: int, column: pd.Series) -> Profile:
-    sample = column.iloc[:SAMPLE_ROWS].str.strip()
-    present = sample[sample != ""]
-    # Each distinct value is tested once and counted as often as it occurs.
-    counts = present.value_counts()
-    profile = Profile(header, position, column, frozenset(counts.index))
-    if present.empty:
-        return profile
-    profile.filled = len(present) / len(sample)
-    profile.distinct = len(counts)
-    profile.unique = profile.distinct / len(present)
-    values = list(counts.index)
-    weights = counts.to_numpy() / len(present)
-    for pattern, test in _PATTERNS.items():
-        profile.shares[pattern] = float(sum(w for v, w in zip(values, weights) if test(v)))
-    lowered = {value.casefold() for value in values}
-    if len(lowered) <= 8:
-        flags = FLAG_TRUE | FLAG_FALSE
-        profile.shares["flag"] = float(sum(w for v, w in zip(values, weights)
-                                           if v.casefold() in flags))
-    return profile
-
-
-# --- the export, as headers and values ----------------------------------------------------
-
-@dataclass
-class ExportFile:
-    """One CSV file or sheet of the export: its name as the mapping names it, and its columns."""
-
-    name: str
-    label: str
-    columns: list[Profile]
-    rows: int
-
-
-def read_export_sample(path: Path) -> tuple[list[ExportFile], list[InputProblem]]:
-    """Every CSV file of a folder, or every visible sheet of a workbook, with its columns
-    profiled; a file that cannot be read is a problem (the others are still read)."""
-    problems = ProblemCollector()
-    path = Path(path)
-    if not path.exists():
-        problems.add("missing-path", f"{path} does not exist; give the folder of CSV files or "
-                     "the .xlsx workbook the SIS exported")
-        return [], problems.problems
-    if path.is_dir():
-        files = [_read_csv_file(file, problems) for file in sorted(path.iterdir())
-                 if file.is_file() and file.suffix.lower() == ".csv"]
-        if not any(files) and not problems:
-            problems.add("no-tables", f"the folder {path.name} holds no CSV files", file=path.name)
-        return [f for f in files if f is not None], problems.problems
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _read_workbook_sheets(path, problems), problems.problems
-    problems.add("not-an-export", f"{path.name} is not a board export; give a folder of CSV "
-                 "files or an .xlsx workbook", file=path.name)
-    return [], problems.problems
-
-
-def _frame_file(name: str, label: str, raw: pd.DataFrame) -> ExportFile | None:
-    """``raw``: every row as text, the header first."""
-    if raw.empty:
-        return None
-    headers = ["" if pd.isna(h) else str(h) for h in raw.iloc[0]]
-    while headers and not headers[-1].strip():
-        headers.pop()
-    body = raw.iloc[1:, : len(headers)].fillna("").astype(str)
-    columns = [_profile(header, position, body.iloc[:, position])
-               for position, header in enumerate(headers) if header.strip()]
-    return ExportFile(name, label, columns, len(body))
-
-
-def _read_csv_file(file: Path, problems: ProblemCollector) -> ExportFile | None:
-    from audits.io.loading.sniffing import detect_encoding, sniff_content
-
-    try:
-        data = file.read_bytes()
-    except OSError as error:
-        problems.add("unreadable-file", f"cannot read the file: {error.strerror}", file=file.name)
-        return None
-    encoding = detect_encoding(data)
-    if sniff_content(data) is not None or encoding is None:
-        problems.add("not-csv", "the file is not CSV text (UTF-8 or Windows-1252); it was "
-                     "left out of the suggestion", file=file.name)
-        return None
-    text = data.decode(encoding)
-    if encoding == "utf-8-sig":
-        text = text.removeprefix("\ufeff")
-    first = text.split("\n", 1)[0]
-    delimiter = ","
-    if "," not in first:
-        # The audit refuses another delimiter, and says so; the suggestion still reads it.
-        try:
-            delimiter = csv.Sniffer().sniff(first, delimiters=";\t|").delimiter
-        except csv.Error:
-            delimiter = ","
-    if not text.strip():
-        return None
-    try:
-        raw = pd.read_csv(io.StringIO(text), header=None, dtype=str, sep=delimiter,
-                          keep_default_na=False, na_filter=False, engine="c")
-    except (pd.errors.ParserError, ValueError, csv.Error):
-        # A ragged or badly quoted file: the audit names its rows; here each row as it reads.
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        width = max(len(row) for row in rows)
-        raw = pd.DataFrame([row + [""] * (width - len(row)) for row in rows], dtype=str)
-    return _frame_file(file.name, file.name, raw)
-
-
-def _read_workbook_sheets(path: Path, problems: ProblemCollector) -> list[ExportFile]:
-    from python_calamine import CalamineWorkbook, SheetVisibleEnum
-
-    from audits.model.config import InputLimits
-    from audits.io.loading.sniffing import sniff_content
-    from audits.io.loading.workbook import (ENTITIES_MESSAGE, cell_text, declares_entities,
-                                            within_budget)
-
-    with open(path, "rb") as handle:
-        if sniff_content(handle.read(4096)) != "xlsx":
-            problems.add("unreadable-workbook", f"{path.name} is not an .xlsx workbook",
-                         file=path.name)
-            return []
-    if not within_budget(path, InputLimits(), problems):
-        return []
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if declares_entities(archive):
-                problems.add("unreadable-workbook", ENTITIES_MESSAGE, file=path.name)
-                return []
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception:  # noqa: BLE001 - a damaged archive raises many types
-        problems.add("unreadable-workbook", "the workbook is damaged or not an .xlsx workbook",
-                     file=path.name)
-        return []
-    files = []
-    try:
-        for sheet in workbook.sheets_metadata:
-            if sheet.visible != SheetVisibleEnum.Visible:
-                continue
-            rows = [[cell_text(value) for value in row]
-                    for row in workbook.get_sheet_by_name(sheet.name).iter_rows()]
-            read = _frame_file(sheet.name, f"{path.name}[{sheet.name}]",
-                               pd.DataFrame(rows, dtype=str)) if rows else None
-            if read is not None:
-                files.append(read)
-    finally:
-        workbook.close()
-    return files
-
-
-# --- scoring ------------------------------------------------------------------------------
-
 KEYS = {name: spec.key[0] for name, spec in TABLES.items() if spec.key}
 """The record id of each table that has one: what other tables' ids point at."""
+
 
 # Reference columns beyond the contract's declared ones: an account's person is a contact,
 # a staff member or a student (by type).
 REFERENCES: dict[tuple[str, str], tuple[str, ...]] = {
     (name, ref.column): (ref.target,) for name, spec in TABLES.items()
     for ref in spec.references}
+
+
 REFERENCES[("accounts", "person_id")] = tuple(t for t, _ in ACCOUNT_PERSON_TABLE.values())
 
 
@@ -414,6 +194,7 @@ CONTENT_PATTERNS: dict[str, tuple[str, float]] = {
 }
 """Contract column -> the value pattern that shows it, and how much that pattern alone says
 (a name or a town looks like any other word: weak; an email is an email)."""
+
 
 RECORD_NOUNS = {"schools": "school", "students": "student", "contacts": "contact",
                 "staff": "staff", "accounts": "account"}
@@ -548,8 +329,6 @@ def _table_fit(file: ExportFile, table: str, placements: list[Placement]) -> flo
     return fit if required else fit * 0.4
 
 
-# --- the suggestion -----------------------------------------------------------------------
-
 @dataclass
 class TableSuggestion:
     file: ExportFile
@@ -651,100 +430,3 @@ def _context(files: list[ExportFile], result: dict) -> Context:
                 context.ids[table] = profile.ids()
                 context.id_column[table] = (name, placement.header)
     return context
-
-
-# --- writing it ---------------------------------------------------------------------------
-
-def _toml_string(text: str) -> str:
-    escaped = []
-    for char in text:
-        if char in '"\\':
-            escaped.append("\\" + char)
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            escaped.append(f"\\u{ord(char):04x}")
-        else:
-            escaped.append(char)
-    return '"' + "".join(escaped) + '"'
-
-
-def _confidence(score: float) -> float:
-    return round(min(score / 0.8, 1.0), 2)
-
-
-def mapping_toml(suggestion: Suggestion) -> str:
-    """The suggestion as a mapping file :func:`audits.io.mapping.read_mapping` reads unchanged."""
-    today = dt.date.today().isoformat()
-    lines = [
-        f"# Header mapping suggested by `connect-audit mapping suggest` for "
-        f"{suggestion.export.name} ({today}).",
-        "# Each line: the export's name = the contract's name, then the evidence and a confidence",
-        "# (0-1). Check the low ones and the lines marked NOT PLACED, edit, then run:",
-        f"#   connect-audit audit {suggestion.export.name} --mapping mapping.toml",
-        "",
-        "[tables]",
-    ]
-    for item in suggestion.tables:
-        if item.table is None:
-            lines.append(f"# {_toml_string(item.file.name)}: NOT PLACED (no table fits its "
-                         "columns); give it a table name if it is one")
-        else:
-            lines.append(f"{_toml_string(item.file.name)} = {_toml_string(item.table)}"
-                         f"   # {len(item.placements)} of {len(item.file.columns)} headers "
-                         f"placed; confidence {min(round(item.fit, 2), 1.0)}")
-    for missing in suggestion.missing_tables():
-        lines.append(f"# NOT PLACED: no file holds the {missing} table")
-    for item in suggestion.tables:
-        if item.table is None:
-            continue
-        spec = TABLES[item.table]
-        lines += ["", f"[{item.table}]   # {item.file.label}"]
-        placed = {p.column: p for p in item.placements}
-        written: set[str] = set()
-        for placement in sorted(item.placements, key=lambda p: spec.columns.index(p.column)):
-            written.add(placement.header)
-            lines.append(f"{_toml_string(placement.header)} = {_toml_string(placement.column)}"
-                         f"   # {placement.evidence}; confidence "
-                         f"{_confidence(placement.score)}")
-        for column in item.missing_required():
-            lines.append(f"# NOT PLACED: required column {column}: no header fits; add "
-                         f"\"<header>\" = \"{column}\"")
-        for header in item.unplaced():
-            as_is = normalize_header(header)
-            if header in written:
-                # The same header twice in the file (a TOML key once): the audit names it.
-                lines.append(f"# {_toml_string(header)}: NOT PLACED: this header is in the file "
-                             "twice")
-                continue
-            written.add(header)
-            if as_is in spec.columns and placed.get(as_is) is None:
-                continue  # read as its own name by the loader
-            if as_is in spec.columns:
-                # Read as its own name, it would clash with the header placed there.
-                lines.append(f"{_toml_string(header)} = {_toml_string('unplaced_' + as_is)}"
-                             "   # NOT PLACED: kept out of the way of the column above")
-            elif header in item.guesses:
-                lines.append(f"# {_toml_string(header)} = {_toml_string(item.guesses[header])}"
-                             "   # NOT PLACED: a weak guess; uncomment if it is right")
-            else:
-                lines.append(f"# {_toml_string(header)} = \"?\"   # NOT PLACED: kept, not used")
-    return "\n".join(lines) + "\n"
-
-
-def unplaced_problems(suggestion: Suggestion) -> list[InputProblem]:
-    """What stops the suggestion being used as it is: a required column of a present table that
-    no header was placed in, and a required table no file holds."""
-    problems = list(suggestion.problems)
-    for item in suggestion.tables:
-        unplaced = item.unplaced()
-        for column in item.missing_required():
-            problems.append(InputProblem(
-                "unplaced-column", f"no header could be placed as the required column {column}"
-                f" of the {item.table} table" + (
-                    " (not placed: " + ", ".join(unplaced) + ")" if unplaced else "")
-                + f"; add its line to [{item.table}] in the mapping", file=item.file.label,
-                column=column))
-    for table in suggestion.missing_tables():
-        problems.append(InputProblem(
-            "unplaced-table", f"no file could be placed as the {table} table; add its file to "
-            "[tables] in the mapping", file=table))
-    return problems
