@@ -79,32 +79,10 @@ def read_oneroster(files: ExportFiles, kind: str, mapping, problems: ProblemColl
 
     version = kind.rpartition("-")[2]
     manifest = files.manifest() or {}
-    for name in ("orgs", "users", *(("roles",) if version == "1.2" else ())):
-        mode = manifest.get(f"file.{name}", "bulk").strip().lower()
-        if mode not in ("bulk", ""):
-            problems.add("delta-export", f"manifest.csv says file.{name} = {mode}: "
-                         + ("a delta export holds only what changed since the last one, and "
-                            "a board is audited whole" if mode == "delta" else
-                            f"the export has no {name}.csv, which a board needs")
-                         + "; export it again in bulk mode", file=files.label("manifest.csv"))
+    _delta_problems(files, manifest, version, problems)
     if problems:
         return None
-    orgs = read_table(files, "orgs.csv", ("sourcedId", "name", "type"), problems, limits,
-                      ORG_FIELDS)
-    required = ("sourcedId", "orgSourcedIds", "role", "givenName", "familyName") \
-        if version == "1.1" else ("sourcedId", "givenName", "familyName")
-    users = read_table(files, "users.csv", required, problems, limits,
-                       USER_FIELDS_11 if version == "1.1" else USER_FIELDS_12)
-    roles = None
-    if version == "1.2":
-        roles = read_table(files, "roles.csv", ("userSourcedId", "roleType", "role",
-                                                "orgSourcedId"), problems, limits,
-                           ROLE_FIELDS_12)
-    demographics = None
-    if files.has("demographics.csv") and \
-            manifest.get("file.demographics", "bulk").strip().lower() != "absent":
-        demographics = read_table(files, "demographics.csv", ("sourcedId", "birthDate"),
-                                  problems, limits, DEMOGRAPHIC_FIELDS)
+    orgs, users, roles, demographics = _read_files(files, manifest, version, problems, limits)
     if orgs is None or users is None or (version == "1.2" and roles is None):
         return None
     org_frame, org_source = orgs
@@ -124,33 +102,17 @@ def read_oneroster(files: ExportFiles, kind: str, mapping, problems: ProblemColl
         problems.add("no-role", "the user has no role" + (" (no row in roles.csv)"
                      if version == "1.2" else ""), file=user_source.file, row=int(row),
                      column="role" if version == "1.1" else "sourcedId")
-    org = ids.map(org_of).fillna("")
     born = {}
     if demographics is not None:
         demo = demographics[0]
         born = dict(zip(column(demo, "sourcedId"), column(demo, "birthDate")))
-    extra = {name: column(user_frame, name) for name in ("identifier", "userMasterIdentifier")
-             if name in user_frame.columns}
-    students = pd.DataFrame({
-        "student_id": ids, "school_id": org, "first_name": column(user_frame, "givenName"),
-        "last_name": column(user_frame, "familyName"),
-        "date_of_birth": ids.map(born).fillna(""),
-        "grade": column(user_frame, "grades"),
-        "status": deleted.map({True: "inactive", False: "active"}),
-        **extra})[is_student]
-    contacts = pd.DataFrame({
-        "contact_id": ids, "first_name": column(user_frame, "givenName"),
-        "last_name": column(user_frame, "familyName"), "email": column(user_frame, "email"),
-        "home_phone": column(user_frame, "phone"), "cell_phone": column(user_frame, "sms"),
-        **extra})[is_contact]
-    staff = pd.DataFrame({
-        "staff_id": ids, "school_id": org, "first_name": column(user_frame, "givenName"),
-        "last_name": column(user_frame, "familyName"), "email": column(user_frame, "email"),
-        **extra})[is_staff]
+    people = _people(user_frame, ids, ids.map(org_of).fillna(""), ids.map(born).fillna(""),
+                     deleted)
+    masks = {"students": is_student, "contacts": is_contact, "staff": is_staff}
     links = _agent_links(user_frame, ids, role, is_student, is_contact, deleted, user_source,
                          problems, limits)
-    for name, frame in (("students", students), ("contacts", contacts), ("staff", staff)):
-        frames[name] = frame.astype(str)
+    for name, frame in people.items():
+        frames[name] = frame[masks[name]].astype(str)
         sources[name] = user_source
     frames["student_contacts"] = links
     sources["student_contacts"] = TableSource(file=user_source.file,
@@ -158,6 +120,64 @@ def read_oneroster(files: ExportFiles, kind: str, mapping, problems: ProblemColl
     lines: dict = {}
     read_side_tables(files, mapping, problems, limits, frames, sources, lines)
     return Export(frames, BoardSource(path=str(files.path), kind=kind, tables=sources), lines)
+
+
+def _delta_problems(files: ExportFiles, manifest: dict[str, str], version: str,
+                    problems: ProblemCollector) -> None:
+    """Every file the manifest says is not in bulk mode: a board is audited whole."""
+    for name in ("orgs", "users", *(("roles",) if version == "1.2" else ())):
+        mode = manifest.get(f"file.{name}", "bulk").strip().lower()
+        if mode not in ("bulk", ""):
+            problems.add("delta-export", f"manifest.csv says file.{name} = {mode}: "
+                         + ("a delta export holds only what changed since the last one, and "
+                            "a board is audited whole" if mode == "delta" else
+                            f"the export has no {name}.csv, which a board needs")
+                         + "; export it again in bulk mode", file=files.label("manifest.csv"))
+
+
+def _read_files(files: ExportFiles, manifest: dict[str, str], version: str,
+                problems: ProblemCollector, limits: InputLimits) -> tuple:
+    """orgs.csv, users.csv, roles.csv (1.2) and demographics.csv (when given) as read, each
+    ``None`` when absent or unreadable."""
+    orgs = read_table(files, "orgs.csv", ("sourcedId", "name", "type"), problems, limits,
+                      ORG_FIELDS)
+    required = ("sourcedId", "orgSourcedIds", "role", "givenName", "familyName") \
+        if version == "1.1" else ("sourcedId", "givenName", "familyName")
+    users = read_table(files, "users.csv", required, problems, limits,
+                       USER_FIELDS_11 if version == "1.1" else USER_FIELDS_12)
+    roles = None
+    if version == "1.2":
+        roles = read_table(files, "roles.csv", ("userSourcedId", "roleType", "role",
+                                                "orgSourcedId"), problems, limits,
+                           ROLE_FIELDS_12)
+    demographics = None
+    if files.has("demographics.csv") and \
+            manifest.get("file.demographics", "bulk").strip().lower() != "absent":
+        demographics = read_table(files, "demographics.csv", ("sourcedId", "birthDate"),
+                                  problems, limits, DEMOGRAPHIC_FIELDS)
+    return orgs, users, roles, demographics
+
+
+def _people(users: pd.DataFrame, ids: pd.Series, org: pd.Series, born: pd.Series,
+            deleted: pd.Series) -> dict[str, pd.DataFrame]:
+    """Every user as a student, a contact and a staff member, in contract columns: the
+    caller keeps each table's rows by role."""
+    extra = {name: column(users, name) for name in ("identifier", "userMasterIdentifier")
+             if name in users.columns}
+    first, last = column(users, "givenName"), column(users, "familyName")
+    return {
+        "students": pd.DataFrame({
+            "student_id": ids, "school_id": org, "first_name": first, "last_name": last,
+            "date_of_birth": born, "grade": column(users, "grades"),
+            "status": deleted.map({True: "inactive", False: "active"}), **extra}),
+        "contacts": pd.DataFrame({
+            "contact_id": ids, "first_name": first, "last_name": last,
+            "email": column(users, "email"), "home_phone": column(users, "phone"),
+            "cell_phone": column(users, "sms"), **extra}),
+        "staff": pd.DataFrame({
+            "staff_id": ids, "school_id": org, "first_name": first, "last_name": last,
+            "email": column(users, "email"), **extra}),
+    }
 
 
 def _roles(users: pd.DataFrame, roles: pd.DataFrame | None, version: str

@@ -67,39 +67,15 @@ def read_sds(files: ExportFiles, mapping, problems: ProblemCollector, limits: In
              today: dt.date | None = None):
     from audits.io.loading.tables import Export
 
-    orgs = read_table(files, "orgs.csv", ("sourcedId", "name", "type"), problems, limits,
-                      ORG_FIELDS)
-    users = read_table(files, "users.csv", ("sourcedId", "givenName", "familyName"), problems,
-                       limits, USER_FIELDS)
-    roles = read_table(files, "roles.csv", ("userSourcedId", "orgSourcedId", "role"),
-                       problems, limits, ROLE_FIELDS)
-    relationships = read_table(files, "relationships.csv", RELATIONSHIP_FIELDS, problems,
-                               limits) if files.has("relationships.csv") else None
-    demographics = read_table(files, "demographics.csv", ("userSourcedId", "birthDate"),
-                              problems, limits, DEMOGRAPHIC_FIELDS) \
-        if files.has("demographics.csv") else None
+    orgs, users, roles, relationships, demographics = _read_files(files, problems, limits)
     if orgs is None or users is None or roles is None:
         return None
     org_frame, org_source = orgs
     user_frame, user_source = users
-    role_frame = roles[0]
-    today = today or dt.date.today()
     frames, sources = {}, {}
     frames["schools"] = schools_from_orgs(org_frame)
     sources["schools"] = org_source
-    primary = column(role_frame, "isPrimary").str.lower() == "true"
-    ordered = pd.concat([role_frame[primary], role_frame[~primary]])
-    role = column(ordered, "role").str.lower()
-    ended = column(ordered, "roleEndDate").map(iso_date).map(lambda d: _before(d, today))
-    student_roles = ordered[role == "student"]
-    first_student = student_roles.drop_duplicates("userSourcedId")
-    school_of = dict(zip(column(first_student, "userSourcedId"),
-                         column(first_student, "orgSourcedId")))
-    grade_of = dict(zip(column(first_student, "userSourcedId"), column(first_student, "grade")))
-    current = set(column(student_roles[~ended[role == "student"]], "userSourcedId"))
-    staff_roles = ordered[role != "student"].drop_duplicates("userSourcedId")
-    staff_school = dict(zip(column(staff_roles, "userSourcedId"),
-                            column(staff_roles, "orgSourcedId")))
+    school_of, grade_of, current, staff_school = _by_role(roles[0], today or dt.date.today())
     ids = column(user_frame, "sourcedId")
     is_student = ids.isin(school_of.keys())
     is_staff = ids.isin(staff_school.keys()) & ~is_student
@@ -126,29 +102,68 @@ def read_sds(files: ExportFiles, mapping, problems: ProblemCollector, limits: In
     })[is_staff].astype(str)
     for name in ("students", "contacts", "staff"):
         sources[name] = user_source
-    portal = frozenset(limits.portal_access_roles)
-    if relationships is not None:
-        links, link_source = relationships
-        relationship = column(links, "relationshipRole")
-        frame = pd.DataFrame({
-            "student_id": column(links, "userSourcedId"),
-            "contact_id": column(links, "relationshipUserSourcedId"),
-            "relationship": relationship,
-            "portal_access": relationship.str.lower().isin(portal).map({True: "Y", False: "N"}),
-        })
-        frames["student_contacts"] = frame.drop_duplicates(["student_id", "contact_id"]) \
-            .astype(str)
-        sources["student_contacts"] = link_source
-    else:
-        frames["student_contacts"] = pd.DataFrame(
-            {c: pd.Series([], dtype=str) for c in ("student_id", "contact_id", "relationship",
-                                                   "portal_access")})
-        sources["student_contacts"] = TableSource(file=files.label("relationships.csv"),
-                                                  present=False)
+    frames["student_contacts"], sources["student_contacts"] = _student_contacts(
+        files, relationships, limits)
     lines: dict = {}
     read_side_tables(files, mapping, problems, limits, frames, sources, lines)
     return Export(frames, BoardSource(path=str(files.path), kind="sds-2.1", tables=sources),
                   lines)
+
+
+def _read_files(files: ExportFiles, problems: ProblemCollector, limits: InputLimits) -> tuple:
+    """orgs.csv, users.csv, roles.csv, and relationships.csv and demographics.csv when given,
+    as read; each ``None`` when absent or unreadable."""
+    orgs = read_table(files, "orgs.csv", ("sourcedId", "name", "type"), problems, limits,
+                      ORG_FIELDS)
+    users = read_table(files, "users.csv", ("sourcedId", "givenName", "familyName"), problems,
+                       limits, USER_FIELDS)
+    roles = read_table(files, "roles.csv", ("userSourcedId", "orgSourcedId", "role"),
+                       problems, limits, ROLE_FIELDS)
+    relationships = read_table(files, "relationships.csv", RELATIONSHIP_FIELDS, problems,
+                               limits) if files.has("relationships.csv") else None
+    demographics = read_table(files, "demographics.csv", ("userSourcedId", "birthDate"),
+                              problems, limits, DEMOGRAPHIC_FIELDS) \
+        if files.has("demographics.csv") else None
+    return orgs, users, roles, relationships, demographics
+
+
+def _by_role(role_frame: pd.DataFrame, today: dt.date) -> tuple[dict, dict, set, dict]:
+    """From roles.csv (primary roles first): each student's school and grade, the students
+    with a role not ended by ``today``, and each staff member's school."""
+    primary = column(role_frame, "isPrimary").str.lower() == "true"
+    ordered = pd.concat([role_frame[primary], role_frame[~primary]])
+    role = column(ordered, "role").str.lower()
+    ended = column(ordered, "roleEndDate").map(iso_date).map(lambda d: _before(d, today))
+    student_roles = ordered[role == "student"]
+    first_student = student_roles.drop_duplicates("userSourcedId")
+    school_of = dict(zip(column(first_student, "userSourcedId"),
+                         column(first_student, "orgSourcedId")))
+    grade_of = dict(zip(column(first_student, "userSourcedId"), column(first_student, "grade")))
+    current = set(column(student_roles[~ended[role == "student"]], "userSourcedId"))
+    staff_roles = ordered[role != "student"].drop_duplicates("userSourcedId")
+    staff_school = dict(zip(column(staff_roles, "userSourcedId"),
+                            column(staff_roles, "orgSourcedId")))
+    return school_of, grade_of, current, staff_school
+
+
+def _student_contacts(files: ExportFiles, relationships, limits: InputLimits
+                      ) -> tuple[pd.DataFrame, TableSource]:
+    """The student-contact links of relationships.csv, portal access from the contact's role
+    (``[input] portal_access_roles``); none, recorded absent, without the file."""
+    if relationships is None:
+        frame = pd.DataFrame({c: pd.Series([], dtype=str) for c in (
+            "student_id", "contact_id", "relationship", "portal_access")})
+        return frame, TableSource(file=files.label("relationships.csv"), present=False)
+    portal = frozenset(limits.portal_access_roles)
+    links, link_source = relationships
+    relationship = column(links, "relationshipRole")
+    frame = pd.DataFrame({
+        "student_id": column(links, "userSourcedId"),
+        "contact_id": column(links, "relationshipUserSourcedId"),
+        "relationship": relationship,
+        "portal_access": relationship.str.lower().isin(portal).map({True: "Y", False: "N"}),
+    })
+    return frame.drop_duplicates(["student_id", "contact_id"]).astype(str), link_source
 
 
 def _before(date: str, today: dt.date) -> bool:
