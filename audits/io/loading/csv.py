@@ -328,7 +328,7 @@ def _may_be_ragged(text: str, raw: pd.DataFrame, width: int) -> bool:
     records). The C parser pads a short row with blanks, so it cannot say; the commas can:
     every full record has ``width - 1`` delimiters, plus the commas inside its quoted values.
     Each column's values are joined and counted in one C call (the str accessor calls Python
-    per value: seconds at 250,000 students); only a file that fails the count is scanned line
+    per value, far slower on a large board); only a file that fails the count is scanned line
     by line."""
     # The parser pads a short record with "" (na_filter=False), and a blank line reads as
     # blanks: either leaves the last column blank. With no blank there every record is

@@ -23,8 +23,8 @@ from audits.io.mapping import HeaderMapping
 
 def read_workbook(path: Path, mapping: HeaderMapping, problems: ProblemCollector,
                   limits: InputLimits | None = None) -> Export | None:
-    """The workbook's tables, read with calamine (a Rust reader, some 30 times openpyxl's
-    speed on a large export). What calamine does not report is read from the archive itself:
+    """The workbook's tables, read with calamine (a Rust reader, far faster than
+    openpyxl on a large export). What calamine does not report is read from the archive itself:
     entity declarations (refused before calamine opens the file), formulas with no saved
     result, and the part of each sheet."""
     if not _may_open(path, limits or InputLimits(), problems):
@@ -61,7 +61,8 @@ def _may_open(path: Path, limits: InputLimits, problems: ProblemCollector) -> bo
     return within_budget(path, limits, problems)
 
 
-def _open_workbook(path: Path, archive: zipfile.ZipFile, problems: ProblemCollector):
+def _open_workbook(path: Path, archive: zipfile.ZipFile, problems: ProblemCollector
+                   ) -> tuple | None:
     """The calamine workbook and each sheet's part in the archive, or ``None`` after reporting
     why the workbook cannot be opened."""
     from python_calamine import CalamineWorkbook
