@@ -94,7 +94,8 @@ def write_school_workbooks(report: "ReportInput", folder: Path) -> list[Path]:
             schools=report.schools, checks=report.checks,
             board_name=" – ".join(p for p in (report.board_name, name or school_id) if p),
             generated_at=report.generated_at, input_path=report.input_path,
-            fingerprint=report.fingerprint, redacted=report.redacted)
+            fingerprint=report.fingerprint, redacted=report.redacted,
+            records_tables=report.records_tables)
         written.append(write_workbook(part, folder / file_name, school=school_id))
     return written
 
@@ -137,7 +138,7 @@ def _build(report: "ReportInput", school: str | None = None
     # Redacted values (initials, masks) would compare as "same": no Records sheet then.
     groups = [f for f in by_check.get("duplicate-contact", [])
               if school is None or school in f.school_ids]
-    records_rows = None if getattr(report, "redacted", False) else records_sheet(book, groups)
+    records_rows = None if getattr(report, "redacted", False) else records_sheet(book, groups, report.records_tables)
     if records_rows is not None:
         streamed[RECORDS_SHEET] = records_rows
     if getattr(report, "changes", None) is not None:

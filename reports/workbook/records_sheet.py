@@ -16,7 +16,7 @@ from openpyxl.styles import Font, PatternFill
 
 from audits.io.cells import formula_positions, visible_texts
 from audits.model.findings import Finding
-from reports.records import cell_words, records_table
+from reports.records import RecordsTables, cell_words
 from reports.workbook.layout import ROWS_PER_CHUNK, WRAP, style_array, table_sheet
 from reports.workbook.xlsx import escaped_texts, height_attr, text_lines
 
@@ -34,16 +34,17 @@ MOST_RECORDS = 12
 """Record columns at most; a larger group's further records are left to its finding's row."""
 
 
-def records_sheet(book, findings: Sequence[Finding]) -> Iterator[bytes] | None:
+def records_sheet(book, findings: Sequence[Finding], tables: RecordsTables
+                  ) -> Iterator[bytes] | None:
     """Add the Records sheet (its header) to ``book``; return its rows as XML to stream into
     the saved file, or None (and no sheet) when no finding has records to show."""
-    tables = [(f.id, table) for f in findings if (table := records_table(f)) is not None]
-    if not tables:
+    shown = [(f.id, table) for f in findings if (table := tables.table(f)) is not None]
+    if not shown:
         return None
-    width = min(MOST_RECORDS, max(len(table["records"]) for _, table in tables))
+    width = min(MOST_RECORDS, max(len(table["records"]) for _, table in shown))
     columns = list(FIXED_COLUMNS) + [("Kept record", RECORD_WIDTH)] + \
         [(f"Record {k}", RECORD_WIDTH) for k in range(2, width + 1)]
-    rows = sum(len(table["rows"]) + 1 for _, table in tables)
+    rows = sum(len(table["rows"]) + 1 for _, table in shown)
     sheet = table_sheet(book, RECORDS_SHEET, columns, rows)
     styles = book._cell_styles
 
@@ -53,7 +54,7 @@ def records_sheet(book, findings: Sequence[Finding]) -> Iterator[bytes] | None:
 
     plain, levels = style(None), {level: style(fill) for level, fill in LEVEL_FILLS.items()}
     heading = style(RECORD_FILL, Font(bold=True))
-    return _rows(tables, width, plain, levels, heading)
+    return _rows(shown, width, plain, levels, heading)
 
 
 _LETTERS = [chr(ord("A") + k) for k in range(len(FIXED_COLUMNS) + MOST_RECORDS)]
