@@ -138,7 +138,8 @@ def _build(report: "ReportInput", school: str | None = None
     # Redacted values (initials, masks) would compare as "same": no Records sheet then.
     groups = [f for f in by_check.get("duplicate-contact", [])
               if school is None or school in f.school_ids]
-    records_rows = None if getattr(report, "redacted", False) else records_sheet(book, groups, report.records_tables)
+    records_rows = None if getattr(report, "redacted", False) else records_sheet(
+        book, groups, report.records_tables)
     if records_rows is not None:
         streamed[RECORDS_SHEET] = records_rows
     if getattr(report, "changes", None) is not None:

@@ -17,11 +17,16 @@ from reports.workbook.layout import (BY_SCHOOL_SHEET, CHANGES_SHEET, DETAILS_SHE
 from reports.workbook.xlsx import row_height, text_lines
 
 
+SUMMARY_WIDTH = 60
+"""The width of the Summary sheet's wide column (what each check finds)."""
+
+
 def summary_sheet(book, report, codes, names, by_check, school: str | None = None) -> None:
+    """Counts by check and severity (each check linking to its sheet), the schools' counts,
+    links to the other sheets, notes on the run, and a chart of the counts."""
     sheet = book.create_sheet(SUMMARY_SHEET)
     print_setup(sheet, title_rows=None, grid=False)
-    summary_width = 60
-    for column, width in zip("ABCDEF", (28, summary_width, 10, 10, 10, 10)):
+    for column, width in zip("ABCDEF", (28, SUMMARY_WIDTH, 10, 10, 10, 10)):
         sheet.column_dimensions[column].width = width
     title = "CONNECT audit" + (f": {report.board_name}" if report.board_name else "")
     sheet.append([cell_value(sheet, title, font=TITLE_FONT)])
@@ -32,13 +37,25 @@ def summary_sheet(book, report, codes, names, by_check, school: str | None = Non
     sheet.append([])
     sheet.append(header_row(sheet, ["Check", "What it finds", "Error", "Warning", "Info", "Total"]))
     first_row = 5
-    totals = Counter()
+    totals = _check_rows(sheet, report, codes, names, by_check, first_row)
+    _severity_and_school_rows(sheet, report, totals, school)
+    sheet.append([])
+    _sheet_links(sheet)
+    _run_notes(sheet, report)
+    if codes:
+        _summary_chart(sheet, first_row, first_row + len(codes) - 1, len(codes))
+
+
+def _check_rows(sheet, report, codes, names, by_check, first_row: int) -> Counter:
+    """A row per check, from ``first_row``, then the row of all checks; returns the totals
+    by severity."""
+    totals: Counter = Counter()
     for row, code in enumerate(codes, first_row):
         counts = Counter(f.severity.value for f in by_check[code])
         totals.update(counts)
         link = f"'{names[code]}'!A1"
         what = wording.check_text(report.checks.get(code), "summary")
-        height = row_height(text_lines(what, summary_width))
+        height = row_height(text_lines(what, SUMMARY_WIDTH))
         if height:  # write-only: a row's height must be set before the row is appended
             sheet.row_dimensions[row].height = height
         sheet.append([
@@ -47,34 +64,45 @@ def summary_sheet(book, report, codes, names, by_check, school: str | None = Non
             counts.get("error", 0), counts.get("warning", 0), counts.get("info", 0),
             sum(counts.values()),
         ])
-    last_row = first_row + len(codes) - 1
     bold = Font(bold=True)
     sheet.append([cell_value(sheet, "All checks", font=bold), None,
                   *(totals.get(s, 0) for s in wording.SEVERITY_ORDER), sum(totals.values())])
+    return totals
+
+
+def _severity_and_school_rows(sheet, report, totals: Counter, school: str | None) -> None:
+    """The findings by severity, then by school (only ``school``'s row in its own workbook:
+    it names no other school's counts)."""
     sheet.append([])
     sheet.append(header_row(sheet, ["Severity", "Findings"]))
     for severity in wording.SEVERITY_ORDER:
         sheet.append([cell_value(sheet, wording.SEVERITY_WORDS[severity],
-                            fill=SEVERITY_FILLS[severity]), totals.get(severity, 0)])
+                                 fill=SEVERITY_FILLS[severity]), totals.get(severity, 0)])
     sheet.append([])
     sheet.append(header_row(sheet, ["School ID", "School", "Findings"]))
     by_school = dict((report.summary or {}).get("by_school", {}))
     for school_id, count in sorted(by_school.items(), key=lambda kv: (-kv[1], kv[0])):
         if school is not None and school_id != school:
-            continue  # a school's own workbook names no other school's counts
-        sheet.append([cell_value(sheet, school_id), cell_value(sheet, report.schools.get(school_id, "")),
-                      count])
-    sheet.append([])
-    sheet.append([cell_value(sheet, BY_SCHOOL_SHEET, font=LINK_FONT,
-                        link=f"'{BY_SCHOOL_SHEET}'!A1"),
-                  "Findings by school and check, with a chart"])
-    sheet.append([cell_value(sheet, PREVIEW_SHEET, font=LINK_FONT, link=f"'{PREVIEW_SHEET}'!A1"),
-                  "Accounts generation would create, and each one's predicted outcome"])
-    sheet.append([cell_value(sheet, DETAILS_SHEET, font=LINK_FONT, link=f"'{DETAILS_SHEET}'!A1"),
-                  "The whole text of every cell shortened on the check sheets"])
+            continue
+        sheet.append([cell_value(sheet, school_id),
+                      cell_value(sheet, report.schools.get(school_id, "")), count])
+
+
+def _sheet_links(sheet) -> None:
+    for name, text in ((BY_SCHOOL_SHEET, "Findings by school and check, with a chart"),
+                       (PREVIEW_SHEET,
+                        "Accounts generation would create, and each one's predicted outcome"),
+                       (DETAILS_SHEET,
+                        "The whole text of every cell shortened on the check sheets")):
+        sheet.append([cell_value(sheet, name, font=LINK_FONT, link=f"'{name}'!A1"), text])
+
+
+def _run_notes(sheet, report) -> None:
+    """What the run compared, left out, did not run or redacted."""
     changes = getattr(report, "changes", None)
     if changes is not None:
-        sheet.append([cell_value(sheet, CHANGES_SHEET, font=LINK_FONT, link=f"'{CHANGES_SHEET}'!A1"),
+        sheet.append([cell_value(sheet, CHANGES_SHEET, font=LINK_FONT,
+                                 link=f"'{CHANGES_SHEET}'!A1"),
                       f"Since the previous run: {len(changes.new)} new, "
                       f"{len(changes.resolved)} resolved, {len(changes.still_open)} still open"])
     suppressed = getattr(report, "suppressed", None)
@@ -87,17 +115,19 @@ def summary_sheet(book, report, codes, names, by_check, school: str | None = Non
     if getattr(report, "redacted", False):
         sheet.append(["Redacted", "Names reduced to initials; emails, usernames and phones "
                       "masked; addresses withheld. Ids are real."])
-    if codes:
-        chart = stacked_bars(
-            "Findings by check and severity",
-            Reference(sheet, min_col=3, max_col=5, min_row=first_row - 1, max_row=last_row),
-            Reference(sheet, min_col=1, min_row=first_row, max_row=last_row))
-        chart.height = max(7.5, 1.2 * len(codes) + 3)
-        chart.width = 18
-        for series, colour in zip(chart.series, ("C0392B", "E0A800", "17A2B8")):
-            series.graphicalProperties.solidFill = colour
-            series.graphicalProperties.line.solidFill = colour
-        sheet.add_chart(chart, "H4")
+
+
+def _summary_chart(sheet, first_row: int, last_row: int, checks: int) -> None:
+    chart = stacked_bars(
+        "Findings by check and severity",
+        Reference(sheet, min_col=3, max_col=5, min_row=first_row - 1, max_row=last_row),
+        Reference(sheet, min_col=1, min_row=first_row, max_row=last_row))
+    chart.height = max(7.5, 1.2 * checks + 3)
+    chart.width = 18
+    for series, colour in zip(chart.series, ("C0392B", "E0A800", "17A2B8")):
+        series.graphicalProperties.solidFill = colour
+        series.graphicalProperties.line.solidFill = colour
+    sheet.add_chart(chart, "H4")
 
 
 def by_school_sheet(book, report, codes, names, by_check, school: str | None = None) -> None:
