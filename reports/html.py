@@ -255,7 +255,7 @@ def render_html(report: "ReportInput") -> str:
 def _page_parts(report: "ReportInput") -> tuple[str, list[bytes]]:
     """The page as its opening markup (text) and then UTF-8 pieces to write one after
     another: the table's JSON, the template's markup between, and the detail blocks' JSON.
-    The JSON, most of the page (130 MB at 250,000 students), is made as bytes, block by block
+    The JSON, most of the page, is made as bytes, block by block
     while the findings are read, and never becomes one string; the template is rendered with
     a marker where each goes."""
     index: list[dict[str, Any]] = []

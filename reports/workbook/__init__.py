@@ -5,8 +5,8 @@ generation Preview and a Details sheet holding the long texts that the check she
 openpyxl (write-only mode) writes the workbook: styles, the Summary sheet, the chart, links,
 and each table's header, frozen row, filter and widths. The rows of the big sheets (one per
 finding, one per previewed account) are then streamed into the saved file as the same XML
-openpyxl writes for them (:mod:`reports.workbook.xlsx`), because openpyxl's per-cell objects
-cost ~10 µs a cell; memory stays flat either way. The sheets are built in
+openpyxl writes for them (:mod:`reports.workbook.xlsx`), far faster than openpyxl's per-cell
+objects; memory stays flat either way. The sheets are built in
 :mod:`~reports.workbook.summary`, :mod:`~reports.workbook.findings`,
 :mod:`~reports.workbook.records_sheet` and :mod:`~reports.workbook.preview`.
 

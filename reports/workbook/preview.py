@@ -81,8 +81,8 @@ def preview_for_people(preview: "pd.DataFrame", schools: Mapping[str, str]) -> "
 def preview_sheet(book, preview: "pd.DataFrame | None",
                    schools: Mapping[str, str] | None = None) -> Iterator[bytes] | None:
     """The Preview sheet's header, through openpyxl; its rows come back as XML to stream into
-    the saved file (:func:`append_rows`): a 400,000-row preview through openpyxl's cell
-    objects alone takes about a minute."""
+    the saved file (:func:`append_rows`), since openpyxl's cell objects are slow on a
+    big board's preview."""
     if preview is None:
         columns = [("Preview", 60)]
         sheet = table_sheet(book, PREVIEW_SHEET, columns, 1)

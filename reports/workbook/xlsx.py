@@ -1,7 +1,7 @@
 """The streaming half of the xlsx writer: the rows of the big sheets as the XML openpyxl
 writes for them, made column by column, and streamed into the saved file's sheet parts (with
-their in-workbook hyperlinks) on a second thread. openpyxl's per-cell objects cost ~10 µs a
-cell; this costs a few C-speed passes per column."""
+their in-workbook hyperlinks) on a second thread: a few C-speed passes per column instead of
+openpyxl's objects per cell."""
 
 from __future__ import annotations
 
@@ -317,8 +317,8 @@ def append_rows(path: Path, sheets: dict[str, Iterator[bytes]],
 
 def _write_beside(out, chunks: Iterator[bytes]) -> None:
     """``out.write`` each chunk, on a second thread: compressing the sheet (zlib lets go of
-    the interpreter while it works) then overlaps making the next rows, which at 250,000
-    students saves about a second. At most a few chunks wait in between."""
+    the interpreter while it works) then overlaps making the next rows. At most a few
+    chunks wait in between."""
     waiting: queue.Queue = queue.Queue(maxsize=4)
     failed: list[BaseException] = []
 
