@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from audits.model.findings import Finding, sort_findings, summarize
+from reports.records import RecordsTables
 
 FORMATS = ("xlsx", "html", "json")
 
@@ -50,6 +51,9 @@ class ReportInput:
     """The findings and preview were redacted (``audits.workflow.redact``); the reports say so."""
     skipped: Mapping[str, str] = field(default_factory=dict)
     """Checks not run, each with its reason (``AuditResult.skipped``): in ``findings.json``."""
+    records_tables: RecordsTables = field(default_factory=RecordsTables, compare=False,
+                                          repr=False)
+    """The duplicate groups' side-by-side tables, made once for all of the run's reports."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", sort_findings(self.findings))

@@ -22,7 +22,7 @@ from audits.checks.username_clash.check import ONE_PERSON_TWO_RECORDS
 from audits.household.usernames import EMAIL_PATTERN, PLACEHOLDER_EMAILS, PLACEHOLDER_LOCAL_PARTS
 from audits.model.errors import UserError
 from reports import wording
-from reports.records import SHOWN_SIDE_BY_SIDE, page_table, records_table
+from reports.records import SHOWN_SIDE_BY_SIDE, page_table
 from reports.svg import node_order
 from audits.engine.memory import collector_paused
 from audits.io.files import write_atomic
@@ -124,7 +124,7 @@ def _finding_entries(report: "ReportInput", known: set[str]
                   "household": _drawn_household(finding, entry["household"]), "plan": plan,
                   "suppress": suppress_targets(entry)}
         # Redacted values (initials, masks) would compare as "same": no table then.
-        records = None if redacted else records_table(finding)
+        records = None if redacted else report.records_tables.table(finding)
         if records is not None:
             # Side-by-side evidence of a duplicate group, in place of the pairwise words
             # ("C1~C2: same (…); C1~C3: …") for the fields it shows.
@@ -255,7 +255,7 @@ def render_html(report: "ReportInput") -> str:
 def _page_parts(report: "ReportInput") -> tuple[str, list[bytes]]:
     """The page as its opening markup (text) and then UTF-8 pieces to write one after
     another: the table's JSON, the template's markup between, and the detail blocks' JSON.
-    The JSON, most of the page (130 MB at 250,000 students), is made as bytes, block by block
+    The JSON, most of the page, is made as bytes, block by block
     while the findings are read, and never becomes one string; the template is rendered with
     a marker where each goes."""
     index: list[dict[str, Any]] = []

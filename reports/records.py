@@ -238,28 +238,7 @@ def record_order(finding: Finding) -> list[str]:
     return ([keep] if keep in ids else []) + [c for c in rest if c != keep]
 
 
-_TABLES: dict[str, tuple[Finding, dict[str, Any] | None]] = {}
-"""The last tables made, by finding id (with the finding they were made from): the HTML
-report and the workbook, written one after the other, show the same tables."""
-_KEEP_AT_MOST = 50_000
-
-
 def records_table(finding: Finding) -> dict[str, Any] | None:
-    """:func:`build_records_table`, made once per finding object while both reports are
-    written. The table is shared: do not change it."""
-    if finding.check != CHECK:
-        return None
-    kept = _TABLES.get(finding.id)
-    if kept is not None and kept[0] is finding:
-        return kept[1]
-    table = build_records_table(finding)
-    if len(_TABLES) >= _KEEP_AT_MOST:
-        _TABLES.clear()
-    _TABLES[finding.id] = (finding, table)
-    return table
-
-
-def build_records_table(finding: Finding) -> dict[str, Any] | None:
     """The side-by-side table of a duplicate-contact finding, as data for the reports (None
     for another check, or a finding that carries no records):
 
@@ -414,5 +393,25 @@ def cell_words(cell: Mapping[str, str]) -> str:
     return LEVEL_WORDS[cell["level"]] + (f": {note}" if note else "")
 
 
-__all__ = ["FIELDS", "LEVELS", "SHOWN_SIDE_BY_SIDE", "build_records_table", "cell_words",
+class RecordsTables:
+    """The side-by-side tables of one report run, each made once (:func:`records_table`): the
+    HTML report and the workbook, written one after the other, show the same tables. A table
+    is shared: do not change it."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, tuple[Finding, dict[str, Any] | None]] = {}
+
+    def table(self, finding: Finding) -> dict[str, Any] | None:
+        """:func:`records_table` of ``finding``, made on its first call."""
+        if finding.check != CHECK:
+            return None
+        kept = self._made.get(finding.id)
+        if kept is not None and kept[0] is finding:
+            return kept[1]
+        table = records_table(finding)
+        self._made[finding.id] = (finding, table)
+        return table
+
+
+__all__ = ["FIELDS", "LEVELS", "SHOWN_SIDE_BY_SIDE", "RecordsTables", "cell_words",
            "page_table", "record_order", "records_table", "spaces_shown"]

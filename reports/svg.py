@@ -271,100 +271,124 @@ def household_svg_text(finding: Finding) -> str:
     """:func:`household_svg` as a plain string, for pages that join many pictures (making
     each one ``Markup`` copies it once more).
 
-    Drawn for every finding of a board (35,000 at 250,000 students), so the work per finding
-    is kept to joining strings: every text is escaped in one call per finding, and the numbers
-    of each place in the picture are written out once per run (:class:`_Slot`)."""
+    Drawn for every finding of a board, so the work per finding is kept to joining strings:
+    every text is escaped in one call per finding, and the numbers of each place in the
+    picture are written out once per run (:class:`_Slot`)."""
     household: Mapping[str, Any] = finding.household or {}
     nodes = node_order(finding)
     if not nodes:
         return ""
-    rows = [0, 0, 0]
-    at: dict[str, _Slot] = {}
-    by_ref: dict[str, str] = {}
-    texts = [finding.id]
-    for node in nodes:
-        column = COLUMN.get(node.get("kind"), 2)
-        node_id = node["id"]
-        at[node_id] = _slot(column, rows[column])
-        rows[column] += 1
-        ref = str(node.get("ref"))
-        by_ref.setdefault(ref, node_id)
-        label = str(node.get("label", ""))
-        texts += (str(node.get("kind", "")), ref, label, _short(label))
-    escaped = _escape_each(texts)
+    picture = _Picture(finding, nodes)
     width = PAD * 2 + 3 * W + 2 * GAP_X + 40
-    height = PAD * 2 + max(rows) * (H + GAP_Y)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="household" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" role="img">'
-             f"<title>Household of {escaped[0]}</title>"]
+    height = PAD * 2 + max(picture.rows) * (H + GAP_Y)
+    parts = picture.parts
+    parts.append(f'<svg xmlns="http://www.w3.org/2000/svg" class="household" width="{width}" '
+                 f'height="{height}" viewBox="0 0 {width} {height}" role="img">'
+                 f"<title>Household of {picture.escaped[0]}</title>")
+    boxes = picture.boxes(nodes, focus_refs(finding))
+    relationships = picture.edges(household.get("edges", []))
+    parts += picture.labels(relationships, finding.pairs)  # after every line: none covers it
+    parts += boxes
+    parts.append("</svg>")
+    return "".join(parts)
 
-    # Each node's words ("contact record C104", escaped; a line names the last node of an id)
-    # and its box, drawn after the lines so no line covers it.
-    hot = focus_refs(finding)
-    who: dict[str, str] = {}
-    boxes = []
-    for k, node in enumerate(nodes):
-        i = 4 * k + 1
-        kind, node_id = node.get("kind", ""), node["id"]
-        words = who[node_id] = f"{KIND_WORD.get(texts[i], escaped[i])} {escaped[i + 1]}"
-        focus = texts[i + 1] in hot
-        boxes.append(
-            f'<g class="node {escaped[i]}" transform="{at[node_id].translate}">'
-            f"<title>{words}: {escaped[i + 2]}</title>"
-            f"{_NODE_BOX.get((kind, focus)) or _node_box(kind, focus)}{escaped[i + 3]}"
-            f'</text><text x="10" y="31" font-size="10" fill="#5b6673">{words}</text></g>')
 
-    def line(a: str, b: str, head: tuple[str, str], tip: str):
+class _Picture:
+    """One household picture being drawn: each node's place and words, and the markup so far
+    (``parts``). ``texts`` holds the finding id, then four texts per node (kind, ref, label,
+    short label); ``escaped`` the same, escaped."""
+
+    def __init__(self, finding: Finding, nodes: list[Mapping[str, Any]]) -> None:
+        self.rows = [0, 0, 0]
+        self.at: dict[str, _Slot] = {}
+        self.by_ref: dict[str, str] = {}
+        self.texts = [finding.id]
+        for node in nodes:
+            column = COLUMN.get(node.get("kind"), 2)
+            node_id = node["id"]
+            self.at[node_id] = _slot(column, self.rows[column])
+            self.rows[column] += 1
+            ref = str(node.get("ref"))
+            self.by_ref.setdefault(ref, node_id)
+            label = str(node.get("label", ""))
+            self.texts += (str(node.get("kind", "")), ref, label, _short(label))
+        self.escaped = _escape_each(self.texts)
+        self.who: dict[str, str] = {}
+        self.parts: list[str] = []
+
+    def boxes(self, nodes: list[Mapping[str, Any]], hot) -> list[str]:
+        """Each node's box, to draw after the lines so no line covers it; sets each node's
+        words ("contact record C104", escaped; a line names the last node of an id)."""
+        texts, escaped = self.texts, self.escaped
+        boxes = []
+        for k, node in enumerate(nodes):
+            i = 4 * k + 1
+            kind, node_id = node.get("kind", ""), node["id"]
+            words = self.who[node_id] = f"{KIND_WORD.get(texts[i], escaped[i])} {escaped[i + 1]}"
+            focus = texts[i + 1] in hot
+            boxes.append(
+                f'<g class="node {escaped[i]}" transform="{self.at[node_id].translate}">'
+                f"<title>{words}: {escaped[i + 2]}</title>"
+                f"{_NODE_BOX.get((kind, focus)) or _node_box(kind, focus)}{escaped[i + 3]}"
+                f'</text><text x="10" y="31" font-size="10" fill="#5b6673">{words}</text></g>')
+        return boxes
+
+    def line(self, a: str, b: str, head: tuple[str, str], tip: str):
         """Draws the edge (``head``: its markup around the path data); returns (start,
         middle, left-hand node) for its label."""
-        one, two = at.get(a), at.get(b)
+        one, two = self.at.get(a), self.at.get(b)
         if one is None or two is None:
             return None
-        key = (one, two, rows[1] if abs(one.x - two.x) > W + GAP_X else 0)
+        key = (one, two, self.rows[1] if abs(one.x - two.x) > W + GAP_X else 0)
         geometry = _LINES.get(key)
         if geometry is None:
             geometry = _line_geometry(one, two, key[2])
             if len(_LINES) < _KEEP_AT_MOST:
                 _LINES[key] = geometry
-        parts.append(f"{head[0]}{geometry[0]}{head[1]}{who[a]} – {who[b]}: {tip}</title></path>")
+        self.parts.append(
+            f"{head[0]}{geometry[0]}{head[1]}{self.who[a]} – {self.who[b]}: {tip}</title></path>")
         return geometry[1], geometry[2], (a if one.x <= two.x else b)
 
-    # A contact's relationship is written once, beside the contact where its lines start
-    # (usually the same word for each child); the legend explains the other line styles.
-    relationships: dict[str, tuple[tuple[float, float], list[str]]] = {}
-    for edge in household.get("edges", []):
-        kind = edge.get("kind", "")
-        if kind == "contact-of":
+    def edges(self, edges) -> dict[str, tuple[tuple[float, float], list[str]]]:
+        """Draws the household's edges; returns, by contact, where its lines start and its
+        relationships: a relationship is written once, beside the contact (usually the same
+        word for each child); the legend explains the other line styles."""
+        relationships: dict[str, tuple[tuple[float, float], list[str]]] = {}
+        for edge in edges:
+            kind = edge.get("kind", "")
+            if kind != "contact-of":
+                head = _EDGE_HEADS.get(kind)
+                if head is None:
+                    stroke, dash = EDGE_STYLE.get(kind, ("#999", ""))
+                    head = _edge_head(escape(visible(kind)), stroke, dash)
+                self.line(edge["source"], edge["target"], head,
+                          _escaped_word(EDGE_WORD.get(kind, kind)))
+                continue
             rel = str(edge.get("relationship") or "")
             if edge.get("portal_access"):
                 head, access = _CONTACT_OF_HEAD, ", portal access"
             else:
                 head, access = _CONTACT_OF_NO_ACCESS_HEAD, ", no portal access"
-            drawn = line(edge["source"], edge["target"], head,
-                         (_escaped_word(rel) if rel else "contact") + access)
+            drawn = self.line(edge["source"], edge["target"], head,
+                              (_escaped_word(rel) if rel else "contact") + access)
             if drawn and rel:
                 start, _, left = drawn
                 words = relationships.setdefault(left, (start, []))[1]
                 if rel not in words:
                     words.append(rel)
-        else:
-            head = _EDGE_HEADS.get(kind)
-            if head is None:
-                stroke, dash = EDGE_STYLE.get(kind, ("#999", ""))
-                head = _edge_head(escape(visible(kind)), stroke, dash)
-            line(edge["source"], edge["target"], head, _escaped_word(EDGE_WORD.get(kind, kind)))
-    labels = _Labels()
-    pending = [labels.place(x + 6, y - 5, " / ".join(words), "start")
-               for (x, y), words in relationships.values()]
-    for a, b in finding.pairs:
-        if a in by_ref and b in by_ref:
-            drawn = line(by_ref[a], by_ref[b], _MISSING_HEAD, "missing link")
-            if drawn:
-                pending.append(labels.place(drawn[1][0], drawn[1][1] - 3, "missing"))
-    parts += pending  # after every line, so no line covers a label
-    parts += boxes
-    parts.append("</svg>")
-    return "".join(parts)
+        return relationships
+
+    def labels(self, relationships, pairs) -> list[str]:
+        """The relationships' labels; draws each missing link (``pairs``) with its label."""
+        labels = _Labels()
+        pending = [labels.place(x + 6, y - 5, " / ".join(words), "start")
+                   for (x, y), words in relationships.values()]
+        for a, b in pairs:
+            if a in self.by_ref and b in self.by_ref:
+                drawn = self.line(self.by_ref[a], self.by_ref[b], _MISSING_HEAD, "missing link")
+                if drawn:
+                    pending.append(labels.place(drawn[1][0], drawn[1][1] - 3, "missing"))
+        return pending
 
 
 def _edge_head(cls: str, stroke: str, dash: str) -> tuple[str, str]:

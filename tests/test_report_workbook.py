@@ -13,7 +13,8 @@ from reports import ReportInput, write_reports
 from audits.io.cells import csv_cell, csv_frame, looks_like_formula
 from reports.samples import (HOSTILE_FORMULA, SAMPLE_GENERATED_AT, SAMPLE_SCHOOLS,
                              sample_findings, synthetic_findings)
-from reports.workbook import MORE, sheet_names, write_workbook
+from reports.workbook import sheet_names, write_workbook
+from reports.workbook.findings import MORE
 
 
 def preview_frame() -> pd.DataFrame:
@@ -180,11 +181,11 @@ def test_100000_findings_fit(tmp_path):
     print(f"100,000 findings: workbook in {time.perf_counter() - started:.1f} s")
     import zipfile
 
-    from reports.workbook import _sheet_part
+    from reports.workbook.xlsx import sheet_part
 
     checks = sorted({f.check for f in findings})
     with zipfile.ZipFile(path) as archive:
-        rows_written = [archive.read(_sheet_part(archive, check)).count(b"<row ") - 1
+        rows_written = [archive.read(sheet_part(archive, check)).count(b"<row ") - 1
                         for check in checks]
     # Every check sheet has a header row plus one row per finding and school.
     assert sum(rows_written) == sum(max(1, len(f.school_ids)) for f in findings)
@@ -208,7 +209,7 @@ def test_every_sheet_prints_landscape_one_page_wide_with_its_header_repeated(boo
 def test_rows_are_as_tall_as_their_wrapped_text(tmp_path):
     import dataclasses
 
-    from reports.workbook import LINE_HEIGHT, MAX_ROW_HEIGHT, text_lines
+    from reports.workbook.xlsx import LINE_HEIGHT, MAX_ROW_HEIGHT, text_lines
 
     findings = sample_findings()
     long_steps = dataclasses.replace(findings[0], fix={
@@ -228,9 +229,9 @@ def test_rows_are_as_tall_as_their_wrapped_text(tmp_path):
     assert sheet.row_dimensions[row].height <= MAX_ROW_HEIGHT < 100
     assert sheet.cell(row, 1).alignment.vertical == "top"
     # A row of one-line cells keeps the default height, which a spreadsheet may size itself.
-    from reports.workbook import _rows_xml
+    from reports.workbook.xlsx import rows_xml
 
-    short, tall = (row.decode("utf-8") for row in _rows_xml(
+    short, tall = (row.decode("utf-8") for row in rows_xml(
         [["a", "b"], ["a", "b " * 100]], [(None, None)] * 2, wrap_widths=[None, 40]))
     assert short == '<row r="2"><c r="A2" t="inlineStr"><is><t xml:space="preserve">a</t></is>' \
         '</c><c r="B2" t="inlineStr"><is><t xml:space="preserve">b</t></is></c></row>'
@@ -243,7 +244,7 @@ def test_rows_are_as_tall_as_their_wrapped_text(tmp_path):
 
 
 def test_text_lines_counts_wrapped_lines():
-    from reports.workbook import row_height, text_lines
+    from reports.workbook.xlsx import row_height, text_lines
 
     assert text_lines("", 40) == text_lines(None, 40) == text_lines("short", 40) == 1
     assert text_lines("x" * 200, 40) >= 5
@@ -258,11 +259,11 @@ def test_rows_xml_escapes_a_column_in_bulk_as_it_would_cell_by_cell():
     import re
 
     from audits.io.cells import visible
-    from reports.workbook import _rows_xml, _xml_text
+    from reports.workbook.xlsx import rows_xml, xml_text
 
     values = ["a<b>&c", "x\x00y", "=1+1", "bell\x07", "", None, True, 3, 2.5, float("inf")]
-    rows = [row.decode("utf-8") for row in _rows_xml([[v] for v in values], [(7, 9)])]
-    assert f'<t xml:space="preserve">{_xml_text("a<b>&c")}</t>' in rows[0]
+    rows = [row.decode("utf-8") for row in rows_xml([[v] for v in values], [(7, 9)])]
+    assert f'<t xml:space="preserve">{xml_text("a<b>&c")}</t>' in rows[0]
     assert 'xml:space="preserve">x⟨U+0000⟩y</t>' in rows[1]
     assert ' s="9" t="inlineStr"' in rows[2] and ' s="7" t="inlineStr"' in rows[0]
     assert 'xml:space="preserve">bell⟨U+0007⟩</t>' in rows[3]
@@ -272,6 +273,6 @@ def test_rows_xml_escapes_a_column_in_bulk_as_it_would_cell_by_cell():
     assert 'xml:space="preserve">inf</t>' in rows[9]
     # The same texts without a NUL take the joined fast path and agree cell by cell.
     texts = ["a<b>&c", "=1+1", "bell\x07", "plain", "é & ü"]
-    fast = [row.decode("utf-8") for row in _rows_xml([[t] for t in texts], [(None, 9)])]
+    fast = [row.decode("utf-8") for row in rows_xml([[t] for t in texts], [(None, 9)])]
     assert [re.search(r'preserve">(.*)</t>', r).group(1) for r in fast] == \
-        [_xml_text(visible(t)) for t in texts]
+        [xml_text(visible(t)) for t in texts]

@@ -18,8 +18,9 @@ from audits.cli import main
 from audits.preview import OUTCOME_WORDS, OUTCOMES, REFUSED_IN_USE_HERE
 from audits.sample import DEMO_SEED, DEMO_STUDENTS, generate_board, write_board
 from reports import report_input_from_audit
-from reports.workbook import (CHECK_COLUMNS, DETAILS_SHEET, MORE, SHORT_COLUMNS,
-                              SCHOOL_WORKBOOKS, write_workbook)
+from reports.workbook import SCHOOL_WORKBOOKS, write_workbook
+from reports.workbook.findings import CHECK_COLUMNS, MORE, SHORT_COLUMNS
+from reports.workbook.layout import DETAILS_SHEET
 
 NOT_CHECK_SHEETS = {"Summary", "By school", "Preview", DETAILS_SHEET, "Records",
                     "Changes since last run"}

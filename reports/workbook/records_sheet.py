@@ -5,7 +5,7 @@ agreement, so a filter on Field and Agreement finds, say, every group whose emai
 A field no record of a group has gets no row (the sheet prints on fewer pages).
 
 Its rows are streamed into the saved file like the check sheets' (see
-:mod:`reports.workbook`): thousands of groups make tens of thousands of rows.
+:mod:`reports.workbook.xlsx`): thousands of groups make tens of thousands of rows.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from openpyxl.styles import Font, PatternFill
 
 from audits.io.cells import formula_positions, visible_texts
 from audits.model.findings import Finding
-from reports import workbook
-from reports.records import cell_words, records_table
+from reports.records import RecordsTables, cell_words
+from reports.workbook.layout import ROWS_PER_CHUNK, WRAP, style_array, table_sheet
+from reports.workbook.xlsx import escaped_texts, height_attr, text_lines
 
 RECORDS_SHEET = "Records"
 LEVEL_FILLS = {
@@ -31,40 +32,40 @@ RECORD_WIDTH = 34
 FIXED_COLUMNS = (("Finding ID", 26), ("Field", 14), ("Agreement", 11))
 MOST_RECORDS = 12
 """Record columns at most; a larger group's further records are left to its finding's row."""
-ROWS_PER_CHUNK = 2000
 
 
-def records_sheet(book, findings: Sequence[Finding]) -> Iterator[bytes] | None:
+def records_sheet(book, findings: Sequence[Finding], tables: RecordsTables
+                  ) -> Iterator[bytes] | None:
     """Add the Records sheet (its header) to ``book``; return its rows as XML to stream into
     the saved file, or None (and no sheet) when no finding has records to show."""
-    tables = [(f.id, table) for f in findings if (table := records_table(f)) is not None]
-    if not tables:
+    shown = [(f.id, table) for f in findings if (table := tables.table(f)) is not None]
+    if not shown:
         return None
-    width = min(MOST_RECORDS, max(len(table["records"]) for _, table in tables))
+    width = min(MOST_RECORDS, max(len(table["records"]) for _, table in shown))
     columns = list(FIXED_COLUMNS) + [("Kept record", RECORD_WIDTH)] + \
         [(f"Record {k}", RECORD_WIDTH) for k in range(2, width + 1)]
-    rows = sum(len(table["rows"]) + 1 for _, table in tables)
-    sheet = workbook._table_sheet(book, RECORDS_SHEET, columns, rows)
+    rows = sum(len(table["rows"]) + 1 for _, table in shown)
+    sheet = table_sheet(book, RECORDS_SHEET, columns, rows)
     styles = book._cell_styles
 
     def style(fill, font=None):
-        return (styles.add(workbook._style_array(sheet, fill, font, workbook.WRAP, False)),
-                styles.add(workbook._style_array(sheet, fill, font, workbook.WRAP, True)))
+        return (styles.add(style_array(sheet, fill, font, WRAP, False)),
+                styles.add(style_array(sheet, fill, font, WRAP, True)))
 
     plain, levels = style(None), {level: style(fill) for level, fill in LEVEL_FILLS.items()}
     heading = style(RECORD_FILL, Font(bold=True))
-    return _rows(tables, width, plain, levels, heading)
+    return _rows(shown, width, plain, levels, heading)
 
 
 _LETTERS = [chr(ord("A") + k) for k in range(len(FIXED_COLUMNS) + MOST_RECORDS)]
 _PER_LINE = max(1, int(RECORD_WIDTH * 1.1) - 3)
-"""Characters a line of a record column holds (as :func:`reports.workbook.text_lines`)."""
+"""Characters a line of a record column holds (as :func:`reports.text_lines`)."""
 
 
 def _lines(text: str) -> int:
     if len(text) <= _PER_LINE:
         return text.count("\n") + 1
-    return workbook.text_lines(text, RECORD_WIDTH)
+    return text_lines(text, RECORD_WIDTH)
 
 
 class _Chunk:
@@ -90,11 +91,11 @@ class _Chunk:
     def xml(self) -> bytes:
         shown = visible_texts(self.texts)
         risky = set(formula_positions(shown))
-        escaped = workbook._escaped_texts(shown) if shown else []
+        escaped = escaped_texts(shown) if shown else []
         out: list[bytes] = []
         ends = [start for _, start, _ in self.rows[1:]] + [len(shown)]
         for (number, start, lines), end in zip(self.rows, ends):
-            out.append(f'<row r="{number}"{workbook._height_attr(lines)}>'.encode())
+            out.append(f'<row r="{number}"{height_attr(lines)}>'.encode())
             for k in range(start, end):
                 style = self.styles[k][1 if k in risky else 0]
                 out += (b'<c r="', self.refs[k].encode(), b'" s="', str(style).encode(),
