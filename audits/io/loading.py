@@ -342,7 +342,6 @@ def detect_encoding(data: bytes) -> str | None:
 UTF8_BOM = b"\xef\xbb\xbf"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 """An OLE compound file: an Excel 97-2003 ``.xls``, or an ``.xlsx`` encrypted with a password."""
-ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_CELL_LIMIT = 32_767
 """No spreadsheet cell holds more characters; a longer field is a broken export (an unclosed
 quote swallowing the rows after it, or a file that is not a table)."""
