@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from audits.io.formats._files import ExportFiles
+from audits.io.formats._files import SIDE_TABLES, ExportFiles
 
 if TYPE_CHECKING:
     from audits.model.board import BoardSource
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
 FORMAT_NAMES = {"oneroster-1.1": "OneRoster 1.1", "oneroster-1.2": "OneRoster 1.2",
                 "sds-2.1": "School Data Sync v2.1"}
 """Each format's ``BoardSource.kind`` and the name a message gives it."""
-
-SIDE_TABLES = ("siblings", "accounts", "account_students")
-"""Contract tables no interchange format carries, read from plain contract CSV files beside
-the export (in its folder; for a .zip, in the folder holding it)."""
 
 
 def detect(path: str | Path) -> str | None:

@@ -19,6 +19,10 @@ from audits.model.board import TableSource
 from audits.model.config import InputLimits
 from audits.model.errors import ProblemCollector
 
+SIDE_TABLES = ("siblings", "accounts", "account_students")
+"""Contract tables no interchange format carries, read from plain contract CSV files beside
+the export (in its folder; for a .zip, in the folder holding it)."""
+
 FIRST_DATA_ROW = 2
 
 
@@ -244,7 +248,6 @@ def read_side_tables(files: ExportFiles, mapping, problems: ProblemCollector,
     """The contract tables no interchange format carries (siblings, CONNECT's accounts and
     their permissions), from plain contract CSV files beside the export, when there. An absent
     one is recorded ``present=False``: a check needing it is skipped and says why."""
-    from audits.io.formats import SIDE_TABLES
     from audits.io.loading import _read_csv
 
     folder = files.beside
