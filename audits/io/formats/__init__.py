@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from audits.io.formats._files import SIDE_TABLES, ExportFiles
+from audits.io.formats._files import ExportFiles
 
 if TYPE_CHECKING:
     from audits.model.board import BoardSource
