@@ -84,7 +84,8 @@ def _is_fix_layer(module: str) -> bool:
 
 
 @pytest.mark.xfail(strict=True, reason="circles left in fixes/ (apply, preconditions), reports/ "
-                   "(ReportInput in the package) and audits/io/formats, which other helpers rewrite")
+                   "(ReportInput in the package) and audits/io (formats reading through loading), "
+                   "which other helpers rewrite")
 def test_no_import_circle():
     graph = _graph()
     circles = [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
