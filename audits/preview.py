@@ -38,7 +38,7 @@ frame writes to CSV and Excel as it is; :func:`split_ids` turns one back into a 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
@@ -80,10 +80,6 @@ ID_SEPARATOR = "; "
 def split_ids(text: str) -> list[str]:
     """The ids of one ``"; "``-joined preview cell."""
     return [part for part in str(text).split(ID_SEPARATOR) if part] if text else []
-
-
-def _join_sorted(values: Iterable[str]) -> str:
-    return ID_SEPARATOR.join(sorted(set(values)))
 
 
 def portal_access_links(board: Board) -> pd.DataFrame:

@@ -13,10 +13,7 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -987,57 +984,73 @@ def sha256(data: bytes) -> str:
 def _write(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Path,
            out_path: Path, source_fingerprint: Mapping[str, Any] | None = None) -> None:
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    from audits.io.outputs import FIX_PREFIX, StagingClaim, is_no_space, no_space_error
+    from audits.io.files import replace_folder
+    from audits.io.outputs import FIX_PREFIX, StagingClaim
 
     # Marked as ours (an owner file beside it, locked while this run lives): a run killed
     # half-way leaves a folder the next `fix apply` recognises and removes.
     claim = StagingClaim(out_path.parent, FIX_PREFIX, "fix apply --write staging", out_path)
-    staging = claim.path
     try:
-        changed = write_export(export, ws.edits, staging)
-        undo = staging / UNDO_DIR
-        (undo / "originals").mkdir(parents=True)
-        files = []
-        for relative in (export.files if export.kind == "csv" else [export.path.name]):
-            original = (export.path / relative if export.kind == "csv" else export.path)
-            original_bytes = original.read_bytes()
-            entry = {"path": relative, "original_sha256": sha256(original_bytes),
-                     "fixed_sha256": sha256((staging / relative).read_bytes()),
-                     "changed": relative in changed}
-            if relative in changed:
-                stored = undo / "originals" / relative
-                stored.parent.mkdir(parents=True, exist_ok=True)
-                stored.write_bytes(original_bytes)
-            files.append(entry)
-        (staging / "changes.csv").write_bytes(
-            _csv_bytes(CHANGE_COLUMNS, [c.as_row() for c in result.changes]))
-        artifacts = ["changes.csv"]
-        if result.retired:
-            # The retired records follow, whole, under the contacts file's own headers.
-            headers = list(RETIRED_COLUMNS) + [h for h in export.tables["contacts"].headers
-                                               if h not in RETIRED_COLUMNS]
-            (staging / "retired_contacts.csv").write_bytes(_csv_bytes(
-                tuple(headers), [[r.get(h, "") for h in headers] for r in result.retired]))
-            artifacts.append("retired_contacts.csv")
-        manifest = {"schema": UNDO_SCHEMA, "source": str(board_path), "kind": export.kind,
-                    "files": files, "artifacts": artifacts,
-                    "applied": result.applied, "source_fingerprint": source_fingerprint}
-        if result.reviewer:
-            manifest["reviewer"] = result.reviewer
-        if result.rejected:
-            manifest["rejected"] = result.rejected
-        (undo / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False),
-                                            encoding="utf-8")
-        if out_path.exists():  # another run wrote it meanwhile: never merge into it
-            raise UserError(f"{out_path} appeared while the fixed export was written; choose "
-                            "a new folder for the fixed export")
-        os.replace(staging, out_path)
-    except BaseException as error:
-        needed = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file()) \
-            if is_no_space(error) else 0
+        replace_folder(out_path, lambda staging: _fill_fixed(
+            export, ws, result, board_path, out_path, source_fingerprint, staging),
+            staging=claim.path)
+    finally:
         claim.release()
-        if is_no_space(error):
-            raise no_space_error(out_path.parent, needed + 1_000_000) from None
-        raise
-    claim.release()
     result.written = out_path
+
+
+def _fill_fixed(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Path,
+                out_path: Path, source_fingerprint: Mapping[str, Any] | None,
+                staging: Path) -> None:
+    """The fixed export, its undo record and its reports, written into ``staging``; a full
+    disk is named with the room the write needed."""
+    from audits.io.outputs import is_no_space, no_space_error
+
+    try:
+        _fill_staging(export, ws, result, board_path, source_fingerprint, staging)
+    except OSError as error:
+        if not is_no_space(error):
+            raise
+        needed = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+        raise no_space_error(out_path.parent, needed + 1_000_000) from None
+    if out_path.exists():  # another run wrote it meanwhile: never merge into it
+        raise UserError(f"{out_path} appeared while the fixed export was written; choose "
+                        "a new folder for the fixed export")
+
+
+def _fill_staging(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Path,
+                  source_fingerprint: Mapping[str, Any] | None, staging: Path) -> None:
+    changed = write_export(export, ws.edits, staging)
+    undo = staging / UNDO_DIR
+    (undo / "originals").mkdir(parents=True)
+    files = []
+    for relative in (export.files if export.kind == "csv" else [export.path.name]):
+        original = (export.path / relative if export.kind == "csv" else export.path)
+        original_bytes = original.read_bytes()
+        entry = {"path": relative, "original_sha256": sha256(original_bytes),
+                 "fixed_sha256": sha256((staging / relative).read_bytes()),
+                 "changed": relative in changed}
+        if relative in changed:
+            stored = undo / "originals" / relative
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            stored.write_bytes(original_bytes)
+        files.append(entry)
+    (staging / "changes.csv").write_bytes(
+        _csv_bytes(CHANGE_COLUMNS, [c.as_row() for c in result.changes]))
+    artifacts = ["changes.csv"]
+    if result.retired:
+        # The retired records follow, whole, under the contacts file's own headers.
+        headers = list(RETIRED_COLUMNS) + [h for h in export.tables["contacts"].headers
+                                           if h not in RETIRED_COLUMNS]
+        (staging / "retired_contacts.csv").write_bytes(_csv_bytes(
+            tuple(headers), [[r.get(h, "") for h in headers] for r in result.retired]))
+        artifacts.append("retired_contacts.csv")
+    manifest = {"schema": UNDO_SCHEMA, "source": str(board_path), "kind": export.kind,
+                "files": files, "artifacts": artifacts,
+                "applied": result.applied, "source_fingerprint": source_fingerprint}
+    if result.reviewer:
+        manifest["reviewer"] = result.reviewer
+    if result.rejected:
+        manifest["rejected"] = result.rejected
+    (undo / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False),
+                                        encoding="utf-8")

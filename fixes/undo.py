@@ -8,11 +8,9 @@ sha256, so the result is the export as it was, byte for byte.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from audits.io.files import replace_folder
 from audits.model.errors import UserError
 from fixes.apply import UNDO_DIR, UNDO_SCHEMA, sha256
 
@@ -112,15 +110,11 @@ def restore(fixed_path, out_path) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".undo-", dir=out.parent))
-    try:
-        for relative, data in restored.items():
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out
+    return replace_folder(out, lambda staging: _write_files(staging, restored))
+
+
+def _write_files(folder: Path, files: dict[str, bytes]) -> None:
+    for relative, data in files.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)

@@ -37,7 +37,7 @@ def json_for_script_bytes(data: Any) -> bytes:
 
     orjson writes the JSON (an order of magnitude faster than ``json.dumps`` on a report's
     100+ MB); what it refuses (keys that are not strings, integers beyond 64 bits) goes
-    through ``json.dumps`` as before. Replacing the unsafe characters on the
+    through ``json.dumps``. Replacing the unsafe characters on the
     UTF-8 is exact: a character's encoding never appears inside another's. Invisible
     characters (:mod:`audits.io.cells`) are written as ``\\u`` escapes: the script reads the
     same data, and no override stands raw in the page."""

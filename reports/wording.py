@@ -22,10 +22,6 @@ def school_label(school_id: str, schools: Mapping[str, str]) -> str:
     return f"{name} ({school_id})" if name else school_id
 
 
-def schools_text(finding: Finding, schools: Mapping[str, str]) -> str:
-    return "; ".join(school_label(s, schools) for s in finding.school_ids)
-
-
 def named(entity_id: str, names: Mapping[str, str]) -> str:
     """``Jennifer Smith (C104)``, or the bare id when the finding carries no name for it."""
     name = names.get(entity_id)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from audits.model.errors import UserError
 from audits.io.loading.folder import load_board
-from test_loading import board_tables, write_csv_board, write_xlsx_board
+from boards import board_tables, write_csv_board, write_xlsx_board
 
 
 def problems_of(path, **kwargs) -> tuple[UserError, str]:

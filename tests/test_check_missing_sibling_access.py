@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from audits.checks.missing_sibling_access.check import missing_sibling_access
 from audits.model.findings import Finding, Severity
-from test_generation import make_board, shuffled, with_matches
+from boards import make_board, shuffled, with_matches
 
 
 def family(**changes):

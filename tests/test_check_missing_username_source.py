@@ -5,7 +5,7 @@ from __future__ import annotations
 from audits.checks.missing_username_source.check import missing_username_source
 from audits.model.config import Config
 from audits.model.findings import Finding, Severity
-from test_generation import make_board, with_matches
+from boards import make_board, with_matches
 
 
 def run(board, config=None):

@@ -18,7 +18,7 @@ from audits.model.errors import UserError
 from audits.model.findings import Finding, Severity, findings_to_frame
 from audits.household.graph import build_graph
 from audits.household.matching.matcher import _links
-from test_generation import make_board, with_matches
+from boards import make_board, with_matches
 
 
 def families_of_two(count: int, school: str = "10") -> tuple[list[str], list[tuple]]:
@@ -272,7 +272,7 @@ def test_the_html_report_shows_both_findings_and_how_many_pairs_are_not_listed(t
     from playwright.sync_api import sync_playwright
 
     from reports import ReportInput, write_reports
-    from test_report_browser import CHROMIUM, LAUNCH_ARGS
+    from boards import CHROMIUM, LAUNCH_ARGS
 
     kids = [f"S{n:02d}" for n in range(25)]
     office = [f"O{n:02d}@20" for n in range(31)]

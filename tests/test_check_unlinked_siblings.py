@@ -7,7 +7,7 @@ import pytest
 from audits.checks.unlinked_siblings.check import unlinked_siblings
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity
-from test_generation import make_board, shuffled, with_matches
+from boards import make_board, shuffled, with_matches
 
 
 def run(board, *groups, confidence=0.95):

@@ -6,7 +6,7 @@ from audits.checks.username_clash.check import (DIFFERENT_SCHOOLS, ONE_PERSON_TW
                                           SAME_SCHOOL, SHARED_FAMILY_EMAIL, STAFF_PARENT,
                                           username_clash)
 from audits.model.findings import Finding, Severity
-from test_generation import make_board, shuffled, with_matches
+from boards import make_board, shuffled, with_matches
 
 
 def run(board, *groups):

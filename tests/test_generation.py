@@ -10,82 +10,21 @@ import csv
 import pandas as pd
 import pytest
 
-from audits.model.board import board_from_frames
 from audits.model.config import Config
-from audits.engine.context import AuditContext
 from audits.preview import (CLASHES_OTHER_SCHOOL, FAILS_NO_USERNAME, OK, ONE_OF_SEVERAL,
                                PREVIEW_COLUMNS, REFUSED_IN_USE_HERE,
                                preview_generation, preview_to_csv, split_ids)
-from audits.household.matching.matcher import ContactCluster, ContactMatches
 from audits.household.usernames import (email_problem, email_problem_series, first_last, username_for,
                               usernames_series)
 
-
-# ----------------------------------------------------------------------------- board builder
-
-def make_board(students=(), links=(), contacts=None, siblings=(), staff=(), accounts=(),
-               visible=(), schools=None):
-    """A board from short literals.
-
-    students: ``"S1@10"`` (active at school 10) or ``("S1", "10", "inactive")``;
-    links: ``(student, contact, relationship, portal_access "Y"/"N")``;
-    contacts: ``{id: (first, last, email)}``; a linked contact not given gets a unique email;
-    staff: ``(staff_id, school, email)``; accounts: ``(account_id, username, type, school,
-    person_id[, status])``; visible: ``(account_id, student_id)``.
-    """
-    student_rows = []
-    for entry in students:
-        sid, school, status = (*entry.split("@"), "active") if isinstance(entry, str) else entry
-        student_rows.append({"student_id": sid, "school_id": school, "first_name": f"Kid{sid}",
-                             "last_name": "Family", "status": status})
-    contacts = dict(contacts or {})
-    for _, cid, *_ in links:
-        contacts.setdefault(cid, (f"Parent{cid}", "Family", f"{cid.lower()}@mail.ca"))
-    contact_rows = [{"contact_id": cid, "first_name": first, "last_name": last, "email": email}
-                    for cid, (first, last, email) in contacts.items()]
-    link_rows = [{"student_id": s, "contact_id": c, "relationship": rel, "portal_access": portal}
-                 for s, c, rel, portal in links]
-    staff_rows = [{"staff_id": sid, "school_id": school, "first_name": f"Staff{sid}",
-                   "last_name": "Member", "email": email} for sid, school, email in staff]
-    account_rows = [{"account_id": a[0], "username": a[1], "account_type": a[2],
-                     "school_id": a[3], "person_id": a[4],
-                     "status": a[5] if len(a) > 5 else "active"} for a in accounts]
-    school_ids = sorted({r["school_id"] for r in student_rows + staff_rows + account_rows})
-    school_rows = schools or [{"school_id": s, "school_name": f"School {s}",
-                               "school_type": "central_office" if s == "99" else "elementary"}
-                              for s in school_ids]
-    frames = {"schools": school_rows, "students": student_rows, "contacts": contact_rows,
-              "student_contacts": link_rows, "staff": staff_rows}
-    if siblings:
-        frames["siblings"] = [{"student_id": a, "sibling_id": b} for a, b in siblings]
-    if accounts:
-        frames["accounts"] = account_rows
-    if visible:
-        frames["account_students"] = [{"account_id": a, "student_id": s} for a, s in visible]
-    return board_from_frames(frames)
+from boards import make_board, shuffled, with_matches
 
 
-def matches_of(*groups, confidence=0.95) -> ContactMatches:
-    """Contact matches where each group of ids is one person."""
-    return ContactMatches(tuple(ContactCluster(tuple(sorted(g)), confidence, ()) for g in groups))
-
-
-def with_matches(board, *groups, config=None, confidence=0.95) -> AuditContext:
-    """A context whose duplicate-contact clusters are exactly ``groups`` (no matcher run)."""
-    context = AuditContext(board, config or Config())
-    context.__dict__["contact_matches"] = matches_of(*groups, confidence=confidence)
-    return context
+# ----------------------------------------------------------------------------------- preview
 
 
 def by_contact(preview: pd.DataFrame) -> dict[str, dict]:
     return {row["contact_id"]: row for row in preview.to_dict("records")}
-
-
-def shuffled(board, seed=7):
-    """The same board with every table's rows in another order."""
-    frames = {name: frame.sample(frac=1, random_state=seed).reset_index(drop=True)
-              for name, frame in board.tables.items() if len(frame)}
-    return board_from_frames(frames)
 
 
 # ------------------------------------------------------------------------------- usernames

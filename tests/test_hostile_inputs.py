@@ -22,7 +22,7 @@ from audits.cli import main
 from audits.model.errors import ExitCode, UserError
 from audits.io.loading.csv import EXCEL_CELL_LIMIT
 from audits.io.loading.folder import load_board
-from test_loading import board_tables, write_csv_board, write_xlsx_board
+from boards import board_tables, write_csv_board, write_xlsx_board
 
 CORPUS = Path(__file__).parent / "data" / "bad"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "case.yaml").exists())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,14 +15,13 @@ from reports import ReportInput
 from reports.samples import HOSTILE_FORMULA, SAMPLE_SCHOOLS, sample_findings
 from reports.workbook import write_workbook
 
-SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
+from boards import ALL_SHEETS_CSV, SOFFICE
+
 pytestmark = [
     pytest.mark.libreoffice,
     pytest.mark.skipif(not Path(SOFFICE).exists() and not os.environ.get("CI"),
                        reason="LibreOffice is not installed (CI installs it and never skips)"),
 ]
-# CSV filter: comma, double quote, UTF-8, from row 1, ..., cells as shown, ..., every sheet (-1).
-ALL_SHEETS_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
 
 
 def test_libreoffice_converts_every_sheet_and_shows_formula_text_literally(tmp_path):

@@ -162,7 +162,7 @@ def test_a_billion_laughs_workbook_is_refused_not_expanded():
 def test_an_entity_in_the_shared_strings_is_refused_too(tmp_path):
     import zipfile
 
-    from test_loading import board_tables, write_xlsx_board
+    from boards import board_tables, write_xlsx_board
 
     path = write_xlsx_board(tmp_path / "b.xlsx", board_tables())
     with zipfile.ZipFile(path) as source:
@@ -426,7 +426,7 @@ def test_html_markdown_and_the_terminal_show_every_hidden_character_escaped(corp
 def test_libreoffice_opens_the_corpus_workbook_and_shows_formulas_as_text(corpus, tmp_path):
     import subprocess
 
-    from test_libreoffice import ALL_SHEETS_CSV, SOFFICE
+    from boards import ALL_SHEETS_CSV, SOFFICE
 
     if not Path(SOFFICE).exists():
         pytest.skip("LibreOffice is not installed")
@@ -444,7 +444,7 @@ def test_libreoffice_opens_the_corpus_workbook_and_shows_formulas_as_text(corpus
 
 @pytest.mark.browser
 def test_chromium_renders_the_corpus_report_with_the_escapes_and_no_error(corpus):
-    from test_report_browser import CHROMIUM, LAUNCH_ARGS
+    from boards import CHROMIUM, LAUNCH_ARGS
 
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed")

@@ -14,16 +14,13 @@ import pytest
 from household_geometry import crossings
 from reports import ReportInput, write_reports
 from reports.samples import HOSTILE_IMG
-from test_records_table import three_records
+from boards import CHROMIUM, LAUNCH_ARGS, three_records
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
                        reason="Chromium is not installed (CI installs it and never skips)"),
 ]
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def _household():

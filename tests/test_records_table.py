@@ -6,49 +6,12 @@ from __future__ import annotations
 
 import openpyxl
 
-from audits.model.findings import Finding, Severity
 from reports import ReportInput
 from reports.html import report_data
 from reports.records import records_table
 from reports.workbook import write_workbook
 
-
-def _record(cid, **fields):
-    base = {"contact_id": cid, "first_name": "", "last_name": "", "email": "",
-            "home_phone": "", "cell_phone": "", "work_phone": "", "street": "", "city": "",
-            "postal_code": ""}
-    return {**base, **fields}
-
-
-def three_records() -> Finding:
-    records = {
-        "C1": _record("C1", first_name="Jennifer", last_name="Smith", email="jen@x.ca",
-                      cell_phone="613-555-0101", street="12 Elm Street", city="Ottawa",
-                      postal_code="K1A 0B1"),
-        "C2": _record("C2", first_name="Jennifer  ", last_name="SMITH", email="Jen@X.ca",
-                      home_phone="(613) 555-0101", street="12 Elm St", city="Ottawa",
-                      postal_code="k1a0b1"),
-        "C3": _record("C3", first_name="Jenny", last_name="Smith", email="",
-                      cell_phone="613 555 9999", street="99 Oak Ave", city="Gatineau",
-                      postal_code="J8Y 1A1"),
-    }
-    links = [{"contact_id": "C1", "student_id": "S1", "relationship": "Mother",
-              "portal_access": True},
-             {"contact_id": "C2", "student_id": "S2", "relationship": "mother",
-              "portal_access": True},
-             {"contact_id": "C3", "student_id": "S3", "relationship": "Mother",
-              "portal_access": False}]
-    return Finding(
-        id="duplicate-contact:abc", check="duplicate-contact", severity=Severity.ERROR,
-        title="Contact records C1, C2 and C3 look like one person (Jennifer Smith)",
-        confidence=0.97, school_ids=("1021",), students=("S1", "S2", "S3"),
-        contacts=("C2", "C1", "C3"),
-        evidence={"first_name": "C1~C2: same (Jennifer)", "email": "C1~C2: same (jen@x.ca)",
-                  "score": "match confidence 0.97"},
-        fix={"action": "merge-contacts", "keep": "C1", "retire": ["C2", "C3"],
-             "records": records, "links": links, "steps": ["1. Merge."]},
-        names={"C1": "Jennifer Smith", "C2": "Jennifer   SMITH", "C3": "Jenny Smith",
-               "S1": "Ava Smith", "S2": "Ben Smith", "S3": "Cleo Smith"})
+from boards import three_records
 
 
 def _cells(table, field):

@@ -21,15 +21,14 @@ from reports import ReportInput, write_reports
 from reports.samples import (HOSTILE_FORMULA, HOSTILE_IMG, HOSTILE_JS, HOSTILE_SCRIPT,
                              SAMPLE_GENERATED_AT, SAMPLE_SCHOOLS, sample_findings)
 
-CHROMIUM = "/usr/bin/chromium"
+from boards import CHROMIUM, LAUNCH_ARGS
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
                        reason="Chromium is not installed (CI installs it and never skips)"),
 ]
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +179,7 @@ def test_export_suppressions_is_disabled_until_something_is_marked(opened):
 
 
 def test_dense_household_labels_do_not_overlap_and_long_names_keep_a_tooltip(browser, tmp_path):
-    from test_report_html import LONG_USERNAME, dense_finding
+    from boards import LONG_USERNAME, dense_finding
 
     finding = dense_finding()
     html = write_reports(ReportInput([finding], schools=SAMPLE_SCHOOLS,

@@ -14,6 +14,8 @@ from reports.safety import json_for_script
 from reports.samples import (HOSTILE_IMG, HOSTILE_JS, HOSTILE_SCRIPT, SAMPLE_GENERATED_AT,
                              SAMPLE_SCHOOLS, sample_findings)
 
+from boards import LONG_USERNAME, dense_finding
+
 
 @pytest.fixture(scope="module")
 def report():
@@ -168,32 +170,6 @@ def test_runbook_markdown_keeps_names_and_steps_readable_as_plain_text(tmp_path)
 
 
 # ------------------------------------------------------------------ household picture (runbooks)
-LONG_USERNAME = "a.very.long.username.for.this.family@example.org"
-
-
-def dense_finding():
-    """One contact linked to five students with different relationships, four more contacts,
-    sibling arcs, an account that can see three of them, and two missing links."""
-    import dataclasses
-
-    base = next(f for f in sample_findings() if f.check == "duplicate-contact")
-    students = [f"S{i}" for i in range(1, 6)]
-    nodes = ([{"id": f"contact:C{i}", "kind": "contact", "ref": f"C{i}", "label": f"Parent {i}"}
-              for i in range(1, 6)]
-             + [{"id": f"student:{s}", "kind": "student", "ref": s, "label": f"Child {s}"}
-                for s in students]
-             + [{"id": "account:A1", "kind": "account", "ref": "A1", "label": LONG_USERNAME}])
-    relationships = ["Father", "Emergency", "Mother", "Guardian", "Other"]
-    edges = [{"source": f"contact:C{c}", "target": f"student:{s}", "kind": "contact-of",
-              "relationship": relationships[(c + k) % 5], "portal_access": k % 2 == 0}
-             for c in range(1, 6) for k, s in enumerate(students)]
-    edges += [{"source": "student:S1", "target": f"student:{s}", "kind": "sibling"}
-              for s in students[1:3]]
-    edges += [{"source": "contact:C1", "target": "account:A1", "kind": "holds-account"}]
-    edges += [{"source": "account:A1", "target": f"student:{s}", "kind": "can-see"}
-              for s in students[:3]]
-    return dataclasses.replace(base, household={"nodes": nodes, "edges": edges},
-                               pairs=(("A1", "S4"), ("A1", "S5")))
 
 
 def label_boxes(svg_text: str) -> list[tuple[float, float, float, str]]:

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from audits.cli import main
 
-CHROMIUM = "/usr/bin/chromium"
+from boards import CHROMIUM, LAUNCH_ARGS
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
@@ -23,8 +24,6 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which("pdftotext") and not os.environ.get("CI"),
                        reason="poppler-utils (pdftotext) is not installed"),
 ]
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES_PER_50_FINDINGS = 20
 
 

@@ -20,6 +20,8 @@ from audits.household.matching.matcher import ContactCluster, ContactMatches, Pa
 from audits.workflow.suppressions import (SCHEMA, dumps_suppressions, make_suppression, parse_suppressions,
                                  read_suppressions, split_matches, suppressions_for_finding)
 
+from boards import CHROMIUM
+
 
 def evidence(a: str, b: str, score: float) -> PairEvidence:
     return PairEvidence(a, b, score)
@@ -202,8 +204,6 @@ def test_api_suppress_writes_the_same_file_the_cli_does(tmp_path):
     assert [item.key for item in items] == ["finding:unlinked-siblings:1", "pair:C1|C2"]
     assert (tmp_path / "s.json").read_text("utf-8") == dumps_suppressions(items)
 
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.mark.browser

@@ -8,7 +8,7 @@ import pytest
 
 from audits.model.board import board_from_frames
 from audits.validation import validate_board
-from test_loading import board_tables
+from boards import board_tables
 
 
 def located(problems, kind=None):

@@ -44,14 +44,18 @@ def _fill(temp: Path, content: Content) -> None:
             out.writelines(content)
 
 
-def replace_folder(folder: Path, write: Callable[[Path], object]) -> Path:
+def replace_folder(folder: Path, write: Callable[[Path], object],
+                   staging: Path | None = None) -> Path:
     """Call ``write(staging)`` on a new folder beside ``folder``, then swap it in: the old
     folder is renamed away, the new one renamed in, the old one deleted. Nothing of an earlier
-    run survives, and a failed write leaves the earlier folder as it was."""
+    run survives, and a failed write leaves the earlier folder as it was and no staging folder.
+    ``staging``, when given, is an empty folder beside ``folder`` the caller made (one a later
+    run can recognise if this one is killed); else a hidden one is made."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = _free_name(folder, "new")
-    staging.mkdir(mode=0o755)
+    if staging is None:
+        staging = _free_name(folder, "new")
+        staging.mkdir(mode=0o755)
     try:
         write(staging)
     except BaseException:

@@ -21,8 +21,7 @@ CODE = "duplicate-contact"
 CONTACT_COLUMNS = TABLES["contacts"].columns
 # Fields a merge copies onto the survivor when only a retired record has them.
 FILLABLE = ("email", "home_phone", "cell_phone", "work_phone", "street", "city", "postal_code")
-FIELD_LABELS = {"first_name": "first_name", "last_name": "last_name", "email": "email",
-                "phone": "phone", "address": "address", "city": "city"}
+EVIDENCE_FIELDS = ("first_name", "last_name", "email", "phone", "address", "city")
 
 
 @check(CODE, severity=Severity.ERROR)
@@ -217,7 +216,7 @@ def _evidence(cluster: ContactCluster, names: Mapping[str, str]) -> dict[str, st
     """Field by field, in words: from the one pair, or per pair when the group is larger."""
     pairs: Sequence[PairEvidence] = sorted(cluster.pairs, key=lambda p: -p.score)
     evidence: dict[str, str] = {}
-    for name in FIELD_LABELS:
+    for name in EVIDENCE_FIELDS:
         seen: list[str] = []
         for pair in pairs:
             field = pair.fields.get(name)
@@ -230,7 +229,7 @@ def _evidence(cluster: ContactCluster, names: Mapping[str, str]) -> dict[str, st
                 words = f"{pair.a}~{pair.b}: {words}"
             seen.append(words)
         if seen:
-            evidence[FIELD_LABELS[name]] = "; ".join(seen)
+            evidence[name] = "; ".join(seen)
     return evidence
 
 

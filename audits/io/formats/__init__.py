@@ -31,10 +31,6 @@ FORMAT_NAMES = {"oneroster-1.1": "OneRoster 1.1", "oneroster-1.2": "OneRoster 1.
                 "sds-2.1": "School Data Sync v2.1"}
 """Each format's ``BoardSource.kind`` and the name a message gives it."""
 
-SIDE_TABLES = ("siblings", "accounts", "account_students")
-"""Contract tables no interchange format carries, read from plain contract CSV files beside
-the export (in its folder; for a .zip, in the folder holding it)."""
-
 
 def detect(path: str | Path) -> str | None:
     """The interchange format of the export at ``path`` (a folder, or a .zip of one), or ``None``

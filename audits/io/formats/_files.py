@@ -20,6 +20,10 @@ from audits.model.config import InputLimits
 from audits.model.errors import ProblemCollector
 from audits.io.loading.tables import FIRST_DATA_ROW, TableRead, read_tables
 
+SIDE_TABLES = ("siblings", "accounts", "account_students")
+"""Contract tables no interchange format carries, read from plain contract CSV files beside
+the export (in its folder; for a .zip, in the folder holding it)."""
+
 
 class ExportFiles:
     """A folder's files, or a zip archive's members, by (case-insensitive) file name."""
@@ -241,7 +245,6 @@ def read_side_tables(files: ExportFiles, mapping, problems: ProblemCollector,
     """The contract tables no interchange format carries (siblings, CONNECT's accounts and
     their permissions), from plain contract CSV files beside the export, when there. An absent
     one is recorded ``present=False``: a check needing it is skipped and says why."""
-    from audits.io.formats import SIDE_TABLES
     from audits.io.loading.csv import read_csv_file
 
     folder = files.beside

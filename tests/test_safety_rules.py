@@ -1,0 +1,100 @@
+"""The one atomic write, the one folder swap and the one CSV-cell rule, tested directly."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from audits.io.cells import csv_cell, csv_cells, undefused
+from audits.io.files import replace_folder, write_atomic
+
+
+class Boom(Exception):
+    pass
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.parametrize("content", ["text é", b"bytes", [b"in ", b"pieces"]])
+def test_write_atomic_writes_text_bytes_and_pieces(tmp_path, content):
+    path = write_atomic(tmp_path / "sub" / "out.txt", content)
+    expected = content.encode() if isinstance(content, str) else b"".join(
+        [content] if isinstance(content, bytes) else content)
+    assert path.read_bytes() == expected
+    assert _leftovers(path.parent) == []
+
+
+def test_a_failed_write_atomic_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "out.txt"
+    path.write_text("old")
+
+    def write(temp):
+        temp.write_text("half")
+        raise Boom
+
+    with pytest.raises(Boom):
+        write_atomic(path, write)
+    assert path.read_text() == "old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_replace_folder_swaps_the_whole_folder(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "stale.txt").write_text("earlier run")
+    replace_folder(folder, lambda staging: (staging / "new.txt").write_text("new"))
+    assert sorted(p.name for p in folder.iterdir()) == ["new.txt"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_failed_replace_folder_leaves_the_old_folder_and_no_staging(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "kept.txt").write_text("earlier run")
+
+    def write(staging):
+        (staging / "half.txt").write_text("half")
+        raise Boom
+
+    with pytest.raises(Boom):
+        replace_folder(folder, write)
+    assert [p.name for p in folder.iterdir()] == ["kept.txt"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_replace_folder_uses_the_staging_folder_it_is_given(tmp_path):
+    staging = tmp_path / ".mine"
+    staging.mkdir()
+    replace_folder(tmp_path / "out", lambda folder: (folder / "a").write_text(str(folder)),
+                   staging=staging)
+    assert (tmp_path / "out" / "a").read_text() == str(staging)
+    assert not staging.exists()
+
+
+@pytest.mark.parametrize("value, cell", [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("  =1", "'  =1"), ("\uff1d1", "'\uff1d1"),
+    ("'=1", "''=1"), ("Jo", "Jo"), ("a=b", "a=b"), ("", ""),
+    ("x\u202ey", "x\u27e8U+202E\u27e9y"),
+])
+def test_the_csv_cell_rule(value, cell):
+    assert csv_cell(value) == cell
+    assert csv_cells([value]) == [cell]
+    if "\u27e8" not in cell:
+        assert undefused(cell) == value
+
+
+def test_every_csv_writer_uses_the_rule(tmp_path):
+    import pandas as pd
+
+    from audits.preview import preview_to_csv
+    from fixes.apply import _csv_bytes
+
+    rows = list(csv.reader(io.StringIO(_csv_bytes(("=h",), [["=1"]]).decode("utf-8-sig"))))
+    assert rows == [["'=h"], ["'=1"]]
+    path = preview_to_csv(pd.DataFrame({"=h": ["=1"]}), tmp_path / "preview.csv")
+    assert list(csv.reader(io.StringIO(path.read_text("utf-8-sig")))) == [["'=h"], ["'=1"]]
