@@ -21,11 +21,12 @@ from typing import Any, Mapping
 from audits.io.cells import csv_cells, shown
 from audits.model.errors import InputProblem, UserError
 from audits.model.config import Config
+from audits.checks.duplicate_contact.fix import retired_rows
 from audits.checks.username_clash.fix import decided
 from fixes.export_writer import RawExport, read_export, write_export
 from fixes import preconditions, registry
 from fixes.plan import SCHEMA
-from fixes.workspace import Change, Settled, Stale, Workspace, active, restore, snapshot
+from fixes.workspace import Change, Settled, Stale, Workspace, restore, snapshot
 
 UNDO_DIR = ".connect-audit-undo"
 UNDO_SCHEMA = "connect-audit/fix-undo/v1"
@@ -138,10 +139,6 @@ def _value(value: str, shown_as_is: bool) -> str:
     if not shown_as_is:
         return f"<{len(value)} characters>" if value else "<empty>"
     return shown(value) if value else '""'
-
-
-
-
 
 
 def validate_plan(plan: Any) -> list[dict]:
@@ -275,7 +272,7 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
         if changed:
             result.applied.append(finding)
             if kind == "merge-contacts":
-                retired.extend(_retired_rows(ws, action, mark))
+                retired.extend(retired_rows(ws, action, mark))
         else:
             result.already_applied.append(finding)
     result.changes = ws.changes
@@ -407,48 +404,6 @@ def _original_fingerprint(export: RawExport, manifest: Mapping[str, Any]
             return None
         tables[name] = {"file": table.file, "sha256": originals[table.file]}
     return {"algorithm": "sha256", "export": export_id(tables), "tables": tables}
-
-
-def _retired_rows(ws: Workspace, action: Mapping[str, Any], mark: int) -> list[dict[str, str]]:
-    contacts = ws.export.tables["contacts"]
-    rows = []
-    for cid in action["retire"]:
-        found = ws.index("contacts", "contact_id").get((str(cid),), [])
-        if not found:
-            continue
-        row = found[0]
-        moved = [c for c in ws.changes[mark:] if c.table == "student_contacts"
-                 and f"contact_id={cid}" in c.key.split(", ")]
-        entry = {"retired_id": str(cid), "survivor_id": str(action["survivor"]),
-                 "finding_id": action["finding"],
-                 "kept_in_contacts": "no" if row in ws.edits["contacts"].removed else
-                 "yes (holds a parent account)",
-                 "links_moved": "; ".join(sorted({c.key for c in moved})),
-                 "accounts_moved": _accounts_moved(ws, str(cid), mark)}
-        for header, column in zip(contacts.headers, contacts.columns):
-            entry.setdefault(header, ws.get("contacts", row, column))
-        rows.append(entry)
-    return rows
-
-
-def _accounts_moved(ws: Workspace, cid: str, mark: int) -> str:
-    """The retired record's parent accounts and what became of them, for retired_contacts.csv."""
-    if "accounts" not in ws.export.tables:
-        return ""
-    accounts = ws.export.tables["accounts"]
-    person = accounts.headers[accounts.position["person_id"]]
-    status = accounts.headers[accounts.position["status"]] if accounts.has("status") else None
-    moved = [c.key for c in ws.changes[mark:] if c.table == "accounts" and c.column == person
-             and c.before.strip() == cid]
-    disabled = {c.key for c in ws.changes[mark:] if c.table == "accounts" and c.column == status}
-    fates = []
-    for key in sorted(set(moved)):
-        account_id = key.split("account_id=", 1)[-1].split(",", 1)[0]
-        rows = ws.find("accounts", account_id=account_id)
-        fate = ("disabled" if key in disabled else "kept active"
-                if rows and active(ws, "accounts", rows[0]) else "already disabled")
-        fates.append(f"{account_id} ({fate})")
-    return "; ".join(fates)
 
 
 def _check_out_path(board_path: Path, out_path: Path) -> None:

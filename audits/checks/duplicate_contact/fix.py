@@ -286,3 +286,47 @@ def _retire_accounts(ws: Workspace, survivor: str, retired: list[str]) -> set[in
                     active_here = True
             ws.set("accounts", row, "person_id", survivor)
     return adopted
+
+
+def retired_rows(ws: Workspace, action: Mapping[str, Any], mark: int) -> list[dict[str, str]]:
+    """The merge's retired records, whole, with where their links and accounts went: the rows
+    of retired_contacts.csv."""
+    contacts = ws.export.tables["contacts"]
+    rows = []
+    for cid in action["retire"]:
+        found = ws.index("contacts", "contact_id").get((str(cid),), [])
+        if not found:
+            continue
+        row = found[0]
+        moved = [c for c in ws.changes[mark:] if c.table == "student_contacts"
+                 and f"contact_id={cid}" in c.key.split(", ")]
+        entry = {"retired_id": str(cid), "survivor_id": str(action["survivor"]),
+                 "finding_id": action["finding"],
+                 "kept_in_contacts": "no" if row in ws.edits["contacts"].removed else
+                 "yes (holds a parent account)",
+                 "links_moved": "; ".join(sorted({c.key for c in moved})),
+                 "accounts_moved": _accounts_moved(ws, str(cid), mark)}
+        for header, column in zip(contacts.headers, contacts.columns):
+            entry.setdefault(header, ws.get("contacts", row, column))
+        rows.append(entry)
+    return rows
+
+
+def _accounts_moved(ws: Workspace, cid: str, mark: int) -> str:
+    """The retired record's parent accounts and what became of them, for retired_contacts.csv."""
+    if "accounts" not in ws.export.tables:
+        return ""
+    accounts = ws.export.tables["accounts"]
+    person = accounts.headers[accounts.position["person_id"]]
+    status = accounts.headers[accounts.position["status"]] if accounts.has("status") else None
+    moved = [c.key for c in ws.changes[mark:] if c.table == "accounts" and c.column == person
+             and c.before.strip() == cid]
+    disabled = {c.key for c in ws.changes[mark:] if c.table == "accounts" and c.column == status}
+    fates = []
+    for key in sorted(set(moved)):
+        account_id = key.split("account_id=", 1)[-1].split(",", 1)[0]
+        rows = ws.find("accounts", account_id=account_id)
+        fate = ("disabled" if key in disabled else "kept active"
+                if rows and active(ws, "accounts", rows[0]) else "already disabled")
+        fates.append(f"{account_id} ({fate})")
+    return "; ".join(fates)
