@@ -13,248 +13,16 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from audits.model.errors import InputProblem, UserError
-from audits.household.survivor import choose_survivor as survivor_rule
+from audits.checks.duplicate_contact.fix import CONTACT_FIELDS
+from fixes import registry
 from fixes.preconditions import describe as describe_preconditions
 
 SCHEMA = "connect-audit/fix-plan/v1"
-
-ACTIONS = ("merge-contacts", "link-siblings", "add-permission", "rename-username", "manual")
-
-# Contact columns that count towards "the most complete record" and that a merge may fill.
-CONTACT_FIELDS = ("first_name", "last_name", "email", "home_phone", "cell_phone", "work_phone",
-                  "street", "city", "postal_code")
 
 REVIEW_NOTE = (
     "Review every action before applying. Delete an action to skip it. A rename-username "
     "action is applied only once its decision.new_value holds the username a person chose "
     "(and decision.table/key/column name the record to change, one of its options).")
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _truthy(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    return _text(value).lower() in ("y", "yes", "true", "1", "t")
-
-
-def _base(finding: Mapping[str, Any], action: str) -> dict[str, Any]:
-    fix = finding.get("fix") or {}
-    return {
-        "finding": finding["id"],
-        "check": finding.get("check", ""),
-        "action": action,
-        "title": finding.get("title", ""),
-        "confidence": finding.get("confidence", 1.0),
-        "needs_decision": False,
-        "steps": list(fix.get("steps", [])),
-        # Shown to the reviewer; `apply` checks the rules of the action's kind whatever this
-        # list says (fixes/preconditions.py).
-        "preconditions": describe_preconditions(action),
-    }
-
-
-def _parent_accounts(fix: Mapping[str, Any], contacts: Iterable[str]) -> dict[str, list[str]]:
-    """Parent account ids held by each contact record, as far as the finding says."""
-    held: dict[str, list[str]] = {cid: [] for cid in contacts}
-    given = fix.get("accounts") or []
-    if isinstance(given, Mapping):
-        # The duplicate-contact check's form: contact id -> its parent account ids.
-        for cid, ids in given.items():
-            if _text(cid) in held:
-                held[_text(cid)].extend(_text(a) for a in (ids or []))
-        given = []
-    for account in given:
-        if not isinstance(account, Mapping):
-            continue
-        if _text(account.get("account_type", "parent")).lower() != "parent":
-            continue
-        person = _text(account.get("person_id") or account.get("contact_id"))
-        if person in held:
-            held[person].append(_text(account.get("account_id")))
-    records = fix.get("records", {}) or {}
-    for cid in held:
-        record = records.get(cid, {}) or {}
-        for key in ("parent_account", "account_id"):
-            if _text(record.get(key)) and _text(record.get(key)) not in held[cid]:
-                held[cid].append(_text(record[key]))
-    return held
-
-
-def choose_survivor(records: Mapping[str, Mapping[str, Any]], links: list[Mapping[str, Any]],
-                    accounts: Mapping[str, list[str]]) -> tuple[str, str]:
-    """The record a merge keeps, and why: the core's one survivor rule
-    (:func:`audits.household.survivor.choose_survivor`) over every record the finding names."""
-    return survivor_rule(set(records) | set(accounts), records, links, accounts)
-
-
-def _plan_merge(finding: Mapping[str, Any]) -> dict[str, Any]:
-    fix = finding["fix"]
-    records: dict[str, dict[str, Any]] = {
-        _text(cid): dict(values or {}) for cid, values in (fix.get("records") or {}).items()}
-    group = [_text(c) for c in (finding.get("entities", {}).get("contacts") or [])]
-    group += [_text(fix.get("keep"))] if fix.get("keep") else []
-    group += [_text(c) for c in fix.get("retire", []) or []]
-    for cid in group:
-        records.setdefault(cid, {})
-    links = [{"contact_id": _text(link.get("contact_id")), "student_id": _text(link.get("student_id")),
-              "relationship": _text(link.get("relationship")),
-              "portal_access": _truthy(link.get("portal_access"))}
-             for link in fix.get("links", []) or []]
-    accounts = _parent_accounts(fix, records)
-    survivor, reason = choose_survivor(records, links, accounts)
-    retire = sorted(cid for cid in records if cid != survivor)
-    fill = []
-    for column in CONTACT_FIELDS:
-        if _text(records[survivor].get(column)):
-            continue
-        for cid in retire:
-            value = _text(records[cid].get(column))
-            if value:
-                fill.append({"column": column, "value": value, "from": cid})
-                break
-    action = _base(finding, "merge-contacts")
-    action.update({
-        "survivor": survivor,
-        "survivor_reason": reason,
-        "retire": retire,
-        "fill": fill,
-        "expect": {
-            "records": {cid: {column: _text(records[cid].get(column)) for column in CONTACT_FIELDS
-                              if column in records[cid]} for cid in sorted(records)},
-            "links": links,
-            "parent_accounts": {cid: sorted(accounts[cid]) for cid in sorted(accounts)},
-        },
-    })
-    unsure = _unsure_pairs(records, survivor, retire)
-    if unsure:
-        # apply skips the merge until a person confirms it (fixes/preconditions.py, same-person)
-        action["needs_decision"] = True
-        action["confirm_same_person"] = None
-        action["decision_note"] = (
-            "The finding's values alone do not show these records are one person ("
-            + "; ".join(unsure) + "). Unless the export shows them to be contacts of one "
-            "family's students, apply skips this merge until a person checks in the SIS and, if "
-            f"they are one person, sets confirm_same_person to {json.dumps(sorted([survivor, *retire]))}.")
-    if _text(fix.get("keep")) and _text(fix.get("keep")) != survivor:
-        action["note"] = (f"The check suggested keeping {_text(fix.get('keep'))}; the survivor "
-                          f"rule keeps {survivor} ({reason}).")
-    return action
-
-
-def _unsure_pairs(records: Mapping[str, Mapping[str, Any]], survivor: str,
-                  retire: list[str]) -> list[str]:
-    """The retired records that the finding's own values alone do not show to be the
-    survivor's person (no shared email, phone or address; the students' family is not known
-    here, so apply may still find them one family and go ahead)."""
-    from fixes.preconditions import UNSURE, same_person
-
-    kept = {c: _text(v) for c, v in records[survivor].items()}
-    found = []
-    for cid in retire:
-        verdict, why = same_person(kept, {c: _text(v) for c, v in records[cid].items()})
-        if verdict == UNSURE:
-            found.append(f"{survivor} and {cid}: {why}")
-    return found
-
-
-def _plan_link(finding: Mapping[str, Any]) -> dict[str, Any]:
-    fix = finding.get("fix") or {}
-    pairs = fix.get("pairs") or finding.get("pairs") or []
-    seen = set()
-    missing = []
-    for a, b in pairs:
-        key = tuple(sorted((_text(a), _text(b))))
-        if key[0] != key[1] and key not in seen:
-            seen.add(key)
-            missing.append([_text(a), _text(b)])
-    action = _base(finding, "link-siblings")
-    action["pairs"] = missing
-    return action
-
-
-def _plan_permission(finding: Mapping[str, Any]) -> dict[str, Any]:
-    fix = finding.get("fix") or {}
-    grants: dict[str, list[str]] = {}
-    if fix.get("account_id"):
-        grants[_text(fix["account_id"])] = [_text(s) for s in fix.get("students", []) or []]
-    for account_id, student_id in finding.get("pairs", []) or []:
-        students = grants.setdefault(_text(account_id), [])
-        if _text(student_id) not in students:
-            students.append(_text(student_id))
-    if len(grants) != 1:
-        raise UserError(f"Finding {finding['id']}: add-permission needs exactly one account")
-    (account_id, students), = grants.items()
-    action = _base(finding, "add-permission")
-    action.update({"account_id": account_id, "username": _text(fix.get("username")),
-                   "students": sorted(set(students))})
-    return action
-
-
-def _plan_rename(finding: Mapping[str, Any]) -> dict[str, Any]:
-    fix = finding.get("fix") or {}
-    username = _text(fix.get("username") or finding.get("username")).lower()
-    ranked: list[tuple[int, dict[str, str]]] = []
-    accounts = [a for a in fix.get("accounts", []) or [] if isinstance(a, Mapping)]
-    # A contact record that already holds a parent account keeps its username when its email
-    # changes (existing accounts are never regenerated): for it, the account is renamed.
-    holders = {_text(a.get("person_id")) for a in accounts
-               if _text(a.get("account_type")).lower() == "parent"}
-    # The vendor's advice, in the order the options are suggested: the parent record whose
-    # account is still to be generated takes a personal email (staff keep their work address),
-    # else an existing parent account gets another username, else another existing account.
-    recommended = _text(fix.get("recommended_contact"))
-    for contact in fix.get("contacts", []) or []:
-        cid = _text(contact.get("contact_id"))
-        held = cid in holders
-        # The record the finding's steps recommend comes first among its equals.
-        ranked.append((3 if held else 0 if cid == recommended or not recommended else 0.5, {
-            "table": "contacts", "key": cid, "column": "email",
-            "before": _text(contact.get("email")),
-            "why": "the parent record takes a personal email" + (
-                " (its existing parent account keeps the username until renamed)"
-                if held else "")}))
-    for account in accounts:
-        kind = _text(account.get("account_type")) or "existing"
-        ranked.append((1 if kind.lower() == "parent" else 2, {
-            "table": "accounts", "key": _text(account.get("account_id")),
-            "column": "username", "before": username,
-            "why": f"the {kind} account at school {_text(account.get('school_id'))} "
-                   "gets another username"}))
-    for staff in fix.get("staff", []) or []:
-        ranked.append((4, {"table": "staff", "key": _text(staff.get("staff_id")),
-                           "column": "email", "before": _text(staff.get("email")),
-                           "why": "the staff record's email changes (last resort)"}))
-    ranked.sort(key=lambda item: item[0])
-    options = [option for _, option in ranked]
-    # Each would-be account and each existing account is one holder of the username; all but
-    # one must change for the clash to go. The last holder in the order above keeps it (a staff
-    # account keeps the work address).
-    distinct = [option for rank, option in ranked if rank <= 2]
-    wanted = distinct[:max(1, len(distinct) - 1)] or options[:1] or [
-        {"table": "", "key": "", "column": ""}]
-    decisions = [{"table": o["table"], "key": o["key"], "column": o["column"], "new_value": None}
-                 for o in wanted]
-    action = _base(finding, "rename-username")
-    action.update({
-        "username": username,
-        "needs_decision": True,
-        "options": options,
-        "decision": decisions[0],
-    })
-    if len(decisions) > 1:
-        action["more_decisions"] = decisions[1:]
-    return action
-
-
-_PLANNERS = {
-    "merge-contacts": _plan_merge,
-    "link-siblings": _plan_link,
-    "add-permission": _plan_permission,
-    "rename-username": _plan_rename,
-}
 
 
 def plan_action(finding: dict) -> dict | None:
@@ -265,12 +33,13 @@ def plan_action(finding: dict) -> dict | None:
     """
     fix = finding.get("fix") or {}
     kind = fix.get("action")
-    if kind in _PLANNERS:
-        return _PLANNERS[kind](finding)
+    handler = registry.handlers().get(kind)
+    if handler is not None:
+        return handler.plan(finding)
     if not fix and not finding.get("id"):
         return None
     if fix.get("steps") or kind:
-        action = _base(finding, "manual")
+        action = registry.base_action(finding, registry.MANUAL)
         action["needs_decision"] = True
         return action
     return None
@@ -350,7 +119,7 @@ class OtherFindings:
         for finding in findings:
             check = finding.get("check")
             if check == "duplicate-contact":
-                members = {_text(c) for c in
+                members = {registry.text(c) for c in
                            (finding.get("entities") or {}).get("contacts") or []}
                 for contact in members:
                     self.groups.setdefault(contact, []).append((finding["id"], members))
@@ -358,7 +127,7 @@ class OtherFindings:
                 if (finding.get("fix") or {}).get("cause") == ONE_PERSON_TWO_RECORDS:
                     self.one_person.add(finding["id"])
                 if finding.get("username"):
-                    self.clashes[_text(finding.get("username")).lower()] = finding["id"]
+                    self.clashes[registry.text(finding.get("username")).lower()] = finding["id"]
 
     def settle(self, action: dict) -> dict:
         if action["action"] == "rename-username" and action["finding"] in self.one_person:
@@ -484,7 +253,7 @@ def _plan_schema() -> dict[str, Any]:
                                "decided_by": text(200), "reason": text(5000)}}},
             "actions": {"type": "array", "maxItems": 5_000_000, "items": {
                 "type": "object", "required": ["finding", "action"],
-                "properties": {"action": {"enum": list(ACTIONS)}, "finding": text(200)},
+                "properties": {"action": {"enum": list(registry.actions())}, "finding": text(200)},
                 "allOf": variants}},
         },
     }

@@ -27,7 +27,7 @@ from audits.household.matching import normalize
 from audits.household import wordlists
 
 if TYPE_CHECKING:
-    from fixes.apply import Workspace
+    from fixes.workspace import Workspace
 
 
 class Refused(Exception):
@@ -288,7 +288,7 @@ def _permission_holder_linked(ws: "Workspace", action: Mapping[str, Any]) -> Non
 
 
 def _rename_is_an_option(ws: "Workspace", action: Mapping[str, Any]) -> None:
-    from fixes.apply import RENAME_KEYS, decisions
+    from audits.checks.username_clash.fix import RENAME_KEYS, decisions
 
     username = str(action.get("username") or "").strip().lower()
     options = [o for o in action.get("options") or [] if isinstance(o, Mapping)]
@@ -319,7 +319,7 @@ def _rename_is_an_option(ws: "Workspace", action: Mapping[str, Any]) -> None:
 
 def _done(ws: "Workspace", action: Mapping[str, Any]) -> bool:
     """Whether every decision's record already holds its new value (the plan applied again)."""
-    from fixes.apply import RENAME_KEYS, decisions
+    from audits.checks.username_clash.fix import RENAME_KEYS, decisions
 
     for decision in decisions(action):
         table, key = str(decision.get("table")), str(decision.get("key"))
@@ -341,7 +341,7 @@ def _settled_by_a_merge(ws: "Workspace", action: Mapping[str, Any]) -> bool:
 
 
 def _rename_value_unused(ws: "Workspace", action: Mapping[str, Any]) -> None:
-    from fixes.apply import _follow_merge, decisions
+    from audits.checks.username_clash.fix import decisions, follow_merge
 
     username = str(action.get("username") or "").strip().lower()
     for decision in decisions(action):
@@ -359,7 +359,7 @@ def _rename_value_unused(ws: "Workspace", action: Mapping[str, Any]) -> None:
             for row in ws.find(table, **{column: new}) + ws.find(table, **{column: given}):
                 holder = ws.get(table, row, key).strip()
                 if holder not in (str(decision.get("key")),
-                                  _follow_merge(ws, str(decision.get("key")))[0]):
+                                  follow_merge(ws, str(decision.get("key")))[0]):
                     raise Refused(f"the new value is already the {column} of {table} record "
                                   f"{holder}: it would make another clash")
 

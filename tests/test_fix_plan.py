@@ -9,7 +9,8 @@ import pytest
 from audits.model.errors import UserError
 from fix_boards import (findings_doc, link_finding, merge_finding, missing_username_finding,
                         permission_finding, rename_finding)
-from fixes.plan import SCHEMA, build_plan, choose_survivor, plan_action, plan_document
+from audits.checks.duplicate_contact.fix import choose_survivor
+from fixes.plan import SCHEMA, build_plan, plan_action, plan_document
 
 
 def test_merge_keeps_the_record_holding_a_parent_account_over_the_checks_hint():

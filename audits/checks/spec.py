@@ -25,6 +25,16 @@ CheckFunction = Callable[["AuditContext"], Iterable[Finding]]
 
 
 @dataclass(frozen=True)
+class FixSpec:
+    """The fix a check's findings carry: the plan action's name and the fields an action of it
+    must have. Its planner and apply handler are ``plan`` and ``apply`` in the check folder's
+    ``fix.py`` (loaded by ``fixes.registry``; the core never imports them)."""
+
+    action: str
+    required: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CheckSpec:
     code: str
     severity: Severity
@@ -35,6 +45,7 @@ class CheckSpec:
     requires: tuple[str, ...] = ()
     """Tables the export must give for the check to mean anything: one an interchange format
     cannot carry (OneRoster has no sibling links) makes the check skipped, with its reason."""
+    fix: FixSpec | None = None
 
     def run(self, context: "AuditContext") -> list[Finding]:
         return list(self.function(context))
@@ -59,10 +70,11 @@ def _doc_section(doc: str, heading: str) -> str:
     return " ".join(match.group(1).split()) if match else ""
 
 
-def check(code: str, severity: Severity, *, requires: tuple[str, ...] = ()
-          ) -> Callable[[CheckFunction], CheckFunction]:
+def check(code: str, severity: Severity, *, requires: tuple[str, ...] = (),
+          fix: FixSpec | None = None) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check under ``code`` with its default severity; ``requires`` names the tables
-    it cannot run without (:meth:`CheckSpec.skip_reason`)."""
+    it cannot run without (:meth:`CheckSpec.skip_reason`), ``fix`` the plan action its findings
+    carry, when it has one."""
 
     def register(function: CheckFunction) -> CheckFunction:
         doc = inspect.cleandoc(function.__doc__ or "")
@@ -78,6 +90,7 @@ def check(code: str, severity: Severity, *, requires: tuple[str, ...] = ()
             why=_doc_section(doc, "Why it matters"),
             how=_doc_section(doc, "How to fix"),
             requires=requires,
+            fix=fix,
         )
         function.check_code = code  # type: ignore[attr-defined]
         return function

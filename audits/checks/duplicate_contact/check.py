@@ -12,7 +12,7 @@ from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
 from audits.household.graph import CONTACT, STUDENT
 from audits.household.matching.matcher import ContactCluster, PairEvidence
-from audits.checks.spec import check
+from audits.checks.spec import FixSpec, check
 from audits.household.survivor import choose_survivor
 from audits.checks.steps import (CONNECT_ACCOUNTS, CONTACTS, FAMILY_CONTACTS, NEVER_REGENERATE,
                           PERMISSIONS, SIBLINGS, numbered, record, screen)
@@ -24,7 +24,8 @@ FILLABLE = ("email", "home_phone", "cell_phone", "work_phone", "street", "city",
 EVIDENCE_FIELDS = ("first_name", "last_name", "email", "phone", "address", "city")
 
 
-@check(CODE, severity=Severity.ERROR)
+@check(CODE, severity=Severity.ERROR,
+       fix=FixSpec("merge-contacts", required=("survivor", "retire")))
 def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
     """Two or more contact records are the same parent or guardian.
 

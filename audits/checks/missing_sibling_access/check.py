@@ -11,7 +11,7 @@ from audits.engine.memory import collector_paused
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
 from audits.household.graph import ACCOUNT, CONTACT, STUDENT
-from audits.checks.spec import check
+from audits.checks.spec import FixSpec, check
 from audits.checks.steps import (CONNECT_ACCOUNTS, NEVER_REGENERATE, PERMISSIONS, names_of, numbered,
                           record, screen)
 
@@ -19,7 +19,8 @@ CODE = "missing-sibling-access"
 
 
 # Without the accounts and what each may see, every account would look as if it saw no child.
-@check(CODE, severity=Severity.ERROR, requires=("accounts", "account_students"))
+@check(CODE, severity=Severity.ERROR, requires=("accounts", "account_students"),
+       fix=FixSpec("add-permission", required=("account_id", "students")))
 def missing_sibling_access(context: AuditContext) -> Iterator[Finding]:
     """An existing parent account cannot see a student its contact record has portal access to.
 

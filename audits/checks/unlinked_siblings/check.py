@@ -13,7 +13,7 @@ from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
 from audits.preview import person_keys
 from audits.household.graph import CONTACT, STUDENT
-from audits.checks.spec import check
+from audits.checks.spec import FixSpec, check
 from audits.checks.steps import FAMILY_CONTACTS, SIBLINGS, names_of, numbered, record, screen
 
 CODE = "unlinked-siblings"
@@ -92,7 +92,8 @@ def family_members(a: np.ndarray, b: np.ndarray, wanted: np.ndarray, size: int) 
     return members[order], family[order]
 
 
-@check(CODE, severity=Severity.WARNING, requires=("siblings",))
+@check(CODE, severity=Severity.WARNING, requires=("siblings",),
+       fix=FixSpec("link-siblings", required=("pairs",)))
 def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
     """Students of one family are not linked as siblings.
 

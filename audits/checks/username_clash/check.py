@@ -13,7 +13,7 @@ from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
 from audits.preview import CREATED, REFUSED_IN_USE_HERE, person_keys
 from audits.household.graph import ACCOUNT, CONTACT, STAFF, STUDENT, normalize_username
-from audits.checks.spec import check
+from audits.checks.spec import FixSpec, check
 from audits.checks.steps import CONNECT_ACCOUNTS, CONTACTS, FAMILY_CONTACTS, numbered, record, screen
 
 CODE = "username-clash"
@@ -88,7 +88,8 @@ def _fate(outcome: str) -> str:
     return "created" if outcome in CREATED else outcome
 
 
-@check(CODE, severity=Severity.ERROR)
+@check(CODE, severity=Severity.ERROR,
+       fix=FixSpec("rename-username", required=("username", "decision")))
 def username_clash(context: AuditContext) -> Iterator[Finding]:
     """One username is held by two or more accounts, existing or about to be generated.
 

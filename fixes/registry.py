@@ -1,0 +1,110 @@
+"""The fix handlers: for each check that declares a fix (``FixSpec`` on its ``CheckSpec``), the
+planner and the apply handler of its folder's ``fix.py``, keyed by the action's name.
+
+A check's ``fix.py`` holds ``plan(finding) -> plan action`` and ``apply(Workspace, action) ->
+bool`` (whether the export changed). ``manual`` is the shared fallback action: no handler, its
+steps are followed by a person.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
+from typing import Any, Callable, Mapping
+
+from fixes.preconditions import describe as describe_preconditions
+
+MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class FixHandler:
+    action: str
+    check: str
+    required: tuple[str, ...]
+    """The fields an action of this kind must have (a plan edited by hand may lack them)."""
+    plan: Callable[[Mapping[str, Any]], dict[str, Any]]
+    apply: Callable[[Any, Mapping[str, Any]], bool]
+
+
+def text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def truthy(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return text(value).lower() in ("y", "yes", "true", "1", "t")
+
+
+def base_action(finding: Mapping[str, Any], action: str) -> dict[str, Any]:
+    """The fields every plan action has, from its finding."""
+    fix = finding.get("fix") or {}
+    return {
+        "finding": finding["id"],
+        "check": finding.get("check", ""),
+        "action": action,
+        "title": finding.get("title", ""),
+        "confidence": finding.get("confidence", 1.0),
+        "needs_decision": False,
+        "steps": list(fix.get("steps", [])),
+        # Shown to the reviewer; `apply` checks the rules of the action's kind whatever this
+        # list says (fixes/preconditions.py).
+        "preconditions": describe_preconditions(action),
+    }
+
+
+def fix_modules() -> dict[str, ModuleType]:
+    """Check code -> the ``fix.py`` module of its folder, for every check folder that has one."""
+    from audits.checks.spec import load_checks
+
+    modules = {}
+    for code, spec in load_checks().items():
+        package = spec.function.__module__.rsplit(".", 1)[0]
+        if importlib.util.find_spec(f"{package}.fix") is not None:
+            modules[code] = importlib.import_module(f"{package}.fix")
+    return modules
+
+
+def mismatches(checks: Mapping[str, Any], modules: Mapping[str, ModuleType]) -> list[str]:
+    """What is wrong between the checks' declared fixes and the fix modules: an action with no
+    handler, a handler no check declares, an action declared twice."""
+    found = []
+    declared: dict[str, str] = {}
+    for code, spec in checks.items():
+        if spec.fix is None:
+            if code in modules:
+                found.append(f"{code} has a fix.py but declares no fix")
+            continue
+        if spec.fix.action in declared or spec.fix.action == MANUAL:
+            found.append(f"{code} declares {spec.fix.action!r}, already "
+                         f"{declared.get(spec.fix.action, 'the shared fallback')}'s")
+        declared[spec.fix.action] = code
+        module = modules.get(code)
+        if module is None or not all(callable(getattr(module, name, None))
+                                     for name in ("plan", "apply")):
+            found.append(f"{code} declares {spec.fix.action!r} with no plan/apply handler")
+    found += [f"{code} has a fix.py but is no check" for code in modules if code not in checks]
+    return found
+
+
+@lru_cache(maxsize=1)
+def handlers() -> dict[str, FixHandler]:
+    """Action name -> its handler, over every check that declares a fix."""
+    from audits.checks.spec import load_checks
+
+    checks, modules = load_checks(), fix_modules()
+    problems = mismatches(checks, modules)
+    if problems:
+        raise RuntimeError("; ".join(problems))
+    return {spec.fix.action: FixHandler(spec.fix.action, code, spec.fix.required,
+                                        modules[code].plan, modules[code].apply)
+            for code, spec in checks.items() if spec.fix is not None}
+
+
+def actions() -> tuple[str, ...]:
+    """Every action a plan may hold: the declared ones, then the shared fallback."""
+    return (*handlers(), MANUAL)
