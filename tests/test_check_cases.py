@@ -277,6 +277,8 @@ def _audit(check: str, case: Mapping, folder: Path):
 def check_case(check: str, case: Mapping, folder: Path) -> None:
     """Run one case in ``folder`` (empty); AssertionError names the first expectation unmet."""
     document, board_path, config = _audit(check, case, folder)
+    skipped = {entry["check"]: entry["reason"] for entry in document.get("skipped", [])}
+    assert check not in skipped, f"{check} did not run: {skipped.get(check)}"
     findings = document["findings"]
     assert {finding["check"] for finding in findings} <= {check}
     assert_each_met(case["findings"], findings, "finding")
