@@ -36,7 +36,8 @@ scalar compares as text (``true``/``false``/``null`` for booleans and none; numb
 numerically). A case with ``findings: []`` is a near miss that must produce nothing.
 
 Only what a case needs is given: ``fill_board`` adds the tables, columns and rows a valid
-board still needs: the schools, students, contacts and staff that the given rows name, the
+board still needs: the schools, students, contacts and staff that the given rows name (and a
+lone student S0 when no row names one: an export without students is refused), the
 required columns left out (default names, school 10) and a unique email for each contact whose
 row gives none (a contact the case writes with an email column keeps its own). ``accounts`` and
 ``account_students`` are written only when a case gives them. The plan is applied with the
@@ -163,6 +164,8 @@ def fill_board(board: Mapping[str, list]) -> dict[str, tuple[list[str], list[dic
     tables = {name: _table(rows) for name, rows in board.items()}
     for table, ids in _referenced(tables).items():
         _add_rows(tables, table, ids)
+    if not tables["students"][1]:
+        _add_rows(tables, "students", ["S0"])  # an export without students is refused
     for name in TABLES:
         if name not in tables and not TABLES[name].optional:
             tables[name] = (list(TABLES[name].required), [])
