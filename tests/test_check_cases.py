@@ -322,19 +322,25 @@ def _doctored(stage: str) -> tuple[str, dict]:
     return check, case
 
 
-@pytest.mark.parametrize("stage", ["findings", "plan", "applied", "negative"])
-def test_a_wrong_expectation_is_reported(stage, tmp_path):
+@pytest.mark.parametrize("stage, reported", [
+    ("findings", "finding 1 met by none"), ("plan", "plan action 1 met by none"),
+    ("applied", "applied contacts"), ("negative", "finding: expected 0, got 1")])
+def test_a_wrong_expectation_is_reported(stage, reported, tmp_path):
     check, case = _doctored(stage)
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match=reported):
         check_case(check, case, tmp_path)
 
 
-def test_every_check_has_a_cases_file_with_a_near_miss():
-    covered = {read_cases(path)[0]: read_cases(path)[1]
-               for path in CASES_FOLDER.glob("*.yaml")}
-    assert set(api.available_checks()) <= set(covered)
-    for check, cases in covered.items():
-        assert any(case["findings"] for case in cases), f"{check}: no positive case"
+def test_every_check_has_a_cases_file_with_a_case_and_a_near_miss():
+    by_check: dict[str, list[dict]] = {}
+    for path in CASES_FOLDER.glob("*.yaml"):
+        check, cases = read_cases(path)
+        by_check.setdefault(check, []).extend(cases)
+    known = set(api.available_checks())
+    assert set(by_check) <= known, f"cases for unknown checks: {sorted(set(by_check) - known)}"
+    assert known <= set(by_check), f"checks with no cases file: {sorted(known - set(by_check))}"
+    for check, cases in by_check.items():
+        assert any(case["findings"] for case in cases), f"{check}: no case with a finding"
         assert any(not case["findings"] for case in cases), f"{check}: no near miss"
 
 
