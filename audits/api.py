@@ -251,7 +251,7 @@ def start_matching(board: Board, config: Config | None = None) -> "Job":
     from audits.household.matching.matcher import match_contacts
     from audits.engine.parallel import start
 
-    return start(match_contacts, board, None, config or Config())
+    return start(match_contacts, board, config or Config())
 
 
 def fails(findings: Sequence[Finding], fail_on: str) -> bool:

@@ -94,7 +94,7 @@ def main() -> None:
     print(f"  distinct pairs   {len(pairs):>14,d}  {len(pairs) / n:10.2f}")
     stage("scoring", matching.score_pairs, f, pairs, config)
     del pairs, f
-    stage("match_contacts (all)", matching.match_contacts, board, None, config)
+    stage("match_contacts (all)", matching.match_contacts, board, config)
     print("stage                  seconds  peak MiB above the loaded board")
     for name, seconds, peak in stages:
         print(f"  {name:20s} {seconds:8.1f}  {peak:8.0f}")

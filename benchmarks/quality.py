@@ -316,16 +316,14 @@ def sample_quality(students: int, seeds: list[int], kind: str | None = None
 
 def match_time(students: int, seed: int = 1) -> dict:
     """Seconds of ``match_contacts`` alone on a generated board (generation not counted)."""
-    from audits.household.graph import build_graph
     from audits.household.matching.matcher import match_contacts
     from audits.sample import generate_board
 
     sample = generate_board(students, seed)
     board = board_from_frames(sample.tables)
     config = Config()
-    graph = build_graph(board, config)
     started = time.perf_counter()
-    matches = match_contacts(board, graph, config)
+    matches = match_contacts(board, config)
     elapsed = time.perf_counter() - started
     return {"students": students, "contacts": len(board.contacts),
             "groups": len(matches.clusters), "seconds": round(elapsed, 1)}

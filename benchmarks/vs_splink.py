@@ -171,7 +171,7 @@ def run_ours(contacts: pd.DataFrame, board=None) -> tuple[set, float]:
     if board is None:
         board = board_from_frames({"contacts": contacts})
     started = time.perf_counter()
-    matches = match_contacts(board, None, Config())
+    matches = match_contacts(board, Config())
     elapsed = time.perf_counter() - started
     return pairs_of(c.contacts for c in matches.clusters), elapsed
 

@@ -361,7 +361,7 @@ def test_contacts_alone_without_family_context_still_match():
                 postal_code="2119"),
         contact("R3", "mitchell", "greene", street="91 other street", city="sydney",
                 postal_code="2000")]})
-    matches = match_contacts(b, None, AuditContext(b).config)
+    matches = match_contacts(b, AuditContext(b).config)
     assert [c.contacts for c in matches.clusters] == [("R1", "R2")]
 
 
@@ -392,7 +392,7 @@ def febrl_like_records():
 
 def test_febrl_like_typos_swaps_and_gaps_are_found_and_near_misses_are_not():
     b = febrl_like_records()
-    matches = match_contacts(b, None, AuditContext(b).config)
+    matches = match_contacts(b, AuditContext(b).config)
     assert sorted(c.contacts for c in matches.clusters) == [("K1", "K2"), ("T1", "T2"),
                                                              ("W1", "W2")]
 
@@ -423,7 +423,7 @@ def test_a_replaced_given_name_weighs_and_only_the_config_makes_it_a_veto():
     default = Config()
     # A small list keeps the priors: a different given name is strong evidence against, and an
     # agreeing surname and address do not overcome it.
-    assert match_contacts(b, None, default).clusters == ()
+    assert match_contacts(b, default).clusters == ()
     from audits.household.matching import matcher as matching
     f = matching._features(b, default)
     scored = matching.score_pairs(f, np.array([[0, 1]]), default)
@@ -468,12 +468,12 @@ def test_the_model_is_estimated_from_a_large_list():
                                postal_code=str(rng.randint(8000, 9999))))
     b = board_from_frames({"contacts": records})
     config = AuditContext(b).config
-    matches = match_contacts(b, None, config)
+    matches = match_contacts(b, config)
     assert matches.model.estimated
     found = {c.contacts for c in matches.clusters}
     assert found == {(f"A{i:03}", f"B{i:03}") for i in range(400)}
     priors = type(config)(thresholds={**config.thresholds, "em_min_pairs": 1e12})
-    fallback = match_contacts(b, None, priors)
+    fallback = match_contacts(b, priors)
     assert not fallback.model.estimated
     kept_apart = {c.contacts for c in fallback.clusters}
     assert kept_apart == {(f"A{i:03}", f"B{i:03}") for i in range(0, 400, 2)}

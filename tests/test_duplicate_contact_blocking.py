@@ -55,6 +55,6 @@ def test_records_at_one_street_address_meet_when_town_and_postal_code_are_mistyp
     # Across towns, only records that share something beyond the recurring key meet (here the
     # initial of a surname, B: Bernathy and Bystrzycki); the rest stay apart.
     assert pairs <= {("A1", "A2"), ("A2", "B1")}
-    clusters = matching.match_contacts(board_from_frames({"contacts": records}), None,
+    clusters = matching.match_contacts(board_from_frames({"contacts": records}),
                                        Config()).clusters
     assert [c.contacts for c in clusters] == [("A1", "A2")]

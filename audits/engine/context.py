@@ -40,7 +40,7 @@ class AuditContext:
         """Contact records that are one human (the duplicate-contact matcher's clusters)."""
         from audits.household.matching.matcher import match_contacts
 
-        return match_contacts(self.board, self.graph, self.config)
+        return match_contacts(self.board, self.config)
 
     @cached_property
     def portal_access_links(self) -> "pd.DataFrame":

@@ -42,7 +42,7 @@ from audits.household.matching.comparisons import (ROLE_FATHER, ROLE_GRANDPARENT
                               Compared, compare_in_slices)
 from audits.model.board import Board
 from audits.model.config import Config
-from audits.household.graph import HouseholdGraph, overlinked_codes
+from audits.household.graph import overlinked_codes
 
 PHONE_COLUMNS = ("home_phone", "cell_phone", "work_phone")
 
@@ -902,7 +902,7 @@ def group_confidence(members: Sequence[int], probability: dict[tuple[int, int], 
 _INNER_LIMIT = 100
 
 
-def match_contacts(board: Board, graph: HouseholdGraph | None, config: Config) -> ContactMatches:
+def match_contacts(board: Board, config: Config) -> ContactMatches:
     """Every group of two or more contact records that look like one human."""
     f = _features(board, config)
     n = len(f.ids)
