@@ -25,7 +25,7 @@ FIELD_LABELS = {"first_name": "first_name", "last_name": "last_name", "email": "
                 "phone": "phone", "address": "address", "city": "city"}
 
 
-@check(CODE, severity=Severity.ERROR)
+@check(CODE, severity=Severity.ERROR, needs=frozenset({"graph", "matches"}))
 def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
     """Two or more contact records are the same parent or guardian.
 

@@ -92,7 +92,8 @@ def family_members(a: np.ndarray, b: np.ndarray, wanted: np.ndarray, size: int) 
     return members[order], family[order]
 
 
-@check(CODE, severity=Severity.WARNING, requires=("siblings",))
+@check(CODE, severity=Severity.WARNING, requires=("siblings",),
+       needs=frozenset({"graph", "matches"}), cost=3)
 def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
     """Students of one family are not linked as siblings.
 

@@ -88,7 +88,8 @@ def _fate(outcome: str) -> str:
     return "created" if outcome in CREATED else outcome
 
 
-@check(CODE, severity=Severity.ERROR)
+@check(CODE, severity=Severity.ERROR,
+       needs=frozenset({"graph", "matches", "preview"}))
 def username_clash(context: AuditContext) -> Iterator[Finding]:
     """One username is held by two or more accounts, existing or about to be generated.
 
