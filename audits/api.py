@@ -25,6 +25,8 @@ from audits.model.findings import (Finding, Severity, entities_to_frame, finding
 from audits.engine.progress import Progress
 from audits.io.files import write_atomic
 from audits.checks.spec import CheckSpec, load_checks
+from audits.engine.run import needs_matching as _needs_matching
+from audits.engine.run import run_checks, start_matching
 
 if TYPE_CHECKING:
     from audits.workflow.diff import FindingsDiff
@@ -133,7 +135,8 @@ def run_audit(board: Board, config: Config | None = None, *,
               progress: Progress | None = None,
               suppressions: "Sequence[Suppression] | str | Path | None" = None,
               matching: "Job | None" = None) -> AuditResult:
-    """Run the selected checks (all by default) on a loaded board.
+    """Run the selected checks (all by default) on a loaded board, in the order their declared
+    needs allow (:mod:`audits.engine.run`).
 
     Contact matching runs on the second core (:func:`start_matching`) while the household
     graph is built; ``matching`` is one already started for this board and config (the CLI
@@ -162,56 +165,8 @@ def run_audit(board: Board, config: Config | None = None, *,
                if (reason := registry[code].skip_reason(board))}
     selected = [code for code in selected if code not in skipped]
     context = AuditContext(board, config or Config())
-    if matching is None and needs_matching(selected):
-        matching = start_matching(board, context.config)
-    findings: list[Finding] = []
-    # Checks that never ask who is the same person run while the matcher's worker finishes.
-    early = [code for code in selected if code in _MATCHING_FREE] if matching is not None else []
-    try:
-        with progress.step("Building the household graph"):
-            context.graph  # noqa: B018 - built once here so its time is reported on its own
-        for code in early:
-            with progress.step(f"Check {code}"):
-                findings.extend(registry[code].run(context))
-        if matching is not None and set(selected) & _READ_PREVIEW:
-            with progress.step("Generation preview (before contact matching)"):
-                context.preview_start  # noqa: B018 - its first part, while the matcher works
-        if matching is not None:
-            with progress.step("Matching contact records"):
-                context.contact_matches = matching.result()
-    finally:
-        if matching is not None:
-            matching.cancel()  # a no-op once its result is taken; else the worker is ended
-    used_pairs: set = set()
-    if decisions:
-        pairs = [item.pair for item in decisions if item.pair]
-        if pairs:
-            from audits.workflow.suppressions import split_matches
-
-            with progress.step("Splitting suppressed pairs"):
-                # Set before any check runs, so every check sees the split groups (the
-                # context's cached_property is then never computed from scratch).
-                context.contact_matches, used_pairs = split_matches(context.contact_matches,
-                                                                    pairs)
-    rest = [code for code in selected if code not in early]
-    # A check that needs the matcher's clusters but not the generation preview goes to a worker
-    # on the second core, while this process computes the preview and the checks that read it.
-    aside = [code for code in rest if code in _ASIDE]
-    if len(aside) == len(rest):
-        aside = []  # nothing would be left to do here while the worker works
-    from audits.engine.parallel import start
-
-    worker = start(_run_checks, registry, aside, context) if aside else None
-    try:
-        for code in [c for c in rest if c not in aside]:
-            with progress.step(f"Check {code}"):
-                findings.extend(registry[code].run(context))
-        if worker is not None:
-            with progress.step(f"Check {', '.join(aside)}"):
-                findings.extend(worker.result())
-    finally:
-        if worker is not None:
-            worker.cancel()
+    findings, used_pairs = run_checks(context, registry, selected, progress, matching=matching,
+                                      decisions=decisions)
     if school is not None:
         findings = [f for f in findings if school in f.school_ids]
     report = None
@@ -223,35 +178,11 @@ def run_audit(board: Board, config: Config | None = None, *,
                        suppressed=report, skipped=skipped)
 
 
-# The checks that never ask who is the same person: they alone do not need the matcher.
-_MATCHING_FREE = {"missing-sibling-access", "overlinked-contact"}
-# The check run_audit's worker takes: it needs the matcher but never the generation preview.
-# duplicate-contact needs no preview either but stays here: unlinked-siblings alone is about as
-# long as the preview's second part and the three other checks together (1M students: 12 s
-# against 6 + 4 + 7 + 7 s), so the two cores finish together.
-_ASIDE = {"unlinked-siblings"}
-_READ_PREVIEW = {"missing-username-source", "username-clash"}
-
-
-def _run_checks(registry: dict[str, CheckSpec], codes: list[str], context: AuditContext
-                ) -> list[Finding]:
-    return [finding for code in codes for finding in registry[code].run(context)]
-
-
 def needs_matching(checks: Iterable[str] | None = None) -> bool:
     """True when any of ``checks`` (all when ``None``) needs the contact matcher's clusters."""
-    return bool(set(load_checks() if checks is None else checks) - _MATCHING_FREE)
-
-
-def start_matching(board: Board, config: Config | None = None) -> "Job":
-    """The duplicate-contact matcher's clusters for ``board``, computed by a forked worker on
-    the second core while this process goes on (or on demand where there is no second core:
-    :mod:`audits.engine.parallel`). Pass the job to :func:`run_audit` as ``matching``; the matcher
-    reads only the board's tables, so the board must not change in between."""
-    from audits.household.matching.matcher import match_contacts
-    from audits.engine.parallel import start
-
-    return start(match_contacts, board, config or Config())
+    registry = load_checks()
+    return _needs_matching([registry[code] for code in (registry if checks is None else checks)
+                            if code in registry])
 
 
 def fails(findings: Sequence[Finding], fail_on: str) -> bool:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
-
 import click
 
+from audits.engine.memory import exit_now
 from audits.io.cells import terminal_text
 from audits.model.errors import ExitCode, UserError
 
@@ -86,15 +84,10 @@ def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=
     matching = []
 
     def start_matching(board) -> None:
-        # The board's millions of objects live until the command ends: frozen, the cyclic
-        # garbage collector stops walking them again and again, and a forked worker shares
-        # their pages instead of copying them when it collects. Thawed when the command ends
-        # (it may run inside a longer-lived process: a test, a notebook).
-        gc.freeze()
-        collector.freeze_long_lived(True)  # the graph too, once built (audits/household/graph.py)
+        collector.enable()  # the board lives until the command ends (audits/engine/memory.py)
         command = click.get_current_context(silent=True)
         if command is not None:
-            command.call_on_close(_thaw)
+            command.call_on_close(collector.disable)
         # The matcher needs only the tables: it runs on the second core while the export is
         # validated and the graph built (audits/engine/parallel.py).
         if api.needs_matching(checks):
@@ -110,15 +103,8 @@ def _audit(board_path, *, config_path, mapping, checks=None, school=None, quiet=
     finally:
         for job in matching:
             job.cancel()  # a no-op once its result is taken; else the worker is ended
-    gc.freeze()  # the graph and the findings, likewise, before the report writers fork
+    collector.freeze_long_lived_now()  # the graph and findings, before the reports fork
     return result, progress
-
-
-def _thaw() -> None:
-    from audits.engine import memory as collector
-
-    collector.freeze_long_lived(False)
-    gc.unfreeze()
 
 
 def _write_outputs(result, target, formats: tuple[str, ...], progress,
@@ -219,7 +205,7 @@ def audit(board, out, config_path, mapping, format_, checks, fail_on, quiet, pre
                 result = api.redact(result)
         written = _write_outputs(result, target, formats, progress, per_school=per_school)
     _print_summary(result, written)
-    _exit(ExitCode.FINDINGS if api.fails(result.findings, fail_on) else ExitCode.OK)
+    exit_now(ExitCode.FINDINGS if api.fails(result.findings, fail_on) else ExitCode.OK)
 
 
 @main.command()
@@ -237,7 +223,7 @@ def check(board, school, config_path, mapping, fail_on):
     _print_summary(result)
     failed = api.fails(result.findings, fail_on)
     click.echo(("FAIL: " if failed else "OK: ") + f"--fail-on {fail_on}")
-    _exit(ExitCode.FINDINGS if failed else ExitCode.OK)
+    exit_now(ExitCode.FINDINGS if failed else ExitCode.OK)
 
 
 @main.command()
@@ -488,37 +474,12 @@ def list_checks():
             click.echo(f"    Why it matters: {spec.why}")
 
 
-_AT_ONCE = {"exit": False}
-"""Set by :func:`run`: a finished audit may end the process at once (see :func:`_exit`)."""
-
-
-def _exit(code: int) -> NoReturn:
-    """End a command that audited a board with ``code``. From the console script (:func:`run`)
-    the process ends right here, while the board, its graph and the findings are still alive:
-    releasing their millions of objects one by one (as ``sys.exit`` unwinding this frame
-    would) only delays the prompt, about 3.6 s after a 1,000,000-student audit. Its outputs
-    are complete already: every file is written through a temporary name and renamed, and its
-    workers have ended; the standard streams are flushed and the exit handlers run (libraries
-    clean up their temporary files there). Any other ending (an error, another command) and
-    any other caller (a test's CliRunner, a notebook) exits as usual."""
-    if not _AT_ONCE["exit"]:
-        sys.exit(code)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
-            code = code or 120  # what Python exits with when it cannot flush at exit
-    import atexit
-
-    atexit._run_exitfuncs()
-    os._exit(code)
-
-
 def run() -> None:
     """The ``connect-audit`` console script: :func:`main`, letting a finished ``audit`` or
-    ``check`` end the process at once (:func:`_exit`)."""
-    _AT_ONCE["exit"] = True
+    ``check`` end the process at once (:func:`audits.engine.memory.exit_now`)."""
+    from audits.engine import memory
+
+    memory.allow_fast_exit()
     main()
 
 

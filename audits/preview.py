@@ -38,7 +38,8 @@ frame writes to CSV and Excel as it is; :func:`split_ids` turns one back into a 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ from audits.household.usernames import usernames_series
 
 if TYPE_CHECKING:
     from audits.engine.context import AuditContext
+    from audits.household.matching.matcher import ContactMatches
 
 OK = "ok"
 FAILS_NO_USERNAME = "fails-no-username"
@@ -95,11 +97,17 @@ def portal_access_links(board: Board) -> pd.DataFrame:
 
 def person_keys(context: "AuditContext", contact_ids: pd.Series) -> pd.Series:
     """The person each contact record belongs to (``contact_matches.person_key``): records of one
-    human share a key; any other record is its own person. Vectorised: only clustered records
-    are looked up one by one, and clusters are few."""
+    human share a key; any other record is its own person."""
     if contact_ids.empty:
         return contact_ids.astype(str)
-    matches = context.contact_matches
+    return _person_keys(context.contact_matches, contact_ids)
+
+
+def _person_keys(matches: "ContactMatches", contact_ids: pd.Series) -> pd.Series:
+    """:func:`person_keys` from the matches. Vectorised: only clustered records are looked up
+    one by one, and clusters are few."""
+    if contact_ids.empty:
+        return contact_ids.astype(str)
     mapping = {contact: matches.person_key(contact)
                for cluster in matches.clusters for contact in cluster.contacts}
     if not mapping:
@@ -168,20 +176,56 @@ def empty_preview() -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True)
+class PreviewStart:
+    """The preview up to the one outcome that needs the duplicate-contact matcher's clusters
+    (``one-of-several-for-person``): what :func:`finish_preview` completes."""
+
+    frame: pd.DataFrame
+    """One row per would-be account: its school, students, username."""
+    accounts: pd.DataFrame
+    schema: str
+    has_name: pd.Series
+    created: pd.Series
+    refused: pd.Series
+    clashes: pd.Series
+    named: pd.DataFrame
+    """The rows with a username."""
+    earlier: pd.Series
+    """For each named row, the would-be account generated before it at its school (or "")."""
+    held_here: pd.Series
+    held_elsewhere: pd.Series
+
+
 def preview_generation(context: "AuditContext") -> pd.DataFrame:
     """One row per parent account that generating parent accounts would create today, sorted by
     contact_id, with its school, students, username and predicted outcome (see module doc)."""
-    return preview_without_persons(context)(context)
+    start = start_preview(context)
+    return empty_preview() if start is None else finish_preview(start, context.contact_matches)
 
 
-def preview_without_persons(context: "AuditContext"
-                            ) -> Callable[["AuditContext"], pd.DataFrame]:
-    """The preview up to the one outcome that needs the duplicate-contact matcher's clusters
-    (``one-of-several-for-person``); returns the function that finishes it from a context whose
-    ``contact_matches`` are ready. The audit runs this part while the matcher works on the
-    second core (``AuditContext.preview_start``)."""
-    board = context.board
-    links = context.portal_access_links
+def start_preview(context: "AuditContext") -> PreviewStart | None:
+    """The part of the preview that needs no contact matching (``None`` when no account would
+    be generated): the audit computes it while the matcher works on the second core."""
+    found = _links_to_generate(context.board, context.portal_access_links)
+    if found is None:
+        return None
+    accounts = context.board.accounts
+    schema = context.config.naming_schema.get("parent", "email")
+    frame = _account_frame(*found, schema)
+    held = accounts.assign(username_key=accounts["username"].str.strip().str.lower())
+    held = held[held["username_key"] != ""]
+    has_name, named, earlier, held_here, refused = _refusals(frame, held)
+    created = has_name & ~refused
+    clashes, held_elsewhere = _clashes(frame, held, created)
+    return PreviewStart(frame, accounts, schema, has_name, created, refused, clashes, named,
+                        earlier, held_here, held_elsewhere)
+
+
+def _links_to_generate(board: Board, links: pd.DataFrame):
+    """The portal-access links of records with no parent account yet, with the contact records
+    they come from: ``(links, contacts, contact_codes, contact_ids, contact_rows)``, or
+    ``None`` when there are none."""
     accounts = board.accounts
     has_parent_account = accounts.loc[accounts["account_type"] == "parent", "person_id"]
     links = links[~links["contact_id"].isin(has_parent_account)]
@@ -201,26 +245,21 @@ def preview_without_persons(context: "AuditContext"
         contact_codes = (np.cumsum(found) - 1)[contact_codes[found[contact_codes]]]
         contact_ids, contact_rows = contact_ids[found], contact_rows[found]
     if links.empty:
-        return lambda _context: empty_preview()
+        return None
+    return links, contacts, contact_codes, contact_ids, contact_rows
 
+
+def _account_frame(links: pd.DataFrame, contacts: pd.DataFrame, contact_codes: np.ndarray,
+                   contact_ids, contact_rows: np.ndarray, schema: str) -> pd.DataFrame:
+    """One row per would-be account, in contact_id order: school, students, name, username."""
     # Integer codes in text order, so sorting codes sorts the ids.
     contact_codes, contact_ids, order = _in_text_order(contact_codes, contact_ids)
     contact_rows = contact_rows[order]
-    school_codes, school_ids = pd.factorize(links["school_id"], sort=True)
-    student_codes, _, _ = _in_text_order(*pd.factorize(links["student_id"]))
-    # The school with most of the record's students; ties go to the lowest school_id: among a
-    # record's (school, count) runs, sorted by school, the first at the maximum.
-    per_school, counts = np.unique(contact_codes.astype(np.int64) * len(school_ids) + school_codes,
-                                   return_counts=True)
-    record_of = per_school // len(school_ids)
-    starts = np.flatnonzero(np.r_[True, record_of[1:] != record_of[:-1]])
-    most = counts == np.repeat(np.maximum.reduceat(counts, starts), np.diff(np.r_[starts, len(counts)]))
-    first_at_most = most & ~pd.Series(record_of).where(most).duplicated().to_numpy()
     frame = pd.DataFrame({
         "contact_id": pd.Series(np.asarray(contact_ids, dtype=object), dtype=object),
-        "school_id": pd.Series(school_ids, dtype=links["school_id"].dtype).take(
-            per_school[first_at_most] % len(school_ids)).reset_index(drop=True),
+        "school_id": _main_school(links, contact_codes),
     })
+    student_codes, _, _ = _in_text_order(*pd.factorize(links["student_id"]))
     ordered = np.lexsort((student_codes, contact_codes))
     frame["student_ids"] = pd.Series(_join_runs(pd.Series(contact_codes[ordered]),
                                                 links["student_id"].take(ordered)).to_numpy(),
@@ -230,7 +269,6 @@ def preview_without_persons(context: "AuditContext"
     for column in ("first_name", "last_name", "email"):
         frame[column] = contacts[column].take(contact_rows).to_numpy()
     frame["name"] = person_names(frame["first_name"], frame["last_name"])
-    schema = context.config.naming_schema.get("parent", "email")
     username, problem = usernames_series(schema, frame["email"], frame["first_name"],
                                          frame["last_name"])
     frame["username"] = username.to_numpy()
@@ -239,11 +277,26 @@ def preview_without_persons(context: "AuditContext"
     # first.last folded to lower-case ascii without spaces).
     frame["username_key"] = frame["username"]
     frame["status"] = STATUS_WILL_BE_CREATED
+    return frame
 
+
+def _main_school(links: pd.DataFrame, contact_codes: np.ndarray) -> pd.Series:
+    """Per record, the school with most of its students; ties go to the lowest school_id: among
+    a record's (school, count) runs, sorted by school, the first at the maximum."""
+    school_codes, school_ids = pd.factorize(links["school_id"], sort=True)
+    per_school, counts = np.unique(contact_codes.astype(np.int64) * len(school_ids) + school_codes,
+                                   return_counts=True)
+    record_of = per_school // len(school_ids)
+    starts = np.flatnonzero(np.r_[True, record_of[1:] != record_of[:-1]])
+    most = counts == np.repeat(np.maximum.reduceat(counts, starts), np.diff(np.r_[starts, len(counts)]))
+    first_at_most = most & ~pd.Series(record_of).where(most).duplicated().to_numpy()
+    return pd.Series(school_ids, dtype=links["school_id"].dtype).take(
+        per_school[first_at_most] % len(school_ids)).reset_index(drop=True)
+
+
+def _refusals(frame: pd.DataFrame, held: pd.DataFrame):
+    """Which would-be accounts are refused: ``(has_name, named, earlier, held_here, refused)``."""
     has_name = frame["username_key"] != ""
-    held = accounts.assign(username_key=accounts["username"].str.strip().str.lower())
-    held = held[held["username_key"] != ""]
-
     # Refused: an existing account (any status) holds the username at the same school ...
     named = frame.loc[has_name, ["contact_id", "school_id", "username_key"]]
     here = named.merge(held[["username_key", "school_id", "account_id"]],
@@ -260,10 +313,13 @@ def preview_without_persons(context: "AuditContext"
     refused_earlier = pd.Series(False, index=frame.index)
     refused_earlier.loc[named.index] = earlier != ""
     refused = has_name & (refused_existing | refused_earlier)
-    created = has_name & ~refused
+    return has_name, named, earlier, held_here, refused
 
-    # Clash: the username is held at another school by an active existing account or by a
-    # would-be account that is created.
+
+def _clashes(frame: pd.DataFrame, held: pd.DataFrame, created: pd.Series
+             ) -> tuple[pd.Series, pd.Series]:
+    """Created accounts whose username is held at another school by an active existing account
+    or by a would-be account that is created: ``(clashes, held_elsewhere)``."""
     active_held = held[held["status"] == "active"]
     holders = pd.concat([
         active_held[["username_key", "school_id", "account_id"]].rename(columns={"account_id": "ref"}),
@@ -283,55 +339,69 @@ def preview_without_persons(context: "AuditContext"
                                  on="username_key", suffixes=("", "_other"))
     elsewhere = elsewhere[elsewhere["school_id"] != elsewhere["school_id_other"]]
     held_elsewhere = _group_join(elsewhere, "contact_id", "ref")
-    clashes = created & frame["contact_id"].isin(held_elsewhere.index)
-    return lambda context: _finish_preview(
-        context, frame, accounts, schema, has_name, created, refused, clashes, named, earlier,
-        held_here, held_elsewhere)
+    return created & frame["contact_id"].isin(held_elsewhere.index), held_elsewhere
 
 
-def _finish_preview(context: "AuditContext", frame: pd.DataFrame, accounts: pd.DataFrame,
-                    schema: str, has_name: pd.Series, created: pd.Series, refused: pd.Series,
-                    clashes: pd.Series, named: pd.DataFrame, earlier: pd.Series,
-                    held_here: pd.Series, held_elsewhere: pd.Series) -> pd.DataFrame:
-    frame = frame.copy(deep=False)  # new columns only: the first part's frame stays as it was
-    # Several records of one person that hold or get a parent account.
-    parent_accounts = accounts[(accounts["account_type"] == "parent") & (accounts["status"] == "active")]
-    holding = pd.concat([frame.loc[created, "contact_id"], parent_accounts["person_id"]],
-                        ignore_index=True).drop_duplicates()
-    # Only records in one of the matcher's clusters share their person with another record
-    # (any other record is its own person, keyed by its own id, which no cluster's key can be):
-    # a million records need no person key each, only the few clustered ones.
-    clustered = [contact for cluster in context.contact_matches.clusters
-                 for contact in cluster.contacts]
-    holding = holding[holding.isin(clustered)]
-    persons = pd.DataFrame({"contact_id": holding.to_numpy(),
-                            "person": person_keys(context, holding).to_numpy()})
-    several = persons[persons["person"].duplicated(keep=False)]
-    siblings_of = several.merge(several, on="person", suffixes=("", "_other"))
-    siblings_of = siblings_of[siblings_of["contact_id"] != siblings_of["contact_id_other"]]
-    other_records = _group_join(siblings_of, "contact_id", "contact_id_other")
-    one_of_several = created & frame["contact_id"].isin(other_records.index)
-
-    conditions = [c.to_numpy(dtype=bool) for c in (~has_name, refused, clashes, one_of_several)]
+def finish_preview(start: PreviewStart, matches: "ContactMatches") -> pd.DataFrame:
+    """The preview from its first part (:func:`start_preview`) and the matcher's clusters."""
+    frame = start.frame.copy(deep=False)  # new columns only: the first part stays as it was
+    other_records = _other_records(frame, start, matches)
+    one_of_several = start.created & frame["contact_id"].isin(other_records.index)
+    conditions = [c.to_numpy(dtype=bool)
+                  for c in (~start.has_name, start.refused, start.clashes, one_of_several)]
     # Compared as small integers: comparing text columns of a whole board, again and again,
     # costs more than the rest of the outcome.
     outcome_code = np.select(conditions, [0, 1, 2, 3], default=4)
     frame["outcome"] = np.asarray(OUTCOMES, dtype=object)[outcome_code]
+    by_existing = _related(frame, start, outcome_code, other_records)
+    frame["reason"] = _reasons(frame, start.schema, outcome_code, by_existing)
+    frame["student_count"] = frame["student_count"].astype(int)
+    return frame[list(PREVIEW_COLUMNS)].reset_index(drop=True)
 
+
+def _other_records(frame: pd.DataFrame, start: PreviewStart, matches: "ContactMatches"
+                   ) -> pd.Series:
+    """Per record, the other records of its person that hold or get a parent account."""
+    accounts = start.accounts
+    parent_accounts = accounts[(accounts["account_type"] == "parent") & (accounts["status"] == "active")]
+    holding = pd.concat([frame.loc[start.created, "contact_id"], parent_accounts["person_id"]],
+                        ignore_index=True).drop_duplicates()
+    # Only records in one of the matcher's clusters share their person with another record
+    # (any other record is its own person, keyed by its own id, which no cluster's key can be):
+    # a million records need no person key each, only the few clustered ones.
+    clustered = [contact for cluster in matches.clusters for contact in cluster.contacts]
+    holding = holding[holding.isin(clustered)]
+    persons = pd.DataFrame({"contact_id": holding.to_numpy(),
+                            "person": _person_keys(matches, holding).to_numpy()})
+    several = persons[persons["person"].duplicated(keep=False)]
+    siblings_of = several.merge(several, on="person", suffixes=("", "_other"))
+    siblings_of = siblings_of[siblings_of["contact_id"] != siblings_of["contact_id_other"]]
+    return _group_join(siblings_of, "contact_id", "contact_id_other")
+
+
+def _related(frame: pd.DataFrame, start: PreviewStart, outcome_code: np.ndarray,
+             other_records: pd.Series) -> pd.Series:
+    """Sets ``frame["related"]``; returns, for the refused rows, the existing accounts holding
+    their username ("" where a would-be account generated first does)."""
     cid = frame["contact_id"]
-    refused_rows = outcome_code == 1
-    clash_rows = outcome_code == 2
-    several_rows = outcome_code == 3
-    by_existing = _lookup(cid[refused_rows], held_here)
+    refused_rows, clash_rows, several_rows = (outcome_code == 1, outcome_code == 2,
+                                              outcome_code == 3)
+    by_existing = _lookup(cid[refused_rows], start.held_here)
     by_earlier = pd.Series("", index=frame.index, dtype=object)
-    by_earlier.loc[named.index] = earlier
+    by_earlier.loc[start.named.index] = start.earlier
     related = pd.Series("", index=frame.index, dtype=object)
     related[refused_rows] = by_existing.where(by_existing != "", by_earlier[refused_rows])
-    related[clash_rows] = _lookup(cid[clash_rows], held_elsewhere)
+    related[clash_rows] = _lookup(cid[clash_rows], start.held_elsewhere)
     related[several_rows] = _lookup(cid[several_rows], other_records)
     frame["related"] = related.astype(str)
+    return by_existing
 
-    # Each reason is made for its own rows only.
+
+def _reasons(frame: pd.DataFrame, schema: str, outcome_code: np.ndarray,
+             by_existing: pd.Series) -> pd.Series:
+    """Each row's reason, each made for its own rows only."""
+    refused_rows, clash_rows, several_rows = (outcome_code == 1, outcome_code == 2,
+                                              outcome_code == 3)
     reason = pd.Series("", index=frame.index, dtype=object)
     rows = outcome_code == 0
     reason[rows] = (f"no usable username under the '{schema}' naming schema: "
@@ -351,9 +421,7 @@ def _finish_preview(context: "AuditContext", frame: pd.DataFrame, accounts: pd.D
     reason[several_rows] = ("one of several records of one person (also "
                             + frame.loc[several_rows, "related"]
                             + "): each account sees only some of the children")
-    frame["reason"] = reason.astype(str)
-    frame["student_count"] = frame["student_count"].astype(int)
-    return frame[list(PREVIEW_COLUMNS)].reset_index(drop=True)
+    return reason.astype(str)
 
 
 def preview_to_csv(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -55,10 +55,9 @@ def test_graph_is_frozen_only_where_the_cli_asks() -> None:
         build_graph(board, Config())
         after = gc.get_freeze_count()  # frozen objects that die leave the count
         assert after <= before  # nor frozen because the caller froze its own
-        collector.freeze_long_lived(True)
+        collector.enable()
         graph = build_graph(board, Config()).graph
         assert gc.get_freeze_count() > after
         assert graph.has_edge(("contact", "C1"), ("student", "1"))
     finally:
-        collector.freeze_long_lived(False)
-        gc.unfreeze()
+        collector.disable()

@@ -46,6 +46,11 @@ class CheckSpec:
     """Tables the export must give for the check to mean anything: one an interchange format
     cannot carry (OneRoster has no sibling links) makes the check skipped, with its reason."""
     fix: FixSpec | None = None
+    needs: frozenset[str] = frozenset({"graph"})
+    """The shared analyses of the context the check reads (:data:`NEEDS`): the engine
+    (:mod:`audits.engine.run`) orders the checks from them."""
+    cost: int = 1
+    """Its time relative to the other checks: the engine hands the largest to the second core."""
 
     def run(self, context: "AuditContext") -> list[Finding]:
         return list(self.function(context))
@@ -62,6 +67,10 @@ class CheckSpec:
         return None
 
 
+NEEDS = frozenset({"graph", "matches", "preview"})
+"""What a check may need: the household graph, the contact matcher's clusters, the generation
+preview (whose last part needs the clusters too)."""
+
 REGISTRY: dict[str, CheckSpec] = {}
 
 
@@ -71,10 +80,15 @@ def _doc_section(doc: str, heading: str) -> str:
 
 
 def check(code: str, severity: Severity, *, requires: tuple[str, ...] = (),
-          fix: FixSpec | None = None) -> Callable[[CheckFunction], CheckFunction]:
+          fix: FixSpec | None = None, needs: frozenset[str] = frozenset({"graph"}),
+          cost: int = 1) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check under ``code`` with its default severity; ``requires`` names the tables
     it cannot run without (:meth:`CheckSpec.skip_reason`), ``fix`` the plan action its findings
-    carry, when it has one."""
+    carry, when it has one, ``needs`` the analyses it reads and ``cost`` its relative time
+    (:class:`CheckSpec`)."""
+    if not needs <= NEEDS or ("preview" in needs and "matches" not in needs):
+        raise ValueError(f"check {code}: needs {sorted(needs)} is not a subset of {sorted(NEEDS)} "
+                         "(the preview needs the matches)")
 
     def register(function: CheckFunction) -> CheckFunction:
         doc = inspect.cleandoc(function.__doc__ or "")
@@ -91,6 +105,8 @@ def check(code: str, severity: Severity, *, requires: tuple[str, ...] = (),
             how=_doc_section(doc, "How to fix"),
             requires=requires,
             fix=fix,
+            needs=needs,
+            cost=cost,
         )
         function.check_code = code  # type: ignore[attr-defined]
         return function

@@ -12,11 +12,10 @@ from audits.model.config import Config
 from audits.household.graph import HouseholdGraph, build_graph
 
 if TYPE_CHECKING:
-    from typing import Callable
-
     import pandas as pd
 
     from audits.household.matching.matcher import ContactMatches
+    from audits.preview import PreviewStart
 
 
 @dataclass
@@ -53,16 +52,18 @@ class AuditContext:
         return portal_access_links(self.board)
 
     @cached_property
-    def preview_start(self) -> "Callable[[AuditContext], pd.DataFrame]":
+    def preview_start(self) -> "PreviewStart | None":
         """The generation preview's first part, which needs no contact matching (the audit
-        computes it while the matcher works); called with the context, it finishes."""
-        from audits.preview import preview_without_persons
+        computes it while the matcher works); dropped once the preview is finished."""
+        from audits.preview import start_preview
 
-        return preview_without_persons(self)
+        return start_preview(self)
 
     @cached_property
     def preview(self) -> "pd.DataFrame":
         """The parent accounts generation would create, each with its predicted outcome."""
-        finish = self.preview_start
+        from audits.preview import empty_preview, finish_preview
+
+        start = self.preview_start
         del self.preview_start  # the first part's frames are not needed once it is finished
-        return finish(self)
+        return empty_preview() if start is None else finish_preview(start, self.contact_matches)

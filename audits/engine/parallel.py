@@ -28,11 +28,6 @@ log = logging.getLogger(__name__)
 
 WORKERS_VARIABLE = "CONNECT_AUDIT_WORKERS"
 
-# What each pending child is to run. A forked child reads it from the memory it inherited, so
-# the function's arguments (a whole board) are never pickled; only the key travels.
-_PENDING: dict[int, tuple[Callable[..., Any], tuple, dict]] = {}
-_next_key = 0
-
 
 def available() -> bool:
     """True when work can go to a second process: ``fork`` exists, there is more than one core,
@@ -50,9 +45,10 @@ def available() -> bool:
     return (cores or 1) > 1
 
 
-def _worker_setup() -> None:
-    """Runs first in every worker. A worker must never outlive the audit or leave half its
-    output behind:
+def _worker_setup(task: tuple[Callable[..., Any], tuple, dict]) -> None:
+    """Runs first in every worker, given the job's task: a forked worker inherits it with the
+    parent's memory, so the function's arguments (a whole board) are never pickled. A worker
+    must never outlive the audit or leave half its output behind:
 
     - the kernel ends it if the audit process dies, however it dies (Linux ``PR_SET_PDEATHSIG``;
       elsewhere a killed audit leaves the worker to finish on its own);
@@ -62,6 +58,7 @@ def _worker_setup() -> None:
       of the fork would otherwise hang the worker's exit, and a worker prints nothing anyway.
     """
     _parent[0] = os.getppid()
+    _task[:] = [task]
     signal.signal(signal.SIGTERM, _exit_on_term)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -84,10 +81,12 @@ def _exit_on_term(signum, frame) -> None:
 
 
 _parent = [0]
+_task: list[tuple[Callable[..., Any], tuple, dict]] = []
+"""In a worker only: the task it inherited (:func:`_worker_setup`)."""
 
 
-def _run_pending(key: int) -> Any:
-    function, args, kwargs = _PENDING[key]
+def _run_task() -> Any:
+    function, args, kwargs = _task[0]
     return function(*args, **kwargs)
 
 
@@ -96,20 +95,16 @@ class Job:
 
     def __init__(self, function: Callable[..., Any], args: tuple, kwargs: dict,
                  background: bool) -> None:
-        global _next_key
         self._function, self._args, self._kwargs = function, args, kwargs
         self._executor: ProcessPoolExecutor | None = None
         self._future = None
         self._done = False
         self._value: Any = None
         if background:
-            self._key = _next_key
-            _next_key += 1
-            _PENDING[self._key] = (function, args, kwargs)
             self._executor = ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                initializer=_worker_setup)
-            self._future = self._executor.submit(_run_pending, self._key)
+                initializer=_worker_setup, initargs=((function, args, kwargs),))
+            self._future = self._executor.submit(_run_task)
 
     @property
     def in_background(self) -> bool:
@@ -157,7 +152,6 @@ class Job:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
-            _PENDING.pop(self._key, None)
         self._future = None
 
 

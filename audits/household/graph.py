@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from audits.model.board import Board
-from audits.engine.memory import collector_paused, frozen_if_long_lived
+from audits.engine.memory import collector_paused, freeze_long_lived_now
 from audits.model.config import Config
 
 STUDENT, CONTACT, STAFF, ACCOUNT, SCHOOL = "student", "contact", "staff", "account", "school"
@@ -455,7 +455,7 @@ def build_graph(board: Board, config: Config) -> HouseholdGraph:
         # walks them all again (~1.2 s each; the first young collection after the build walks
         # them too). The CLI, whose graph lives until the command ends, has it frozen; anywhere
         # else the collector is left as it is.
-        frozen_if_long_lived()
+        freeze_long_lived_now()
     return graph
 
 

@@ -14,7 +14,8 @@ from audits.checks.steps import CONTACTS, FAMILY_CONTACTS, names_of, numbered, r
 CODE = "missing-username-source"
 
 
-@check(CODE, severity=Severity.ERROR)
+@check(CODE, severity=Severity.ERROR,
+       needs=frozenset({"graph", "matches", "preview"}))
 def missing_username_source(context: AuditContext) -> Iterator[Finding]:
     """A contact record would get a parent account but has no usable username under the naming schema.
 

@@ -16,7 +16,7 @@ from audits.checks.steps import (CONNECT_ACCOUNTS, CONTACTS, FAMILY_CONTACTS, na
 CODE = "overlinked-contact"
 
 
-@check(CODE, severity=Severity.ERROR)
+@check(CODE, severity=Severity.ERROR, needs=frozenset({"graph"}))
 def overlinked_contact(context: AuditContext) -> Iterator[Finding]:
     """A contact record is linked to more students than any family has.
 
