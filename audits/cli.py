@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 import click
 
-from audits.engine.memory import exit_now
+from audits.engine.memory import collector_paused, exit_now
 from audits.io.cells import terminal_text
 from audits.model.errors import ExitCode, UserError
 
@@ -123,7 +123,9 @@ def _write_outputs(result, target, formats: tuple[str, ...], progress,
 
         # findings.json too: the reports write it while their worker writes the runbooks.
         label = ("findings.json, " if "json" in formats else "") + " and ".join(report_formats)
-        with progress.step(f"Writing {label} reports"):
+        # Hundreds of thousands of small rows and sections in no cycle: made with the cyclic
+        # collector paused (in the runbooks' worker too, which inherits it).
+        with progress.step(f"Writing {label} reports"), collector_paused():
             staged = write_audit_reports(result, staging, formats, per_school=per_school)
     target.commit(getattr(result, "fingerprint", None), formats)
     return {kind: target.out / path.relative_to(staging) for kind, path in staged.items()}

@@ -24,7 +24,6 @@ from audits.model.errors import UserError
 from reports import wording
 from reports.records import SHOWN_SIDE_BY_SIDE, page_table
 from reports.svg import node_order
-from audits.engine.memory import collector_paused
 from audits.io.files import write_atomic
 from reports.safety import json_for_script_bytes
 
@@ -262,18 +261,17 @@ def _page_parts(report: "ReportInput") -> tuple[str, list[bytes]]:
     known: set[str] = set()
     blocks: list[bytes] = []
     chunk: list[dict[str, Any]] = []
-    with collector_paused():
-        for light, detail in _finding_entries(report, known):
-            index.append(light)
-            chunk.append(detail)
-            if len(chunk) == DETAIL_CHUNK:
-                blocks.append(json_for_script_bytes(chunk))
-                chunk = []
-        if chunk:
+    for light, detail in _finding_entries(report, known):
+        index.append(light)
+        chunk.append(detail)
+        if len(chunk) == DETAIL_CHUNK:
             blocks.append(json_for_script_bytes(chunk))
-        del chunk
-        data_json = json_for_script_bytes(_page_data(report, index, None, known))
-        del index
+            chunk = []
+    if chunk:
+        blocks.append(json_for_script_bytes(chunk))
+    del chunk
+    data_json = json_for_script_bytes(_page_data(report, index, None, known))
+    del index
     # A marker no data can contain: the text between markers is the template's own markup.
     marker = f"<!--{secrets.token_hex(16)}-->"
     template = environment().get_template("report.html.j2")

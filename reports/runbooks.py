@@ -25,7 +25,6 @@ from markupsafe import Markup, escape
 from audits.io.cells import visible, visible_texts
 from audits.model.findings import Finding
 from reports import wording
-from audits.engine.memory import collector_paused
 from audits.io.files import replace_folder, write_atomic
 from reports.html import environment
 from reports.safety import markdown_text as md, markdown_texts as md_all
@@ -312,9 +311,7 @@ def write_runbooks(report: "ReportInput", folder: Path) -> Path:
     The folder is replaced whole (:func:`audits.io.files.replace_folder`): a school with no
     findings this run keeps no runbook from an earlier run, and a reader never sees half."""
     folder = Path(folder)
-    with collector_paused():
-        return replace_folder(folder, lambda staging: _write_runbooks(report, staging)) \
-            / "index.html"
+    return replace_folder(folder, lambda staging: _write_runbooks(report, staging)) / "index.html"
 
 
 def _write_runbooks(report: "ReportInput", folder: Path) -> Path:

@@ -7,7 +7,6 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from audits.engine.memory import collector_paused
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
 from audits.household.graph import ACCOUNT, CONTACT, STUDENT
@@ -37,10 +36,7 @@ def missing_sibling_access(context: AuditContext) -> Iterator[Finding]:
     account: regenerating replaces the students it can see instead of adding to them, so the
     parent would lose the children they can see today.
     """
-    # Thousands of findings, each a few dozen small dicts and lists in no cycle: see
-    # collector_paused.
-    with collector_paused():
-        yield from _missing_access(context)
+    yield from _missing_access(context)
 
 
 def _missing_access(context: AuditContext) -> Iterator[Finding]:

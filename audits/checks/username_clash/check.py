@@ -8,7 +8,6 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import pandas as pd
 
-from audits.engine.memory import collector_paused
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
 from audits.preview import CREATED, REFUSED_IN_USE_HERE, person_keys
@@ -108,10 +107,7 @@ def username_clash(context: AuditContext) -> Iterator[Finding]:
     account in Security > edsembli CONNECT > Accounts > the account > Username. Merge two
     records of one person (duplicate-contact) rather than renaming.
     """
-    # Thousands of findings, each a few dozen small dicts and lists in no cycle: see
-    # collector_paused.
-    with collector_paused():
-        yield from _clashes(context)
+    yield from _clashes(context)
 
 
 def _clashes(context: AuditContext) -> Iterator[Finding]:
