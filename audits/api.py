@@ -200,7 +200,7 @@ def write_findings(result: AuditResult, path: str | Path) -> Path:
 
 # ------------------------------------------------------------------------ analyst workflow
 # The reports (audit.xlsx, audit.html, runbooks/) are written by ``reports``, which consumes a
-# result: ``from reports import write_audit_reports``. The core never imports reports.
+# result: ``from reports.writing import write_audit_reports``. The core never imports reports.
 
 def read_findings(path: str | Path) -> dict:
     """A findings.json document (checked to be one)."""

@@ -119,7 +119,7 @@ def _write_outputs(result, target, formats: tuple[str, ...], progress,
         with progress.step("Writing findings.json"):
             staged = {"json": api.write_findings(result, staging / "findings.json")}
     else:
-        from reports import write_audit_reports
+        from reports.writing import write_audit_reports
 
         # findings.json too: the reports write it while their worker writes the runbooks.
         label = ("findings.json, " if "json" in formats else "") + " and ".join(report_formats)

@@ -38,7 +38,7 @@ def main() -> None:
         result = api.run_audit(board, Config())
         api.write_findings(result, Path(out) / "findings.json")
         if not args.no_reports:
-            from reports import write_audit_reports
+            from reports.writing import write_audit_reports
             write_audit_reports(result, Path(out), ("xlsx", "html"))
         profiler.stop()
     print(profiler.output_text(unicode=False, color=False, show_all=False))

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from audits.model.findings import Finding, summarize
-from reports import ReportInput
+from reports.input import ReportInput
 from reports.html import write_html
 from reports.samples import synthetic_findings
 from reports.workbook import write_workbook

@@ -74,7 +74,7 @@ api.write_findings(result, os.path.join(out, 'findings.json')); t = mark('findin
 # What write_audit_reports does for the CLI, one writer at a time (it always writes the
 # runbooks, so calling it once per format would write them twice).
 from pathlib import Path
-from reports import report_input_from_audit
+from reports.input import report_input_from_audit
 from reports.html import write_html
 from reports.runbooks import write_runbooks
 from reports.workbook import write_workbook

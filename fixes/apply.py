@@ -10,11 +10,8 @@ refused and named) or ``skipped`` (a manual action, or a rename nobody has decid
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-import re
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -26,11 +23,12 @@ from audits.checks.duplicate_contact.fix import retired_rows
 from audits.checks.username_clash.fix import decided
 from fixes.export_writer import RawExport, read_export, write_export
 from fixes import preconditions, registry
+from fixes.actions import MANUAL
+from fixes.binding import check_bound
 from fixes.plan import SCHEMA
+from fixes.undo import UNDO_DIR, UNDO_SCHEMA, sha256
 from fixes.workspace import Change, Settled, Stale, Workspace, restore, snapshot
 
-UNDO_DIR = ".connect-audit-undo"
-UNDO_SCHEMA = "connect-audit/fix-undo/v1"
 CHANGE_COLUMNS = ("table", "row", "key", "change", "column", "before", "after", "action",
                   "finding_id")
 RETIRED_COLUMNS = ("retired_id", "survivor_id", "finding_id", "kept_in_contacts", "links_moved",
@@ -221,7 +219,7 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
     for action in actions:
         finding = action["finding"]
         kind = action["action"]
-        if kind == registry.MANUAL:
+        if kind == MANUAL:
             # One wording for all (the summary counts skips per reason); the plan names which
             # finding resolves each.
             result.skipped.append((finding, "resolved by its duplicate-contact finding's merge "
@@ -324,89 +322,6 @@ def _touched(result: ApplyResult, table: str) -> int:
     return sum(result.counts[table].values())
 
 
-def fingerprint_of(export: RawExport) -> dict[str, Any]:
-    """The fingerprint of the export as ``fix apply`` reads it, computed as the audit computes
-    it (:mod:`audits.io.fingerprint`), so a plan's and an export's can be compared."""
-    from audits.io.fingerprint import export_fingerprint
-
-    return export_fingerprint(export.path, export.kind,
-                              {name: table.file for name, table in export.tables.items()})
-
-
-def check_bound(plan: Mapping[str, Any], export: RawExport) -> dict[str, Any]:
-    """The fingerprint of the export the plan was made from, once it is known to be ``export``
-    (or a fixed export written from it by a plan, unchanged since); else a ``UserError`` naming
-    each table that differs. A plan acts on facts (records, links, accounts) of one export, and
-    the same ids in another board name other people."""
-    from audits.io.fingerprint import differences
-
-    planned = plan.get("export")
-    if not isinstance(planned, Mapping) or not planned.get("tables"):
-        raise UserError(
-            "The fix plan does not name the export it was made from (no \"export\" "
-            "fingerprint): make it again from this export's findings.json with `connect-audit "
-            "fix plan`, or download it again from the review")
-    actual = fingerprint_of(export)
-    found = differences(planned, actual)
-    if not found:
-        return dict(planned)
-    lineage = _lineage(export)
-    if lineage is not None and not differences(planned, lineage):
-        # A fixed export this plan's export was turned into: applying the plan again finds its
-        # actions already applied.
-        return dict(planned)
-    raise UserError(
-        f"This fix plan was made from another export (or this one changed since the audit the "
-        f"plan came from): the plan's export is {planned.get('export', '?')}, this one is "
-        f"{actual['export']}; {len(found)} table(s) differ. Audit this export and plan again.",
-        [InputProblem("plan-for-another-export", why, file=file or name)
-         for name, file, why in found])
-
-
-def _lineage(export: RawExport) -> Mapping[str, Any] | None:
-    """For a fixed export written by ``fix apply --write`` and unchanged since, the fingerprint
-    of the export it was made from, rebuilt from the bytes its undo record keeps: every file as
-    it is now must match the record, and every original (kept in ``originals/`` or, for an
-    unchanged file, the file itself) must hash to what the record says. So the result is the
-    fingerprint of a real export whose files are here, never a value copied from the record."""
-    if export.kind != "csv":
-        return None
-    try:
-        from fixes.undo import read_manifest
-
-        manifest = read_manifest(export.path)
-    except (UserError, OSError):
-        return None
-    try:
-        return _original_fingerprint(export, manifest)
-    except OSError:
-        return None
-
-
-def _original_fingerprint(export: RawExport, manifest: Mapping[str, Any]
-                          ) -> Mapping[str, Any] | None:
-    from audits.io.fingerprint import export_id, file_sha256
-
-    originals: dict[str, str] = {}
-    for entry in manifest["files"]:
-        current = export.path / entry["path"]
-        if not current.is_file() or file_sha256(current) != entry["fixed_sha256"]:
-            return None
-        if entry["changed"]:
-            kept = export.path / UNDO_DIR / "originals" / entry["path"]
-            if not kept.is_file() or file_sha256(kept) != entry["original_sha256"]:
-                return None
-        elif entry["original_sha256"] != entry["fixed_sha256"]:
-            return None
-        originals[entry["path"]] = entry["original_sha256"]
-    tables = {}
-    for name, table in export.tables.items():
-        if table.file not in originals:
-            return None
-        tables[name] = {"file": table.file, "sha256": originals[table.file]}
-    return {"algorithm": "sha256", "export": export_id(tables), "tables": tables}
-
-
 def _check_out_path(board_path: Path, out_path: Path) -> None:
     from audits.io.outputs import probe_writable, remove_stale_fix_staging
 
@@ -433,10 +348,6 @@ def _csv_bytes(header: tuple[str, ...], rows: list[list[str]]) -> bytes:
     writer.writerows(zip(*columns))
     # UTF-8 with a byte-order mark: Excel then reads names with accents correctly.
     return buffer.getvalue().encode("utf-8-sig")
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _write(export: RawExport, ws: Workspace, result: ApplyResult, board_path: Path,

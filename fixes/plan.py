@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 from audits.model.errors import InputProblem, UserError
 from audits.checks.duplicate_contact.fix import CONTACT_FIELDS
 from fixes import registry
+from fixes.actions import MANUAL, base_action, text as value_text
 from fixes.preconditions import describe as describe_preconditions
 
 SCHEMA = "connect-audit/fix-plan/v1"
@@ -35,11 +36,14 @@ def plan_action(finding: dict) -> dict | None:
     kind = fix.get("action")
     handler = registry.handlers().get(kind)
     if handler is not None:
-        return handler.plan(finding)
+        action = handler.plan(finding)
+        action["preconditions"] = describe_preconditions(action["action"])
+        return action
     if not fix and not finding.get("id"):
         return None
     if fix.get("steps") or kind:
-        action = registry.base_action(finding, registry.MANUAL)
+        action = base_action(finding, MANUAL)
+        action["preconditions"] = describe_preconditions(MANUAL)
         action["needs_decision"] = True
         return action
     return None
@@ -119,7 +123,7 @@ class OtherFindings:
         for finding in findings:
             check = finding.get("check")
             if check == "duplicate-contact":
-                members = {registry.text(c) for c in
+                members = {value_text(c) for c in
                            (finding.get("entities") or {}).get("contacts") or []}
                 for contact in members:
                     self.groups.setdefault(contact, []).append((finding["id"], members))
@@ -127,7 +131,7 @@ class OtherFindings:
                 if (finding.get("fix") or {}).get("cause") == ONE_PERSON_TWO_RECORDS:
                     self.one_person.add(finding["id"])
                 if finding.get("username"):
-                    self.clashes[registry.text(finding.get("username")).lower()] = finding["id"]
+                    self.clashes[value_text(finding.get("username")).lower()] = finding["id"]
 
     def settle(self, action: dict) -> dict:
         if action["action"] == "rename-username" and action["finding"] in self.one_person:

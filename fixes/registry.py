@@ -15,9 +15,7 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any, Callable, Mapping
 
-from fixes.preconditions import describe as describe_preconditions
-
-MANUAL = "manual"
+from fixes.actions import MANUAL
 
 
 @dataclass(frozen=True)
@@ -28,33 +26,6 @@ class FixHandler:
     """The fields an action of this kind must have (a plan edited by hand may lack them)."""
     plan: Callable[[Mapping[str, Any]], dict[str, Any]]
     apply: Callable[[Any, Mapping[str, Any]], bool]
-
-
-def text(value: object) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def truthy(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    return text(value).lower() in ("y", "yes", "true", "1", "t")
-
-
-def base_action(finding: Mapping[str, Any], action: str) -> dict[str, Any]:
-    """The fields every plan action has, from its finding."""
-    fix = finding.get("fix") or {}
-    return {
-        "finding": finding["id"],
-        "check": finding.get("check", ""),
-        "action": action,
-        "title": finding.get("title", ""),
-        "confidence": finding.get("confidence", 1.0),
-        "needs_decision": False,
-        "steps": list(fix.get("steps", [])),
-        # Shown to the reviewer; `apply` checks the rules of the action's kind whatever this
-        # list says (fixes/preconditions.py).
-        "preconditions": describe_preconditions(action),
-    }
 
 
 def fix_modules() -> dict[str, ModuleType]:

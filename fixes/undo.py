@@ -8,11 +8,19 @@ sha256, so the result is the export as it was, byte for byte.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from audits.io.files import replace_folder
 from audits.model.errors import UserError
-from fixes.apply import UNDO_DIR, UNDO_SCHEMA, sha256
+
+UNDO_DIR = ".connect-audit-undo"
+UNDO_SCHEMA = "connect-audit/fix-undo/v1"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
 
 
 def _manifest_schema() -> dict:

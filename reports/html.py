@@ -31,7 +31,7 @@ SUPPRESSIONS_SCHEMA = "connect-audit/suppressions/v1"
 """``audits.workflow.suppressions.SCHEMA``: the page's export writes that file format."""
 
 if TYPE_CHECKING:
-    from reports import ReportInput
+    from reports.input import ReportInput
 
 
 def _shown(value: Any) -> Any:

@@ -11,7 +11,7 @@ from reports import wording
 from reports.svg import household_svg_text
 
 if TYPE_CHECKING:
-    from reports import ReportInput
+    from reports.input import ReportInput
 
 
 OVERLINKED = "overlinked-contact"

@@ -32,7 +32,7 @@ from reports.runbook_order import (OTHER_RANK, RANKS, STEPS_HEAD, Dependencies,
                                     group_households, runbook_entry)
 
 if TYPE_CHECKING:
-    from reports import ReportInput
+    from reports.input import ReportInput
 
 NO_SCHOOL_KEY = "no-school"
 

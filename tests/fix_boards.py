@@ -130,7 +130,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def bound(plan: dict, board: Path) -> dict:
     """``plan`` bound to the export at ``board``, as `fix plan` binds a plan made from that
     export's findings.json (these tests make findings by hand, without an audit)."""
-    from fixes.apply import fingerprint_of
+    from fixes.binding import fingerprint_of
     from fixes.export_writer import read_export
 
     if plan.get("export"):

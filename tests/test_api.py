@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from audits import api
 from audits.cli import main
-from reports import write_audit_reports
+from reports.writing import write_audit_reports
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 
@@ -70,7 +70,7 @@ def test_the_core_never_imports_reports_and_reports_never_read_the_board(board):
     from what an AuditResult carries, never from its board."""
     from types import SimpleNamespace
 
-    from reports import report_input_from_audit
+    from reports.input import report_input_from_audit
 
     root = Path(api.__file__).parent
     for path in root.rglob("*.py"):

@@ -244,7 +244,7 @@ def test_an_audit_of_a_board_with_one_contact_linked_to_every_student(tmp_path):
 
 
 def test_reports_say_how_many_more_pairs_a_capped_finding_has():
-    from reports import ReportInput
+    from reports.input import ReportInput
     from reports.html import report_data
     from reports.wording import pairs_text
 
@@ -271,7 +271,9 @@ def test_reports_say_how_many_more_pairs_a_capped_finding_has():
 def test_the_html_report_shows_both_findings_and_how_many_pairs_are_not_listed(tmp_path):
     from playwright.sync_api import sync_playwright
 
-    from reports import ReportInput, write_reports
+    from reports.input import ReportInput
+
+    from reports.writing import write_reports
     from boards import CHROMIUM, LAUNCH_ARGS
 
     kids = [f"S{n:02d}" for n in range(25)]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports import ReportInput
+from reports.input import ReportInput
 from reports.samples import HOSTILE_FORMULA, SAMPLE_SCHOOLS, sample_findings
 from reports.workbook import write_workbook
 
@@ -100,7 +100,7 @@ def test_demo_workbook_prints_to_pdf_in_a_sane_page_count(tmp_path):
     before, 277 findings printed as 23 pages of 409-point rows of wall text, cut off."""
     from audits import api
     from audits.sample import DEMO_SEED, DEMO_STUDENTS, generate_board, write_board
-    from reports import report_input_from_audit
+    from reports.input import report_input_from_audit
     from reports.workbook import SCHOOL_WORKBOOKS, write_school_workbooks
 
     board = write_board(generate_board(DEMO_STUDENTS, DEMO_SEED), tmp_path / "board")

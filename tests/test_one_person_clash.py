@@ -94,7 +94,7 @@ def test_the_review_page_offers_the_actions_fix_plan_makes(audited):
     a clash of two records of one person is left to its merge there too, and a merge holds
     back a clashing email, so a plan downloaded from the review equals `fix plan`'s."""
     from audits.model.findings import Finding
-    from reports import ReportInput
+    from reports.input import ReportInput
     from reports.html import report_data
 
     _, findings = audited

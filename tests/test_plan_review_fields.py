@@ -97,7 +97,7 @@ def test_an_undo_record_without_a_reviewer_is_still_read(tmp_path):
 def test_the_page_keeps_each_reports_review_apart():
     from datetime import datetime, timezone
 
-    from reports import ReportInput
+    from reports.input import ReportInput
     from reports.html import report_data, review_key
     from reports.samples import SAMPLE_SCHOOLS, sample_findings
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from household_geometry import crossings
-from reports import ReportInput, write_reports
+from reports.input import ReportInput
+from reports.writing import write_reports
 from reports.samples import HOSTILE_IMG
 from boards import CHROMIUM, LAUNCH_ARGS, three_records
 

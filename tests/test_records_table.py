@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import openpyxl
 
-from reports import ReportInput
+from reports.input import ReportInput
 from reports.html import report_data
 from reports.records import records_table
 from reports.workbook import write_workbook

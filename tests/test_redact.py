@@ -16,7 +16,8 @@ from audits import api
 from audits.cli import main
 from audits.model.findings import Finding, Severity
 from audits.workflow.redact import MASK, Redactor
-from reports import ReportInput, write_reports
+from reports.input import ReportInput
+from reports.writing import write_reports
 
 
 def test_values_are_reduced_by_kind():

@@ -17,7 +17,8 @@ from playwright.sync_api import expect
 
 from audits.model.findings import sort_findings
 from fixes.plan import build_plan, plan_action, plan_document
-from reports import ReportInput, write_reports
+from reports.input import ReportInput
+from reports.writing import write_reports
 from reports.samples import (HOSTILE_FORMULA, HOSTILE_IMG, HOSTILE_JS, HOSTILE_SCRIPT,
                              SAMPLE_GENERATED_AT, SAMPLE_SCHOOLS, sample_findings)
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from fixes.plan import SCHEMA as PLAN_SCHEMA, OtherFindings, plan_action
-from reports import ReportInput
+from reports.input import ReportInput
 from reports.html import DETAIL_CHUNK, render_html, report_data
 from reports.safety import json_for_script
 from reports.samples import (HOSTILE_IMG, HOSTILE_JS, HOSTILE_SCRIPT, SAMPLE_GENERATED_AT,
@@ -95,7 +95,8 @@ def test_sample_board_end_to_end(tmp_path):
     """The checks' real findings on the generated sample board go through every report."""
     from audits import api
     from audits.sample import generate_board
-    from reports import report_input_from_audit, write_reports
+    from reports.input import report_input_from_audit
+    from reports.writing import write_reports
 
     sample = generate_board(300, seed=3)
     from audits.model.board import board_from_frames

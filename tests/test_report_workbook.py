@@ -9,7 +9,8 @@ import pytest
 from openpyxl import load_workbook
 
 from audits.model.findings import summarize
-from reports import ReportInput, write_reports
+from reports.input import ReportInput
+from reports.writing import write_reports
 from audits.io.cells import csv_cell, csv_frame, looks_like_formula
 from reports.samples import (HOSTILE_FORMULA, SAMPLE_GENERATED_AT, SAMPLE_SCHOOLS,
                              sample_findings, synthetic_findings)

@@ -7,7 +7,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from reports import ReportInput
+from reports.input import ReportInput
 from reports.runbooks import school_file_stem, write_runbooks
 from reports.safety import markdown_text
 from reports.samples import (HOSTILE_FORMULA, HOSTILE_IMG, HOSTILE_SCRIPT, SAMPLE_SCHOOLS,

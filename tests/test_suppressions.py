@@ -214,7 +214,9 @@ def test_the_html_review_exports_the_file_suppress_writes(tmp_path):
 
     from playwright.sync_api import sync_playwright
 
-    from reports import ReportInput, write_reports
+    from reports.input import ReportInput
+
+    from reports.writing import write_reports
     from reports.samples import SAMPLE_GENERATED_AT, SAMPLE_SCHOOLS, sample_findings
 
     findings = sample_findings()

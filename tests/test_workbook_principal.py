@@ -17,7 +17,7 @@ from audits import api
 from audits.cli import main
 from audits.preview import OUTCOME_WORDS, OUTCOMES, REFUSED_IN_USE_HERE
 from audits.sample import DEMO_SEED, DEMO_STUDENTS, generate_board, write_board
-from reports import report_input_from_audit
+from reports.input import report_input_from_audit
 from reports.workbook import SCHOOL_WORKBOOKS, write_workbook
 from reports.workbook.findings import CHECK_COLUMNS, MORE, SHORT_COLUMNS
 from reports.workbook.layout import DETAILS_SHEET

@@ -37,7 +37,7 @@ from reports.workbook.summary import by_school_sheet, summary_sheet
 from reports.workbook.xlsx import append_rows
 
 if TYPE_CHECKING:
-    from reports import ReportInput
+    from reports.input import ReportInput
 
 
 def write_workbook(report: "ReportInput", path: Path, *, school: str | None = None) -> Path:
@@ -69,7 +69,7 @@ def write_school_workbooks(report: "ReportInput", folder: Path) -> list[Path]:
     """One workbook per school into ``folder``, each holding only that school's rows (its
     findings, its Preview accounts, the Details of its findings): a file a principal can be
     handed without the other schools' families in it."""
-    from reports import ReportInput
+    from reports.input import ReportInput
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

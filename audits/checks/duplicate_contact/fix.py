@@ -8,7 +8,7 @@ import json
 from typing import Any, Iterable, Mapping
 
 from audits.household.survivor import choose_survivor as survivor_rule
-from fixes.registry import base_action, text, truthy
+from fixes.actions import base_action, text, truthy
 from fixes.workspace import Stale, Workspace, active, flag, loose, one, parent_accounts
 
 # Contact columns that count towards "the most complete record" and that a merge may fill.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from audits.model.errors import UserError
-from fixes.registry import base_action, text
+from fixes.actions import base_action, text
 from fixes.workspace import Stale, Workspace, active, one
 
 def plan(finding: Mapping[str, Any]) -> dict[str, Any]:

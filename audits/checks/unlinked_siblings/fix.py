@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from fixes.registry import base_action, text
+from fixes.actions import base_action, text
 from fixes.workspace import Workspace, one
 
 def plan(finding: Mapping[str, Any]) -> dict[str, Any]:

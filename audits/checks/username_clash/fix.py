@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from fixes.registry import base_action, text
+from fixes.actions import base_action, text
 from fixes.workspace import Settled, Stale, Workspace, one
 
 RENAME_KEYS = {"contacts": "contact_id", "accounts": "account_id", "staff": "staff_id"}
