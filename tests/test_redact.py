@@ -187,3 +187,11 @@ def test_api_redact_reduces_the_preview_and_the_entity_frame(redacted):
     entities = result.entities()
     names = entities[entities["entity_type"] == "contacts"]["name"]
     assert names.str.fullmatch(r"[^@]*\.|" + MASK + ".*").all()
+
+
+def test_the_tools_own_wording_is_read_from_where_the_checks_and_preview_live():
+    from audits.workflow.redact import tool_words
+
+    # Words only the checks' titles, the SIS steps and the preview's reasons write: if the
+    # modules moved and the list did not follow, these would be masked as if they were names.
+    assert {"sibling", "permissions", "regenerate", "username", "created"} <= tool_words()

@@ -59,8 +59,10 @@ VERDICT_WORDS = frozenset({"same", "similar", "different", "on", "one", "record"
 ENGLISH_WORDS = frozenset({"may", "will", "can", "grant", "must", "might", "shall", "should"})
 """Words of the tool's sentences that are also first or last names, kept even before the
 tool's wording uses them."""
-TOOL_MODULES = ("steps.py", "generation.py", "usernames.py", "matching.py", "checks")
-"""Where the tool's wording (titles, steps, reasons, notes) is written."""
+TOOL_MODULES = ("checks/steps.py", "checks/*/check.py", "preview.py", "household/usernames.py",
+                "household/matching/matcher.py")
+"""Where the tool's wording (titles, steps, reasons, notes) is written: patterns under
+``audits/``, each of which must match a module."""
 
 _WORD = re.compile(r"[^\W\d_]+")
 _SPAN_TOKEN = re.compile(r"[^\W_]+")
@@ -88,11 +90,13 @@ def tool_words() -> frozenset[str]:
     """Every word of the tool's own wording: the string literals (not docstrings) of the modules
     that write titles, steps, evidence and preview reasons. Read from the source, so new wording
     is protected without a list to keep up to date."""
-    root = Path(__file__).parent
+    root = Path(__file__).parent.parent
     files: list[Path] = []
-    for name in TOOL_MODULES:
-        path = root / name
-        files.extend(sorted(path.glob("*.py")) if path.is_dir() else [path])
+    for pattern in TOOL_MODULES:
+        found = sorted(root.glob(pattern))
+        if not found:
+            raise FileNotFoundError(f"redact.TOOL_MODULES: no module matches {pattern}")
+        files.extend(found)
     words: set[str] = set(VERDICT_WORDS) | ENGLISH_WORDS
     for path in files:
         try:
