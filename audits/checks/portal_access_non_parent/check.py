@@ -25,7 +25,7 @@ def portal_access_non_parent(context: AuditContext) -> Iterator[Finding]:
     contact or an "Other" with the flag set gets a CONNECT account that shows the child's
     marks, attendance and timetable. Sometimes that is intended (a grandparent with custody);
     often the flag was ticked by habit when the contact was added. The parental words are
-    [checks] parental_relationships in the config.
+    [relationships] parental in the config.
 
     How to fix: Ask the school whether this person should see the child in CONNECT. If not,
     open the student, go to Family & Contacts > Contacts, open the contact, clear Portal
