@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from audits.model.board import TABLES
-from audits.sample.families import BoardBuilder, Rows
+from audits.sample.families import BoardBuilder
+from audits.sample.records import Rows
 from audits.sample.truth import injected_truth, truth_from_rules
 
 ENCODINGS = ("cp1252", "utf-8-sig", "utf-8")
