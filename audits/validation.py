@@ -15,7 +15,7 @@ fast; it runs in an ephemeral context with analytics and progress bars off.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Collection, Mapping
 
 import numpy as np
@@ -199,17 +199,34 @@ def _is_known(ids: pd.Series, target_ids: pd.Index) -> pd.Series:
     return ids.isin(target_ids).astype(float).where(ids.notna())
 
 
+@dataclass
+class _Suite:
+    """One table's rules and their expectations, numbered alike: an expectation's meta names
+    its rule, so a failed expectation finds the wording of its problem."""
+
+    rules: list[_Rule] = field(default_factory=list)
+    expectations: list = field(default_factory=list)
+
+    def expect(self, rule: _Rule, expectation_type, **kwargs) -> None:
+        """Add ``rule``, checked by an expectation of ``expectation_type``."""
+        self.expectations.append(expectation_type(meta={"rule": len(self.rules)}, **kwargs))
+        self.rules.append(rule)
+
+
 def _suite(spec: TableSpec, frame: pd.DataFrame) -> tuple[list[_Rule], list]:
+    """The table's rules and their great-expectations expectations, in rule order."""
     import great_expectations.expectations as gxe
 
-    rules: list[_Rule] = []
-    expectations = []
+    suite = _Suite()
+    _record_rules(suite, gxe, spec)
+    _value_rules(suite, gxe, spec, frame)
+    _reference_rules(suite, gxe, spec, frame)
+    return suite.rules, suite.expectations
 
-    def expect(rule: _Rule, expectation_type, **kwargs) -> None:
-        expectations.append(expectation_type(meta={"rule": len(rules)}, **kwargs))
-        rules.append(rule)
 
-    name = spec.name
+def _record_rules(suite: _Suite, gxe, spec: TableSpec) -> None:
+    """Every row has its required values, and its own id."""
+    expect, name = suite.expect, spec.name
     for column in spec.required:
         expect(_Rule("blank-value", column,
                      lambda v, c=column: f"{c} is blank; every {name} row needs one"),
@@ -224,6 +241,12 @@ def _suite(spec: TableSpec, frame: pd.DataFrame) -> tuple[list[_Rule], list]:
         expect(_Rule("duplicate-id", spec.key[0],
                      lambda v: f"{' + '.join(spec.key)} is on more than one row of {name}"),
                gxe.ExpectCompoundColumnsToBeUnique, column_list=list(spec.key))
+
+
+def _value_rules(suite: _Suite, gxe, spec: TableSpec, frame: pd.DataFrame) -> None:
+    """Statuses and types are values the SIS has, flags are flag spellings, dates are real
+    days written YYYY-MM-DD."""
+    expect = suite.expect
     for column, values in spec.allowed.items():
         expect(_Rule("bad-value", column,
                      lambda v, c=column, vs=values: f"{c} must be one of {', '.join(vs)} "
@@ -242,6 +265,12 @@ def _suite(spec: TableSpec, frame: pd.DataFrame) -> tuple[list[_Rule], list]:
         expect(_Rule("bad-date", column, lambda v, c=column: f"{c} is not a day of the "
                      "calendar (that month has no such day); write the real date YYYY-MM-DD"),
                gxe.ExpectColumnValuesToBeInSet, column=_in_calendar(column), value_set=[1.0])
+
+
+def _reference_rules(suite: _Suite, gxe, spec: TableSpec, frame: pd.DataFrame) -> None:
+    """Every reference names a record that is there: no student is their own sibling, and an
+    account's person is a record of the account's type."""
+    expect, name = suite.expect, spec.name
     # A reference's id sets run to hundreds of thousands of ids, and GX copies its expectation
     # arguments on every metric it plans, so passing them as a value_set costs minutes. The
     # membership is computed once per column with pandas (_expectation_frame) and GX checks
@@ -265,7 +294,6 @@ def _suite(spec: TableSpec, frame: pd.DataFrame) -> tuple[list[_Rule], list]:
                      "(parent: contact_id in contacts, staff: staff_id in staff, "
                      "student: student_id in students)"),
                gxe.ExpectColumnValuesToBeInSet, column=_known("person_id"), value_set=[1.0])
-    return rules, expectations
 
 
 def _context():

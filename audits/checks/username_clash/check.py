@@ -11,7 +11,8 @@ import pandas as pd
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
 from audits.preview import CREATED, REFUSED_IN_USE_HERE, person_keys
-from audits.household.graph import ACCOUNT, CONTACT, STAFF, STUDENT, normalize_username
+from audits.household.graph import (ACCOUNT, CONTACT, STAFF, STUDENT, HouseholdGraph,
+                                    normalize_username)
 from audits.checks.spec import FixSpec, check
 from audits.checks.steps import CONNECT_ACCOUNTS, CONTACTS, FAMILY_CONTACTS, numbered, record, screen
 
@@ -110,10 +111,31 @@ def username_clash(context: AuditContext) -> Iterator[Finding]:
     yield from _clashes(context)
 
 
-def _clashes(context: AuditContext) -> Iterator[Finding]:
-    holders = username_holders(context)
-    if holders.empty:
-        return
+class _Records(NamedTuple):
+    """What a clash's cause, steps and fix read about the records that hold the username."""
+    contact_emails: dict[str, str]
+    staff_emails: dict[str, str]
+    person_of: dict[str, object]
+    """Per parent contact record, its person key (records of one human share it)."""
+
+
+class _Clash(NamedTuple):
+    """One username's holders sorted out by kind, with the clash's scope and cause."""
+    key: str
+    rows: list[Holder]
+    existing: list[Holder]
+    would_be: list[Holder]
+    accounts: list[str]
+    contacts: list[str]
+    staff: list[str]
+    students: list[str]
+    per_school: dict[str, int]
+    scope: str
+    cause: str
+
+
+def _records(context: AuditContext, holders: pd.DataFrame) -> _Records:
+    """The contact and staff emails, and the person key of every parent record among holders."""
     board = context.board
     contacts = board.contacts
     contact_emails = dict(zip(contacts["contact_id"].tolist(), contacts["email"].tolist()))
@@ -121,110 +143,148 @@ def _clashes(context: AuditContext) -> Iterator[Finding]:
     parent_rows = holders[holders["account_type"] == "parent"]
     parent_contacts = parent_rows["person_id"].drop_duplicates()
     person_of = dict(zip(parent_contacts.tolist(), person_keys(context, parent_contacts).tolist()))
-    graph = context.graph
+    return _Records(contact_emails, staff_emails, person_of)
 
+
+def _holders_by_username(holders: pd.DataFrame) -> dict[str, list[Holder]]:
+    """The holders' rows bucketed by username, in username order."""
     # One pass to bucket rows by username (holders is sorted by it); a pandas group per username
     # costs more than the finding.
     by_key: dict[str, list[Holder]] = {}
     for row in map(Holder._make, zip(*(holders[column].tolist() for column in Holder._fields))):
         by_key.setdefault(row.username_key, []).append(row)
+    return by_key
 
-    for key, rows in by_key.items():
-        existing = [r for r in rows if r.account_id]
-        would_be = [r for r in rows if not r.account_id]
-        accounts = sorted(r.account_id for r in existing)
-        contacts = sorted({r.person_id for r in rows if r.account_type == "parent"})
-        staff = sorted({r.person_id for r in rows if r.account_type == "staff"})
-        students = sorted({r.person_id for r in rows if r.account_type == "student"})
-        per_school: dict[str, int] = {}
-        for r in rows:
-            per_school[r.school_id] = per_school.get(r.school_id, 0) + 1
-        scope = SAME_SCHOOL if max(per_school.values()) > 1 else DIFFERENT_SCHOOLS
 
-        persons = {person_of.get(c, c) for c in contacts}
-        staff_email_keys = {normalize_username(staff_emails.get(s, "")) for s in staff}
-        contact_email_keys = {normalize_username(contact_emails.get(c, "")) for c in contacts}
-        if staff and contacts and (staff_email_keys & contact_email_keys) - {""}:
-            cause = STAFF_PARENT
-        elif len(persons) > 1:
-            cause = SHARED_FAMILY_EMAIL
-        elif len(contacts) > 1:
-            cause = ONE_PERSON_TWO_RECORDS
-        else:
-            cause = OTHER
+def _cause(contacts: list[str], staff: list[str], records: _Records) -> str:
+    """Why the username is held twice: a staff parent, a shared family email, one person typed
+    twice, or other."""
+    persons = {records.person_of.get(c, c) for c in contacts}
+    staff_email_keys = {normalize_username(records.staff_emails.get(s, "")) for s in staff}
+    contact_email_keys = {normalize_username(records.contact_emails.get(c, "")) for c in contacts}
+    if staff and contacts and (staff_email_keys & contact_email_keys) - {""}:
+        return STAFF_PARENT
+    if len(persons) > 1:
+        return SHARED_FAMILY_EMAIL
+    if len(contacts) > 1:
+        return ONE_PERSON_TWO_RECORDS
+    return OTHER
 
-        names = {**{a: key for a in accounts},
-                 **{c: graph.label((CONTACT, c)) for c in contacts},
-                 **{s: graph.label((STAFF, s)) for s in staff},
-                 **{s: graph.label((STUDENT, s)) for s in students}}
-        username = key
-        account_lines = [f"{r.account_id} ({r.account_type}, school {r.school_id}, {r.status}, "
-                         f"{r.person_id})" for r in sorted(existing, key=lambda r: r.account_id)]
-        would_be_lines = [f"{r.person_id} (parent, school {r.school_id}, {_fate(r.outcome)})"
-                          for r in sorted(would_be, key=lambda r: r.person_id)]
-        evidence = {
+
+def _clash(key: str, rows: list[Holder], records: _Records) -> _Clash:
+    """One username's holders sorted out into existing and would-be accounts, records by kind,
+    schools, scope and cause."""
+    existing = [r for r in rows if r.account_id]
+    would_be = [r for r in rows if not r.account_id]
+    accounts = sorted(r.account_id for r in existing)
+    contacts = sorted({r.person_id for r in rows if r.account_type == "parent"})
+    staff = sorted({r.person_id for r in rows if r.account_type == "staff"})
+    students = sorted({r.person_id for r in rows if r.account_type == "student"})
+    per_school: dict[str, int] = {}
+    for r in rows:
+        per_school[r.school_id] = per_school.get(r.school_id, 0) + 1
+    scope = SAME_SCHOOL if max(per_school.values()) > 1 else DIFFERENT_SCHOOLS
+    return _Clash(key, rows, existing, would_be, accounts, contacts, staff, students, per_school,
+                  scope, _cause(contacts, staff, records))
+
+
+def _names(clash: _Clash, graph: HouseholdGraph) -> dict[str, str]:
+    """The display name of every account (its username) and record in the clash."""
+    return {**{a: clash.key for a in clash.accounts},
+            **{c: graph.label((CONTACT, c)) for c in clash.contacts},
+            **{s: graph.label((STAFF, s)) for s in clash.staff},
+            **{s: graph.label((STUDENT, s)) for s in clash.students}}
+
+
+def _evidence(clash: _Clash, names: dict[str, str]) -> dict[str, str]:
+    """The finding's evidence: cause, scope, schools, and each existing and would-be holder."""
+    existing = sorted(clash.existing, key=lambda r: r.account_id)
+    account_lines = [f"{r.account_id} ({r.account_type}, school {r.school_id}, {r.status}, "
+                     f"{r.person_id})" for r in existing]
+    would_be_lines = [f"{r.person_id} (parent, school {r.school_id}, {_fate(r.outcome)})"
+                      for r in sorted(clash.would_be, key=lambda r: r.person_id)]
+    evidence = {
+        "cause": clash.cause,
+        "scope": clash.scope,
+        "schools": ", ".join(sorted(clash.per_school)),
+        "existing_accounts": "; ".join(account_lines) or "none",
+        "would_be_accounts": "; ".join(would_be_lines) or "none",
+    }
+    evidence["holders"] = "; ".join(
+        f"{r.account_id}: {names.get(r.person_id, r.person_id)} ({r.account_type} {r.person_id})"
+        for r in existing) or "none"
+    return evidence
+
+
+def _clash_finding(clash: _Clash, records: _Records, graph: HouseholdGraph) -> Finding:
+    """The finding for one username held more than once, with its steps and rename fix."""
+    key, rows, existing, would_be, accounts, contacts, staff, _, per_school, scope, cause = clash
+    contact_emails, staff_emails, person_of = records
+    names = _names(clash, graph)
+    username = key
+    evidence = _evidence(clash, names)
+    if scope == SAME_SCHOOL:
+        consequence = "generation will be refused at the same school"
+    else:
+        consequence = "logins will break; the parent sees only some children"
+    persons = {c: person_of.get(c, c) for c in contacts}
+    steps = _steps(cause, username, names, existing, would_be, contacts, persons)
+    recommended = "" if cause == ONE_PERSON_TWO_RECORDS else \
+        recommended_parent(would_be, contacts, persons)
+    # Contract section 3: contacts/staff are the persons whose would-be account takes part;
+    # existing accounts are named by id, and their owners only in names and evidence.
+    entity_contacts = sorted({r.person_id for r in would_be})
+    return Finding(
+        # The username alone identifies a clash (contract section 3): merging one of the
+        # records that take part must not make the same clash look new.
+        id=stable_id(CODE, key),
+        check=CODE,
+        severity=Severity.ERROR,
+        title=(f"Username {username} is held by {len(rows)} accounts at "
+               f"{'one school' if len(per_school) == 1 else f'{len(per_school)} schools'}"
+               f" ({cause}): {consequence}"),
+        school_ids=tuple(sorted(per_school)),
+        contacts=tuple(entity_contacts),
+        accounts=tuple(accounts),
+        username=key,
+        evidence=evidence,
+        fix={
+            "action": "rename-username",
+            "username": key,
+            "needs_decision": True,
             "cause": cause,
             "scope": scope,
-            "schools": ", ".join(sorted(per_school)),
-            "existing_accounts": "; ".join(account_lines) or "none",
-            "would_be_accounts": "; ".join(would_be_lines) or "none",
-        }
-        if scope == SAME_SCHOOL:
-            consequence = "generation will be refused at the same school"
-        else:
-            consequence = "logins will break; the parent sees only some children"
+            "accounts": [{"account_id": r.account_id, "school_id": r.school_id,
+                          "account_type": r.account_type, "person_id": r.person_id}
+                         for r in sorted(existing, key=lambda r: r.account_id)],
+            "contacts": [{"contact_id": c, "email": str(contact_emails.get(c, ""))}
+                         for c in contacts],
+            "staff": [{"staff_id": s, "email": str(staff_emails.get(s, ""))} for s in staff],
+            # The parent record the steps recommend to take a personal email: the fix
+            # plan offers it first.
+            **({"recommended_contact": recommended} if recommended else {}),
+            "steps": numbered(steps),
+            # The step that waits for another finding's fix, by the ids that finding
+            # carries (reports number it): the merge of these records.
+            **({"waits_for": [{"step": 1, "check": "duplicate-contact",
+                               "contacts": contacts}]}
+               if cause == ONE_PERSON_TWO_RECORDS else {}),
+        },
+        names=names,
+        household=graph.household_snapshot(
+            [*((ACCOUNT, a) for a in accounts), *((CONTACT, c) for c in entity_contacts)]),
+    )
 
-        persons = {c: person_of.get(c, c) for c in contacts}
-        steps = _steps(cause, username, names, existing, would_be, contacts, persons)
-        recommended = "" if cause == ONE_PERSON_TWO_RECORDS else \
-            recommended_parent(would_be, contacts, persons)
-        # Contract section 3: contacts/staff are the persons whose would-be account takes part;
-        # existing accounts are named by id, and their owners only in names and evidence.
-        entity_contacts = sorted({r.person_id for r in would_be})
-        evidence["holders"] = "; ".join(
-            f"{r.account_id}: {names.get(r.person_id, r.person_id)} ({r.account_type} {r.person_id})"
-            for r in sorted(existing, key=lambda r: r.account_id)) or "none"
 
-        yield Finding(
-            # The username alone identifies a clash (contract section 3): merging one of the
-            # records that take part must not make the same clash look new.
-            id=stable_id(CODE, key),
-            check=CODE,
-            severity=Severity.ERROR,
-            title=(f"Username {username} is held by {len(rows)} accounts at "
-                   f"{'one school' if len(per_school) == 1 else f'{len(per_school)} schools'}"
-                   f" ({cause}): {consequence}"),
-            school_ids=tuple(sorted(per_school)),
-            contacts=tuple(entity_contacts),
-            accounts=tuple(accounts),
-            username=key,
-            evidence=evidence,
-            fix={
-                "action": "rename-username",
-                "username": key,
-                "needs_decision": True,
-                "cause": cause,
-                "scope": scope,
-                "accounts": [{"account_id": r.account_id, "school_id": r.school_id,
-                              "account_type": r.account_type, "person_id": r.person_id}
-                             for r in sorted(existing, key=lambda r: r.account_id)],
-                "contacts": [{"contact_id": c, "email": str(contact_emails.get(c, ""))}
-                             for c in contacts],
-                "staff": [{"staff_id": s, "email": str(staff_emails.get(s, ""))} for s in staff],
-                # The parent record the steps recommend to take a personal email: the fix
-                # plan offers it first.
-                **({"recommended_contact": recommended} if recommended else {}),
-                "steps": numbered(steps),
-                # The step that waits for another finding's fix, by the ids that finding
-                # carries (reports number it): the merge of these records.
-                **({"waits_for": [{"step": 1, "check": "duplicate-contact",
-                                   "contacts": contacts}]}
-                   if cause == ONE_PERSON_TWO_RECORDS else {}),
-            },
-            names=names,
-            household=graph.household_snapshot(
-                [*((ACCOUNT, a) for a in accounts), *((CONTACT, c) for c in entity_contacts)]),
-        )
+def _clashes(context: AuditContext) -> Iterator[Finding]:
+    """One finding per username held more than once."""
+    holders = username_holders(context)
+    if holders.empty:
+        return
+    records = _records(context, holders)
+    graph = context.graph
+    for key, rows in _holders_by_username(holders).items():
+        yield _clash_finding(_clash(key, rows, records), records, graph)
 
 
 def recommended_parent(would_be: list[Holder], contacts: list[str],
@@ -240,6 +300,16 @@ def recommended_parent(would_be: list[Holder], contacts: list[str],
                                        c in refused, c)) if parents else ""
 
 
+def _account_screen(username: str, r: Holder) -> str:
+    """Where an account's username is changed."""
+    return screen(*CONNECT_ACCOUNTS, f"{username} (account {r.account_id}, school {r.school_id})")
+
+
+def _email_screen(names: dict[str, str], contact: str) -> str:
+    """Where a contact record's email is changed."""
+    return f"{screen(FAMILY_CONTACTS, CONTACTS, record(names, contact))} > Email"
+
+
 def _steps(cause: str, username: str, names: dict[str, str], existing: list[Holder],
            would_be: list[Holder], contacts: list[str],
            person_of: dict[str, object] | None = None) -> list[str]:
@@ -247,12 +317,6 @@ def _steps(cause: str, username: str, names: dict[str, str], existing: list[Hold
     a choice without a default, never two fixes for one clash). The order is the fix plan's
     (fixes/plan.py ``_plan_rename``): a would-be account's parent record takes a personal
     email, else an existing parent account gets another username, else another account."""
-    def account(r: Holder) -> str:
-        return screen(*CONNECT_ACCOUNTS, f"{username} (account {r.account_id}, school {r.school_id})")
-
-    def email(contact: str) -> str:
-        return f"{screen(FAMILY_CONTACTS, CONTACTS, record(names, contact))} > Email"
-
     existing = sorted(existing, key=lambda r: (r.account_type != "parent", r.account_id))
     last = "Generate parent accounts only after the username is unique."
     if cause == ONE_PERSON_TWO_RECORDS:
@@ -269,35 +333,48 @@ def _steps(cause: str, username: str, names: dict[str, str], existing: list[Hold
     others = [c for c in parents if c != chosen]
     if cause == SHARED_FAMILY_EMAIL and parents:
         steps = [f"Recommended: give the parent {record(names, chosen)} a personal email: "
-                 f"{email(chosen)}: enter that parent's personal email, save. Leave the other "
-                 f"parent's email as it is: it keeps the username {username}."]
+                 f"{_email_screen(names, chosen)}: enter that parent's personal email, save. "
+                 f"Leave the other parent's email as it is: it keeps the username {username}."]
         if others:
             steps.append(f"Alternative, only if {record(names, chosen)} has no personal email: "
                          "do the same for " + " or ".join(
-                             f"{record(names, c)} ({email(c)})" for c in others) + " instead.")
+                             f"{record(names, c)} ({_email_screen(names, c)})" for c in others)
+                         + " instead.")
         return [*steps, last]
+    steps = _email_or_rename_steps(cause, username, names, existing, parents, chosen)
+    return [*steps, "Regenerate nothing; existing accounts keep their students. " + last]
+
+
+def _email_or_rename_steps(cause: str, username: str, names: dict[str, str],
+                           existing: list[Holder], parents: list[str],
+                           chosen: str) -> list[str]:
+    """For a staff parent or another clash: a personal email on the ``chosen`` would-be
+    parent's record, else a rename of one existing account's username."""
     steps = []
     if parents:
         keeps = (f"the {existing[-1].account_type} account {existing[-1].account_id}"
                  if existing else "the other account")
         advice = (" (the vendor's advice for a staff member who is also a parent)"
                   if cause == STAFF_PARENT else "")
-        steps.append(f"Recommended{advice}: put a personal email on the parent record {email(chosen)}: enter the "
+        steps.append(f"Recommended{advice}: put a personal email on the parent record "
+                     f"{_email_screen(names, chosen)}: enter the "
                      f"parent's personal email, save. The parent account is then generated "
                      f"with that email as its username, and {keeps} keeps {username}.")
         if existing:
             steps.append("Alternative, only if the parent has no personal email: rename one "
-                         f"username ({' or '.join(account(r) for r in existing)} > Username: "
-                         "enter a new username no other account uses, save).")
+                         f"username ({' or '.join(_account_screen(username, r) for r in existing)}"
+                         " > Username: enter a new username no other account uses, save).")
     elif existing:
         renamed, kept = existing[0], existing[1:]
         steps.append(f"Recommended: rename the username of the {renamed.account_type} account "
-                     f"({account(renamed)} > Username: enter a new username no other account "
-                     "uses, save)" + (f"; {' and '.join(r.account_id for r in kept)} keeps "
-                                      f"{username}." if kept else "."))
+                     f"({_account_screen(username, renamed)} > Username: enter a new username "
+                     "no other account uses, save)"
+                     + (f"; {' and '.join(r.account_id for r in kept)} keeps "
+                        f"{username}." if kept else "."))
         if kept:
-            steps.append("Alternative: rename " + " or ".join(account(r) for r in kept)
+            steps.append("Alternative: rename "
+                         + " or ".join(_account_screen(username, r) for r in kept)
                          + f" > Username instead, and let {renamed.account_id} keep {username}.")
     else:
         steps.append(f"Decide which account keeps the username {username}.")
-    return [*steps, "Regenerate nothing; existing accounts keep their students. " + last]
+    return steps
