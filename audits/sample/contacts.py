@@ -137,7 +137,7 @@ class ContactBuilder(BoardRecords):
                            building: int | None, surname: str) -> None:
         rng = self.rng
         if rng.random() < 0.5:
-            cousins = [g for last in {p.last for p in parents} | {surname}
+            cousins = [g for last in sorted({p.last for p in parents} | {surname})
                        for g in self.grandparents.get(last, ())[-5:]]
             if cousins and rng.random() < 0.35:
                 # The cousins' grandparent: one record on two unrelated families.
