@@ -365,6 +365,16 @@ def test_contacts_alone_without_family_context_still_match():
     assert [c.contacts for c in matches.clusters] == [("R1", "R2")]
 
 
+def test_a_board_without_contact_records_has_no_matches():
+    # A contacts table with its header only (and none or one record): nothing to pair.
+    empty = board([student("S1")], [], [])
+    assert match_contacts(empty, AuditContext(empty).config).clusters == ()
+    assert findings(empty) == []
+    one = board([student("S1")], [contact("C1", "Ann", "Lee", email="ann@mail.ca")],
+                [link("S1", "C1", "Mother")])
+    assert match_contacts(one, AuditContext(one).config).clusters == ()
+
+
 # ------------------------------------------------------------------ FEBRL-like records
 def febrl_like_records():
     """Hand-keyed person lists (no students, no email or phone), as in the FEBRL benchmark."""
