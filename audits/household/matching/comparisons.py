@@ -1,7 +1,7 @@
 """Which level of each comparison (:data:`audits.household.matching.model.COMPARISONS`) a pair of contact
 records falls in, vectorised over many pairs.
 
-Text is compared on integer codes (``_Coded`` in :mod:`audits.household.matching.matcher`): equality is an
+Text is compared on integer codes (:class:`audits.household.matching.codes.Coded`): equality is an
 integer comparison and every similarity is worked out once per distinct pair of values.
 """
 
@@ -413,7 +413,7 @@ def compare_pairs(f, pairs: np.ndarray) -> Compared:
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     a, b = pairs[:, 0], pairs[:, 1]
     first, last = f.coded("first"), f.coded("last")
-    names = first  # one vocabulary for both (see _Features.coded)
+    names = first  # one vocabulary for both (see Features.coded)
     fa, fb, la, lb = first.codes[a], first.codes[b], last.codes[a], last.codes[b]
     # Given name and surname typed in each other's place (common in hand-keyed records).
     all_names = (fa != names.empty) & (la != names.empty) & (fb != names.empty) \
