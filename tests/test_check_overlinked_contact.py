@@ -16,7 +16,7 @@ from audits.model.config import Config, apply_overrides
 from audits.engine.context import AuditContext
 from audits.model.errors import UserError
 from audits.model.findings import Finding, Severity, findings_to_frame
-from audits.household.graph import build_graph
+from audits.household.building import build_graph
 from audits.household.matching.links import contact_links
 from boards import make_board, with_matches
 
