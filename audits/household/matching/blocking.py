@@ -125,7 +125,8 @@ class AddressPass:
         if len(keys):
             kept = np.bincount(keys)[keys] <= blocking.max_block
             keys, members = keys[kept], members[kept]
-        extra = tuple((blocking.coded(name).codes, blocking.coded(name).known) for name in self.places)
+        extra = tuple((blocking.coded(name).codes, blocking.coded(name).known)
+                      for name in self.places)
         return _localise(members, keys, blocking.places + extra, _ADDRESS_BLOCK)
 
 

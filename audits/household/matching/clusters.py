@@ -81,7 +81,8 @@ def _probabilities(f: Features, pairs: np.ndarray, scored: Scored, config: Confi
     big = np.zeros(len(pairs), dtype=bool)
     if len(chunks):
         sizes = np.bincount(component)
-        big = (sizes[component[pairs[:, 0]]] > 2) & (component[pairs[:, 0]] == component[pairs[:, 1]])
+        big = (sizes[component[pairs[:, 0]]] > 2) \
+            & (component[pairs[:, 0]] == component[pairs[:, 1]])
     for row in np.flatnonzero(big):
         x, y = int(pairs[row, 0]), int(pairs[row, 1])
         probability[(x, y)] = float(scored.score[row])
