@@ -38,9 +38,11 @@ class Blocking:
 
     @cached_property
     def positions(self) -> np.ndarray:
+        """Every record's position, in order."""
         return np.arange(len(self.f.ids))
 
     def coded(self, name: str) -> Coded:
+        """A coded column of the features (:meth:`Features.coded`)."""
         return self.f.coded(name)
 
     def part(self, spec: str) -> np.ndarray:
@@ -219,7 +221,9 @@ PASSES: tuple[BlockingPass, ...] = (
     LinkPass("home", "home"),
 )
 """The blocking passes, in order. The passes that make any block are numbered in this order for
-the pass masks of the candidate pairs (at most ``2 ** _PASS_BITS`` passes)."""
+the pass masks of the candidate pairs (at most ``2 ** _PASS_BITS`` passes). A new pass is one
+more entry; an EM session (:data:`audits.household.matching.model.SESSIONS`) names the passes
+whose pairs it reads."""
 
 # Address blocks (civic number + street or surname) of at most this many records are compared
 # whole; bigger ones by place (see AddressPass).

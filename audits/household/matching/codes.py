@@ -1,8 +1,9 @@
 """Text as integer codes: the matcher's features, block keys and comparisons work on integers.
 
 A text column is coded once (:class:`Coded`): two records' codes are equal exactly where their
-texts are, and anything worked out from the text is worked out once per distinct value. A block
-key is the tuple of its parts' codes (:func:`tuple_codes`).
+texts are, and anything worked out from the text is worked out once per distinct value. A
+block key is the tuple of its parts' codes (:func:`tuple_codes`). :func:`by_id` puts a table in
+the order of its ids, which then decides every tie the same way for any row order of an export.
 """
 
 from __future__ import annotations
