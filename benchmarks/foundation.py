@@ -37,7 +37,7 @@ RESULT = {{'seconds': time.perf_counter() - t}}
     loaded = run_child(f"""
 import time
 from audits.model.config import Config
-from audits.household.graph import build_graph
+from audits.household.building import build_graph
 from audits.io.loading.folder import load_board
 t0 = time.perf_counter()
 board = load_board({str(board)!r}, validate=False)

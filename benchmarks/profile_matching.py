@@ -22,7 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audits import api  # noqa: E402
 
-from audits.household.matching import matcher as matching  # noqa: E402
+from audits.household.matching.blocking import block_passes, candidate_pairs  # noqa: E402
+from audits.household.matching.features import contact_features  # noqa: E402
+from audits.household.matching.matcher import match_contacts  # noqa: E402
+from audits.household.matching.scoring import score_pairs  # noqa: E402
 from audits.model.config import Config  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -50,7 +53,7 @@ def pass_pairs(f, max_block: int, name_block: int) -> list[tuple[str, int, int]]
     """(pass, candidate pairs with repeats, largest block kept) of every blocking pass."""
     n = len(f.ids)
     rows = []
-    for name, members, keys in matching._block_passes(f, name_block, max_block):
+    for name, members, keys in block_passes(f, name_block, max_block):
         code = pd.factorize(np.asarray(keys))[0].astype(np.int64)
         packed = np.unique(code * n + np.asarray(members, dtype=np.int64))
         code = packed // n
@@ -84,17 +87,17 @@ def main() -> None:
         stages.append((name, time.perf_counter() - start, _peak_mib() - base))
         return result
 
-    f = stage("features", matching._features, board, config)
+    f = stage("features", contact_features, board, config)
     n = len(f.ids)
     print(f"{args.students:,d} students, {n:,d} contact records")
     print("blocking pass      pairs (with repeats)  per record  largest block")
     for name, pairs, largest in pass_pairs(f, max_block, name_block):
         print(f"  {name:16s} {pairs:>14,d}  {pairs / n:10.2f}  {largest:13d}")
-    pairs = stage("candidate pairs", matching.candidate_pairs, f, max_block, name_block)
+    pairs = stage("candidate pairs", candidate_pairs, f, max_block, name_block)
     print(f"  distinct pairs   {len(pairs):>14,d}  {len(pairs) / n:10.2f}")
-    stage("scoring", matching.score_pairs, f, pairs, config)
+    stage("scoring", score_pairs, f, pairs, config)
     del pairs, f
-    stage("match_contacts (all)", matching.match_contacts, board, config)
+    stage("match_contacts (all)", match_contacts, board, config)
     print("stage                  seconds  peak MiB above the loaded board")
     for name, seconds, peak in stages:
         print(f"  {name:20s} {seconds:8.1f}  {peak:8.0f}")

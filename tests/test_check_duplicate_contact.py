@@ -15,7 +15,9 @@ from audits.checks.duplicate_contact.check import duplicate_contact
 from audits.household.survivor import choose_survivor
 from audits.engine.context import AuditContext
 from audits.model.findings import Severity
+from audits.household.matching.features import contact_features
 from audits.household.matching.matcher import match_contacts
+from audits.household.matching.scoring import score_pairs
 from audits.checks.spec import load_checks
 from audits.checks.steps import NEVER_REGENERATE
 
@@ -365,6 +367,16 @@ def test_contacts_alone_without_family_context_still_match():
     assert [c.contacts for c in matches.clusters] == [("R1", "R2")]
 
 
+def test_a_board_without_contact_records_has_no_matches():
+    # A contacts table with its header only (and none or one record): nothing to pair.
+    empty = board([student("S1")], [], [])
+    assert match_contacts(empty, AuditContext(empty).config).clusters == ()
+    assert findings(empty) == []
+    one = board([student("S1")], [contact("C1", "Ann", "Lee", email="ann@mail.ca")],
+                [link("S1", "C1", "Mother")])
+    assert match_contacts(one, AuditContext(one).config).clusters == ()
+
+
 # ------------------------------------------------------------------ FEBRL-like records
 def febrl_like_records():
     """Hand-keyed person lists (no students, no email or phone), as in the FEBRL benchmark."""
@@ -424,24 +436,23 @@ def test_a_replaced_given_name_weighs_and_only_the_config_makes_it_a_veto():
     # A small list keeps the priors: a different given name is strong evidence against, and an
     # agreeing surname and address do not overcome it.
     assert match_contacts(b, default).clusters == ()
-    from audits.household.matching import matcher as matching
-    f = matching._features(b, default)
-    scored = matching.score_pairs(f, np.array([[0, 1]]), default)
+    f = contact_features(b, default)
+    scored = score_pairs(f, np.array([[0, 1]]), default)
     assert not scored.veto[0] and 0 < scored.score[0] < 0.5
     # The weight is what separates them; a board that wants a veto says so in its config.
     strict = with_changes(default, vetoes=("first_name=different",))
-    vetoed = matching.score_pairs(f, np.array([[0, 1]]), strict)
+    vetoed = score_pairs(f, np.array([[0, 1]]), strict)
     assert vetoed.veto[0] and vetoed.score[0] == 0
     # Linked to students, the same pair still only weighs: the one hard veto is a student's
     # Mother record against the same student's Father record.
     linked = board([student("S1", last="Ashkenazi-Quesnell"), student("S2")], records,
                    [link("S1", "R1", "Mother"), link("S2", "R2", "Mother")])
-    g = matching._features(linked, default)
-    assert not matching.score_pairs(g, np.array([[0, 1]]), default).veto[0]
+    g = contact_features(linked, default)
+    assert not score_pairs(g, np.array([[0, 1]]), default).veto[0]
     parents = board([student("S1", last="Ashkenazi-Quesnell")], records,
                     [link("S1", "R1", "Mother"), link("S1", "R2", "Father")])
-    h = matching._features(parents, default)
-    assert matching.score_pairs(h, np.array([[0, 1]]), default).veto[0]
+    h = contact_features(parents, default)
+    assert score_pairs(h, np.array([[0, 1]]), default).veto[0]
 
 
 def test_the_model_is_estimated_from_a_large_list():
@@ -586,8 +597,7 @@ def test_a_placeholder_email_is_no_evidence():
               [contact("C1", "Gregory", "Ali", email="noemail@board.ca"),
                contact("C2", "Gregory", "Ali", email="noemail@board.ca")],
               [link("S1", "C1", "Father"), link("S2", "C2", "Father")])
-    from audits.household.matching import matcher as matching
-    f = matching._features(b, AuditContext(b).config)
+    f = contact_features(b, AuditContext(b).config)
     assert f.coded("email").known.sum() == 0
 
 
@@ -633,12 +643,11 @@ def test_two_mother_records_on_one_student_weigh_against_and_are_no_veto():
     same = dict(email="a.roy@mail.ca", cell_phone="613-555-7070", street="3 Elm St",
                 postal_code="K1A 0B1")
     records = [contact("C1", "Anne", "Roy", **same), contact("C2", "Anne", "Roy", **same)]
-    from audits.household.matching import matcher as matching
     from audits.model.config import Config
 
     def scored(links):
         b = board([student("S1", last="Roy"), student("S2", "B", last="Roy")], records, links)
-        return matching.score_pairs(matching._features(b, Config()), np.array([[0, 1]]), Config())
+        return score_pairs(contact_features(b, Config()), np.array([[0, 1]]), Config())
 
     apart = scored([link("S1", "C1", "Mother"), link("S2", "C2", "Mother")])
     together = scored([link("S1", "C1", "Mother"), link("S1", "C2", "Mother")])

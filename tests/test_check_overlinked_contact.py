@@ -16,8 +16,8 @@ from audits.model.config import Config, apply_overrides
 from audits.engine.context import AuditContext
 from audits.model.errors import UserError
 from audits.model.findings import Finding, Severity, findings_to_frame
-from audits.household.graph import build_graph
-from audits.household.matching.matcher import _links
+from audits.household.building import build_graph
+from audits.household.matching.links import contact_links
 from boards import make_board, with_matches
 
 
@@ -72,7 +72,7 @@ def test_the_graph_and_the_matcher_build_no_family_through_it():
     # The office's links are still in the graph (the household picture shows them).
     assert len(graph.contact_students("OFFICE")) == 80
     contacts = board.contacts.sort_values("contact_id").reset_index(drop=True)
-    matcher_links = _links(board, Config(), contacts)
+    matcher_links = contact_links(board, Config(), contacts)
     assert matcher_links["family"].nunique() == 40
     # Its links are not compared pair by pair either (thousands per pair it takes part in).
     office = int(contacts.index[contacts["contact_id"] == "OFFICE"][0])

@@ -10,7 +10,8 @@ from audits.model.board import board_from_frames
 from audits.model.config import Config, apply_overrides, load_config
 from audits.model.errors import UserError
 from audits.model.findings import Finding, Severity, findings_document, findings_to_frame, stable_id
-from audits.household.graph import build_graph, normalize_username
+from audits.household.building import build_graph
+from audits.household.graph import normalize_username
 from audits.checks.spec import load_checks
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from audits.household.matching import matcher as matching
+from audits.household.matching.blocking import candidate_pairs
+from audits.household.matching.features import contact_features
+from audits.household.matching.matcher import match_contacts
 from audits.model.board import board_from_frames
 from audits.model.config import Config
 
@@ -13,8 +15,8 @@ def contact(cid, first, last, street, city, postal):
 
 
 def compared(contacts) -> set[tuple[str, str]]:
-    f = matching._features(board_from_frames({"contacts": contacts}), Config())
-    pairs = matching.candidate_pairs(f, 200, 8)
+    f = contact_features(board_from_frames({"contacts": contacts}), Config())
+    pairs = candidate_pairs(f, 200, 8)
     return {tuple(sorted((str(f.ids[a]), str(f.ids[b])))) for a, b in pairs}
 
 
@@ -55,6 +57,25 @@ def test_records_at_one_street_address_meet_when_town_and_postal_code_are_mistyp
     # Across towns, only records that share something beyond the recurring key meet (here the
     # initial of a surname, B: Bernathy and Bystrzycki); the rest stay apart.
     assert pairs <= {("A1", "A2"), ("A2", "B1")}
-    clusters = matching.match_contacts(board_from_frames({"contacts": records}),
+    clusters = match_contacts(board_from_frames({"contacts": records}),
                                        Config()).clusters
     assert [c.contacts for c in clusters] == [("A1", "A2")]
+
+
+def test_the_blocking_passes_are_a_declared_list_the_em_sessions_name():
+    from audits.household.matching import blocking
+    from audits.household.matching.model import SESSIONS
+
+    names = [rule.name for rule in blocking.PASSES]
+    assert len(set(names)) == len(names) <= 1 << blocking._PASS_BITS
+    assert {name for session in SESSIONS for name in session.passes} <= set(names)
+    f = contact_features(board_from_frames({"contacts": [
+        contact("R1", "ann", "lee", "4 oak st", "york", "K1A0B1"),
+        contact("R2", "anne", "lee", "4 oak street", "york", "K1A0B1")]}), Config())
+    walked = [name for name, _, _ in blocking.block_passes(f)]
+    assert walked == names
+    pairs, masks, made = blocking.candidate_pairs_by_pass(f, 200)
+    assert pairs.tolist() == [[0, 1]] and {"name", "postal+surname2"} <= set(made)
+    # Bit i of a pair's mask: pass ``made[i]`` put the two records in one block.
+    assert masks[0] >> made.index("name") & 1 and masks[0] >> made.index("postal+surname2") & 1
+    assert masks[0] < 1 << len(made)

@@ -13,7 +13,8 @@ import pandas as pd
 
 from audits.model.board import board_from_frames
 from audits.model.config import Config
-from audits.household.graph import build_graph, person_name, person_names
+from audits.household.building import build_graph
+from audits.household.graph import person_name, person_names
 
 SEPARATOR = " / "
 

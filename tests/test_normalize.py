@@ -146,3 +146,10 @@ def test_email_key_reads_one_email_as_normalize_email_reads_a_column(texts):
 
     column = normalize_email(pd.Series(texts + ["noemail@board.ca", " A@B.CA "], dtype=object))
     assert column.tolist() == [email_key(t) for t in texts + ["noemail@board.ca", " A@B.CA "]]
+
+
+def test_no_values_normalise_to_no_values():
+    for normaliser in (normalize.normalize_email, normalize.normalize_phone,
+                       normalize.normalize_postal_code, normalize.fold_names):
+        assert normaliser(series()).tolist() == []
+    assert normalize.normalize_street(series()).empty

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from audits import api
 from audits.cli import main
 from audits.model.errors import UserError
-from audits.household.matching.matcher import ContactCluster, ContactMatches, PairEvidence
+from audits.household.matching.evidence import PairEvidence
+from audits.household.matching.matcher import ContactCluster, ContactMatches
 from audits.workflow.suppressions import (SCHEMA, dumps_suppressions, make_suppression, parse_suppressions,
                                  read_suppressions, split_matches, suppressions_for_finding)
 

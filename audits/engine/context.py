@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from audits.model.board import Board
 from audits.model.config import Config
-from audits.household.graph import HouseholdGraph, build_graph
+from audits.engine.memory import collector_paused, freeze_long_lived_now
+from audits.household.building import build_graph
+from audits.household.graph import HouseholdGraph
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,7 +27,16 @@ class AuditContext:
 
     @cached_property
     def graph(self) -> HouseholdGraph:
-        return build_graph(self.board, self.config)
+        """The household graph, built on first use. Millions of small tuples and dicts, none of
+        them in a cycle: the cyclic collector is paused while they are made, or it would walk
+        them all again and again. Every node's adjacency is a dict holding dicts, which the
+        collector can never untrack, so each full collection afterwards would walk them all
+        again: the CLI, whose graph lives until the command ends, has it frozen once built
+        (both only where the CLI switched them on, :mod:`audits.engine.memory`)."""
+        with collector_paused():
+            graph = build_graph(self.board, self.config)
+            freeze_long_lived_now()
+        return graph
 
     @property
     def overlinked_contacts(self) -> frozenset[str]:

@@ -60,7 +60,7 @@ ENGLISH_WORDS = frozenset({"may", "will", "can", "grant", "must", "might", "shal
 """Words of the tool's sentences that are also first or last names, kept even before the
 tool's wording uses them."""
 TOOL_MODULES = ("checks/steps.py", "checks/*/check.py", "preview.py", "household/usernames.py",
-                "household/matching/matcher.py")
+                "household/matching/evidence.py", "household/matching/links.py")
 """Where the tool's wording (titles, steps, reasons, notes) is written: patterns under
 ``audits/``, each of which must match a module."""
 

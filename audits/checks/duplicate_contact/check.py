@@ -11,7 +11,8 @@ from audits.model.board import TABLES
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
 from audits.household.graph import CONTACT, STUDENT
-from audits.household.matching.matcher import ContactCluster, PairEvidence
+from audits.household.matching.evidence import PairEvidence
+from audits.household.matching.matcher import ContactCluster
 from audits.checks.spec import FixSpec, check
 from audits.household.survivor import choose_survivor
 from audits.checks.steps import (CONNECT_ACCOUNTS, CONTACTS, FAMILY_CONTACTS, NEVER_REGENERATE,

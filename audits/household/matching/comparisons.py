@@ -1,7 +1,7 @@
 """Which level of each comparison (:data:`audits.household.matching.model.COMPARISONS`) a pair of contact
 records falls in, vectorised over many pairs.
 
-Text is compared on integer codes (``_Coded`` in :mod:`audits.household.matching.matcher`): equality is an
+Text is compared on integer codes (:class:`audits.household.matching.codes.Coded`): equality is an
 integer comparison and every similarity is worked out once per distinct pair of values.
 """
 
@@ -350,61 +350,67 @@ def _household(f, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     household = np.zeros(n, dtype=np.int8)
     role = np.zeros(n, dtype=np.int8)
     same_student = np.zeros(n, dtype=np.int8)
-    veto = np.zeros(n, dtype=bool)
     if n == 0 or f.links.empty:
-        return household, role, same_student, veto
+        return household, role, same_student, np.zeros(n, dtype=bool)
     table = f.link_table()
     linked = (table.count[pairs[:, 0]] > 0) & (table.count[pairs[:, 1]] > 0)
     household[linked] = HOUSEHOLD["none"]
     same_student[linked] = SAME_STUDENT["none"]
     role[linked] = ROLE["other"]
-    family = np.zeros(n, dtype=bool)
-    home = np.zeros(n, dtype=bool)
-    kin = np.zeros(n, dtype=bool)
-    both_parental = np.zeros(n, dtype=bool)
-    mixed = np.zeros(n, dtype=bool)
-    generation = np.zeros(n, dtype=bool)
-    gender_here = np.zeros(n, dtype=bool)
+    shared = _shared_links(table, pairs)
+    household[shared["kin"]] = HOUSEHOLD["surname"]
+    household[shared["home"]] = HOUSEHOLD["home"]
+    household[shared["family"]] = HOUSEHOLD["family"]
+    same_student[shared["mixed"]] = SAME_STUDENT["mixed"]
+    same_student[shared["both_parental"]] = SAME_STUDENT["both_parental"]
+    ma, mb = f.roles[pairs[:, 0]], f.roles[pairs[:, 1]]
+    M, F, P, G = (1 << ROLE_MOTHER), (1 << ROLE_FATHER), (1 << ROLE_PARENT), (1 << ROLE_GRANDPARENT)
+    # Symmetric in a and b: a pair's level never depends on which record came first.
+    gender = shared["gender"] \
+        | (((ma & M) > 0) & ((mb & F) > 0) & ((mb & M) == 0) & ((ma & F) == 0)) \
+        | (((ma & F) > 0) & ((mb & M) > 0) & ((ma & M) == 0) & ((mb & F) == 0))
+    parentish = M | F | P
+    generation = shared["generation"] \
+        | ((ma == G) & ((mb & parentish) > 0)) | ((mb == G) & ((ma & parentish) > 0))
+    common = (ma & mb & ~1) != 0
+    role[linked & common] = ROLE["same"]
+    role[linked & gender] = ROLE["gender"]
+    role[linked & generation] = ROLE["generation"]
+    return household, role, same_student, shared["veto"]
+
+
+def _shared_links(table, pairs: np.ndarray) -> dict[str, np.ndarray]:
+    """Per pair, what a link of one record and a link of the other share: ``family``, ``home``
+    and ``kin`` (the students' family, home, surname); on one student, ``veto`` (a Mother
+    record and a Father record), ``both_parental`` and ``mixed`` (one parental link, one not);
+    in one family, ``generation`` (a parent and a grandparent: a grandfather who carries the
+    father's name) and ``gender`` (Mother against Father). Worked out ``_FAMILY_SLICE`` pairs
+    at a time (every link of one record with every link of the other)."""
+    n = len(pairs)
+    shared = {name: np.zeros(n, dtype=bool) for name in (
+        "family", "home", "kin", "veto", "both_parental", "mixed", "generation", "gender")}
     for first in range(0, n, _FAMILY_SLICE):
         rows = np.arange(first, min(first + _FAMILY_SLICE, n))
         pair_of, la, lb = table.combinations(pairs[rows, 0], pairs[rows, 1])
         pair_of = rows[pair_of]
         joined = table.family[la] == table.family[lb]
-        family[pair_of[joined]] = True
+        shared["family"][pair_of[joined]] = True
         home_a = table.home[la]
-        home[pair_of[(home_a >= 0) & (home_a == table.home[lb])]] = True
+        shared["home"][pair_of[(home_a >= 0) & (home_a == table.home[lb])]] = True
         kin_a = table.kin[la]
-        kin[pair_of[(kin_a >= 0) & (kin_a == table.kin[lb])]] = True
+        shared["kin"][pair_of[(kin_a >= 0) & (kin_a == table.kin[lb])]] = True
         ra, rb = table.role[la], table.role[lb]
         pa, pb = table.parental[la], table.parental[lb]
         one_student = table.student[la] == table.student[lb]
         mother_father = ((ra == ROLE_MOTHER) & (rb == ROLE_FATHER)) \
             | ((ra == ROLE_FATHER) & (rb == ROLE_MOTHER))
-        veto[pair_of[one_student & mother_father]] = True
-        both_parental[pair_of[one_student & pa & pb]] = True
-        mixed[pair_of[one_student & (pa != pb)]] = True
-        # Within one family: a parent in one record and a grandparent in the other (a
-        # grandfather who carries the father's name), or Mother against Father.
-        generation[pair_of[joined & (((ra == ROLE_GRANDPARENT) & pb)
-                                     | ((rb == ROLE_GRANDPARENT) & pa))]] = True
-        gender_here[pair_of[joined & mother_father]] = True
-    household[kin] = HOUSEHOLD["surname"]
-    household[home] = HOUSEHOLD["home"]
-    household[family] = HOUSEHOLD["family"]
-    same_student[mixed] = SAME_STUDENT["mixed"]
-    same_student[both_parental] = SAME_STUDENT["both_parental"]
-    ma, mb = f.roles[pairs[:, 0]], f.roles[pairs[:, 1]]
-    M, F, P, G = (1 << ROLE_MOTHER), (1 << ROLE_FATHER), (1 << ROLE_PARENT), (1 << ROLE_GRANDPARENT)
-    # Symmetric in a and b: a pair's level never depends on which record came first.
-    gender = gender_here | (((ma & M) > 0) & ((mb & F) > 0) & ((mb & M) == 0) & ((ma & F) == 0)) \
-        | (((ma & F) > 0) & ((mb & M) > 0) & ((ma & M) == 0) & ((mb & F) == 0))
-    parentish = M | F | P
-    generation |= ((ma == G) & ((mb & parentish) > 0)) | ((mb == G) & ((ma & parentish) > 0))
-    common = (ma & mb & ~1) != 0
-    role[linked & common] = ROLE["same"]
-    role[linked & gender] = ROLE["gender"]
-    role[linked & generation] = ROLE["generation"]
-    return household, role, same_student, veto
+        shared["veto"][pair_of[one_student & mother_father]] = True
+        shared["both_parental"][pair_of[one_student & pa & pb]] = True
+        shared["mixed"][pair_of[one_student & (pa != pb)]] = True
+        shared["generation"][pair_of[joined & (((ra == ROLE_GRANDPARENT) & pb)
+                                               | ((rb == ROLE_GRANDPARENT) & pa))]] = True
+        shared["gender"][pair_of[joined & mother_father]] = True
+    return shared
 
 
 # ---------------------------------------------------------------------------------- all
@@ -413,7 +419,7 @@ def compare_pairs(f, pairs: np.ndarray) -> Compared:
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     a, b = pairs[:, 0], pairs[:, 1]
     first, last = f.coded("first"), f.coded("last")
-    names = first  # one vocabulary for both (see _Features.coded)
+    names = first  # one vocabulary for both (see Features.coded)
     fa, fb, la, lb = first.codes[a], first.codes[b], last.codes[a], last.codes[b]
     # Given name and surname typed in each other's place (common in hand-keyed records).
     all_names = (fa != names.empty) & (la != names.empty) & (fb != names.empty) \

@@ -292,9 +292,9 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
       comparison from the sessions (:data:`SESSIONS`) that leave it free: the pairs of blocking
       passes whose keys do not rest on it (a block on names says nothing about how often one
       person's records agree on their name); a comparison's counts are pooled over those
-      sessions (splink averages its sessions' estimates; pooling weighs each by its pairs). The classes' shares are the expected count of each among the
-      candidate pairs over the number of all pairs (pairs blocking did not make are taken as
-      neither).
+      sessions (splink averages its sessions' estimates; pooling weighs each by its pairs).
+      The classes' shares are the expected count of each among the candidate pairs over the
+      number of all pairs (pairs blocking did not make are taken as neither).
     - With fewer than ``min_pairs`` candidate pairs the priors decide (a board that small has
       nothing to estimate from); a session with fewer than SESSION_MIN_PAIRS is skipped.
     """
@@ -303,31 +303,52 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
     for name, values in u.items():
         model.probabilities[name][:, RANDOM] = values
     n = len(next(iter(candidate_levels.values()))) if candidate_levels else 0
-    if n == 0:
+    if n == 0 or n < max(min_pairs, 1):
         return model
+    sessions, families, households = _sessions(passes, pass_names)
+    if not sessions:
+        return model
+    model.families, model.households = families, households
+    total = max(records * (records - 1) / 2, 1.0)
+    weight = _expectation_maximisation(model, candidate_levels, sessions, total)
+    model.class_weight = _shares_with_term_frequencies(model, weight, candidate_levels,
+                                                       tf_u or {}, total, seed)
+    model.estimated = True
+    return model
+
+
+def _sessions(passes: np.ndarray, pass_names: Sequence[str]
+              ) -> tuple[list[tuple[Session, np.ndarray]], bool, bool]:
+    """The EM sessions with enough pairs, each with its candidate pairs' rows; and whether the
+    board shows families and households.
+
+    The relative class (two people of one family who live apart) is estimated where the board
+    shows families: candidate pairs whose students are one family or share a home. The
+    household class where households leave a trace: families, or an email or a phone that
+    records share (spouses share them, student links or not). A list of names and addresses
+    alone shows neither: a household member and a badly typed duplicate look the same there,
+    and the list is linked as any list of person records is, one person or two."""
     bit = {name: 1 << i for i, name in enumerate(pass_names)}
 
     def rows_of(session: Session) -> np.ndarray:
         wanted = sum(bit.get(name, 0) for name in session.passes)
         return np.flatnonzero((passes & wanted) != 0) if wanted else np.zeros(0, dtype=np.int64)
 
-    if n < max(min_pairs, 1):
-        return model
-    # The relative class (two people of one family who live apart) is estimated where the
-    # board shows families: candidate pairs whose students are one family or share a home. The
-    # household class where households leave a trace: families, or an email or a phone that
-    # records share (spouses share them, student links or not). A list of names and addresses
-    # alone shows neither: a household member and a badly typed duplicate look the same there,
-    # and the list is linked as any list of person records is, one person or two.
     families = len(rows_of(SESSIONS[-1])) >= SESSION_MIN_PAIRS
     households = families or len(rows_of(SESSIONS[2])) >= SESSION_MIN_PAIRS
     sessions = [(session, rows) for session in SESSIONS
                 if len(rows := rows_of(session)) >= SESSION_MIN_PAIRS]
-    if not sessions:
-        return model
-    # EM runs on the distinct patterns of levels and sessions, with their counts (as splink's
-    # comparison-vector counts): a board's million pairs fall in a few thousand patterns. Term
-    # frequencies are left out while estimating (splink's estimate_without_term_frequencies).
+    return sessions, families, households
+
+
+def _patterns(candidate_levels: Mapping[str, np.ndarray],
+              sessions: list[tuple[Session, np.ndarray]]
+              ) -> tuple[dict[str, np.ndarray], np.ndarray, list[np.ndarray]]:
+    """The distinct patterns of levels and sessions among the candidate pairs (as splink's
+    comparison-vector counts: a board's million pairs fall in a few thousand patterns): per
+    comparison each pattern's level, each pattern's count, and per session which patterns
+    are in it."""
+    n = len(next(iter(candidate_levels.values())))
     membership = np.zeros(n, dtype=np.int64)
     for number, (_, rows) in enumerate(sessions):
         membership[rows] |= 1 << number
@@ -338,62 +359,80 @@ def estimate(candidate_levels: Mapping[str, np.ndarray], passes: np.ndarray,
         code = code * (int(matrix[:, column].max()) + 1) + matrix[:, column]
     _, first, counts = np.unique(code, return_index=True, return_counts=True)
     patterns = matrix[first]
-    counts = counts.astype(float)
     in_session = [(patterns[:, -1] & (1 << number)) != 0 for number in range(len(sessions))]
     pattern_levels = {c.name: patterns[:, column] for column, c in enumerate(COMPARISONS)}
-    model.families, model.households = families, households
-    total = max(records * (records - 1) / 2, 1.0)
+    return pattern_levels, counts.astype(float), in_session
+
+
+def _expectation_maximisation(model: Model, candidate_levels: Mapping[str, np.ndarray],
+                              sessions: list[tuple[Session, np.ndarray]], total: float
+                              ) -> np.ndarray:
+    """m, h and r of ``model`` estimated in place by EM on the patterns of the candidate pairs
+    (term frequencies left out, splink's estimate_without_term_frequencies); the classes'
+    shares it ends with."""
+    pattern_levels, counts, in_session = _patterns(candidate_levels, sessions)
     prior = prior_model()
     weight = np.array(PRIOR_CLASS_SHARE, dtype=float)
-    if not families:
+    if not model.families:
         weight[RELATIVE] = 1e-300
-    if not households:
+    if not model.households:
         weight[HOUSEHOLD] = 1e-300
     for _ in range(EM_ITERATIONS):
         model.class_weight = weight
         resp = _responsibilities(model, pattern_levels, None)
         weighted = resp * counts[:, None]
-        for c in COMPARISONS:
-            k = len(c.levels)
-            # The comparison's counts pooled over the sessions that leave it free: each session
-            # weighs by its pairs.
-            per_session = [np.stack([np.bincount(pattern_levels[c.name][member],
-                                                 weights=weighted[member, klass], minlength=k)
-                                     for klass in ESTIMATED], axis=1)
-                           for (session, _), member in zip(sessions, in_session)
-                           if c.name not in session.fixed]
-            if not per_session:
-                continue
-            tally = np.mean(per_session, axis=0)
-            for column, klass in enumerate(ESTIMATED):
-                p0 = prior.probabilities[c.name][:, klass]
-                tallied = tally[:, column].copy()
-                tallied[1:] += PRIOR_PAIRS_MH * p0[1:] / p0[1:].sum()
-                model.probabilities[c.name][:, klass] = _normalise(tallied[:, None])[:, 0]
-        new = _shares(weighted.sum(axis=0), total, families, households)
+        _maximisation(model, prior, pattern_levels, weighted, sessions, in_session)
+        new = _shares(weighted.sum(axis=0), total, model.families, model.households)
         model.history.append([float(x) for x in new])
         done = abs(np.log(new[MATCH]) - np.log(weight[MATCH])) < 1e-5
         weight = new
         if done:
             break
-    # The classes' shares once more with the names' term frequencies, on the pairs themselves
-    # (at most EM_PAIRS of them, a random subset the same on every run).
+    return weight
+
+
+def _maximisation(model: Model, prior: Model, pattern_levels: Mapping[str, np.ndarray],
+                  weighted: np.ndarray, sessions: list[tuple[Session, np.ndarray]],
+                  in_session: list[np.ndarray]) -> None:
+    """The M step: each comparison's m, h and r from its counts pooled over the sessions that
+    leave it free (each session weighs by its pairs), with the prior as pseudo-counts."""
+    for c in COMPARISONS:
+        k = len(c.levels)
+        per_session = [np.stack([np.bincount(pattern_levels[c.name][member],
+                                             weights=weighted[member, klass], minlength=k)
+                                 for klass in ESTIMATED], axis=1)
+                       for (session, _), member in zip(sessions, in_session)
+                       if c.name not in session.fixed]
+        if not per_session:
+            continue
+        tally = np.mean(per_session, axis=0)
+        for column, klass in enumerate(ESTIMATED):
+            p0 = prior.probabilities[c.name][:, klass]
+            tallied = tally[:, column].copy()
+            tallied[1:] += PRIOR_PAIRS_MH * p0[1:] / p0[1:].sum()
+            model.probabilities[c.name][:, klass] = _normalise(tallied[:, None])[:, 0]
+
+
+def _shares_with_term_frequencies(model: Model, weight: np.ndarray,
+                                  candidate_levels: Mapping[str, np.ndarray],
+                                  tf_u: Mapping, total: float, seed: int) -> np.ndarray:
+    """The classes' shares once more with the names' term frequencies, on the pairs themselves
+    (at most EM_PAIRS of them, a random subset the same on every run)."""
+    n = len(next(iter(candidate_levels.values())))
     subset = np.arange(n)
     if n > EM_PAIRS:
         subset = np.sort(np.random.default_rng(seed).choice(n, EM_PAIRS, replace=False))
     levels = {name: values[subset] for name, values in candidate_levels.items()}
-    tf = {name: values[subset] for name, values in (tf_u or {}).items()}
+    tf = {name: values[subset] for name, values in tf_u.items()}
     for _ in range(TF_ITERATIONS):
         model.class_weight = weight
         expected = _responsibilities(model, levels, tf).sum(axis=0) * (n / len(subset))
-        new = _shares(expected, total, families, households)
+        new = _shares(expected, total, model.families, model.households)
         done = abs(np.log(new[MATCH]) - np.log(weight[MATCH])) < 1e-4
         weight = new
         if done:
             break
-    model.class_weight = weight
-    model.estimated = True
-    return model
+    return weight
 
 
 def _responsibilities(model: Model, levels: Mapping[str, np.ndarray], tf: Mapping | None

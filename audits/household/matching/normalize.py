@@ -96,6 +96,9 @@ def _email_text(text: pd.Series) -> pd.Series:
     from audits.household.usernames import PLACEHOLDER_LOCAL_PARTS
 
     text = text.str.replace(r"\s+", "", regex=True).str.lower()
+    if text.empty:
+        # (``str.partition`` of no values is a frame without its three columns.)
+        return text
     parts = text.str.partition("@")
     local, domain = parts[0], parts[2]
     # An address somebody could hold: something before the @, a domain with a dot, and not a
