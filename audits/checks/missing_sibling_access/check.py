@@ -9,6 +9,7 @@ import pandas as pd
 
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
+from audits.model.actions import AddPermission
 from audits.household.graph import ACCOUNT, CONTACT, STUDENT
 from audits.checks.spec import FixSpec, check
 from audits.checks.steps import (CONNECT_ACCOUNTS, NEVER_REGENERATE, PERMISSIONS, names_of, numbered,
@@ -118,9 +119,8 @@ def _missing_access(context: AuditContext) -> Iterator[Finding]:
                 "can_see": ", ".join(can_see) or "none",
                 "cannot_see": ", ".join(students),
             },
-            fix={"action": "add-permission", "account_id": account_id, "username": username,
-                 "contact_id": contact_id, "students": students,
-                 "regenerate": False, "steps": numbered(steps)},
+            fix=AddPermission(account_id=account_id, username=username, contact_id=contact_id,
+                              students=tuple(students), steps=tuple(numbered(steps))),
             names=names,
             household=graph.household_snapshot(
                 [(ACCOUNT, account_id), (CONTACT, contact_id), *((STUDENT, s) for s in students)]),

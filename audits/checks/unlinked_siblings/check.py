@@ -11,6 +11,7 @@ from scipy.sparse.csgraph import connected_components
 
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
+from audits.model.actions import LinkSiblings, Manual
 from audits.preview import person_keys
 from audits.household.graph import CONTACT, STUDENT
 from audits.checks.spec import FixSpec, check
@@ -206,8 +207,6 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
                  f"choose {record(names, b)}, save." for a, b in pairs]
         steps.append("A sibling link works both ways: adding it from one of the two students "
                      "is enough.")
-        fix = {"action": "link-siblings", "pairs": [list(pair) for pair in pairs],
-               "students": list(family)}
         if more:
             # No family has that many children: linking them all on the strength of the shared
             # records would join families that only share a wrongly picked record. A person
@@ -219,7 +218,6 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
                             f"{len(pairs):,} links are listed.")
             steps.append(f"{more:,} more missing links are not listed: run the audit again "
                          "once these are done.")
-            fix.update({"action": "manual", "pairs_total": len(every_pair)})
         shown = ", ".join(names.get(s, s) for s in family[:4]) + (" ..." if len(family) > 4 else "")
         seeds = [(STUDENT, s) for s in family] + [(CONTACT, c) for c in contacts]
         if more:
@@ -240,7 +238,10 @@ def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
             pairs=tuple(pairs),
             pairs_total=len(every_pair) if more else None,
             evidence=evidence,
-            fix={**fix, "steps": numbered(steps)},
+            fix=Manual(details={"pairs": [list(pair) for pair in pairs], "students": list(family),
+                                "pairs_total": len(every_pair)}, steps=tuple(numbered(steps)))
+            if more else LinkSiblings(pairs=tuple(pairs), students=tuple(family),
+                                      steps=tuple(numbered(steps))),
             names=names,
             household=graph.household_snapshot(seeds),
         )
