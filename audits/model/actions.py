@@ -108,7 +108,8 @@ class UntypedFix(FixAction):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, contacts: Iterable[str] = ()) -> "UntypedFix":
-        action = cls()
+        steps = data.get("steps")
+        action = cls(steps=tuple(steps) if isinstance(steps, (list, tuple)) else ())
         object.__setattr__(action, "_source", data)
         return action
 
