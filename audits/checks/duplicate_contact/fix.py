@@ -22,7 +22,9 @@ def plan(finding: Finding) -> dict[str, Any]:
     what the retired records give it, and every value the merge expects to find."""
     fix: MergeContacts = finding.fix
     survivor, reason = fix.survivor
-    records = fix.records
+    # Every record of the group, the survivor and the retired ones included.
+    records = {cid: fix.records.get(cid) or {}
+               for cid in dict.fromkeys([*fix.records, fix.keep, *fix.retire]) if cid}
     accounts = {cid: list(fix.accounts.get(cid, ())) for cid in records}
     retire = sorted(cid for cid in records if cid != survivor)
     action = base_action(finding, "merge-contacts")
