@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from audits.household.survivor import SURVIVOR_FIELDS
-from audits.model.actions import UntypedFix
 from audits.model.errors import InputProblem, UserError
 from audits.model.findings import Finding
 from fixes import registry
@@ -41,7 +40,7 @@ def plan_action(finding: "Finding | Mapping[str, Any]") -> dict | None:
     kind = fix.get("action")
     handler = registry.handlers().get(kind)
     if handler is not None:
-        if isinstance(fix, UntypedFix):
+        if not isinstance(fix, handler.kind):
             raise ValueError(f"it does not read as a {kind} fix")
         action = handler.plan(finding)
         action["preconditions"] = describe_preconditions(action["action"])

@@ -27,6 +27,8 @@ from fixes.actions import MANUAL
 class FixHandler:
     action: str
     check: str
+    kind: type
+    """The typed action (:mod:`audits.model.actions`) the planner reads from the finding."""
     required: tuple[str, ...]
     """The fields an action of this kind must have (a plan edited by hand may lack them)."""
     plan: Callable[[Any], dict[str, Any]]
@@ -85,7 +87,7 @@ def handlers() -> dict[str, FixHandler]:
     if problems:
         raise RuntimeError("; ".join(problems))
     return {spec.fix.action: FixHandler(
-        spec.fix.action, code, spec.fix.required, modules[code].plan, modules[code].apply,
+        spec.fix.action, code, spec.fix.kind, spec.fix.required, modules[code].plan, modules[code].apply,
         **{hook: getattr(modules[code], hook) for hook in HOOKS
            if callable(getattr(modules[code], hook, None))})
             for code, spec in checks.items() if spec.fix is not None}

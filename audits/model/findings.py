@@ -99,8 +99,9 @@ class Finding:
 
         Built once per finding (findings.json and the HTML report both ask for every finding):
         the dict returned is a fresh copy of the top level, but its nested lists and dicts are
-        shared with every other call, and ``evidence``, ``fix``, ``names`` and ``household``
-        are the finding's own mappings: treat them as read-only.
+        shared with every other call, ``evidence``, ``names`` and ``household`` are the
+        finding's own mappings and ``fix`` its action's :meth:`~FixAction.to_dict`: treat them
+        as read-only.
         """
         return dict(self._entry)
 

@@ -24,7 +24,7 @@ EVIDENCE_FIELDS = ("first_name", "last_name", "email", "phone", "address", "city
 
 
 @check(CODE, severity=Severity.ERROR,
-       fix=FixSpec("merge-contacts", required=("survivor", "retire")),
+       fix=FixSpec(MergeContacts, required=("survivor", "retire")),
        needs=frozenset({"graph", "matches"}))
 def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
     """Two or more contact records are the same parent or guardian.

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from audits.household.survivor import SURVIVOR_FIELDS as CONTACT_FIELDS
+from audits.household.survivor import SURVIVOR_FIELDS
 from audits.model.actions import MergeContacts
 from audits.model.errors import InputProblem
 from audits.model.findings import Finding
 from fixes.actions import base_action, text
 from fixes.workspace import Stale, Workspace, active, flag, loose, one, parent_accounts
 
-__all__ = ["CONTACT_FIELDS", "apply", "plan", "prepare", "retired", "validate"]
+__all__ = ["apply", "plan", "prepare", "retired", "validate"]
 
 
 def plan(finding: Finding) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def plan(finding: Finding) -> dict[str, Any]:
         "retire": retire,
         "fill": _fills(records, survivor, retire),
         "expect": {
-            "records": {cid: {column: text(records[cid].get(column)) for column in CONTACT_FIELDS
+            "records": {cid: {column: text(records[cid].get(column)) for column in SURVIVOR_FIELDS
                               if column in records[cid]} for cid in sorted(records)},
             "links": [dict(link) for link in fix.links],
             "parent_accounts": {cid: sorted(accounts[cid]) for cid in sorted(accounts)},
@@ -61,7 +61,7 @@ def _fills(records: Mapping[str, Mapping[str, Any]], survivor: str,
            retire: list[str]) -> list[dict[str, str]]:
     """Each column the survivor lacks, from the first retired record that has it."""
     fill = []
-    for column in CONTACT_FIELDS:
+    for column in SURVIVOR_FIELDS:
         if text(records[survivor].get(column)):
             continue
         for cid in retire:

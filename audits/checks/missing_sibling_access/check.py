@@ -20,7 +20,7 @@ CODE = "missing-sibling-access"
 
 # Without the accounts and what each may see, every account would look as if it saw no child.
 @check(CODE, severity=Severity.ERROR, requires=("accounts", "account_students"),
-       fix=FixSpec("add-permission", required=("account_id", "students")),
+       fix=FixSpec(AddPermission, required=("account_id", "students")),
        needs=frozenset({"graph"}))
 def missing_sibling_access(context: AuditContext) -> Iterator[Finding]:
     """An existing parent account cannot see a student its contact record has portal access to.

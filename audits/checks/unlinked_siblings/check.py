@@ -94,7 +94,7 @@ def family_members(a: np.ndarray, b: np.ndarray, wanted: np.ndarray, size: int) 
 
 
 @check(CODE, severity=Severity.WARNING, requires=("siblings",),
-       fix=FixSpec("link-siblings", required=("pairs",)),
+       fix=FixSpec(LinkSiblings, required=("pairs",)),
        needs=frozenset({"graph", "matches"}), cost=3)
 def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
     """Students of one family are not linked as siblings.

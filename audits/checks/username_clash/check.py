@@ -89,7 +89,7 @@ def _fate(outcome: str) -> str:
 
 
 @check(CODE, severity=Severity.ERROR,
-       fix=FixSpec("rename-username", required=("username", "decision")),
+       fix=FixSpec(RenameUsername, required=("username", "decision")),
        needs=frozenset({"graph", "matches", "preview"}))
 def username_clash(context: AuditContext) -> Iterator[Finding]:
     """One username is held by two or more accounts, existing or about to be generated.
