@@ -116,7 +116,9 @@ def _write_outputs(result, target, formats: tuple[str, ...], progress,
     staging = target.staging
     report_formats = tuple(f for f in formats if f != "json")
     if not report_formats:
-        with progress.step("Writing findings.json"):
+        # Tens of thousands of small dicts and lists in no cycle (the findings' entries):
+        # made with the cyclic collector paused, as the reports below are.
+        with progress.step("Writing findings.json"), collector_paused():
             staged = {"json": api.write_findings(result, staging / "findings.json")}
     else:
         from reports.writing import write_audit_reports

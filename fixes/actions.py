@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
 
-MANUAL = "manual"
+from audits.model.actions import MANUAL
+
+if TYPE_CHECKING:
+    from audits.model.findings import Finding
+
+__all__ = ["MANUAL", "base_action", "text", "truthy"]
 
 
 def text(value: object) -> str:
@@ -18,17 +23,16 @@ def truthy(value: object) -> bool:
     return text(value).lower() in ("y", "yes", "true", "1", "t")
 
 
-def base_action(finding: Mapping[str, Any], action: str) -> dict[str, Any]:
+def base_action(finding: "Finding", action: str) -> dict[str, Any]:
     """The fields every plan action has, from its finding."""
-    fix = finding.get("fix") or {}
     return {
-        "finding": finding["id"],
-        "check": finding.get("check", ""),
+        "finding": finding.id,
+        "check": finding.check,
         "action": action,
-        "title": finding.get("title", ""),
-        "confidence": finding.get("confidence", 1.0),
+        "title": finding.title,
+        "confidence": finding.confidence,
         "needs_decision": False,
-        "steps": list(fix.get("steps", [])),
+        "steps": list(finding.fix.steps),
         # Shown to the reviewer, filled in by the planner (fixes/plan.py); `apply` checks the
         # rules of the action's kind whatever this list says (fixes/preconditions.py).
         "preconditions": [],

@@ -19,11 +19,8 @@ from typing import Any, Mapping
 from audits.io.cells import csv_cells, shown
 from audits.model.errors import InputProblem, UserError
 from audits.model.config import Config
-from audits.checks.duplicate_contact.fix import retired_rows
-from audits.checks.username_clash.fix import decided
 from fixes.export_writer import RawExport, read_export, write_export
 from fixes import preconditions, registry
-from fixes.actions import MANUAL
 from fixes.binding import check_bound
 from fixes.plan import SCHEMA
 from fixes.undo import UNDO_DIR, UNDO_SCHEMA, sha256
@@ -170,17 +167,9 @@ def validate_plan(plan: Any) -> list[dict]:
             if key not in action:
                 problems.append(InputProblem("bad-action", f"{action['action']} needs \"{key}\"",
                                              **where))
-    merged: dict[str, str] = {}
-    for number, action in enumerate(actions, 1):
-        if isinstance(action, Mapping) and action.get("action") == "merge-contacts":
-            for contact in [action.get("survivor"), *(action.get("retire") or [])]:
-                if contact in merged and merged[contact] != action.get("finding"):
-                    # One record in two merges: the second would undo or fight the first.
-                    problems.append(InputProblem(
-                        "bad-action", f"contact record {contact} is in two merges "
-                        f"({merged[contact]} and {action.get('finding')}); keep one",
-                        file="plan", row=number))
-                merged.setdefault(contact, action.get("finding"))
+    for handler in handlers.values():
+        if handler.validate is not None:
+            problems += handler.validate(actions)
     for number, entry in enumerate(plan.get("rejected") or [], 1):
         finding = entry.get("finding") if isinstance(entry, Mapping) else None
         if finding in seen:
@@ -208,74 +197,95 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
     export = read_export(board_path, limits=config.input_limits if config else None)
     source_fingerprint = check_bound(plan, export)
     ws = Workspace(export, config)
+    handlers = registry.handlers()
     for action in actions:
-        if action["action"] == "merge-contacts":
-            for cid in action.get("retire") or []:
-                ws.merged_into[str(cid)] = (str(action["survivor"]), action["finding"])
+        handler = handlers.get(action["action"])
+        if handler is not None and handler.prepare is not None:
+            handler.prepare(ws, action)
     result = ApplyResult(actions=len(actions), reviewer=str(plan.get("reviewer") or ""),
                          rejected=[str(entry.get("finding")) for entry in plan.get("rejected") or []
                                    if isinstance(entry, Mapping)])
-    retired: list[dict[str, str]] = []
     for action in actions:
-        finding = action["finding"]
-        kind = action["action"]
-        if kind == MANUAL:
-            # One wording for all (the summary counts skips per reason); the plan names which
-            # finding resolves each.
-            result.skipped.append((finding, "resolved by its duplicate-contact finding's merge "
-                                            "(resolved_by in the plan; nothing of its own to "
-                                            "change)" if action.get("resolved_by") else
-                                  "no automatic fix; follow its steps in the SIS"))
-            continue
-        if kind == "rename-username" and not decided(action):
-            result.skipped.append((finding, "needs a person's decision: fill in "
-                                            "decision.new_value (and each of more_decisions)"))
-            continue
-        ws.action, ws.finding = kind, finding
-        mark = len(ws.changes)
-        saved = snapshot(ws)
-        handler = registry.handlers()[kind]
-        try:
-            preconditions.check(ws, action)
-            changed = handler.apply(ws, action)
-        except preconditions.Undecided as undecided:
-            restore(ws, saved, mark, force=True)
-            result.skipped.append((finding, str(undecided)))
-            continue
-        except preconditions.Refused as refused:
-            reason = f"refused: {refused}"
-            try:
-                # A record that changed since the plan explains a failing rule about the
-                # export's facts better (a rule about the plan itself stands as it is).
-                if refused.rule is None or refused.rule.about_the_export:
-                    handler.apply(ws, action)
-            except Stale as stale:
-                reason = str(stale)
-            except Exception:  # noqa: BLE001 - the refusal stands whatever the handler does
-                pass
-            restore(ws, saved, mark, force=True)
-            result.refused.append((finding, reason))
-            continue
-        except Stale as stale:
-            restore(ws, saved, mark)
-            result.refused.append((finding, str(stale)))
-            continue
-        except Settled as settled:
-            restore(ws, saved, mark)
-            result.skipped.append((finding, str(settled)))
-            continue
-        except (KeyError, TypeError, ValueError) as error:
-            restore(ws, saved, mark)
-            result.refused.append((finding, f"malformed action ({error})"))
-            continue
-        if changed:
-            result.applied.append(finding)
-            if kind == "merge-contacts":
-                retired.extend(retired_rows(ws, action, mark))
-        else:
-            result.already_applied.append(finding)
+        _apply_action(ws, handlers.get(action["action"]), action, result)
     result.changes = ws.changes
-    result.retired = retired
+    _count(result, export, ws)
+    blockers = _blockers(result, export, max_share, force=force, apply_rest=apply_rest)
+    if not write:
+        # A dry run shows everything the plan would do, and says what --write would refuse,
+        # so that the reviewer sees the whole picture before deciding on --force/--apply-rest.
+        result.blocked = [error.message for error in blockers]
+        return result
+    for error in blockers:
+        raise error
+    _write(export, ws, result, board_path, out_path, source_fingerprint)
+    return result
+
+
+def _apply_action(ws: Workspace, handler: registry.FixHandler | None, action: Mapping[str, Any],
+                  result: ApplyResult) -> None:
+    """One action of the plan, checked and applied by its handler; what became of it goes into
+    ``result`` (the workspace is restored when it is refused or skipped half-way)."""
+    finding = action["finding"]
+    if handler is None:
+        # The manual fallback. One wording for all (the summary counts skips per reason); the
+        # plan names which finding resolves each.
+        result.skipped.append((finding, "resolved by its duplicate-contact finding's merge "
+                                        "(resolved_by in the plan; nothing of its own to "
+                                        "change)" if action.get("resolved_by") else
+                               "no automatic fix; follow its steps in the SIS"))
+        return
+    waiting = handler.waiting(action) if handler.waiting is not None else None
+    if waiting:
+        result.skipped.append((finding, waiting))
+        return
+    ws.action, ws.finding = action["action"], finding
+    mark = len(ws.changes)
+    saved = snapshot(ws)
+    try:
+        preconditions.check(ws, action)
+        changed = handler.apply(ws, action)
+    except preconditions.Undecided as undecided:
+        restore(ws, saved, mark, force=True)
+        result.skipped.append((finding, str(undecided)))
+        return
+    except preconditions.Refused as refused:
+        reason = _refusal(ws, handler, action, refused)
+        restore(ws, saved, mark, force=True)
+        result.refused.append((finding, reason))
+        return
+    except (Stale, Settled, KeyError, TypeError, ValueError) as error:
+        restore(ws, saved, mark)
+        if isinstance(error, Settled):
+            result.skipped.append((finding, str(error)))
+        else:
+            result.refused.append((finding, str(error) if isinstance(error, Stale)
+                                   else f"malformed action ({error})"))
+        return
+    if not changed:
+        result.already_applied.append(finding)
+        return
+    result.applied.append(finding)
+    if handler.retired is not None:
+        result.retired.extend(handler.retired(ws, action, mark))
+
+
+def _refusal(ws: Workspace, handler: registry.FixHandler, action: Mapping[str, Any],
+             refused: preconditions.Refused) -> str:
+    """Why a refused action is refused: a record that changed since the plan explains a failing
+    rule about the export's facts better (a rule about the plan itself stands as it is)."""
+    reason = f"refused: {refused}"
+    try:
+        if refused.rule is None or refused.rule.about_the_export:
+            handler.apply(ws, action)
+    except Stale as stale:
+        reason = str(stale)
+    except Exception:  # noqa: BLE001 - the refusal stands whatever the handler does
+        pass
+    return reason
+
+
+def _count(result: ApplyResult, export: RawExport, ws: Workspace) -> None:
+    """Rows changed, added and removed per table, and the share of each table touched."""
     for name, table in export.tables.items():
         edits = ws.edits[name]
         data_rows = sum(1 for values in table.rows if values)
@@ -286,17 +296,22 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
                                    "removed": len(edits.removed)}
             touched = changed + len(edits.added) + len(edits.removed)
             result.shares[name] = touched / max(data_rows, 1)
-    stale = None
+
+
+def _blockers(result: ApplyResult, export: RawExport, max_share: float, *, force: bool,
+              apply_rest: bool) -> list[UserError]:
+    """What ``--write`` refuses: stale actions (unless --apply-rest), a share of a table over
+    ``max_share`` (unless --force)."""
+    blockers = []
     if result.refused and not apply_rest:
-        stale = UserError(
+        blockers.append(UserError(
             f"{len(result.refused)} action(s) of the plan are stale (what they expect is no "
             "longer in the export); plan again, or pass --apply-rest to apply the others",
             [InputProblem("stale-action", f"{finding}: {reason}")
-             for finding, reason in result.refused])
+             for finding, reason in result.refused]))
     over = {name: share for name, share in result.shares.items() if share > max_share}
-    too_big = None
     if over and not force:
-        too_big = UserError(
+        blockers.append(UserError(
             f"The plan changes more than {max_share:.0%} of "
             + ", ".join(f"{export.tables[name].file} ({_touched(result, name)} of "
                         f"{result.table_rows[name]} rows, {share:.1%})"
@@ -304,18 +319,8 @@ def apply_plan(plan: dict, board_path, out_path, *, write: bool = False, force: 
             + "; review it and pass --force to apply it anyway",
             [InputProblem("over-threshold", f"{_touched(result, name)} of its "
                           f"{result.table_rows[name]} rows ({share:.1%}) would change",
-                          file=export.tables[name].file) for name, share in over.items()])
-    if not write:
-        # A dry run shows everything the plan would do, and says what --write would refuse,
-        # so that the reviewer sees the whole picture before deciding on --force/--apply-rest.
-        result.blocked = [error.message for error in (stale, too_big) if error is not None]
-        return result
-    for error in (stale, too_big):
-        if error is not None:
-            raise error
-    if write:
-        _write(export, ws, result, board_path, out_path, source_fingerprint)
-    return result
+                          file=export.tables[name].file) for name, share in over.items()]))
+    return blockers
 
 
 def _touched(result: ApplyResult, table: str) -> int:

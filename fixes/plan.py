@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from audits.household.survivor import SURVIVOR_FIELDS
 from audits.model.errors import InputProblem, UserError
-from audits.checks.duplicate_contact.fix import CONTACT_FIELDS
+from audits.model.findings import Finding
 from fixes import registry
 from fixes.actions import MANUAL, base_action, text as value_text
 from fixes.preconditions import describe as describe_preconditions
@@ -26,22 +27,25 @@ REVIEW_NOTE = (
     "(and decision.table/key/column name the record to change, one of its options).")
 
 
-def plan_action(finding: dict) -> dict | None:
-    """The plan action for one finding (a findings.json entry), or ``None`` when it has no fix.
+def plan_action(finding: "Finding | Mapping[str, Any]") -> dict | None:
+    """The plan action for one finding (a :class:`Finding`, or its findings.json entry, read
+    with :meth:`Finding.from_dict`), or ``None`` when it has no fix.
 
     A finding whose fix is not automatic (missing usernames) becomes a ``manual`` action that
     carries only its runbook steps; apply never changes anything for it.
     """
-    fix = finding.get("fix") or {}
+    if not isinstance(finding, Finding):
+        finding = Finding.from_dict(finding)
+    fix = finding.fix
     kind = fix.get("action")
     handler = registry.handlers().get(kind)
     if handler is not None:
+        if not isinstance(fix, handler.kind):
+            raise ValueError(f"it does not read as a {kind} fix")
         action = handler.plan(finding)
         action["preconditions"] = describe_preconditions(action["action"])
         return action
-    if not fix and not finding.get("id"):
-        return None
-    if fix.get("steps") or kind:
+    if fix.steps or kind:
         action = base_action(finding, MANUAL)
         action["preconditions"] = describe_preconditions(MANUAL)
         action["needs_decision"] = True
@@ -186,8 +190,9 @@ DECIDED_AT = {"type": "string", "maxLength": 40,
 """When a reviewer decided: ISO 8601 in UTC, as the review page writes it."""
 
 
-def _plan_schema() -> dict[str, Any]:
-    from audits.io.documents import FINGERPRINT, ID, strings, text
+def _action_schemas() -> dict[str, dict[str, Any]]:
+    """Per action: the fields it must have and their types, beside the ones every action has."""
+    from audits.io.documents import ID, strings, text
 
     pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": ID}
     decision = {"type": "object", "properties": {
@@ -198,12 +203,7 @@ def _plan_schema() -> dict[str, Any]:
     link = {"type": "object", "properties": {
         "contact_id": ID, "student_id": ID, "relationship": text(200),
         "portal_access": {"type": ["boolean", "string", "null"], "maxLength": 20}}}
-    common = {"finding": text(200), "check": text(100), "title": text(5000),
-              "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-              "needs_decision": {"type": "boolean"}, "steps": strings(10_000, text(20_000)),
-              "note": text(5000), "preconditions": strings(100, text(1000)),
-              "decided_at": DECIDED_AT, "decided_by": text(200)}
-    by_action = {
+    return {
         "merge-contacts": {
             "required": ["survivor", "retire"],
             "properties": {
@@ -214,7 +214,7 @@ def _plan_schema() -> dict[str, Any]:
                 "retire": {**strings(1000), "minItems": 1},
                 "fill": {"type": "array", "maxItems": 100, "items": {
                     "type": "object", "required": ["column", "value"],
-                    "properties": {"column": {"enum": list(CONTACT_FIELDS)},
+                    "properties": {"column": {"enum": list(SURVIVOR_FIELDS)},
                                    "value": text(2000), "from": ID}}},
                 "held": {"type": "array", "maxItems": 100},
                 "expect": {"type": "object", "properties": {
@@ -238,10 +238,20 @@ def _plan_schema() -> dict[str, Any]:
                                            "options": {"type": "array", "maxItems": 1000}}},
         "manual": {"properties": {"resolved_by": text(200)}},
     }
+
+
+def _plan_schema() -> dict[str, Any]:
+    from audits.io.documents import FINGERPRINT, strings, text
+
+    common = {"finding": text(200), "check": text(100), "title": text(5000),
+              "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+              "needs_decision": {"type": "boolean"}, "steps": strings(10_000, text(20_000)),
+              "note": text(5000), "preconditions": strings(100, text(1000)),
+              "decided_at": DECIDED_AT, "decided_by": text(200)}
     variants = [{"if": {"properties": {"action": {"const": name}}, "required": ["action"]},
                  "then": {"required": spec.get("required", []),
                           "properties": {**common, **spec["properties"]}}}
-                for name, spec in by_action.items()]
+                for name, spec in _action_schemas().items()]
     return {
         "type": "object",
         "required": ["schema", "actions"],

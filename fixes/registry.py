@@ -1,9 +1,14 @@
 """The fix handlers: for each check that declares a fix (``FixSpec`` on its ``CheckSpec``), the
 planner and the apply handler of its folder's ``fix.py``, keyed by the action's name.
 
-A check's ``fix.py`` holds ``plan(finding) -> plan action`` and ``apply(Workspace, action) ->
-bool`` (whether the export changed). ``manual`` is the shared fallback action: no handler, its
-steps are followed by a person.
+A check's ``fix.py`` holds ``plan(Finding) -> plan action`` (the finding's ``fix`` is its typed
+action, :mod:`audits.model.actions`) and ``apply(Workspace, action) -> bool`` (whether the
+export changed), and may hold what its action needs of the generic apply loop
+(:func:`fixes.apply.apply_plan`): ``prepare(Workspace, action)`` before any action applies,
+``waiting(action) -> reason | None`` for an action that waits for a person, ``retired(Workspace,
+action, mark) -> rows`` of retired_contacts.csv once it applied, ``validate(actions) -> problems``
+across the plan. ``manual`` is the shared fallback action: no handler, its steps are followed by
+a person.
 """
 
 from __future__ import annotations
@@ -22,10 +27,20 @@ from fixes.actions import MANUAL
 class FixHandler:
     action: str
     check: str
+    kind: type
+    """The typed action (:mod:`audits.model.actions`) the planner reads from the finding."""
     required: tuple[str, ...]
     """The fields an action of this kind must have (a plan edited by hand may lack them)."""
-    plan: Callable[[Mapping[str, Any]], dict[str, Any]]
+    plan: Callable[[Any], dict[str, Any]]
     apply: Callable[[Any, Mapping[str, Any]], bool]
+    prepare: Callable[[Any, Mapping[str, Any]], None] | None = None
+    waiting: Callable[[Mapping[str, Any]], str | None] | None = None
+    retired: Callable[[Any, Mapping[str, Any], int], list[dict[str, str]]] | None = None
+    validate: Callable[[Any], list[Any]] | None = None
+
+
+HOOKS = ("prepare", "waiting", "retired", "validate")
+"""What a fix.py may add to ``plan`` and ``apply`` (see the module's docstring)."""
 
 
 def fix_modules() -> dict[str, ModuleType]:
@@ -71,8 +86,10 @@ def handlers() -> dict[str, FixHandler]:
     problems = mismatches(checks, modules)
     if problems:
         raise RuntimeError("; ".join(problems))
-    return {spec.fix.action: FixHandler(spec.fix.action, code, spec.fix.required,
-                                        modules[code].plan, modules[code].apply)
+    return {spec.fix.action: FixHandler(
+        spec.fix.action, code, spec.fix.kind, spec.fix.required, modules[code].plan, modules[code].apply,
+        **{hook: getattr(modules[code], hook) for hook in HOOKS
+           if callable(getattr(modules[code], hook, None))})
             for code, spec in checks.items() if spec.fix is not None}
 
 

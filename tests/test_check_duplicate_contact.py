@@ -213,9 +213,14 @@ def test_check_and_fix_plan_keep_the_same_record():
 
     b = friend_of_another_family()
     finding = findings(b)[0]
-    action = plan_action({"id": finding.id, "check": finding.check, "fix": finding.fix,
+    # From findings.json (which carries the check's choice, not its reason) the rule is asked
+    # again; from the finding itself its typed action is read as it is.
+    action = plan_action({"id": finding.id, "check": finding.check, "severity": "error",
+                          "fix": finding.fix.to_dict(),
                           "entities": {"contacts": list(finding.contacts)}})
     assert action["survivor"] == finding.fix["keep"] and "note" not in action
+    typed = plan_action(finding)
+    assert {**typed, "title": "", "confidence": 1.0} == action
 
 
 # ------------------------------------------------------------------------ traps

@@ -7,6 +7,7 @@ import dataclasses
 from types import SimpleNamespace
 
 from audits.checks.spec import FixSpec, load_checks
+from audits.model.actions import Manual
 from fixes import registry
 from fixes.actions import MANUAL
 
@@ -43,5 +44,5 @@ def test_one_action_declared_twice_fails():
     first, second = [code for code, spec in checks.items() if spec.fix is not None][:2]
     doctored = {**checks, second: dataclasses.replace(checks[second], fix=checks[first].fix)}
     assert registry.mismatches(doctored, registry.fix_modules())
-    manual = {**checks, first: dataclasses.replace(checks[first], fix=FixSpec("manual"))}
+    manual = {**checks, first: dataclasses.replace(checks[first], fix=FixSpec(Manual))}
     assert registry.mismatches(manual, registry.fix_modules())

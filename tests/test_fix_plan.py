@@ -9,7 +9,7 @@ import pytest
 from audits.model.errors import UserError
 from fix_boards import (findings_doc, link_finding, merge_finding, missing_username_finding,
                         permission_finding, rename_finding)
-from audits.checks.duplicate_contact.fix import choose_survivor
+from audits.household.survivor import choose_survivor
 from fixes.plan import SCHEMA, build_plan, plan_action, plan_document
 
 
@@ -41,7 +41,7 @@ def test_merge_keeps_the_record_holding_a_parent_account_over_the_checks_hint():
      {"C1": ["A1"], "C2": ["A2"]}, ("C1", "the lowest id")),
 ])
 def test_survivor_rule(records, links, accounts, expected):
-    assert choose_survivor(records, links, accounts) == expected
+    assert choose_survivor(set(records) | set(accounts), records, links, accounts) == expected
 
 
 def test_link_permission_and_manual_actions():

@@ -63,6 +63,7 @@ def boards(draw):
     groups = [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(contacts)])]
     for number, group in enumerate(g for g in groups if len(g) >= 2):
         findings.append({"id": f"duplicate-contact:{number}", "check": "duplicate-contact",
+                         "severity": "error",
                          "fix": {"action": "merge-contacts", "keep": group[0], "retire": group[1:],
                                  "records": {c: records[c] for c in group},
                                  "links": [{"contact_id": c, "student_id": s,
@@ -75,9 +76,11 @@ def boards(draw):
                           max_size=3))
     if pairs:
         findings.append({"id": "unlinked-siblings:1", "check": "unlinked-siblings",
+                         "severity": "warning",
                          "fix": {"action": "link-siblings", "pairs": [list(p) for p in pairs]}})
     for c in sorted(held):
         findings.append({"id": f"missing-sibling-access:{c}", "check": "missing-sibling-access",
+                         "severity": "error",
                          "fix": {"action": "add-permission", "account_id": f"A{c}",
                                  "students": draw(st.lists(st.sampled_from(students), max_size=2,
                                                            unique=True))}})

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from audits.model.actions import FixAction
 from audits.model.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -26,12 +27,19 @@ CheckFunction = Callable[["AuditContext"], Iterable[Finding]]
 
 @dataclass(frozen=True)
 class FixSpec:
-    """The fix a check's findings carry: the plan action's name and the fields an action of it
-    must have. Its planner and apply handler are ``plan`` and ``apply`` in the check folder's
-    ``fix.py`` (loaded by ``fixes.registry``; the core never imports them)."""
+    """The fix a check's findings carry: its typed action (:mod:`audits.model.actions`) and the
+    fields a plan action of it must have. Its planner and apply handler are ``plan`` and
+    ``apply`` in the check folder's ``fix.py`` (loaded by ``fixes.registry``; the core never
+    imports them)."""
 
-    action: str
+    kind: type[FixAction]
     required: tuple[str, ...] = ()
+    """The plan action's fields that a plan edited by hand must still have."""
+
+    @property
+    def action(self) -> str:
+        """The action's name, in findings.json and the plan."""
+        return self.kind.name
 
 
 @dataclass(frozen=True)

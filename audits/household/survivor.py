@@ -1,8 +1,9 @@
 """The survivor rule: which contact record a merge of duplicate contact records keeps.
 
-One rule, used by the duplicate-contact check (its ``fix.keep`` hint and runbook steps) and by
-the fix planner (``fixes.plan``), so the record the runbook tells a clerk to keep is the record
-the automatic fix keeps.
+One rule, applied by the duplicate-contact check (its ``fix.keep`` and runbook steps), whose
+choice the fix planner keeps, so the record the runbook tells a clerk to keep is the record the
+automatic fix keeps. A merge read from a findings.json (which carries the choice, not its
+reason) asks the rule again (``audits.model.actions.MergeContacts.survivor``).
 """
 
 from __future__ import annotations

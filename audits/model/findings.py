@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import orjson
 import pandas as pd
 
-from audits.engine.memory import collector_paused
+from audits.model.actions import NO_FIX, FixAction, fix_from_dict
 
 SCHEMA = "connect-audit/findings/v1"
 
@@ -73,7 +73,9 @@ class Finding:
     pairs: tuple[tuple[str, str], ...] = ()
     username: str | None = None
     evidence: Mapping[str, Any] = field(default_factory=dict)
-    fix: Mapping[str, Any] = field(default_factory=dict)
+    fix: FixAction = field(default_factory=lambda: NO_FIX)
+    """The typed fix action (:mod:`audits.model.actions`); a plain mapping given here is read
+    as findings.json's ``fix`` is."""
     names: Mapping[str, str] = field(default_factory=dict)
     """Display name of every entity the finding names, by id (``C104`` -> ``Jennifer Smith``)."""
     household: Mapping[str, Any] = field(default_factory=dict)
@@ -84,6 +86,10 @@ class Finding:
     """How many pairs there are when ``pairs`` lists only the first of them (``max_pairs_listed``
     in the config); ``None`` when ``pairs`` is the whole list."""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.fix, FixAction):
+            object.__setattr__(self, "fix", fix_from_dict(self.fix, contacts=self.contacts))
+
     def entities(self) -> dict[str, list[str]]:
         return {"students": list(self.students), "contacts": list(self.contacts),
                 "staff": list(self.staff), "accounts": list(self.accounts)}
@@ -93,8 +99,9 @@ class Finding:
 
         Built once per finding (findings.json and the HTML report both ask for every finding):
         the dict returned is a fresh copy of the top level, but its nested lists and dicts are
-        shared with every other call, and ``evidence``, ``fix``, ``names`` and ``household``
-        are the finding's own mappings: treat them as read-only.
+        shared with every other call, ``evidence``, ``names`` and ``household`` are the
+        finding's own mappings and ``fix`` its action's :meth:`~FixAction.to_dict`: treat them
+        as read-only.
         """
         return dict(self._entry)
 
@@ -114,7 +121,7 @@ class Finding:
             **({"pairs_total": self.pairs_total} if self.pairs_total is not None else {}),
             "username": self.username,
             "evidence": _as_dict(self.evidence),
-            "fix": _as_dict(self.fix),
+            "fix": self.fix.to_dict(),
             "names": _as_dict(self.names),
             "household": _as_dict(self.household),
             **({"match": _as_dict(self.match)} if self.match else {}),
@@ -123,6 +130,7 @@ class Finding:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Finding":
         entities = data.get("entities", {})
+        contacts = tuple(entities.get("contacts", ()))
         return cls(
             id=data["id"],
             check=data["check"],
@@ -131,13 +139,13 @@ class Finding:
             confidence=float(data.get("confidence", 1.0)),
             school_ids=tuple(data.get("school_ids", ())),
             students=tuple(entities.get("students", ())),
-            contacts=tuple(entities.get("contacts", ())),
+            contacts=contacts,
             staff=tuple(entities.get("staff", ())),
             accounts=tuple(entities.get("accounts", ())),
             pairs=tuple(tuple(pair) for pair in data.get("pairs", ())),
             username=data.get("username"),
             evidence=data.get("evidence", {}),
-            fix=data.get("fix", {}),
+            fix=fix_from_dict(data.get("fix"), contacts=contacts),
             names=data.get("names", {}),
             household=data.get("household", {}),
             match=data.get("match", {}),
@@ -242,12 +250,8 @@ def findings_document(
     so a fix plan made from the document is bound to that export."""
     ordered = sort_findings(findings)
     stamp = (generated_at or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    # Tens of thousands of small dicts and lists, none in a cycle, made while millions of
-    # the findings' own live: the cyclic collector would walk them all again and again
-    # (three quarters of the time at 100,000 students).
-    with collector_paused():
-        # The shared entries, not copies: the document is written and dropped.
-        entries = [finding._entry for finding in ordered]
+    # The shared entries, not copies: the document is written and dropped.
+    entries = [finding._entry for finding in ordered]
     return {
         "schema": SCHEMA,
         "generated_at": stamp,

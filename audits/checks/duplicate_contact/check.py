@@ -14,19 +14,18 @@ from audits.household.graph import CONTACT, STUDENT
 from audits.household.matching.evidence import PairEvidence
 from audits.household.matching.matcher import ContactCluster
 from audits.checks.spec import FixSpec, check
-from audits.household.survivor import choose_survivor
+from audits.household.survivor import SURVIVOR_FIELDS, choose_survivor
+from audits.model.actions import MergeContacts
 from audits.checks.steps import (CONNECT_ACCOUNTS, CONTACTS, FAMILY_CONTACTS, NEVER_REGENERATE,
                           PERMISSIONS, SIBLINGS, numbered, record, screen)
 
 CODE = "duplicate-contact"
 CONTACT_COLUMNS = TABLES["contacts"].columns
-# Fields a merge copies onto the survivor when only a retired record has them.
-FILLABLE = ("email", "home_phone", "cell_phone", "work_phone", "street", "city", "postal_code")
 EVIDENCE_FIELDS = ("first_name", "last_name", "email", "phone", "address", "city")
 
 
 @check(CODE, severity=Severity.ERROR,
-       fix=FixSpec("merge-contacts", required=("survivor", "retire")),
+       fix=FixSpec(MergeContacts, required=("survivor", "retire")),
        needs=frozenset({"graph", "matches"}))
 def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
     """Two or more contact records are the same parent or guardian.
@@ -59,17 +58,34 @@ def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
         return
     board = context.board
     members = sorted({c for cluster in clusters for c in cluster.contacts})
+    rows = _contact_rows(board, members)
+    links_of = _links_of(board, members)
+    accounts = _accounts(board, members)
+    students = board.students.drop_duplicates("student_id").set_index("student_id")
+    active = active_students(students)  # once: it is a set of every active student of the board
+    school_of = dict(zip(students.index.to_numpy(dtype=object),
+                         (str(school) for school in students["school_id"].to_numpy(dtype=object))))
+    for cluster in clusters:
+        yield _finding(context, cluster, rows, links_of, accounts, school_of, active)
+
+
+def _contact_rows(board, members: list[str]) -> dict[str, dict[str, str]]:
+    """Each clustered contact record's columns, by contact id."""
     contacts = board.contacts
     contacts = contacts[contacts["contact_id"].isin(members)].drop_duplicates("contact_id")
     # Whole columns at once: a ``DataFrame.at`` per value is slow for thousands of records.
     values = [[str(value) for value in contacts[column].to_numpy(dtype=object)]
               for column in CONTACT_COLUMNS]
-    rows = {str(cid): dict(zip(CONTACT_COLUMNS, record))
+    return {str(cid): dict(zip(CONTACT_COLUMNS, record))
             for cid, record in zip(contacts["contact_id"], zip(*values))}
+
+
+def _links_of(board, members: list[str]) -> dict[str, list[dict]]:
+    """Each clustered contact record's student links, sorted, so the finding (its links,
+    students and steps) is the same for any row order."""
     links = board.student_contacts
     links = links[links["contact_id"].isin(members)]
     links_of: dict[str, list[dict]] = {}
-    # Sorted, so the finding (its links, students and steps) is the same for any row order.
     for sid, cid, rel, portal in sorted(zip(links["student_id"].astype(str),
                                             links["contact_id"].astype(str),
                                             links["relationship"].astype(str).str.strip(),
@@ -77,6 +93,11 @@ def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
         links_of.setdefault(cid, []).append(
             {"contact_id": cid, "student_id": sid, "relationship": rel,
              "portal_access": bool(portal)})
+    return links_of
+
+
+def _accounts(board, members: list[str]) -> "Accounts":
+    """The parent accounts of the clustered contact records, and what each one can see."""
     accounts = board.accounts
     parent_accounts = accounts[(accounts["account_type"] == "parent")
                                & accounts["person_id"].isin(members)]
@@ -93,13 +114,7 @@ def duplicate_contact(context: AuditContext) -> Iterator[Finding]:
     sees: dict[str, set[str]] = {}
     for aid, sid in zip(granted["account_id"].astype(str), granted["student_id"].astype(str)):
         sees.setdefault(aid, set()).add(sid)
-    students = board.students.drop_duplicates("student_id").set_index("student_id")
-    active = active_students(students)  # once: it is a set of every active student of the board
-    school_of = dict(zip(students.index.to_numpy(dtype=object),
-                         (str(school) for school in students["school_id"].to_numpy(dtype=object))))
-    for cluster in clusters:
-        yield _finding(context, cluster, rows, links_of,
-                       Accounts(accounts_of, account_rows, sees), school_of, active)
+    return Accounts(accounts_of, account_rows, sees)
 
 
 class Accounts:
@@ -121,8 +136,9 @@ def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_o
     graph = context.graph
     accounts_of = accounts.of
     ids = list(cluster.contacts)
-    keep, _ = choose_survivor(ids, rows, [link for cid in ids for link in links_of.get(cid, [])],
-                              accounts_of)
+    # The survivor is chosen here, once: the fix planner keeps the record the runbook names.
+    keep, reason = choose_survivor(ids, rows, [link for cid in ids
+                                               for link in links_of.get(cid, [])], accounts_of)
     retire = [cid for cid in ids if cid != keep]
     cluster_links = sorted((link for cid in ids for link in links_of.get(cid, [])),
                            key=lambda link: (link["student_id"], link["contact_id"],
@@ -136,24 +152,20 @@ def _finding(context: AuditContext, cluster: ContactCluster, rows: dict, links_o
     evidence["score"] = f"match confidence {cluster.confidence:.2f}"
     evidence["weights"] = _waterfall_words(cluster)
     waits_for: list[dict] = []
-    fix = {
-        "action": "merge-contacts",
-        "keep": keep,
-        "retire": retire,
-        "students": {cid: [{"student_id": link["student_id"], "relationship": link["relationship"],
-                            "portal_access": link["portal_access"]}
-                           for link in links_of.get(cid, [])] for cid in retire},
-        "records": {cid: dict(rows.get(cid, {})) for cid in ids},
-        "links": cluster_links,
-        "accounts": {cid: list(accounts_of.get(cid, [])) for cid in ids if accounts_of.get(cid)},
+    steps = _steps(keep, retire, rows, links_of, accounts, names, graph, context.config, active,
+                   waits_for)
+    fix = MergeContacts(
+        keep=keep, keep_reason=reason, retire=tuple(retire),
+        students={cid: [{"student_id": link["student_id"], "relationship": link["relationship"],
+                         "portal_access": link["portal_access"]}
+                        for link in links_of.get(cid, [])] for cid in retire},
+        records={cid: dict(rows.get(cid, {})) for cid in ids},
+        links=tuple(cluster_links),
+        accounts={cid: tuple(accounts_of[cid]) for cid in ids if accounts_of.get(cid)},
         # The kept record's parent accounts (generation never touches them): the moved
         # children must be added to their permissions by hand.
-        "kept_accounts": [dict(accounts.rows[aid]) for aid in accounts_of.get(keep, [])],
-        "steps": _steps(keep, retire, rows, links_of, accounts, names, graph, context.config,
-                        active, waits_for),
-    }
-    if waits_for:
-        fix["waits_for"] = waits_for
+        kept_accounts=tuple(dict(accounts.rows[aid]) for aid in accounts_of.get(keep, [])),
+        steps=tuple(steps), waits_for=tuple(waits_for))
     seeds = [(CONTACT, cid) for cid in ids] + [(STUDENT, sid) for sid in student_ids]
     return Finding(
         id=stable_id(CODE, cluster.contacts),
@@ -305,42 +317,65 @@ def _steps(keep: str, retire: Sequence[str], rows: Mapping, links_of: Mapping,
            waits_for: list[dict] | None = None) -> list[str]:
     """The merge's steps; ``waits_for`` gets each step that needs a sibling link first (its
     number, and the students to be linked), so a runbook can name the finding that links them."""
-    accounts_of = accounts.of
-    steps: list[str] = []
-    kept = record(names, keep)
+    steps = _fill_steps(keep, retire, rows, names)
     # Only the kept record's own children make a student their sibling: a record that is also
     # an emergency contact (Friend, Neighbour) of another family's students says nothing about
     # whose sibling anyone is.
     kept_students = sorted({link["student_id"] for link in links_of.get(keep, [])
                             if config.is_parental(link["relationship"])})
     for cid in retire:
-        missing = [column for column in FILLABLE
+        for link in links_of.get(cid, []):
+            _relink_steps(steps, keep, cid, link, names, graph, kept_students, waits_for)
+    steps += _account_steps(keep, retire, links_of, accounts, names, active)
+    return numbered(steps)
+
+
+def _fill_steps(keep: str, retire: Sequence[str], rows: Mapping,
+                names: Mapping[str, str]) -> list[str]:
+    """Copy onto the kept record what only a retired record has (a record's names are never
+    blank in an export the audit reads, so only the other columns ever show up here)."""
+    steps = []
+    for cid in retire:
+        missing = [column for column in SURVIVOR_FIELDS
                    if not rows.get(keep, {}).get(column, "").strip()
                    and rows.get(cid, {}).get(column, "").strip()]
         if missing:
-            steps.append(f"Open contact {kept} and fill in {', '.join(missing)} as on "
-                         f"{record(names, cid)}, so nothing is lost when that record goes.")
-    for cid in retire:
-        old = record(names, cid)
-        for link in links_of.get(cid, []):
-            sid = link["student_id"]
-            student = record(names, sid)
-            portal = "Y" if link["portal_access"] else "N"
-            relationship = link["relationship"] or "the same relationship"
-            steps.append(f"Open student {student}, go to {screen(FAMILY_CONTACTS, CONTACTS)} and "
-                         f"delete contact {old} ({relationship}).")
-            steps.append(f"Still on {screen(FAMILY_CONTACTS, CONTACTS)} of {student}, click + and "
-                         f"choose \"Person exists as a contact for the related student\"; pick "
-                         f"{kept}, relationship {relationship}, portal access {portal}.")
-            if kept_students and sid not in kept_students and not any(
-                    sid in graph.linked_siblings(other) for other in kept_students):
-                steps.append(f"If {kept} does not show up to pick, {student} is not linked as a "
-                             f"sibling of {_and([record(names, s) for s in kept_students])}: "
-                             f"link them in {screen(FAMILY_CONTACTS, SIBLINGS)} first, then add "
-                             "the contact again.")
-                if waits_for is not None:
-                    waits_for.append({"step": len(steps), "check": "unlinked-siblings",
-                                      "student": sid, "siblings": kept_students})
+            steps.append(f"Open contact {record(names, keep)} and fill in {', '.join(missing)} "
+                         f"as on {record(names, cid)}, so nothing is lost when that record goes.")
+    return steps
+
+
+def _relink_steps(steps: list[str], keep: str, cid: str, link: Mapping,
+                  names: Mapping[str, str], graph, kept_students: list[str],
+                  waits_for: list[dict] | None) -> None:
+    """Move one link of a retired record to the kept record: delete it, add the kept record
+    (after linking the student as a sibling, when the SIS would not offer the kept record)."""
+    kept, old = record(names, keep), record(names, cid)
+    sid = link["student_id"]
+    student = record(names, sid)
+    portal = "Y" if link["portal_access"] else "N"
+    relationship = link["relationship"] or "the same relationship"
+    steps.append(f"Open student {student}, go to {screen(FAMILY_CONTACTS, CONTACTS)} and "
+                 f"delete contact {old} ({relationship}).")
+    steps.append(f"Still on {screen(FAMILY_CONTACTS, CONTACTS)} of {student}, click + and "
+                 f"choose \"Person exists as a contact for the related student\"; pick "
+                 f"{kept}, relationship {relationship}, portal access {portal}.")
+    if kept_students and sid not in kept_students and not any(
+            sid in graph.linked_siblings(other) for other in kept_students):
+        steps.append(f"If {kept} does not show up to pick, {student} is not linked as a "
+                     f"sibling of {_and([record(names, s) for s in kept_students])}: "
+                     f"link them in {screen(FAMILY_CONTACTS, SIBLINGS)} first, then add "
+                     "the contact again.")
+        if waits_for is not None:
+            waits_for.append({"step": len(steps), "check": "unlinked-siblings",
+                              "student": sid, "siblings": kept_students})
+
+
+def _account_steps(keep: str, retire: Sequence[str], links_of: Mapping, accounts: Accounts,
+                   names: Mapping[str, str], active: frozenset[str]) -> list[str]:
+    """The kept record's accounts given the moved children, the retired records' disabled."""
+    steps = []
+    kept = record(names, keep)
     # Generation skips a record that already holds an account, so the kept record's account
     # sees a moved child only when someone adds it (what ``fix apply`` does in account_students).
     moved = sorted({link["student_id"] for cid in retire for link in links_of.get(cid, [])
@@ -358,8 +393,8 @@ def _steps(keep: str, retire: Sequence[str], rows: Mapping, links_of: Mapping,
     if granted:
         steps.append(NEVER_REGENERATE)
     for cid in retire:
-        old = record(names, cid)
-        for account in accounts_of.get(cid, []):
-            steps.append(f"Contact {old} holds CONNECT parent account {account}: disable it once "
-                         f"{kept} can see every child, so the parent has one login.")
-    return numbered(steps)
+        for account in accounts.of.get(cid, []):
+            steps.append(f"Contact {record(names, cid)} holds CONNECT parent account {account}: "
+                         f"disable it once {kept} can see every child, so the parent has one "
+                         "login.")
+    return steps

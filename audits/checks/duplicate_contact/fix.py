@@ -5,86 +5,38 @@ an export (the retired records' links, fields and parent accounts move to the su
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping, Sequence
 
-from audits.household.survivor import choose_survivor as survivor_rule
-from fixes.actions import base_action, text, truthy
+from audits.household.survivor import SURVIVOR_FIELDS
+from audits.model.actions import MergeContacts
+from audits.model.errors import InputProblem
+from audits.model.findings import Finding
+from fixes.actions import base_action, text
 from fixes.workspace import Stale, Workspace, active, flag, loose, one, parent_accounts
 
-# Contact columns that count towards "the most complete record" and that a merge may fill.
-CONTACT_FIELDS = ("first_name", "last_name", "email", "home_phone", "cell_phone", "work_phone",
-                  "street", "city", "postal_code")
+__all__ = ["apply", "plan", "prepare", "retired", "validate"]
 
 
-def _planned_accounts(fix: Mapping[str, Any], contacts: Iterable[str]) -> dict[str, list[str]]:
-    """Parent account ids held by each contact record, as far as the finding says."""
-    held: dict[str, list[str]] = {cid: [] for cid in contacts}
-    given = fix.get("accounts") or []
-    if isinstance(given, Mapping):
-        # The duplicate-contact check's form: contact id -> its parent account ids.
-        for cid, ids in given.items():
-            if text(cid) in held:
-                held[text(cid)].extend(text(a) for a in (ids or []))
-        given = []
-    for account in given:
-        if not isinstance(account, Mapping):
-            continue
-        if text(account.get("account_type", "parent")).lower() != "parent":
-            continue
-        person = text(account.get("person_id") or account.get("contact_id"))
-        if person in held:
-            held[person].append(text(account.get("account_id")))
-    records = fix.get("records", {}) or {}
-    for cid in held:
-        record = records.get(cid, {}) or {}
-        for key in ("parent_account", "account_id"):
-            if text(record.get(key)) and text(record.get(key)) not in held[cid]:
-                held[cid].append(text(record[key]))
-    return held
-
-
-def choose_survivor(records: Mapping[str, Mapping[str, Any]], links: list[Mapping[str, Any]],
-                    accounts: Mapping[str, list[str]]) -> tuple[str, str]:
-    """The record a merge keeps, and why: the core's one survivor rule
-    (:func:`audits.household.survivor.choose_survivor`) over every record the finding names."""
-    return survivor_rule(set(records) | set(accounts), records, links, accounts)
-
-
-def plan(finding: Mapping[str, Any]) -> dict[str, Any]:
-    fix = finding["fix"]
-    records: dict[str, dict[str, Any]] = {
-        text(cid): dict(values or {}) for cid, values in (fix.get("records") or {}).items()}
-    group = [text(c) for c in (finding.get("entities", {}).get("contacts") or [])]
-    group += [text(fix.get("keep"))] if fix.get("keep") else []
-    group += [text(c) for c in fix.get("retire", []) or []]
-    for cid in group:
-        records.setdefault(cid, {})
-    links = [{"contact_id": text(link.get("contact_id")), "student_id": text(link.get("student_id")),
-              "relationship": text(link.get("relationship")),
-              "portal_access": truthy(link.get("portal_access"))}
-             for link in fix.get("links", []) or []]
-    accounts = _planned_accounts(fix, records)
-    survivor, reason = choose_survivor(records, links, accounts)
+def plan(finding: Finding) -> dict[str, Any]:
+    """The merge-contacts action: the survivor the check chose (:attr:`MergeContacts.survivor`),
+    what the retired records give it, and every value the merge expects to find."""
+    fix: MergeContacts = finding.fix
+    survivor, reason = fix.survivor
+    # Every record of the group, the survivor and the retired ones included.
+    records = {cid: fix.records.get(cid) or {}
+               for cid in dict.fromkeys([*fix.records, fix.keep, *fix.retire]) if cid}
+    accounts = {cid: list(fix.accounts.get(cid, ())) for cid in records}
     retire = sorted(cid for cid in records if cid != survivor)
-    fill = []
-    for column in CONTACT_FIELDS:
-        if text(records[survivor].get(column)):
-            continue
-        for cid in retire:
-            value = text(records[cid].get(column))
-            if value:
-                fill.append({"column": column, "value": value, "from": cid})
-                break
     action = base_action(finding, "merge-contacts")
     action.update({
         "survivor": survivor,
         "survivor_reason": reason,
         "retire": retire,
-        "fill": fill,
+        "fill": _fills(records, survivor, retire),
         "expect": {
-            "records": {cid: {column: text(records[cid].get(column)) for column in CONTACT_FIELDS
+            "records": {cid: {column: text(records[cid].get(column)) for column in SURVIVOR_FIELDS
                               if column in records[cid]} for cid in sorted(records)},
-            "links": links,
+            "links": [dict(link) for link in fix.links],
             "parent_accounts": {cid: sorted(accounts[cid]) for cid in sorted(accounts)},
         },
     })
@@ -98,10 +50,26 @@ def plan(finding: Mapping[str, Any]) -> dict[str, Any]:
             + "; ".join(unsure) + "). Unless the export shows them to be contacts of one "
             "family's students, apply skips this merge until a person checks in the SIS and, if "
             f"they are one person, sets confirm_same_person to {json.dumps(sorted([survivor, *retire]))}.")
-    if text(fix.get("keep")) and text(fix.get("keep")) != survivor:
-        action["note"] = (f"The check suggested keeping {text(fix.get('keep'))}; the survivor "
+    if fix.keep and fix.keep != survivor:
+        # Only a findings.json of an earlier version, or edited, names another record.
+        action["note"] = (f"The check suggested keeping {fix.keep}; the survivor "
                           f"rule keeps {survivor} ({reason}).")
     return action
+
+
+def _fills(records: Mapping[str, Mapping[str, Any]], survivor: str,
+           retire: list[str]) -> list[dict[str, str]]:
+    """Each column the survivor lacks, from the first retired record that has it."""
+    fill = []
+    for column in SURVIVOR_FIELDS:
+        if text(records[survivor].get(column)):
+            continue
+        for cid in retire:
+            value = text(records[cid].get(column))
+            if value:
+                fill.append({"column": column, "value": value, "from": cid})
+                break
+    return fill
 
 
 def _unsure_pairs(records: Mapping[str, Mapping[str, Any]], survivor: str,
@@ -120,12 +88,76 @@ def _unsure_pairs(records: Mapping[str, Mapping[str, Any]], survivor: str,
     return found
 
 
+def prepare(ws: Workspace, action: Mapping[str, Any]) -> None:
+    """Before any action of the plan applies: the records this merge retires are the survivor's,
+    so a rename deciding for a retired record renames the survivor (username-clash)."""
+    for cid in action.get("retire") or []:
+        ws.merged_into[str(cid)] = (str(action["survivor"]), action["finding"])
+
+
+def validate(actions: Sequence[Mapping[str, Any]]) -> list[InputProblem]:
+    """What is wrong across the plan's merges: one record in two of them, where the second
+    would undo or fight the first."""
+    problems = []
+    merged: dict[str, str] = {}
+    for number, action in enumerate(actions, 1):
+        if isinstance(action, Mapping) and action.get("action") == "merge-contacts":
+            for contact in [action.get("survivor"), *(action.get("retire") or [])]:
+                if contact in merged and merged[contact] != action.get("finding"):
+                    problems.append(InputProblem(
+                        "bad-action", f"contact record {contact} is in two merges "
+                        f"({merged[contact]} and {action.get('finding')}); keep one",
+                        file="plan", row=number))
+                merged.setdefault(contact, action.get("finding"))
+    return problems
+
+
 def apply(ws: Workspace, action: Mapping[str, Any]) -> bool:
+    """Merge the retired records into the survivor: their links, the fields it lacks and their
+    parent accounts move to it, and they leave contacts. False when the export shows it done."""
     survivor = str(action["survivor"])
     retire = [str(c) for c in action["retire"]]
     expect = action.get("expect", {}) or {}
     ws.table("contacts")
     ws.table("student_contacts")
+    rows = _rows(ws, survivor, retire, expect)
+    start = len(ws.changes)
+    _check_accounts(ws, survivor, retire, rows, expect)
+    fills = {f["column"]: f for f in action.get("fill", [])}
+    planned: dict[str, set[tuple[str, bool]]] = {cid: set() for cid in retire}
+    for link in expect.get("links", []) or []:
+        if link["contact_id"] in planned:
+            planned[link["contact_id"]].add((link["student_id"], bool(link["portal_access"])))
+    current = {cid: ws.find("student_contacts", contact_id=cid) for cid in retire}
+    if _done(ws, survivor, retire, rows, fills, planned, current):
+        return False
+    # Checked once the merge is known not to be done already: a later action of the same plan
+    # (a decided rename) may have changed the survivor since, and the plan stays idempotent.
+    _check_records(ws, survivor, rows, fills, expect)
+    if expect.get("links"):
+        for cid in retire:
+            now = {(ws.get("student_contacts", r, "student_id").strip(),
+                    flag(ws.get("student_contacts", r, "portal_access"))) for r in current[cid]}
+            if now != planned[cid]:
+                raise Stale(f"contact record {cid}'s student links changed since the plan")
+    moved_portal = [student for cid in retire
+                    for student in _move_links(ws, survivor, current[cid])]
+    _fill(ws, survivor, rows, fills)
+    adopted = _retire_accounts(ws, survivor, [cid for cid in retire if cid in rows])
+    # A retired record leaves contacts for FIXED/retired_contacts.csv (whole, with the links it
+    # gave up), so generation and the next audit see one record per parent. Its parent accounts
+    # are the survivor's now; only where they cannot be (an accounts table with no status
+    # column, so a second active account could not be disabled) does the record stay.
+    for cid in retire:
+        if cid in rows and not parent_accounts(ws, cid):
+            ws.remove("contacts", rows[cid])
+    _grant_moved(ws, survivor, moved_portal, adopted)
+    return len(ws.changes) > start
+
+
+def _rows(ws: Workspace, survivor: str, retire: list[str],
+          expect: Mapping[str, Any]) -> dict[str, int]:
+    """The contacts row of the survivor and of each retired record still there."""
     rows = {survivor: one(ws, "contacts", f"contact record {survivor}", contact_id=survivor)}
     for cid in retire:
         found = ws.find("contacts", contact_id=cid)
@@ -133,7 +165,13 @@ def apply(ws: Workspace, action: Mapping[str, Any]) -> bool:
             rows[cid] = found[0]
         elif "records" in expect and cid not in (expect.get("records") or {}):
             raise Stale(f"contact record {cid} no longer exists")
-    start = len(ws.changes)
+    return rows
+
+
+def _check_accounts(ws: Workspace, survivor: str, retire: list[str], rows: Mapping[str, int],
+                    expect: Mapping[str, Any]) -> None:
+    """The survivor holds a parent account if any record does, and the retired records hold
+    the accounts the reviewer saw."""
     if not parent_accounts(ws, survivor):
         holders = [cid for cid in retire if parent_accounts(ws, cid)]
         if holders:
@@ -147,13 +185,14 @@ def apply(ws: Workspace, action: Mapping[str, Any]) -> bool:
                     for r in parent_accounts(ws, str(cid))}
             if not {str(a) for a in planned_accounts or []} <= held:
                 raise Stale(f"contact record {cid}'s parent accounts changed since the plan")
-    fills = {f["column"]: f for f in action.get("fill", [])}
+
+
+def _done(ws: Workspace, survivor: str, retire: list[str], rows: Mapping[str, int],
+          fills: Mapping[str, Any], planned: Mapping[str, set], current: Mapping[str, list]
+          ) -> bool:
+    """Whether the export already shows the merge (a plan applied twice changes nothing);
+    Stale when only some retired records are gone."""
     contacts = ws.export.tables["contacts"]
-    planned: dict[str, set[tuple[str, bool]]] = {cid: set() for cid in retire}
-    for link in expect.get("links", []) or []:
-        if link["contact_id"] in planned:
-            planned[link["contact_id"]].add((link["student_id"], bool(link["portal_access"])))
-    current = {cid: ws.find("student_contacts", contact_id=cid) for cid in retire}
     survivor_students = {ws.get("student_contacts", r, "student_id").strip()
                          for r in ws.find("student_contacts", contact_id=survivor)}
     gone = [cid for cid in retire if cid not in rows]
@@ -163,11 +202,15 @@ def apply(ws: Workspace, action: Mapping[str, Any]) -> bool:
         student in survivor_students for cid in retire for student, _ in planned[cid])
     filled_already = all(ws.get("contacts", rows[survivor], c).strip() for c in fills
                          if contacts.has(c))
-    if moved_already and filled_already and not any(
-            cid in rows and _can_leave(ws, cid) for cid in retire):
-        return False
-    # Checked once the merge is known not to be done already: a later action of the same plan
-    # (a decided rename) may have changed the survivor since, and the plan stays idempotent.
+    return moved_already and filled_already and not any(
+        cid in rows and _can_leave(ws, cid) for cid in retire)
+
+
+def _check_records(ws: Workspace, survivor: str, rows: Mapping[str, int],
+                   fills: Mapping[str, Any], expect: Mapping[str, Any]) -> None:
+    """Every value the plan expects on the records is still there (a survivor's column the
+    merge fills may already hold the value the plan brings)."""
+    contacts = ws.export.tables["contacts"]
     for cid, values in (expect.get("records", {}) or {}).items():
         if cid not in rows:
             continue
@@ -181,62 +224,63 @@ def apply(ws: Workspace, action: Mapping[str, Any]) -> bool:
                 continue
             if loose(column, now) != loose(column, str(value)):
                 raise Stale(f"contact record {cid}'s {column} changed since the plan")
-    if expect.get("links"):
-        for cid in retire:
-            now = {(ws.get("student_contacts", r, "student_id").strip(),
-                    flag(ws.get("student_contacts", r, "portal_access"))) for r in current[cid]}
-            if now != planned[cid]:
-                raise Stale(f"contact record {cid}'s student links changed since the plan")
-    moved_portal: list[str] = []
-    for cid in retire:
-        for row in sorted(current[cid]):
-            student = ws.get("student_contacts", row, "student_id").strip()
-            portal = ws.get("student_contacts", row, "portal_access")
-            relationship = ws.get("student_contacts", row, "relationship")
-            if flag(portal):
-                moved_portal.append(student)
-            kept = ws.find("student_contacts", student_id=student, contact_id=survivor)
-            if kept:
-                # Both records link this student: one link stays, with the stronger flags.
-                target = kept[0]
-                if flag(portal) and not flag(ws.get("student_contacts", target, "portal_access")):
-                    ws.set("student_contacts", target, "portal_access", portal)
-                mine = ws.get("student_contacts", target, "relationship")
-                parental = ws.config.is_parental
-                if relationship.strip() and (not mine.strip() or (parental(relationship)
-                                                                  and not parental(mine))):
-                    ws.set("student_contacts", target, "relationship", relationship)
-                ws.remove("student_contacts", row)
-            else:
-                ws.set("student_contacts", row, "contact_id", survivor)
+
+
+def _move_links(ws: Workspace, survivor: str, links: list[int]) -> list[str]:
+    """Move a retired record's student links to the survivor; the students it had portal
+    access to."""
+    moved_portal = []
+    for row in sorted(links):
+        student = ws.get("student_contacts", row, "student_id").strip()
+        portal = ws.get("student_contacts", row, "portal_access")
+        relationship = ws.get("student_contacts", row, "relationship")
+        if flag(portal):
+            moved_portal.append(student)
+        kept = ws.find("student_contacts", student_id=student, contact_id=survivor)
+        if not kept:
+            ws.set("student_contacts", row, "contact_id", survivor)
+            continue
+        # Both records link this student: one link stays, with the stronger flags.
+        target = kept[0]
+        if flag(portal) and not flag(ws.get("student_contacts", target, "portal_access")):
+            ws.set("student_contacts", target, "portal_access", portal)
+        mine = ws.get("student_contacts", target, "relationship")
+        parental = ws.config.is_parental
+        if relationship.strip() and (not mine.strip() or (parental(relationship)
+                                                          and not parental(mine))):
+            ws.set("student_contacts", target, "relationship", relationship)
+        ws.remove("student_contacts", row)
+    return moved_portal
+
+
+def _fill(ws: Workspace, survivor: str, rows: Mapping[str, int],
+          fills: Mapping[str, Mapping[str, Any]]) -> None:
+    """The columns the survivor lacks, from the retired record the plan names (its value now,
+    or the plan's when the record has gone)."""
+    contacts = ws.export.tables["contacts"]
     for column, fill in fills.items():
         if not contacts.has(column) or ws.get("contacts", rows[survivor], column).strip():
             continue
         donor = rows.get(fill["from"])
         value = ws.get("contacts", donor, column) if donor is not None else fill["value"]
         ws.set("contacts", rows[survivor], column, value or fill["value"])
-    adopted = _retire_accounts(ws, survivor, [cid for cid in retire if cid in rows])
-    # A retired record leaves contacts for FIXED/retired_contacts.csv (whole, with the links it
-    # gave up), so generation and the next audit see one record per parent. Its parent accounts
-    # are the survivor's now; only where they cannot be (an accounts table with no status
-    # column, so a second active account could not be disabled) does the record stay.
-    for cid in retire:
-        if cid in rows and not parent_accounts(ws, cid):
-            ws.remove("contacts", rows[cid])
-    # The survivor's parent accounts must see the children it now has portal access to, or the
-    # next audit reports missing sibling access for every merged family: its own accounts the
-    # moved children, an account it took over from a retired record all of them.
-    if "account_students" in ws.export.tables and (moved_portal or adopted):
-        every = [ws.get("student_contacts", r, "student_id").strip()
-                 for r in sorted(ws.find("student_contacts", contact_id=survivor))
-                 if flag(ws.get("student_contacts", r, "portal_access"))]
-        for account_row in parent_accounts(ws, survivor):
-            if not active(ws, "accounts", account_row):
-                continue
-            account_id = ws.get("accounts", account_row, "account_id").strip()
-            wanted = every if account_row in adopted else moved_portal
-            _grant(ws, account_id, wanted)
-    return len(ws.changes) > start
+
+
+def _grant_moved(ws: Workspace, survivor: str, moved_portal: list[str],
+                 adopted: set[int]) -> None:
+    """The survivor's parent accounts must see the children it now has portal access to, or the
+    next audit reports missing sibling access for every merged family: its own accounts the
+    moved children, an account it took over from a retired record all of them."""
+    if "account_students" not in ws.export.tables or not (moved_portal or adopted):
+        return
+    every = [ws.get("student_contacts", r, "student_id").strip()
+             for r in sorted(ws.find("student_contacts", contact_id=survivor))
+             if flag(ws.get("student_contacts", r, "portal_access"))]
+    for account_row in parent_accounts(ws, survivor):
+        if not active(ws, "accounts", account_row):
+            continue
+        account_id = ws.get("accounts", account_row, "account_id").strip()
+        _grant(ws, account_id, every if account_row in adopted else moved_portal)
 
 
 def _can_leave(ws: Workspace, cid: str) -> bool:
@@ -288,7 +332,7 @@ def _retire_accounts(ws: Workspace, survivor: str, retired: list[str]) -> set[in
     return adopted
 
 
-def retired_rows(ws: Workspace, action: Mapping[str, Any], mark: int) -> list[dict[str, str]]:
+def retired(ws: Workspace, action: Mapping[str, Any], mark: int) -> list[dict[str, str]]:
     """The merge's retired records, whole, with where their links and accounts went: the rows
     of retired_contacts.csv."""
     contacts = ws.export.tables["contacts"]

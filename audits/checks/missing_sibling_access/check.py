@@ -9,6 +9,7 @@ import pandas as pd
 
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
+from audits.model.actions import AddPermission
 from audits.household.graph import ACCOUNT, CONTACT, STUDENT, HouseholdGraph
 from audits.checks.spec import FixSpec, check
 from audits.checks.steps import (CONNECT_ACCOUNTS, NEVER_REGENERATE, PERMISSIONS, names_of, numbered,
@@ -19,7 +20,7 @@ CODE = "missing-sibling-access"
 
 # Without the accounts and what each may see, every account would look as if it saw no child.
 @check(CODE, severity=Severity.ERROR, requires=("accounts", "account_students"),
-       fix=FixSpec("add-permission", required=("account_id", "students")),
+       fix=FixSpec(AddPermission, required=("account_id", "students")),
        needs=frozenset({"graph"}))
 def missing_sibling_access(context: AuditContext) -> Iterator[Finding]:
     """An existing parent account cannot see a student its contact record has portal access to.
@@ -121,9 +122,8 @@ def _account_finding(account_id: str, rows: list[tuple[str, str, str, str, str]]
             "can_see": ", ".join(can_see) or "none",
             "cannot_see": ", ".join(students),
         },
-        fix={"action": "add-permission", "account_id": account_id, "username": username,
-             "contact_id": contact_id, "students": students,
-             "regenerate": False, "steps": numbered(steps)},
+        fix=AddPermission(account_id=account_id, username=username, contact_id=contact_id,
+                          students=tuple(students), steps=tuple(numbered(steps))),
         names=names,
         household=graph.household_snapshot(
             [(ACCOUNT, account_id), (CONTACT, contact_id), *((STUDENT, s) for s in students)]),

@@ -5,24 +5,28 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from audits.model.actions import AddPermission
 from audits.model.errors import UserError
+from audits.model.findings import Finding
 from fixes.actions import base_action, text
 from fixes.workspace import Stale, Workspace, active, one
 
-def plan(finding: Mapping[str, Any]) -> dict[str, Any]:
-    fix = finding.get("fix") or {}
+
+def plan(finding: Finding) -> dict[str, Any]:
+    """The add-permission action: one account, the students it is to see."""
+    fix: AddPermission = finding.fix
     grants: dict[str, list[str]] = {}
-    if fix.get("account_id"):
-        grants[text(fix["account_id"])] = [text(s) for s in fix.get("students", []) or []]
-    for account_id, student_id in finding.get("pairs", []) or []:
+    if fix.account_id:
+        grants[fix.account_id] = list(fix.students)
+    for account_id, student_id in finding.pairs:
         students = grants.setdefault(text(account_id), [])
         if text(student_id) not in students:
             students.append(text(student_id))
     if len(grants) != 1:
-        raise UserError(f"Finding {finding['id']}: add-permission needs exactly one account")
+        raise UserError(f"Finding {finding.id}: add-permission needs exactly one account")
     (account_id, students), = grants.items()
     action = base_action(finding, "add-permission")
-    action.update({"account_id": account_id, "username": text(fix.get("username")),
+    action.update({"account_id": account_id, "username": text(fix.username),
                    "students": sorted(set(students))})
     return action
 

@@ -6,6 +6,7 @@ from typing import Iterator
 
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
+from audits.model.actions import Manual
 from audits.preview import FAILS_NO_USERNAME, split_ids
 from audits.household.graph import CONTACT, STUDENT
 from audits.checks.spec import check
@@ -65,9 +66,9 @@ def missing_username_source(context: AuditContext) -> Iterator[Finding]:
             contacts=(contact_id,),
             evidence={"naming_schema": schema, "problem": problem, "email": str(email),
                       "portal_access_to": ", ".join(students)},
-            fix={"action": "manual", "contact_id": contact_id, "field": "email"
-                 if schema == "email" else "name", "current_value": str(email),
-                 "steps": numbered(steps)},
+            fix=Manual(details={"contact_id": contact_id, "field": "email"
+                                if schema == "email" else "name", "current_value": str(email)},
+                       steps=tuple(numbered(steps))),
             names=names,
             household=graph.household_snapshot(
                 [(CONTACT, contact_id), *((STUDENT, s) for s in students)]),

@@ -11,6 +11,7 @@ import pandas as pd
 
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
+from audits.model.actions import Manual
 from audits.household.graph import ACCOUNT, CONTACT, STUDENT
 from audits.checks.spec import check
 from audits.checks.steps import (CONNECT_ACCOUNTS, CONTACTS, FAMILY_CONTACTS, names_of, numbered, record,
@@ -155,8 +156,8 @@ def _contact_finding(context: AuditContext, contact_id: str,
         contacts=(contact_id,),
         accounts=tuple(account_id for account_id, _, _ in held),
         evidence=evidence,
-        fix={"action": "manual", "contact_id": contact_id, "students": list(shown),
-             "students_total": len(every), "steps": numbered(steps)},
+        fix=Manual(details={"contact_id": contact_id, "students": list(shown),
+                            "students_total": len(every)}, steps=tuple(numbered(steps))),
         names=names,
         # The record, its accounts and the first of its students: a picture, not a list.
         household=graph.household_snapshot(

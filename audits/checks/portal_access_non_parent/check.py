@@ -11,6 +11,7 @@ from audits.checks.steps import CONTACTS, FAMILY_CONTACTS, names_of, numbered, r
 from audits.engine.context import AuditContext
 from audits.household.graph import CONTACT, STUDENT
 from audits.model.findings import Finding, Severity, stable_id
+from audits.model.actions import Manual
 from audits.preview import split_ids
 
 CODE = "portal-access-non-parent"
@@ -53,8 +54,8 @@ def portal_access_non_parent(context: AuditContext) -> Iterator[Finding]:
             contacts=(contact_id,),
             evidence={"relationship": ", ".join(words) or "(blank)",
                       "portal_access_to": ", ".join(students)},
-            fix={"action": "manual", "contact_id": contact_id,
-                 "steps": numbered(_steps(names, contact_id, students))},
+            fix=Manual(details={"contact_id": contact_id},
+                       steps=tuple(numbered(_steps(names, contact_id, students)))),
             names=names,
             household=graph.household_snapshot(
                 [(CONTACT, contact_id), *((STUDENT, s) for s in students)]),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,7 @@ from scipy.sparse.csgraph import connected_components
 
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
+from audits.model.actions import FixAction, LinkSiblings, Manual
 from audits.preview import person_keys
 from audits.household.graph import CONTACT, STUDENT
 from audits.checks.spec import FixSpec, check
@@ -236,16 +237,13 @@ def _evidence(family: list[str], every_pair: list[tuple[str, str]], contacts: li
 
 
 def _steps_and_fix(names: dict[str, str], family: list[str], pairs: list[tuple[str, str]],
-                   every_pair: list[tuple[str, str]], more: int) -> tuple[list[str],
-                                                                          dict[str, Any]]:
+                   every_pair: list[tuple[str, str]], more: int) -> tuple[list[str], FixAction]:
     """The clerk's steps and the fix: link the listed pairs, or, for a family missing more links
     than are listed, leave it to a person."""
     steps = [f"{screen('Students', record(names, a), FAMILY_CONTACTS, SIBLINGS)}: click +, "
              f"choose {record(names, b)}, save." for a, b in pairs]
     steps.append("A sibling link works both ways: adding it from one of the two students "
                  "is enough.")
-    fix = {"action": "link-siblings", "pairs": [list(pair) for pair in pairs],
-           "students": list(family)}
     if more:
         # No family has that many children: linking them all on the strength of the shared
         # records would join families that only share a wrongly picked record. A person
@@ -257,8 +255,11 @@ def _steps_and_fix(names: dict[str, str], family: list[str], pairs: list[tuple[s
                         f"{len(pairs):,} links are listed.")
         steps.append(f"{more:,} more missing links are not listed: run the audit again "
                      "once these are done.")
-        fix.update({"action": "manual", "pairs_total": len(every_pair)})
-    return steps, fix
+        return steps, Manual(details={"pairs": [list(pair) for pair in pairs],
+                                      "students": list(family), "pairs_total": len(every_pair)},
+                             steps=tuple(numbered(steps)))
+    return steps, LinkSiblings(pairs=tuple(pairs), students=tuple(family),
+                               steps=tuple(numbered(steps)))
 
 
 def _snapshot_seeds(family: list[str], contacts: list[str], pairs: list[tuple[str, str]],
@@ -301,14 +302,14 @@ def _family_finding(context: AuditContext, family: list[str], missing: list[tupl
         pairs=tuple(pairs),
         pairs_total=len(every_pair) if more else None,
         evidence=evidence,
-        fix={**fix, "steps": numbered(steps)},
+        fix=fix,
         names=names,
         household=graph.household_snapshot(_snapshot_seeds(family, contacts, pairs, more)),
     )
 
 
 @check(CODE, severity=Severity.WARNING, requires=("siblings",),
-       fix=FixSpec("link-siblings", required=("pairs",)),
+       fix=FixSpec(LinkSiblings, required=("pairs",)),
        needs=frozenset({"graph", "matches"}), cost=3)
 def unlinked_siblings(context: AuditContext) -> Iterator[Finding]:
     """Students of one family are not linked as siblings.

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from audits.model.actions import LinkSiblings
+from audits.model.findings import Finding
 from fixes.actions import base_action, text
 from fixes.workspace import Workspace, one
 
-def plan(finding: Mapping[str, Any]) -> dict[str, Any]:
-    fix = finding.get("fix") or {}
-    pairs = fix.get("pairs") or finding.get("pairs") or []
+
+def plan(finding: Finding) -> dict[str, Any]:
+    """The link-siblings action: each missing pair once (the finding's pairs when its fix
+    lists none)."""
+    fix: LinkSiblings = finding.fix
     seen = set()
     missing = []
-    for a, b in pairs:
+    for a, b in fix.pairs or finding.pairs:
         key = tuple(sorted((text(a), text(b))))
         if key[0] != key[1] and key not in seen:
             seen.add(key)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from audits.engine.context import AuditContext
 from audits.model.findings import Finding, Severity, stable_id
+from audits.model.actions import RenameUsername
 from audits.preview import CREATED, REFUSED_IN_USE_HERE, person_keys
 from audits.household.graph import (ACCOUNT, CONTACT, STAFF, STUDENT, HouseholdGraph,
                                     normalize_username)
@@ -89,7 +90,7 @@ def _fate(outcome: str) -> str:
 
 
 @check(CODE, severity=Severity.ERROR,
-       fix=FixSpec("rename-username", required=("username", "decision")),
+       fix=FixSpec(RenameUsername, required=("username", "decision")),
        needs=frozenset({"graph", "matches", "preview"}))
 def username_clash(context: AuditContext) -> Iterator[Finding]:
     """One username is held by two or more accounts, existing or about to be generated.
@@ -248,28 +249,23 @@ def _clash_finding(clash: _Clash, records: _Records, graph: HouseholdGraph) -> F
         accounts=tuple(accounts),
         username=key,
         evidence=evidence,
-        fix={
-            "action": "rename-username",
-            "username": key,
-            "needs_decision": True,
-            "cause": cause,
-            "scope": scope,
-            "accounts": [{"account_id": r.account_id, "school_id": r.school_id,
-                          "account_type": r.account_type, "person_id": r.person_id}
-                         for r in sorted(existing, key=lambda r: r.account_id)],
-            "contacts": [{"contact_id": c, "email": str(contact_emails.get(c, ""))}
-                         for c in contacts],
-            "staff": [{"staff_id": s, "email": str(staff_emails.get(s, ""))} for s in staff],
+        fix=RenameUsername(
+            username=key, cause=cause, scope=scope,
+            accounts=tuple({"account_id": r.account_id, "school_id": r.school_id,
+                            "account_type": r.account_type, "person_id": r.person_id}
+                           for r in sorted(existing, key=lambda r: r.account_id)),
+            contacts=tuple({"contact_id": c, "email": str(contact_emails.get(c, ""))}
+                           for c in contacts),
+            staff=tuple({"staff_id": s, "email": str(staff_emails.get(s, ""))}
+                        for s in staff),
             # The parent record the steps recommend to take a personal email: the fix
             # plan offers it first.
-            **({"recommended_contact": recommended} if recommended else {}),
-            "steps": numbered(steps),
+            recommended_contact=recommended or "",
+            steps=tuple(numbered(steps)),
             # The step that waits for another finding's fix, by the ids that finding
             # carries (reports number it): the merge of these records.
-            **({"waits_for": [{"step": 1, "check": "duplicate-contact",
-                               "contacts": contacts}]}
-               if cause == ONE_PERSON_TWO_RECORDS else {}),
-        },
+            waits_for=({"step": 1, "check": "duplicate-contact", "contacts": contacts},)
+            if cause == ONE_PERSON_TWO_RECORDS else ()),
         names=names,
         household=graph.household_snapshot(
             [*((ACCOUNT, a) for a in accounts), *((CONTACT, c) for c in entity_contacts)]),

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from audits.model.actions import RenameUsername
+from audits.model.findings import Finding
 from fixes.actions import base_action, text
 from fixes.workspace import Settled, Stale, Workspace, one
 
 RENAME_KEYS = {"contacts": "contact_id", "accounts": "account_id", "staff": "staff_id"}
 
 
-def plan(finding: Mapping[str, Any]) -> dict[str, Any]:
-    fix = finding.get("fix") or {}
-    username = text(fix.get("username") or finding.get("username")).lower()
+def plan(finding: Finding) -> dict[str, Any]:
+    """The rename-username action: the holders' options in the order they are suggested, and
+    one undecided decision per holder that must change."""
+    fix: RenameUsername = finding.fix
+    username = text(fix.username or finding.username).lower()
     ranked: list[tuple[int, dict[str, str]]] = []
-    accounts = [a for a in fix.get("accounts", []) or [] if isinstance(a, Mapping)]
+    accounts = fix.accounts
     # A contact record that already holds a parent account keeps its username when its email
     # changes (existing accounts are never regenerated): for it, the account is renamed.
     holders = {text(a.get("person_id")) for a in accounts
@@ -24,8 +28,8 @@ def plan(finding: Mapping[str, Any]) -> dict[str, Any]:
     # The vendor's advice, in the order the options are suggested: the parent record whose
     # account is still to be generated takes a personal email (staff keep their work address),
     # else an existing parent account gets another username, else another existing account.
-    recommended = text(fix.get("recommended_contact"))
-    for contact in fix.get("contacts", []) or []:
+    recommended = fix.recommended_contact
+    for contact in fix.contacts:
         cid = text(contact.get("contact_id"))
         held = cid in holders
         # The record the finding's steps recommend comes first among its equals.
@@ -42,7 +46,7 @@ def plan(finding: Mapping[str, Any]) -> dict[str, Any]:
             "column": "username", "before": username,
             "why": f"the {kind} account at school {text(account.get('school_id'))} "
                    "gets another username"}))
-    for staff in fix.get("staff", []) or []:
+    for staff in fix.staff:
         ranked.append((4, {"table": "staff", "key": text(staff.get("staff_id")),
                            "column": "email", "before": text(staff.get("email")),
                            "why": "the staff record's email changes (last resort)"}))
@@ -77,6 +81,13 @@ def decisions(action: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 def decided(action: Mapping[str, Any]) -> bool:
     return all(str(d.get("new_value") or "").strip() for d in decisions(action))
+
+
+def waiting(action: Mapping[str, Any]) -> str | None:
+    """Why apply leaves the rename alone: nobody has decided the new username yet."""
+    if decided(action):
+        return None
+    return "needs a person's decision: fill in decision.new_value (and each of more_decisions)"
 
 
 def apply(ws: Workspace, action: Mapping[str, Any]) -> bool:
