@@ -1,9 +1,12 @@
-"""The check registry: a check is one function in one file under ``audits/checks/``.
+"""The check registry: a check is one folder under ``audits/checks/``.
 
-A check declares its code and default severity with :func:`check`; its docstring's first line is
-the one-line description, then a ``Why it matters:`` paragraph and a ``How to fix:`` paragraph,
-which the runbooks and the docs reuse. Adding a file under ``audits/checks/`` is all it takes:
-:func:`load_checks` imports every module there.
+The folder's ``check.py`` holds one function declared with :func:`check`: its code, default
+severity, the tables it requires, the shared analyses it needs (:data:`NEEDS`) and, for a check
+with an automatic fix, its :class:`FixSpec`. The function's docstring's first line is the
+one-line description, then a ``Why it matters:`` paragraph and a ``How to fix:`` paragraph,
+which the runbooks and the docs reuse. A check with a fix has a ``fix.py`` beside it (its
+planner and apply handler) and every check has its cases in ``tests/checks/<code>.yaml``.
+Adding the folder is all it takes: :func:`load_checks` imports every ``<folder>/check.py``.
 """
 
 from __future__ import annotations

@@ -283,7 +283,6 @@ class BoardRecords:
         return len(self.rows.contacts) - 1
 
     def link(self, student: int, contact: int, relationship: str, portal: bool) -> None:
-        rng = self.rng
         if portal:
             text = self.weighted(("Y", "Yes", "1", "true"), (85, 8, 4, 3))
         else:

@@ -12,7 +12,6 @@ from audits.engine.context import AuditContext
 from audits.household.graph import CONTACT, STUDENT
 from audits.model.findings import Finding, Severity, stable_id
 from audits.model.actions import Manual
-from audits.preview import split_ids
 
 CODE = "portal-access-non-parent"
 
