@@ -10,17 +10,11 @@ from audits.model.actions import MANUAL
 if TYPE_CHECKING:
     from audits.model.findings import Finding
 
-__all__ = ["MANUAL", "base_action", "text", "truthy"]
+__all__ = ["MANUAL", "base_action", "text"]
 
 
 def text(value: object) -> str:
     return "" if value is None else str(value).strip()
-
-
-def truthy(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    return text(value).lower() in ("y", "yes", "true", "1", "t")
 
 
 def base_action(finding: "Finding", action: str) -> dict[str, Any]:

@@ -34,14 +34,17 @@ def plan_action(finding: "Finding | Mapping[str, Any]") -> dict | None:
     A finding whose fix is not automatic (missing usernames) becomes a ``manual`` action that
     carries only its runbook steps; apply never changes anything for it.
     """
+    handlers = registry.handlers()  # loads the checks, so their own action types read back
     if not isinstance(finding, Finding):
         finding = Finding.from_dict(finding)
     fix = finding.fix
     kind = fix.get("action")
-    handler = registry.handlers().get(kind)
+    handler = handlers.get(kind)
     if handler is not None:
         if not isinstance(fix, handler.kind):
-            raise ValueError(f"it does not read as a {kind} fix")
+            problem = getattr(fix, "problem", "")
+            raise ValueError(f"it does not read as a {kind} fix"
+                             + (f": {problem}" if problem else ""))
         action = handler.plan(finding)
         action["preconditions"] = describe_preconditions(action["action"])
         return action

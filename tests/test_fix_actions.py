@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from audits.model.actions import (NO_FIX, AddPermission, LinkSiblings, Manual, MergeContacts,
-                                  RenameUsername, UntypedFix, fix_from_dict)
+import pytest
+
+from audits.checks.spec import FixSpec, load_checks
+from audits.model import actions
+from audits.model.actions import (NO_FIX, AddPermission, FixAction, LinkSiblings, Manual,
+                                  MergeContacts, RenameUsername, UntypedFix, fix_from_dict)
 from audits.model.findings import Finding, Severity
 from fix_boards import merge_finding
 from fixes.plan import plan_action
@@ -92,3 +96,52 @@ def test_a_finding_given_a_mapping_reads_it_as_its_typed_action():
     finding = _finding({"action": "add-permission", "account_id": "A1", "students": ["S1"]})
     assert isinstance(finding.fix, AddPermission) and finding.fix.students == ("S1",)
     assert Finding.from_dict(finding.to_dict()).to_dict() == finding.to_dict()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
+class _Retag(FixAction):
+    """An action a check of its own folder could declare."""
+
+    name = "retag-contact"
+    tag: str = ""
+
+    def _fields(self):
+        return {"tag": self.tag}
+
+    @classmethod
+    def _read(cls, data, contacts):
+        return {"tag": str(data.get("tag", ""))}
+
+
+def test_an_action_a_check_declares_reads_back_from_findings_json_as_its_own_type(monkeypatch):
+    monkeypatch.setattr(actions, "ACTION_TYPES", dict(actions.ACTION_TYPES))
+    written = {"action": "retag-contact", "tag": "x", "steps": ["1. x"]}
+    assert isinstance(fix_from_dict(written), UntypedFix)  # no check declares it yet
+    FixSpec(_Retag, required=("tag",))  # what @check(..., fix=FixSpec(_Retag)) does
+    read = fix_from_dict(written)
+    assert isinstance(read, _Retag) and read.tag == "x" and read.to_dict() == written
+    assert Finding.from_dict({"id": "x:1", "check": "x", "severity": "error",
+                              "fix": written}).fix.tag == "x"
+
+
+def test_two_action_classes_under_one_name_are_refused(monkeypatch):
+    monkeypatch.setattr(actions, "ACTION_TYPES", dict(actions.ACTION_TYPES))
+    other = type("OtherMerge", (MergeContacts,), {"name": "merge-contacts"})
+    with pytest.raises(ValueError, match="two fix actions are named 'merge-contacts'"):
+        FixSpec(other)
+
+
+def test_every_checks_action_is_the_type_findings_json_reads_it_as():
+    for code, spec in load_checks().items():
+        if spec.fix is not None:
+            assert actions.ACTION_TYPES[spec.fix.action] is spec.fix.kind, code
+
+
+def test_a_fix_that_does_not_read_as_its_action_says_why():
+    entry = {"id": "missing-sibling-access:1", "check": "missing-sibling-access",
+             "severity": "error", "fix": {"action": "add-permission", "account_id": "A1",
+                                          "students": "S1", "steps": []}}
+    fix = Finding.from_dict(entry).fix
+    assert isinstance(fix, UntypedFix) and "list of ids" in fix.problem
+    with pytest.raises(ValueError, match="does not read as a add-permission fix: .*list of ids"):
+        plan_action(entry)

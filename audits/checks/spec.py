@@ -5,8 +5,11 @@ severity, the tables it requires, the shared analyses it needs (:data:`NEEDS`) a
 with an automatic fix, its :class:`FixSpec`. The function's docstring's first line is the
 one-line description, then a ``Why it matters:`` paragraph and a ``How to fix:`` paragraph,
 which the runbooks and the docs reuse. A check with a fix has a ``fix.py`` beside it (its
-planner and apply handler) and every check has its cases in ``tests/checks/<code>.yaml``.
-Adding the folder is all it takes: :func:`load_checks` imports every ``<folder>/check.py``.
+planner, apply handler and optional apply hooks: :mod:`fixes.registry`); its fix action is a
+typed action of :mod:`audits.model.actions` or a class of its own folder, which its
+``FixSpec`` registers so that findings.json reads back as it. Every check has its cases in
+``tests/checks/<code>.yaml``. Adding the folder is all it takes: :func:`load_checks` imports
+every ``<folder>/check.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from audits.model.actions import FixAction
+from audits.model.actions import FixAction, register_action
 from audits.model.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -38,6 +41,10 @@ class FixSpec:
     kind: type[FixAction]
     required: tuple[str, ...] = ()
     """The plan action's fields that a plan edited by hand must still have."""
+
+    def __post_init__(self) -> None:
+        # An action class of the check's own folder is read back from findings.json as itself.
+        register_action(self.kind)
 
     @property
     def action(self) -> str:

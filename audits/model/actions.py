@@ -106,10 +106,15 @@ class UntypedFix(FixAction):
     another version. It is carried as it was read; the planner makes a manual action of it
     when it has steps or names an action."""
 
+    problem: str = field(default="", compare=False)
+    """Why an action of a known name did not read as its type (the planner says it)."""
+
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, contacts: Iterable[str] = ()) -> "UntypedFix":
+    def from_dict(cls, data: Mapping[str, Any], *, contacts: Iterable[str] = (),
+                  problem: str = "") -> "UntypedFix":
         steps = data.get("steps")
-        action = cls(steps=tuple(steps) if isinstance(steps, (list, tuple)) else ())
+        action = cls(steps=tuple(steps) if isinstance(steps, (list, tuple)) else (),
+                     problem=problem)
         object.__setattr__(action, "_source", data)
         return action
 
@@ -309,10 +314,25 @@ class Manual(FixAction):
                             if key not in ("action", "steps", "waits_for")}}
 
 
-ACTION_TYPES: dict[str, type[FixAction]] = {
-    kind.name: kind for kind in (MergeContacts, LinkSiblings, AddPermission, RenameUsername,
-                                 Manual)}
-"""Every typed action, by its name in findings.json and the plan."""
+ACTION_TYPES: dict[str, type[FixAction]] = {}
+"""Every typed action, by its name in findings.json and the plan: the five here, and any a
+check declares in its own folder (its ``FixSpec`` registers it, :func:`register_action`)."""
+
+
+def register_action(kind: type[FixAction]) -> type[FixAction]:
+    """Make ``kind`` the type :func:`fix_from_dict` reads an action of its name as. Two classes
+    under one name are refused: a findings.json entry could only be read as one of them."""
+    if not (isinstance(kind, type) and issubclass(kind, FixAction)) or not kind.name:
+        raise TypeError(f"{kind!r} is not a fix action with a name")
+    known = ACTION_TYPES.setdefault(kind.name, kind)
+    if known is not kind:
+        raise ValueError(f"two fix actions are named {kind.name!r}: "
+                         f"{known.__qualname__} and {kind.__qualname__}")
+    return kind
+
+
+for _kind in (MergeContacts, LinkSiblings, AddPermission, RenameUsername, Manual):
+    register_action(_kind)
 
 
 def fix_from_dict(data: Mapping[str, Any] | None, *, contacts: Iterable[str] = ()) -> FixAction:
@@ -328,5 +348,5 @@ def fix_from_dict(data: Mapping[str, Any] | None, *, contacts: Iterable[str] = (
         return UntypedFix.from_dict(data)
     try:
         return kind.from_dict(data, contacts=contacts)
-    except (TypeError, ValueError, AttributeError):
-        return UntypedFix.from_dict(data)
+    except (TypeError, ValueError, AttributeError) as error:
+        return UntypedFix.from_dict(data, problem=str(error))

@@ -311,7 +311,7 @@ def _steps(cause: str, username: str, names: dict[str, str], existing: list[Hold
            person_of: dict[str, object] | None = None) -> list[str]:
     """The support person's steps: the recommended fix first, the alternative after it (never
     a choice without a default, never two fixes for one clash). The order is the fix plan's
-    (fixes/plan.py ``_plan_rename``): a would-be account's parent record takes a personal
+    (this folder's fix.py ``plan``): a would-be account's parent record takes a personal
     email, else an existing parent account gets another username, else another account."""
     existing = sorted(existing, key=lambda r: (r.account_type != "parent", r.account_id))
     last = "Generate parent accounts only after the username is unique."
