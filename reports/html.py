@@ -31,7 +31,6 @@ SUPPRESSIONS_SCHEMA = "connect-audit/suppressions/v1"
 """``audits.workflow.suppressions.SCHEMA``: the page's export writes that file format."""
 
 if TYPE_CHECKING:
-    from audits.model.findings import Finding
     from reports.input import ReportInput
 
 
@@ -70,12 +69,13 @@ def _other_findings(report: "ReportInput"):
                          for f in report.findings)
 
 
-def _plan_action(finding: "Finding", others=None) -> dict[str, Any] | None:
-    """The plan action the review page offers for ``finding``: what ``fix plan`` makes of it."""
+def _plan_action(entry: dict[str, Any], others=None) -> dict[str, Any] | None:
+    """The plan action the review page offers for a finding: what ``fix plan`` makes of its
+    findings.json ``entry`` (so a plan downloaded from the page is the one the command makes)."""
     from fixes.plan import plan_action
 
     try:
-        action = plan_action(finding)
+        action = plan_action(entry)
         return action if action is None or others is None else others.settle(action)
     except (UserError, KeyError, TypeError, ValueError):
         # A fix the planner cannot express is still shown, with its steps, but it cannot be
@@ -111,7 +111,7 @@ def _finding_entries(report: "ReportInput", known: set[str]
     for finding in report.findings:
         entry = finding.to_dict()
         known.update(usernames_shown(entry))
-        plan = _plan_action(finding, others)
+        plan = _plan_action(entry, others)
         light = {key: entry[key] for key in INDEX_FIELDS}
         if "pairs_total" in entry:  # only a capped list carries it
             light["pairs_total"] = entry["pairs_total"]

@@ -74,7 +74,7 @@ def _smith_findings() -> list[Finding]:
             title="Contact records C104 and C388 look like one person (Jennifer Smith)",
             students=("S1", "S2"), contacts=("C104", "C388"),
             evidence={"email": "same", "cell_phone": "same", "first_name": "Jennifer ~ Jenny"},
-            fix=MergeContacts(keep="C104", keep_reason="holds a parent account", retire=("C388",),
+            fix=MergeContacts(keep="C104", keep_reason="the lowest id", retire=("C388",),
                               steps=("Open Contacts and search for C388 (Jenny Smith).",
                                      "On the Students tab, link Emma Smith (S2) to C104 instead.",
                                      "Retire contact record C388.")),
