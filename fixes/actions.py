@@ -6,15 +6,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from audits.model.actions import MANUAL
+from audits.model.board import cell_text as text
 
 if TYPE_CHECKING:
     from audits.model.findings import Finding
 
 __all__ = ["MANUAL", "base_action", "text"]
-
-
-def text(value: object) -> str:
-    return "" if value is None else str(value).strip()
 
 
 def base_action(finding: "Finding", action: str) -> dict[str, Any]:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
+from audits.model.board import cell_text
+
 # Contact columns that count towards "the most complete record".
 SURVIVOR_FIELDS = ("first_name", "last_name", "email", "home_phone", "cell_phone", "work_phone",
                    "street", "city", "postal_code")
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
 
 
 def id_order(contact_id: str) -> tuple:
@@ -42,17 +40,17 @@ def choose_survivor(contacts: Iterable[str], records: Mapping[str, Mapping[str, 
     (``contact_id``, ``student_id``); ``accounts``: contact id -> its parent account ids.
     Several account holders: the rule continues among them only.
     """
-    ids = sorted({_text(cid) for cid in contacts}, key=id_order)
+    ids = sorted({cell_text(cid) for cid in contacts}, key=id_order)
     if not ids:
         raise ValueError("choose_survivor needs at least one contact record")
     students: dict[str, set[str]] = {cid: set() for cid in ids}
     for link in links:
-        cid = _text(link.get("contact_id"))
+        cid = cell_text(link.get("contact_id"))
         if cid in students:
-            students[cid].add(_text(link.get("student_id")))
+            students[cid].add(cell_text(link.get("student_id")))
     filled = {cid: sum(1 for column in SURVIVOR_FIELDS
-                       if _text((records.get(cid) or {}).get(column))) for cid in ids}
-    holders = [cid for cid in ids if any(_text(a) for a in accounts.get(cid) or ())]
+                       if cell_text((records.get(cid) or {}).get(column))) for cid in ids}
+    holders = [cid for cid in ids if any(cell_text(a) for a in accounts.get(cid) or ())]
     if len(holders) == 1:
         return holders[0], "holds a parent account"
     pool = holders or ids

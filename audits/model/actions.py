@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, Iterable, Iterator
 
+from audits.model.board import cell_flag, cell_text
+
 MANUAL = "manual"
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
 
 
 def _strings(value: object) -> tuple[str, ...]:
@@ -31,7 +29,7 @@ def _strings(value: object) -> tuple[str, ...]:
         return ()
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise TypeError(f"expected a list of ids, not {type(value).__name__}")
-    return tuple(_text(item) for item in value)
+    return tuple(cell_text(item) for item in value)
 
 
 def _rows(value: object) -> tuple[Mapping[str, Any], ...]:
@@ -165,25 +163,19 @@ class MergeContacts(FixAction):
     @classmethod
     def _read(cls, data: Mapping[str, Any], contacts: Iterable[str]) -> dict[str, Any]:
         records: dict[str, dict[str, Any]] = {
-            _text(cid): dict(values or {}) for cid, values in (data.get("records") or {}).items()}
-        keep, retire = _text(data.get("keep")), _strings(data.get("retire"))
+            cell_text(cid): dict(values or {}) for cid, values in (data.get("records") or {}).items()}
+        keep, retire = cell_text(data.get("keep")), _strings(data.get("retire"))
         for cid in [*_strings(contacts), *([keep] if keep else []), *retire]:
             records.setdefault(cid, {})
-        links = tuple({"contact_id": _text(link.get("contact_id")),
-                       "student_id": _text(link.get("student_id")),
-                       "relationship": _text(link.get("relationship")),
-                       "portal_access": _flag(link.get("portal_access"))}
+        links = tuple({"contact_id": cell_text(link.get("contact_id")),
+                       "student_id": cell_text(link.get("student_id")),
+                       "relationship": cell_text(link.get("relationship")),
+                       "portal_access": cell_flag(link.get("portal_access"))}
                       for link in _rows(data.get("links")))
         return {"keep": keep, "retire": retire, "students": data.get("students") or {},
                 "records": records, "links": links,
                 "accounts": _held_accounts(data, records),
                 "kept_accounts": _rows(data.get("kept_accounts"))}
-
-
-def _flag(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    return _text(value).lower() in ("y", "yes", "true", "1", "t")
 
 
 def _held_accounts(data: Mapping[str, Any], records: Mapping[str, Mapping[str, Any]]
@@ -196,19 +188,19 @@ def _held_accounts(data: Mapping[str, Any], records: Mapping[str, Mapping[str, A
     given = data.get("accounts") or []
     if isinstance(given, Mapping):
         for cid, ids in given.items():
-            if _text(cid) in held:
-                held[_text(cid)].extend(_strings(ids))
+            if cell_text(cid) in held:
+                held[cell_text(cid)].extend(_strings(ids))
         given = []
     for account in _rows(given):
-        if _text(account.get("account_type", "parent")).lower() != "parent":
+        if cell_text(account.get("account_type", "parent")).lower() != "parent":
             continue
-        person = _text(account.get("person_id") or account.get("contact_id"))
+        person = cell_text(account.get("person_id") or account.get("contact_id"))
         if person in held:
-            held[person].append(_text(account.get("account_id")))
+            held[person].append(cell_text(account.get("account_id")))
     for cid, record in records.items():
         for key in ("parent_account", "account_id"):
-            if _text(record.get(key)) and _text(record.get(key)) not in held[cid]:
-                held[cid].append(_text(record[key]))
+            if cell_text(record.get(key)) and cell_text(record.get(key)) not in held[cid]:
+                held[cid].append(cell_text(record[key]))
     return {cid: tuple(ids) for cid, ids in held.items()}
 
 
@@ -228,7 +220,7 @@ class LinkSiblings(FixAction):
         pairs = []
         for pair in data.get("pairs") or ():
             a, b = pair
-            pairs.append((_text(a), _text(b)))
+            pairs.append((cell_text(a), cell_text(b)))
         return {"pairs": tuple(pairs), "students": _strings(data.get("students"))}
 
 
@@ -251,9 +243,9 @@ class AddPermission(FixAction):
 
     @classmethod
     def _read(cls, data: Mapping[str, Any], contacts: Iterable[str]) -> dict[str, Any]:
-        return {"account_id": _text(data.get("account_id")),
-                "username": _text(data.get("username")),
-                "contact_id": _text(data.get("contact_id")),
+        return {"account_id": cell_text(data.get("account_id")),
+                "username": cell_text(data.get("username")),
+                "contact_id": cell_text(data.get("contact_id")),
                 "students": _strings(data.get("students")),
                 "regenerate": bool(data.get("regenerate", False))}
 
@@ -289,12 +281,12 @@ class RenameUsername(FixAction):
 
     @classmethod
     def _read(cls, data: Mapping[str, Any], contacts: Iterable[str]) -> dict[str, Any]:
-        return {"username": _text(data.get("username")),
+        return {"username": cell_text(data.get("username")),
                 "needs_decision": bool(data.get("needs_decision", True)),
-                "cause": _text(data.get("cause")), "scope": _text(data.get("scope")),
+                "cause": cell_text(data.get("cause")), "scope": cell_text(data.get("scope")),
                 "accounts": _rows(data.get("accounts")), "contacts": _rows(data.get("contacts")),
                 "staff": _rows(data.get("staff")),
-                "recommended_contact": _text(data.get("recommended_contact"))}
+                "recommended_contact": cell_text(data.get("recommended_contact"))}
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -132,6 +132,17 @@ FLAG_TRUE = frozenset({"y", "yes", "true", "1", "t"})
 FLAG_FALSE = frozenset({"n", "no", "false", "0", "f", ""})
 
 
+def cell_text(value: object) -> str:
+    """One value as text, the way every table cell reads: ``None`` is empty, spaces around do
+    not count."""
+    return "" if value is None else str(value).strip()
+
+
+def cell_flag(value: object) -> bool:
+    """Whether one value is a yes flag (:data:`FLAG_TRUE`, any case); a bool is itself."""
+    return value if isinstance(value, bool) else cell_text(value).lower() in FLAG_TRUE
+
+
 @dataclass(frozen=True)
 class TableSource:
     """Where one table came from, so problems and fixes can name and rewrite it."""

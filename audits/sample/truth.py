@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 
 from audits.household.wordlists import PARENTAL_RELATIONSHIPS
+from audits.model.board import FLAG_TRUE
 
-_YES = frozenset({"y", "yes", "true", "1", "t"})
 _PLACEHOLDERS = frozenset({"none", "n/a", "na", "unknown", "null", "-", "no email"})
 _USABLE = r"[^@\s]+@[^@\s]+\.[a-z]{2,}"
 
@@ -82,7 +82,7 @@ def _portal_access(students: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     active = set(_text(students, "student_id")[status.isin(("", "active"))])
     access = pd.DataFrame({"student_id": _text(links, "student_id"),
                            "contact_id": _text(links, "contact_id")})
-    portal = _text(links, "portal_access").str.lower().isin(_YES)
+    portal = _text(links, "portal_access").str.lower().isin(FLAG_TRUE)
     return access[portal & access["student_id"].isin(active)].drop_duplicates()
 
 
