@@ -328,7 +328,8 @@ def _touched(result: ApplyResult, table: str) -> int:
 
 
 def _check_out_path(board_path: Path, out_path: Path) -> None:
-    from audits.io.outputs import probe_writable, remove_stale_fix_staging
+    from audits.io.folders import probe_writable
+    from audits.io.outputs import remove_stale_fix_staging
 
     if out_path.exists():
         raise UserError(f"{out_path} already exists; choose a new folder for the fixed export")
@@ -378,7 +379,7 @@ def _fill_fixed(export: RawExport, ws: Workspace, result: ApplyResult, board_pat
                 staging: Path) -> None:
     """The fixed export, its undo record and its reports, written into ``staging``; a full
     disk is named with the room the write needed."""
-    from audits.io.outputs import is_no_space, no_space_error
+    from audits.io.folders import is_no_space, no_space_error
 
     try:
         _fill_staging(export, ws, result, board_path, source_fingerprint, staging)

@@ -172,12 +172,12 @@ def test_a_read_only_out_is_refused_before_any_work(boards, tmp_path, monkeypatc
     try:
         if os.geteuid() == 0:
             # root writes into any folder: the file system's refusal is what is simulated.
-            import audits.io.outputs
+            import audits.io.folders
 
             def read_only(path):
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
-            monkeypatch.setattr(audits.io.outputs, "_create_probe", read_only)
+            monkeypatch.setattr(audits.io.folders, "_create_probe", read_only)
         no_audit(monkeypatch)
         result = run("audit", boards["a"], "--out", out, "--quiet")
     finally:
@@ -247,6 +247,38 @@ def test_stale_staging_of_a_killed_run_is_removed_only_when_ours(boards, tmp_pat
     assert run("audit", boards["b"], "--out", out, "--quiet").exit_code == 0
     assert not ours.exists()
     assert (foreign / "theirs.txt").read_text() == "not connect-audit's"
+
+
+def test_a_probe_left_by_a_killed_run_is_removed_and_a_live_one_kept(boards, tmp_path):
+    out = tmp_path / "reports"
+    out.mkdir()
+    dead = out / ".connect-audit-probe-999999-0badf00d"
+    dead.write_bytes(b"x")
+    live = out / ".connect-audit-probe-1-feedf00d"
+    live.write_bytes(b"x")
+    mine = out / ".connect-audit-probe-notes"  # not a probe's name: the user's
+    mine.write_text("theirs")
+    holder = os.open(live, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # the run writing it is still going
+    try:
+        assert run("audit", boards["a"], "--out", out, "--quiet").exit_code == 0
+        assert not dead.exists() and live.exists() and mine.read_text() == "theirs"
+    finally:
+        os.close(holder)
+
+
+def test_the_probe_leaves_no_name_behind_even_when_the_file_system_wants_one(
+        tmp_path, monkeypatch):
+    import audits.io.folders as folders
+
+    folders.probe_writable(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.delattr(folders.os, "O_TMPFILE", raising=False)  # e.g. a network share
+    seen = []
+    real = folders._create_named_probe
+    monkeypatch.setattr(folders, "_create_named_probe", lambda p: (seen.append(p), real(p)))
+    folders.probe_writable(tmp_path)
+    assert len(seen) == 1 and list(tmp_path.iterdir()) == []
 
 
 def test_a_swap_cut_short_is_finished_by_the_next_run(boards, tmp_path, monkeypatch):

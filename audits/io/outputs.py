@@ -31,14 +31,11 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from audits.model.errors import UserError
+from audits.io.folders import (TOOL, folder_problem, is_no_space, is_ours, no_space_error,
+                               owner_record, probe_writable, tree_bytes,
+                               try_lock, unlock)
 from audits.io.signals import signals_held
 
-try:
-    import fcntl
-except ImportError:  # not POSIX: no lock (a second run is not refused there)
-    fcntl = None  # type: ignore[assignment]
-
-TOOL = "connect-audit"
 STATE_DIR = ".connect-audit"
 """Inside ``--out``: the lock, the manifest of the owned set and the staging folders."""
 LOCK_FILE = "lock"
@@ -49,141 +46,11 @@ JOURNAL_FILE = "swap.json"
 RUN_PREFIX = "run-"
 OWNED_NAMES = ("findings.json", "audit.html", "audit.xlsx", "runbooks", "school-workbooks")
 """Every name an audit may write into ``--out``: nothing else there is ever touched."""
-NO_SPACE = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 # Leftovers of earlier versions, which wrote straight into --out: their temporary names.
 _LEGACY_LEFTOVERS = (re.compile(r"\.runbooks\.(?:new|old)-[0-9a-f]{8}"),
                      re.compile(r"\.(?:findings\.json|audit\.html|audit\.xlsx)\.[a-z0-9_]{8}"
                                 r"(?:\.tmp)?"))
-
-
-# --------------------------------------------------------------------------------- locks
-
-_HELD: set[int] = set()
-
-
-def _close_inherited_locks() -> None:
-    # A forked worker shares the lock's open file: closed in the worker, the lock belongs to
-    # the audit alone, so a worker outliving a killed audit for a moment never blocks the next.
-    for fd in list(_HELD):
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    _HELD.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_close_inherited_locks)
-
-
-def _try_lock(path: Path) -> int | None:
-    """An open, exclusively locked descriptor of ``path`` (created if missing), or None when
-    another process holds the lock."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    except BaseException:
-        os.close(fd)
-        raise
-    _HELD.add(fd)
-    return fd
-
-
-def _unlock(fd: int | None) -> None:
-    if fd is None:
-        return
-    _HELD.discard(fd)
-    with contextlib.suppress(OSError):
-        os.close(fd)  # closing the last descriptor releases the lock
-
-
-def _owner_record(purpose: str, **extra: object) -> bytes:
-    return json.dumps({"tool": TOOL, "purpose": purpose, "pid": os.getpid(),
-                       "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                       **extra}, ensure_ascii=False).encode("utf-8")
-
-
-def _is_ours(marker: Path) -> bool:
-    """The marker names connect-audit (a folder without one is never removed)."""
-    try:
-        record = json.loads(marker.read_bytes()[:10_000])
-    except (OSError, ValueError):
-        return False
-    return isinstance(record, dict) and record.get("tool") == TOOL
-
-
-# ----------------------------------------------------------------------- checks and errors
-
-def _mount_point(path: Path) -> Path:
-    path = path.resolve()
-    try:
-        device = path.stat().st_dev
-        while path.parent != path and path.parent.stat().st_dev == device:
-            path = path.parent
-    except OSError:
-        pass
-    return path
-
-
-def _tree_bytes(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_size
-    return total
-
-
-def is_no_space(error: BaseException) -> bool:
-    return isinstance(error, OSError) and error.errno in NO_SPACE
-
-
-def no_space_error(folder: Path, needed_bytes: int) -> UserError:
-    """``no space left on <disk> (needed about N MB)``: the user must free space or choose
-    another folder; nothing half-written was left."""
-    folder = Path(folder)
-    mount = _mount_point(folder if folder.exists() else folder.parent)
-    free = ""
-    with contextlib.suppress(OSError):
-        stats = os.statvfs(mount)
-        free = f", {stats.f_bavail * stats.f_frsize / 1e6:.0f} MB free"
-    needed = max(1, -(-needed_bytes // 1_000_000))
-    where = f"{mount}" if str(mount) == str(folder) else f"{mount} (for {folder})"
-    return UserError(f"no space left on {where} (needed about {needed} MB{free}); nothing "
-                     "was changed there. Free some space or choose another folder.")
-
-
-def _folder_problem(error: OSError, folder: Path, what: str) -> UserError:
-    if is_no_space(error):
-        return no_space_error(folder, 1)
-    if isinstance(error, PermissionError) or error.errno in (errno.EROFS, errno.EACCES,
-                                                             errno.EPERM):
-        return UserError(f"{what} {folder} cannot be written to (permission denied or a "
-                         "read-only disk); choose a folder you can write to")
-    return UserError(f"{what} {folder} cannot be used: {error.strerror or error}")
-
-
-def probe_writable(folder: Path, what: str = "--out") -> None:
-    """Create and remove a file in ``folder``: a folder that cannot take the outputs is
-    refused before any work, not after the whole audit."""
-    probe = folder / f".{TOOL}-probe-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        _create_probe(probe)
-    except OSError as error:
-        raise _folder_problem(error, folder, what) from None
-
-
-def _create_probe(probe: Path) -> None:
-    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, b"x")
-    finally:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(probe)
 
 
 # ----------------------------------------------------------------- the audit's owned set
@@ -226,12 +93,12 @@ class OutputFolder:
             raise UserError(f"--out {out} cannot be created: part of its path is a file") \
                 from None
         except OSError as error:
-            raise _folder_problem(error, out, "--out") from None
+            raise folder_problem(error, out, "--out") from None
         probe_writable(out)
         try:
             self.state.mkdir(exist_ok=True)
         except OSError as error:
-            raise _folder_problem(error, out, "--out") from None
+            raise folder_problem(error, out, "--out") from None
         if not self.state.is_dir() or self.state.is_symlink():
             raise UserError(f"{self.state} is not connect-audit's folder; remove it or choose "
                             "another --out")
@@ -240,9 +107,9 @@ class OutputFolder:
     def __enter__(self) -> "OutputFolder":
         self.check()
         try:
-            self._lock = _try_lock(self.state / LOCK_FILE)
+            self._lock = try_lock(self.state / LOCK_FILE)
         except OSError as error:
-            raise _folder_problem(error, self.out, "--out") from None
+            raise folder_problem(error, self.out, "--out") from None
         if self._lock is None:
             raise UserError(f"another connect-audit run is writing into {self.out}; wait for it "
                             "to finish or choose another --out")
@@ -250,12 +117,12 @@ class OutputFolder:
             self.remove_stale()
             self.staging = self.state / f"{RUN_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
             self.staging.mkdir(mode=0o755)
-            (self.staging / OWNER_FILE).write_bytes(_owner_record("audit staging",
+            (self.staging / OWNER_FILE).write_bytes(owner_record("audit staging",
                                                                   out=str(self.out)))
         except BaseException as error:
             self._discard(failed=True)
             if isinstance(error, OSError):
-                raise _folder_problem(error, self.out, "--out") from None
+                raise folder_problem(error, self.out, "--out") from None
             raise
         return self
 
@@ -263,7 +130,7 @@ class OutputFolder:
         if error is None:
             self._discard()
             return False
-        needed = max(_tree_bytes(self.staging) if self.staging.is_dir() else 0,
+        needed = max(tree_bytes(self.staging) if self.staging.is_dir() else 0,
                      self.previous_bytes())
         self._discard(failed=True)
         if is_no_space(error):
@@ -280,7 +147,7 @@ class OutputFolder:
                     (self.state / LOCK_FILE).unlink()
                     self.state.rmdir()
                     self.out.rmdir()
-        _unlock(self._lock)
+        unlock(self._lock)
         self._lock = None
 
     # --- stale runs
@@ -292,7 +159,7 @@ class OutputFolder:
             if not (child.name.startswith(RUN_PREFIX) and child.is_dir()
                     and not child.is_symlink()):
                 continue
-            if not _is_ours(child / OWNER_FILE):
+            if not is_ours(child / OWNER_FILE):
                 if any(child.iterdir()):
                     continue  # not ours to judge
             elif (child / JOURNAL_FILE).is_file():
@@ -445,11 +312,11 @@ class StagingClaim:
     def __init__(self, parent: Path, prefix: str, purpose: str, target: Path) -> None:
         self.path = Path(parent) / f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
         self.owner = self.path.with_name(self.path.name + ".owner")
-        self._lock = _try_lock(self.owner)
+        self._lock = try_lock(self.owner)
         if self._lock is None:  # a fresh random name: cannot be held by anyone
             raise OSError(errno.EEXIST, "staging name in use", str(self.owner))
         try:
-            os.write(self._lock, _owner_record(purpose, target=str(target)))
+            os.write(self._lock, owner_record(purpose, target=str(target)))
             self.path.mkdir(mode=0o755)
         except BaseException:
             self.release()
@@ -459,7 +326,7 @@ class StagingClaim:
         """The staging folder is gone (renamed into place or removed): drop the owner file."""
         shutil.rmtree(self.path, ignore_errors=True)
         self.owner.unlink(missing_ok=True)
-        _unlock(self._lock)
+        unlock(self._lock)
         self._lock = None
 
 
@@ -474,17 +341,17 @@ def remove_stale_fix_staging(parent: Path) -> list[Path]:
         folder = owner.with_name(owner.name[:-len(".owner")])
         if not _FIX_NAME.fullmatch(folder.name):
             continue
-        fd = _try_lock(owner)
+        fd = try_lock(owner)
         if fd is None:
             continue  # its run is still going
         try:
             empty = os.fstat(fd).st_size == 0  # killed before it could say whose it was
-            if not (empty or _is_ours(owner)):
+            if not (empty or is_ours(owner)):
                 continue
             if folder.is_dir() and not folder.is_symlink():
                 shutil.rmtree(folder, ignore_errors=True)
             owner.unlink(missing_ok=True)
             removed.append(folder)
         finally:
-            _unlock(fd)
+            unlock(fd)
     return removed

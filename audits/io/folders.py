@@ -1,0 +1,204 @@
+"""Folders the tool writes into: locks that die with their process, whose-is-this markers,
+the no-space and permission messages, and the probe that refuses a folder before any work.
+
+Used by ``audits.io.outputs`` (an audit's ``--out`` and ``fix apply``'s staging folder)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import re
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+from audits.model.errors import UserError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock (a second run is not refused there)
+    fcntl = None  # type: ignore[assignment]
+
+TOOL = "connect-audit"
+NO_SPACE = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+# --------------------------------------------------------------------------------- locks
+
+_HELD: set[int] = set()
+
+
+def _close_inherited_locks() -> None:
+    # A forked worker shares the lock's open file: closed in the worker, the lock belongs to
+    # the audit alone, so a worker outliving a killed audit for a moment never blocks the next.
+    for fd in list(_HELD):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
+def try_lock(path: Path) -> int | None:
+    """An open, exclusively locked descriptor of ``path`` (created if missing), or None when
+    another process holds the lock."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    _HELD.add(fd)
+    return fd
+
+
+def unlock(fd: int | None) -> None:
+    if fd is None:
+        return
+    _HELD.discard(fd)
+    with contextlib.suppress(OSError):
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+def owner_record(purpose: str, **extra: object) -> bytes:
+    return json.dumps({"tool": TOOL, "purpose": purpose, "pid": os.getpid(),
+                       "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       **extra}, ensure_ascii=False).encode("utf-8")
+
+
+def is_ours(marker: Path) -> bool:
+    """The marker names connect-audit (a folder without one is never removed)."""
+    try:
+        record = json.loads(marker.read_bytes()[:10_000])
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("tool") == TOOL
+
+
+# ----------------------------------------------------------------------- checks and errors
+
+def mount_point(path: Path) -> Path:
+    path = path.resolve()
+    try:
+        device = path.stat().st_dev
+        while path.parent != path and path.parent.stat().st_dev == device:
+            path = path.parent
+    except OSError:
+        pass
+    return path
+
+
+def tree_bytes(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+def is_no_space(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in NO_SPACE
+
+
+def no_space_error(folder: Path, needed_bytes: int) -> UserError:
+    """``no space left on <disk> (needed about N MB)``: the user must free space or choose
+    another folder; nothing half-written was left."""
+    folder = Path(folder)
+    mount = mount_point(folder if folder.exists() else folder.parent)
+    free = ""
+    with contextlib.suppress(OSError):
+        stats = os.statvfs(mount)
+        free = f", {stats.f_bavail * stats.f_frsize / 1e6:.0f} MB free"
+    needed = max(1, -(-needed_bytes // 1_000_000))
+    where = f"{mount}" if str(mount) == str(folder) else f"{mount} (for {folder})"
+    return UserError(f"no space left on {where} (needed about {needed} MB{free}); nothing "
+                     "was changed there. Free some space or choose another folder.")
+
+
+def folder_problem(error: OSError, folder: Path, what: str) -> UserError:
+    if is_no_space(error):
+        return no_space_error(folder, 1)
+    if isinstance(error, PermissionError) or error.errno in (errno.EROFS, errno.EACCES,
+                                                             errno.EPERM):
+        return UserError(f"{what} {folder} cannot be written to (permission denied or a "
+                         "read-only disk); choose a folder you can write to")
+    return UserError(f"{what} {folder} cannot be used: {error.strerror or error}")
+
+
+PROBE_PREFIX = f".{TOOL}-probe-"
+_PROBE_NAME = re.compile(rf"\.{TOOL}-probe-\d+-[0-9a-f]{{8}}")
+
+
+def probe_writable(folder: Path, what: str = "--out") -> None:
+    """Write a file in ``folder``: a folder that cannot take the outputs is refused before
+    any work, not after the whole audit. The file has no name where the file system allows
+    it (``O_TMPFILE``), so even SIGKILL leaves nothing; elsewhere it is named, locked while
+    it lives, and a probe whose run died is removed by the next one."""
+    folder = Path(folder)
+    remove_stale_probes(folder)
+    try:
+        _create_probe(folder)
+    except OSError as error:
+        raise folder_problem(error, folder, what) from None
+
+
+def _create_probe(folder: Path) -> None:
+    unnamed = getattr(os, "O_TMPFILE", 0)
+    if unnamed:
+        try:
+            fd = os.open(folder, os.O_WRONLY | unnamed | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as error:
+            if error.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                raise
+        else:
+            try:
+                os.write(fd, b"x")
+            finally:
+                os.close(fd)
+            return
+    _create_named_probe(folder / f"{PROBE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _create_named_probe(probe: Path) -> None:
+    fd = os.open(probe, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, b"x")
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(probe)
+        os.close(fd)
+
+
+def remove_stale_probes(folder: Path) -> list[Path]:
+    """Named probes left in ``folder`` by a run that was killed between writing and removing
+    one: removed once nobody holds their lock."""
+    removed: list[Path] = []
+    with contextlib.suppress(OSError):
+        for probe in sorted(Path(folder).glob(f"{PROBE_PREFIX}*")):
+            if not _PROBE_NAME.fullmatch(probe.name) or probe.is_symlink() \
+                    or not probe.is_file():
+                continue
+            with contextlib.suppress(OSError):
+                fd = os.open(probe, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                try:
+                    if fcntl is not None:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    probe.unlink()
+                    removed.append(probe)
+                except BlockingIOError:
+                    continue  # its run is still writing it
+                finally:
+                    os.close(fd)
+    return removed
