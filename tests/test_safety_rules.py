@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from audits.io.cells import csv_cell, csv_cells, undefused
 from audits.io.files import replace_folder, write_atomic
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Boom(Exception):
@@ -40,6 +48,50 @@ def test_a_failed_write_atomic_leaves_the_old_file_and_no_temporary(tmp_path):
         write_atomic(path, write)
     assert path.read_text() == "old"
     assert _leftovers(tmp_path) == []
+
+
+_WRITER = """
+import sys, time
+from pathlib import Path
+from audits.io.files import write_atomic
+
+def write(temp):
+    temp.write_text("half")
+    Path(sys.argv[2]).write_text("ready")
+    time.sleep(600)
+
+write_atomic(Path(sys.argv[1]), write)
+"""
+
+
+def _writer_mid_write(path, ready):
+    """A process stopped in the middle of ``write_atomic(path)``, its temporary written."""
+    child = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(ready)],
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    for _ in range(3000):
+        if ready.exists() or child.poll() is not None:
+            break
+        time.sleep(0.01)
+    assert ready.exists(), "the writer did not start"
+    ready.unlink()
+    return child
+
+
+def test_a_temporary_left_by_a_killed_write_is_removed_by_the_next_write(tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text("old")
+    child = _writer_mid_write(path, tmp_path / "ready")
+    live = _leftovers(tmp_path)
+    assert len(live) == 1 and live[0].startswith(".plan.json.")
+    write_atomic(path, "while it writes")  # its temporary is claimed: kept
+    assert _leftovers(tmp_path) == live and path.read_text() == "while it writes"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert _leftovers(tmp_path) == live  # what SIGKILL leaves
+    (tmp_path / ".plan.json.notes.tmp").write_text("the user's")  # not a temporary's name
+    write_atomic(path, "new")
+    assert path.read_text() == "new"
+    assert _leftovers(tmp_path) == [".plan.json.notes.tmp"]
 
 
 def test_replace_folder_swaps_the_whole_folder(tmp_path):

@@ -4,11 +4,14 @@ folder swap every writer of connect-audit uses (the core, the fixes and the repo
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Union
+
+from audits.io.folders import claim, remove_unclaimed
 
 Content = Union[str, bytes, Iterable[bytes], Callable[[Path], object]]
 
@@ -17,20 +20,34 @@ def write_atomic(path: str | Path, content: Content) -> Path:
     """Write ``content`` to a temporary file beside ``path``, then rename it onto ``path``
     (atomic on one file system): never a half-written output. ``content`` is text (UTF-8),
     bytes, bytes in pieces (so a large output is never held whole), or a function called with
-    the temporary path that writes it."""
+    the temporary path that writes it.
+
+    The temporary file is claimed (locked) while it is written, so one left by a run killed
+    mid-write is recognised and removed by the next write of the same file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_unclaimed(path.parent, f".{path.name}.", _temporary_name(path.name))
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
     temp = Path(temp_name)
     try:
+        if not claim(handle):  # no file locks: the file is not held open while written
+            os.close(handle)
+            handle = -1
         _fill(temp, content)
         os.chmod(temp, 0o644)  # mkstemp makes it owner-only; outputs are shared like reports
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    finally:
+        if handle >= 0:
+            os.close(handle)
     return path
+
+
+def _temporary_name(name: str) -> "re.Pattern[str]":
+    """The names ``tempfile.mkstemp`` gives ``write_atomic``'s temporaries of ``name``."""
+    return re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}\.tmp")
 
 
 def _fill(temp: Path, content: Content) -> None:

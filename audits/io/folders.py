@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import json
 import os
 import re
@@ -172,8 +173,7 @@ def _create_named_probe(probe: Path) -> None:
     fd = os.open(probe, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
                  0o600)
     try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        claim(fd)
         os.write(fd, b"x")
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -182,21 +182,39 @@ def _create_named_probe(probe: Path) -> None:
 
 
 def remove_stale_probes(folder: Path) -> list[Path]:
-    """Named probes left in ``folder`` by a run that was killed between writing and removing
-    one: removed once nobody holds their lock."""
+    """Named probes left in ``folder`` by a run killed between writing and removing one."""
+    return remove_unclaimed(folder, PROBE_PREFIX, _PROBE_NAME)
+
+
+# ------------------------------------------------------- temporary files a run claims
+
+def claim(fd: int) -> bool:
+    """Lock a temporary file this run is writing (through ``fd``, kept open while it
+    lives): the kernel drops the lock when the run dies, however it dies, and
+    :func:`remove_unclaimed` then knows the file is a leftover. False without file locks."""
+    if fcntl is None:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return True
+
+
+def remove_unclaimed(folder: Path, prefix: str, name: "re.Pattern[str]") -> list[Path]:
+    """Files in ``folder`` whose whole name matches ``name`` (they start with ``prefix``)
+    and that no running process has claimed: what a killed run left. Without file locks
+    (not POSIX) nothing is removed, since a live run's file cannot be told from a dead one's."""
     removed: list[Path] = []
+    if fcntl is None:
+        return removed
     with contextlib.suppress(OSError):
-        for probe in sorted(Path(folder).glob(f"{PROBE_PREFIX}*")):
-            if not _PROBE_NAME.fullmatch(probe.name) or probe.is_symlink() \
-                    or not probe.is_file():
+        for path in sorted(Path(folder).glob(glob.escape(prefix) + "*")):
+            if not name.fullmatch(path.name) or path.is_symlink() or not path.is_file():
                 continue
             with contextlib.suppress(OSError):
-                fd = os.open(probe, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
                 try:
-                    if fcntl is not None:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    probe.unlink()
-                    removed.append(probe)
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    path.unlink()
+                    removed.append(path)
                 except BlockingIOError:
                     continue  # its run is still writing it
                 finally:
