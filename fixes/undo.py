@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from audits.io.files import replace_folder
+from audits.io.files import replace_folder, write_atomic
+from audits.io.outputs import FIX_PREFIX, StagingClaim, remove_stale_fix_staging
 from audits.model.errors import UserError
 
 UNDO_DIR = ".connect-audit-undo"
@@ -92,6 +93,8 @@ def restore(fixed_path, out_path) -> Path:
     manifest = read_manifest(fixed)
     if out.exists():
         raise UserError(f"{out} already exists; choose a new place for the restored export")
+    if out.parent.is_dir():
+        remove_stale_fix_staging(out.parent)  # what a killed apply or undo left there
     originals = fixed / UNDO_DIR / "originals"
     restored: dict[str, bytes] = {}
     edited: list[str] = []
@@ -115,10 +118,20 @@ def restore(fixed_path, out_path) -> Path:
                         + ", ".join(edited) + "; undo would lose those changes")
     if manifest["kind"] == "xlsx" and len(restored) == 1 and out.suffix.lower() in (".xlsx", ".xlsm"):
         (name, data), = restored.items()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
-        return out
-    return replace_folder(out, lambda staging: _write_files(staging, restored))
+        return write_atomic(out, data)
+    return _write_restored(out, restored)
+
+
+def _write_restored(out: Path, restored: dict[str, bytes]) -> Path:
+    """The restored export swapped in whole; its staging folder is claimed like apply's, so
+    a killed undo leaves nothing the next run does not remove."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    claim = StagingClaim(out.parent, FIX_PREFIX, "fix undo staging", out)
+    try:
+        return replace_folder(out, lambda staging: _write_files(staging, restored),
+                              staging=claim.path)
+    finally:
+        claim.release()
 
 
 def _write_files(folder: Path, files: dict[str, bytes]) -> None:

@@ -288,6 +288,27 @@ def test_contract_files_packed_in_the_zip_win_over_files_beside_it(tmp_path):
     assert result.fingerprint["tables"]["siblings"]["file"] == "roster.zip[siblings.csv]"
 
 
+def test_a_zipped_export_is_read_without_a_copy_on_disk(tmp_path, monkeypatch):
+    """The tables packed in a .zip are personal data: read from memory, so a run killed
+    while reading leaves no copy of them in the temporary folder."""
+    import tempfile
+
+    archive = tmp_path / "roster.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for file in sorted((DATA / "oneroster-1.1").iterdir()):
+            out.write(file, file.name)
+        out.writestr("siblings.csv", "student_id,sibling_id\nst-1001,st-1002\n")
+
+    def no_copy(*args, **kwargs):
+        raise AssertionError("an export's table was copied to disk")
+
+    for name in ("mkdtemp", "mkstemp", "NamedTemporaryFile", "TemporaryDirectory"):
+        monkeypatch.setattr(tempfile, name, no_copy)
+    board = api.load_board(archive)
+    assert board.row_counts()["siblings"] == 1
+    assert board.file_of("siblings") == "roster.zip[siblings.csv]"
+
+
 def test_a_contract_export_without_accounts_says_why_missing_sibling_access_did_not_run(
         tmp_path):
     """Accounts given without what each may see would make every account look as if it saw

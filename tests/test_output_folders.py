@@ -423,6 +423,34 @@ def test_fix_apply_removes_a_killed_runs_staging_only_when_it_is_ours(boards, pl
                 and "0badf00d" in p.name]
 
 
+def test_fix_undo_stages_like_apply_and_removes_what_a_killed_run_left(boards, plan,
+                                                                       tmp_path):
+    fixed = tmp_path / "work" / "fixed"
+    assert apply(plan, boards["a"], fixed).exit_code == 0
+    restored = tmp_path / "restored"
+    dead = restored.parent / ".fix-999999-0badf00d"  # an undo killed before its swap
+    (dead / "contacts.csv").parent.mkdir()
+    (dead / "contacts.csv").write_text("contact_id\nC1\n")
+    dead.with_name(dead.name + ".owner").write_text(json.dumps({"tool": "connect-audit"}))
+    swaps = []
+    import audits.io.files as files
+    real = files.replace_folder
+
+    def watched(folder, write, staging=None):
+        swaps.append(staging)
+        return real(folder, write, staging)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("fixes.undo.replace_folder", watched)
+        result = run("fix", "undo", fixed, "--out", restored)
+    assert result.exit_code == 0, result.output
+    assert not dead.exists() and not dead.with_name(dead.name + ".owner").exists()
+    assert len(swaps) == 1 and swaps[0] is not None and swaps[0].name.startswith(".fix-")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert sorted(p.name for p in restored.iterdir()) == sorted(
+        p.name for p in boards["a"].iterdir())
+
+
 def test_fix_apply_on_a_full_disk_is_exit_2_and_leaves_nothing(boards, plan, tmp_path,
                                                                monkeypatch):
     import fixes.apply

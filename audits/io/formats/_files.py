@@ -216,28 +216,14 @@ def id_list(value: str) -> list[str]:
 
 def _read_packed(files: ExportFiles, name: str, table: str, mapping, problems: ProblemCollector,
                  limits: InputLimits, lines: dict) -> TableRead | None:
-    """A contract CSV packed in the export's .zip, read by the contract's CSV reader from a
-    private temporary copy; its source is the member of the zip (hashed as the zip)."""
-    import dataclasses
-    import tempfile
-
-    from audits.io.loading.csv import read_csv_file
+    """A contract CSV packed in the export's .zip, read by the contract's CSV reader from its
+    bytes (no copy on disk); its source is the member of the zip (hashed as the zip)."""
+    from audits.io.loading.csv import read_csv_bytes
 
     data = files.data(name, problems, limits)
     if data is None:
         return None
-    label = files.label(name)
-    before = len(problems.problems)
-    with tempfile.TemporaryDirectory(prefix="connect-audit-") as folder:
-        copy = Path(folder) / name
-        copy.write_bytes(data)
-        read = read_csv_file(copy, table, mapping, problems, limits, lines)
-    # The reader names the copy; the user knows the member of the zip.
-    problems.problems[before:] = [dataclasses.replace(p, file=label) if p.file == copy.name
-                                  else p for p in problems.problems[before:]]
-    if read is None:
-        return None
-    return read[0], dataclasses.replace(read[1], file=label)
+    return read_csv_bytes(data, files.label(name), table, mapping, problems, lines)
 
 
 def read_side_tables(files: ExportFiles, mapping, problems: ProblemCollector,

@@ -67,20 +67,37 @@ def read_csv_file(file: Path, table: str, mapping: HeaderMapping, problems: Prob
                      "the limit", file=name)
         return None
     try:
-        return _read_csv_text(file, table, mapping, problems,
+        # Passed on, not kept: the bytes are freed once decoded (the reader holds no copy).
+        return _read_csv_text(_file_bytes(file, problems), name, table, mapping, problems,
                               lines if lines is not None else {})
     except MemoryError:
-        problems.add("too-large", f"the file ({megabytes(size)}) is too large to read in the "
-                     "memory this computer has; audit it on a computer with more memory, or "
-                     "lower [input] max_csv_mb so such a file is refused at once", file=name)
-        return None
+        return _out_of_memory(size, name, problems)
 
 
-def _read_csv_text(file: Path, table: str, mapping: HeaderMapping, problems: ProblemCollector,
-                   lines: dict[str, np.ndarray]) -> TableRead | None:
-    name = file.name
-    data = _csv_bytes(file, problems)
-    if data is None:
+def _out_of_memory(size: int, name: str, problems: ProblemCollector) -> None:
+    problems.add("too-large", f"the file ({megabytes(size)}) is too large to read in the "
+                 "memory this computer has; audit it on a computer with more memory, or "
+                 "lower [input] max_csv_mb so such a file is refused at once", file=name)
+
+
+def read_csv_bytes(data: bytes, name: str, table: str, mapping: HeaderMapping,
+                   problems: ProblemCollector, lines: dict[str, np.ndarray] | None = None
+                   ) -> TableRead | None:
+    """The table in ``data``, the bytes of the file the user knows as ``name`` (a member of
+    a zip, already read within its limits): read as :func:`read_csv_file` reads a file, with
+    no copy on disk that a killed run could leave behind."""
+    size = len(data)
+    try:
+        return _read_csv_text(data, name, table, mapping, problems,
+                              lines if lines is not None else {})
+    except MemoryError:
+        return _out_of_memory(size, name, problems)
+
+
+def _read_csv_text(data: bytes | None, name: str, table: str, mapping: HeaderMapping,
+                   problems: ProblemCollector, lines: dict[str, np.ndarray]
+                   ) -> TableRead | None:
+    if data is None or not _is_csv_content(data, name, problems):
         return None
     decoded = decode_text(data, name, problems)
     if decoded is None:
@@ -119,23 +136,27 @@ _NOT_CSV = {
 """Why a file with a .csv name is not CSV, by what :func:`sniff_content` says it is."""
 
 
-def _csv_bytes(file: Path, problems: ProblemCollector) -> bytes | None:
-    """The file's bytes, or ``None`` after reporting that it is unreadable, empty, or not CSV."""
-    name = file.name
+def _file_bytes(file: Path, problems: ProblemCollector) -> bytes | None:
+    """The file's bytes, or ``None`` after reporting that it cannot be read."""
     try:
-        data = file.read_bytes()
+        return file.read_bytes()
     except OSError as error:
-        problems.add("unreadable-file", f"cannot read the file: {error.strerror}", file=name)
+        problems.add("unreadable-file", f"cannot read the file: {error.strerror}",
+                     file=file.name)
         return None
+
+
+def _is_csv_content(data: bytes, name: str, problems: ProblemCollector) -> bool:
+    """False after reporting that the bytes are empty or not CSV."""
     if not data.strip():
         problems.add("empty-file", "the file is empty (0 bytes or only blank lines); export "
                      "the table again with its header row", file=name)
-        return None
+        return False
     content = sniff_content(data)
     if content is not None:
         problems.add("not-csv", _NOT_CSV[content], file=name)
-        return None
-    return data
+        return False
+    return True
 
 
 def _with_nul_stand_ins(text: str, name: str, problems: ProblemCollector
