@@ -174,3 +174,49 @@ def test_sigkill_during_fix_apply_leaves_the_whole_fixed_export_or_none(boards, 
     left = sorted(p.name for p in work.iterdir() if p.name.startswith("."))
     assert not left, left
     assert snapshot(board) == export
+
+
+# --- fix plan --out and fix undo ------------------------------------------------------------
+
+def test_sigkill_during_fix_plan_and_undo_leaves_the_whole_file_or_export_or_none(
+        boards, tmp_path):
+    board = boards / "b"
+    export = snapshot(board)
+    findings = tmp_path / "audit"
+    finished(cli("audit", board, "--out", findings, "--quiet", "--format", "json"))
+    plans = tmp_path / "plans"
+    plans.mkdir()
+
+    def plan(out: Path) -> list[str]:
+        return cli("fix", "plan", findings / "findings.json", "--out", out)
+
+    duration = finished(plan(plans / "reference.json"), expect=(0,))
+    reference = (plans / "reference.json").read_bytes()
+    for number, delay in enumerate(delays(duration, seed=53)):
+        killed_at(plan(plans / "plan.json"), delay)
+        if (plans / "plan.json").exists():  # an earlier run's or this one's, always whole
+            assert (plans / "plan.json").read_bytes() == reference, (number, delay)
+    finished(plan(plans / "plan.json"), expect=(0,))
+    assert sorted(p.name for p in plans.iterdir()) == ["plan.json", "reference.json"]
+
+    fixed = tmp_path / "fixed"
+    finished(cli("fix", "apply", plans / "plan.json", board, "--out", fixed, "--write",
+                 "--force", "--apply-rest"), expect=(0,))
+    work = tmp_path / "restored"
+    work.mkdir()
+
+    def undo(out: Path) -> list[str]:
+        return cli("fix", "undo", fixed, "--out", out)
+
+    duration = finished(undo(work / "reference"), expect=(0,))
+    assert snapshot(work / "reference") == export
+    for number, delay in enumerate(delays(duration, seed=59)):
+        out = work / f"restored-{number}"
+        killed_at(undo(out), delay)
+        if out.exists():
+            assert snapshot(out) == export, (number, delay)
+    finished(undo(work / "after"), expect=(0,))
+    assert snapshot(work / "after") == export
+    left = sorted(p.name for p in work.iterdir() if p.name.startswith("."))
+    assert not left, left
+    assert snapshot(board) == export
