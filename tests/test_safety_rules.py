@@ -68,11 +68,13 @@ def _writer_mid_write(path, ready):
     """A process stopped in the middle of ``write_atomic(path)``, its temporary written."""
     child = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(ready)],
                              env={**os.environ, "PYTHONPATH": str(ROOT)})
-    for _ in range(3000):
-        if ready.exists() or child.poll() is not None:
-            break
+    deadline = time.monotonic() + 120  # a bound on a hang, not a speed limit
+    while not ready.exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert ready.exists(), "the writer did not start"
+    if not ready.exists():
+        child.kill()
+        child.wait()
+        raise AssertionError("the writer did not start")
     ready.unlink()
     return child
 
@@ -81,12 +83,14 @@ def test_a_temporary_left_by_a_killed_write_is_removed_by_the_next_write(tmp_pat
     path = tmp_path / "plan.json"
     path.write_text("old")
     child = _writer_mid_write(path, tmp_path / "ready")
-    live = _leftovers(tmp_path)
-    assert len(live) == 1 and live[0].startswith(".plan.json.")
-    write_atomic(path, "while it writes")  # its temporary is claimed: kept
-    assert _leftovers(tmp_path) == live and path.read_text() == "while it writes"
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    try:
+        live = _leftovers(tmp_path)
+        assert len(live) == 1 and live[0].startswith(".plan.json.")
+        write_atomic(path, "while it writes")  # its temporary is claimed: kept
+        assert _leftovers(tmp_path) == live and path.read_text() == "while it writes"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
     assert _leftovers(tmp_path) == live  # what SIGKILL leaves
     (tmp_path / ".plan.json.notes.tmp").write_text("the user's")  # not a temporary's name
     write_atomic(path, "new")
