@@ -118,7 +118,7 @@ def restore(fixed_path, out_path) -> Path:
                         + ", ".join(edited) + "; undo would lose those changes")
     if manifest["kind"] == "xlsx" and len(restored) == 1 and out.suffix.lower() in (".xlsx", ".xlsm"):
         (name, data), = restored.items()
-        return write_atomic(out, data)
+        return write_atomic(out, data, mode=None)  # as the SIS's own files: the umask's
     return _write_restored(out, restored)
 
 

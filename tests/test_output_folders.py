@@ -267,18 +267,42 @@ def test_a_probe_left_by_a_killed_run_is_removed_and_a_live_one_kept(boards, tmp
         os.close(holder)
 
 
+@pytest.mark.parametrize("refusal", [None, errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL])
 def test_the_probe_leaves_no_name_behind_even_when_the_file_system_wants_one(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, refusal):
+    """Unnamed where the file system allows it; where it refuses an unnamed file (a network
+    share, an old kernel) or the platform has none, named, locked while it lives, removed."""
     import audits.io.folders as folders
 
     folders.probe_writable(tmp_path)
     assert list(tmp_path.iterdir()) == []
-    monkeypatch.delattr(folders.os, "O_TMPFILE", raising=False)  # e.g. a network share
+    unnamed = getattr(os, "O_TMPFILE", 0)
+    if refusal is None:
+        monkeypatch.delattr(folders.os, "O_TMPFILE", raising=False)
+    elif unnamed:
+        real_open = os.open
+
+        def refusing(path, flags, *args, **kwargs):
+            if flags & unnamed == unnamed:
+                raise OSError(refusal, os.strerror(refusal))
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(folders.os, "open", refusing)
     seen = []
     real = folders._create_named_probe
-    monkeypatch.setattr(folders, "_create_named_probe", lambda p: (seen.append(p), real(p)))
+
+    def named(probe):
+        seen.append(probe)
+        real(probe)
+
+    monkeypatch.setattr(folders, "_create_named_probe", named)
+    held = []
+    real_claim = folders.claim
+    monkeypatch.setattr(folders, "claim", lambda fd: held.append(real_claim(fd)) or held[-1])
     folders.probe_writable(tmp_path)
-    assert len(seen) == 1 and list(tmp_path.iterdir()) == []
+    assert len(seen) == 1 and held == [True] and list(tmp_path.iterdir()) == []
+    with pytest.raises(OSError):  # any other refusal is the folder's problem, said as such
+        folders._create_probe(tmp_path / "missing")
 
 
 def test_a_swap_cut_short_is_finished_by_the_next_run(boards, tmp_path, monkeypatch):

@@ -92,10 +92,62 @@ def test_a_temporary_left_by_a_killed_write_is_removed_by_the_next_write(tmp_pat
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert _leftovers(tmp_path) == live  # what SIGKILL leaves
-    (tmp_path / ".plan.json.notes.tmp").write_text("the user's")  # not a temporary's name
-    write_atomic(path, "new")
-    assert path.read_text() == "new"
-    assert _leftovers(tmp_path) == [".plan.json.notes.tmp"]
+    users = [".plan.json.notes.tmp", ".plan.json.original.tmp"]  # not a temporary's name
+    for name in users:
+        (tmp_path / name).write_text("the user's")
+    write_atomic(tmp_path / "another.json", "new")  # any write in the folder tidies it
+    assert _leftovers(tmp_path) == sorted(users)
+
+
+def test_a_write_renamed_onto_a_temporary_is_not_taken_for_a_leftover(tmp_path):
+    """The workbook is built as a second file renamed onto write_atomic's temporary: the
+    temporary, no longer the file locked, must survive another write in the folder."""
+    from audits.io.folders import claimed_temporary
+
+    path = tmp_path / "audit.xlsx"
+
+    def rebuilt(temp):
+        temp.write_bytes(b"first")
+        handle, other = claimed_temporary(temp)
+        other.write_bytes(b"rebuilt")
+        os.close(handle)
+        os.replace(other, temp)
+        write_atomic(tmp_path / "findings.json", "{}")  # tidies the folder meanwhile
+        assert temp.read_bytes() == b"rebuilt"
+
+    write_atomic(path, rebuilt)
+    assert path.read_bytes() == b"rebuilt" and _leftovers(tmp_path) == []
+
+
+def test_without_working_file_locks_writes_and_probes_still_work(tmp_path, monkeypatch):
+    import errno
+    import fcntl
+
+    import audits.io.folders as folders
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    monkeypatch.setattr(folders, "_create_probe",
+                        lambda folder: folders._create_named_probe(folder / ".connect-audit-"
+                                                                   "probe-1-00000000"))
+    folders.probe_writable(tmp_path)
+    write_atomic(tmp_path / "plan.json", "{}")
+    (tmp_path / ".plan.json.connect-audit-999999-0badf00d.tmp").write_text("dead, but unasked")
+    write_atomic(tmp_path / "plan.json", "{}")
+    assert _leftovers(tmp_path) == [".plan.json.connect-audit-999999-0badf00d.tmp"]
+
+
+def test_a_write_keeps_the_mode_it_is_asked_for(tmp_path):
+    old = os.umask(0o077)
+    try:
+        shared = write_atomic(tmp_path / "report.html", "x")
+        private = write_atomic(tmp_path / "students.csv", "x", mode=None)
+    finally:
+        os.umask(old)
+    assert shared.stat().st_mode & 0o777 == 0o644
+    assert private.stat().st_mode & 0o777 == 0o600
 
 
 def test_replace_folder_swaps_the_whole_folder(tmp_path):

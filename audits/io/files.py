@@ -4,37 +4,38 @@ folder swap every writer of connect-audit uses (the core, the fixes and the repo
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from audits.io.folders import claim, remove_unclaimed
+from audits.io.folders import claimed_temporary, remove_stale_temporaries
 
 Content = Union[str, bytes, Iterable[bytes], Callable[[Path], object]]
 
 
-def write_atomic(path: str | Path, content: Content) -> Path:
+def write_atomic(path: str | Path, content: Content, *, mode: int | None = 0o644) -> Path:
     """Write ``content`` to a temporary file beside ``path``, then rename it onto ``path``
     (atomic on one file system): never a half-written output. ``content`` is text (UTF-8),
     bytes, bytes in pieces (so a large output is never held whole), or a function called with
-    the temporary path that writes it.
+    the temporary path that writes it (a function that builds another file and renames it
+    onto the temporary makes that file with :func:`claimed_temporary` too).
 
-    The temporary file is claimed (locked) while it is written, so one left by a run killed
-    mid-write is recognised and removed by the next write of the same file."""
+    The file gets ``mode`` (reports are shared, 0o644, whatever the umask), or with ``None``
+    what the umask gives a new file (a restored export, as the SIS's own files are).
+
+    The temporary is named for connect-audit and this process and claimed while written, so
+    one left in the folder by a run killed mid-write is removed by the next write there."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_unclaimed(path.parent, f".{path.name}.", _temporary_name(path.name))
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    temp = Path(temp_name)
+    remove_stale_temporaries(path.parent)
+    handle, temp = claimed_temporary(path, 0o600 if mode is not None else 0o666)
     try:
-        if not claim(handle):  # no file locks: the file is not held open while written
-            os.close(handle)
-            handle = -1
         _fill(temp, content)
-        os.chmod(temp, 0o644)  # mkstemp makes it owner-only; outputs are shared like reports
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.close(handle)  # before the rename (a file held open cannot be renamed everywhere)
+        handle = -1
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -43,11 +44,6 @@ def write_atomic(path: str | Path, content: Content) -> Path:
         if handle >= 0:
             os.close(handle)
     return path
-
-
-def _temporary_name(name: str) -> "re.Pattern[str]":
-    """The names ``tempfile.mkstemp`` gives ``write_atomic``'s temporaries of ``name``."""
-    return re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}\.tmp")
 
 
 def _fill(temp: Path, content: Content) -> None:

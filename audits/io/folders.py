@@ -136,7 +136,7 @@ def folder_problem(error: OSError, folder: Path, what: str) -> UserError:
 
 
 PROBE_PREFIX = f".{TOOL}-probe-"
-_PROBE_NAME = re.compile(rf"\.{TOOL}-probe-\d+-[0-9a-f]{{8}}")
+_PROBE_NAME = re.compile(rf"\.{TOOL}-probe-(?P<pid>\d+)-[0-9a-f]{{8}}")
 
 
 def probe_writable(folder: Path, what: str = "--out") -> None:
@@ -190,33 +190,77 @@ def remove_stale_probes(folder: Path) -> list[Path]:
 
 def claim(fd: int) -> bool:
     """Lock a temporary file this run is writing (through ``fd``, kept open while it
-    lives): the kernel drops the lock when the run dies, however it dies, and
-    :func:`remove_unclaimed` then knows the file is a leftover. False without file locks."""
+    lives): the kernel drops the lock when the run dies, however it dies. False where there
+    are no working file locks; the process id in the file's name still protects it."""
     if fcntl is None:
         return False
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # no locks on this file system (ENOLCK, EOPNOTSUPP ...)
+        return False
+    return True
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this computer (POSIX only; asked of nobody else)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
     return True
 
 
 def remove_unclaimed(folder: Path, prefix: str, name: "re.Pattern[str]") -> list[Path]:
-    """Files in ``folder`` whose whole name matches ``name`` (they start with ``prefix``)
-    and that no running process has claimed: what a killed run left. Without file locks
-    (not POSIX) nothing is removed, since a live run's file cannot be told from a dead one's."""
+    """Files in ``folder`` whose whole name matches ``name`` (they start with ``prefix``;
+    ``name``'s group ``pid`` is the writer's process id) left by a run that died: its
+    process is gone and nobody holds the file's lock. A file whose lock cannot be asked
+    is kept, and so, without file locks (not POSIX), is every file."""
     removed: list[Path] = []
     if fcntl is None:
         return removed
     with contextlib.suppress(OSError):
         for path in sorted(Path(folder).glob(glob.escape(prefix) + "*")):
-            if not name.fullmatch(path.name) or path.is_symlink() or not path.is_file():
+            found = name.fullmatch(path.name)
+            if found is None or process_alive(int(found.group("pid"))) \
+                    or path.is_symlink() or not path.is_file():
                 continue
             with contextlib.suppress(OSError):
                 fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    # Shared: it conflicts with the writer's lock, and works on a file opened
+                    # for reading where a lock is emulated (NFS).
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
                     path.unlink()
                     removed.append(path)
-                except BlockingIOError:
-                    continue  # its run is still writing it
                 finally:
                     os.close(fd)
     return removed
+
+
+TEMPORARY_NAME = re.compile(rf"\..+\.{TOOL}-(?P<pid>\d+)-[0-9a-f]{{8}}\.tmp")
+"""The name of a temporary file connect-audit writes beside an output, and of no other."""
+
+
+def claimed_temporary(path: Path, mode: int = 0o600) -> tuple[int, Path]:
+    """A new temporary file beside ``path``, named for connect-audit and this process, and
+    claimed: (its open descriptor, which holds the claim until closed; its path). ``mode``
+    goes through the umask as any new file's does."""
+    path = Path(path)
+    while True:
+        temp = path.with_name(f".{path.name}.{TOOL}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                         mode)
+        except FileExistsError:
+            continue
+        claim(fd)
+        return fd, temp
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Temporary files of connect-audit in ``folder`` whose run died mid-write."""
+    return remove_unclaimed(folder, ".", TEMPORARY_NAME)

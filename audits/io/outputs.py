@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 
 from audits.model.errors import UserError
 from audits.io.folders import (TOOL, folder_problem, is_no_space, is_ours, no_space_error,
-                               owner_record, probe_writable, tree_bytes,
+                               owner_record, probe_writable, process_alive, tree_bytes,
                                try_lock, unlock)
 from audits.io.signals import signals_held
 
@@ -332,15 +332,17 @@ class StagingClaim:
 
 def remove_stale_fix_staging(parent: Path) -> list[Path]:
     """``.fix-…`` folders beside a fixed export left by killed runs: removed when their owner
-    file names connect-audit and nobody holds its lock (its run is over)."""
+    file names connect-audit, the process its name carries is gone and nobody holds its
+    lock (its run is over)."""
     parent = Path(parent)
     removed: list[Path] = []
     if not parent.is_dir():
         return removed
     for owner in sorted(parent.glob(f"{FIX_PREFIX}*.owner")):
         folder = owner.with_name(owner.name[:-len(".owner")])
-        if not _FIX_NAME.fullmatch(folder.name):
-            continue
+        found = _FIX_NAME.fullmatch(folder.name)
+        if found is None or process_alive(int(found.group(1))):
+            continue  # not ours, or its run is still going (maybe not yet holding its lock)
         fd = try_lock(owner)
         if fd is None:
             continue  # its run is still going

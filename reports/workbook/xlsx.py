@@ -14,11 +14,13 @@ import threading
 import zipfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
+
 from xml.etree import ElementTree
 
 import numpy
 from openpyxl.utils import get_column_letter
 
+from audits.io.folders import claimed_temporary
 from audits.io.cells import formula_positions, looks_like_formula, visible_texts
 
 
@@ -284,7 +286,7 @@ def append_rows(path: Path, sheets: dict[str, Iterator[bytes]],
                  links: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> None:
     """Stream each sheet's rows into the saved workbook, before its ``</sheetData>``, and its
     links (``links[sheet]``, (cell, location) pairs) where the schema puts them."""
-    rebuilt = path.with_name(path.name + ".rows")
+    handle, rebuilt = claimed_temporary(path)  # named so a killed run's copy is removed
     try:
         with zipfile.ZipFile(path) as source, zipfile.ZipFile(
                 rebuilt, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as target:
@@ -310,8 +312,12 @@ def append_rows(path: Path, sheets: dict[str, Iterator[bytes]],
                         out.write(hyperlinks)
                         tail = tail[at:]
                     out.write(tail.encode("utf-8"))
+        os.close(handle)
+        handle = -1
         os.replace(rebuilt, path)
     finally:
+        if handle >= 0:
+            os.close(handle)
         rebuilt.unlink(missing_ok=True)
 
 
