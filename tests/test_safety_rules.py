@@ -206,3 +206,43 @@ def test_every_csv_writer_uses_the_rule(tmp_path):
     assert rows == [["'=h"], ["'=1"]]
     path = preview_to_csv(pd.DataFrame({"=h": ["=1"]}), tmp_path / "preview.csv")
     assert list(csv.reader(io.StringIO(path.read_text("utf-8-sig")))) == [["'=h"], ["'=1"]]
+
+
+_SWAPPER = """
+import sys, time
+from pathlib import Path
+from audits.io.files import replace_folder
+
+def write(staging):
+    (staging / "index.html").write_text("half")
+    Path(sys.argv[2]).write_text("ready")
+    time.sleep(600)
+
+replace_folder(Path(sys.argv[1]), write)
+"""
+
+
+def test_what_a_killed_folder_swap_left_is_removed_or_put_back_by_the_next(tmp_path):
+    folder = tmp_path / "runbooks"
+    replace_folder(folder, lambda staging: (staging / "index.html").write_text("first"))
+    ready = tmp_path / "ready"
+    child = subprocess.Popen([sys.executable, "-c", _SWAPPER, str(folder), str(ready)],
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 120  # a bound on a hang, not a speed limit
+        while not ready.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ready.exists(), "the swapper did not start"
+        (staged,) = _leftovers(tmp_path)
+        assert staged.startswith(".runbooks.connect-audit-") and staged.endswith(".new")
+        replace_folder(tmp_path / "other", lambda s: None)  # alive: its folder is kept
+        assert _leftovers(tmp_path) == [staged]
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    # A kill between the two renames: the earlier folder is put away, none in its place.
+    os.replace(folder, tmp_path / ".runbooks.connect-audit-999999-0badf00d.old")
+    (tmp_path / ".runbooks.new-by-hand").mkdir()  # not a swap's name: the user's
+    replace_folder(tmp_path / "other", lambda s: None)
+    assert _leftovers(tmp_path) == [".runbooks.new-by-hand"]
+    assert (folder / "index.html").read_text() == "first"

@@ -3,13 +3,16 @@ folder swap every writer of connect-audit uses (the core, the fixes and the repo
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from audits.io.folders import claimed_temporary, remove_stale_temporaries
+from audits.io.folders import (TOOL, claim, claimed_temporary, lock_free, process_alive,
+                               remove_stale_temporaries)
 
 Content = Union[str, bytes, Iterable[bytes], Callable[[Path], object]]
 
@@ -63,20 +66,32 @@ def replace_folder(folder: Path, write: Callable[[Path], object],
     folder is renamed away, the new one renamed in, the old one deleted. Nothing of an earlier
     run survives, and a failed write leaves the earlier folder as it was and no staging folder.
     ``staging``, when given, is an empty folder beside ``folder`` the caller made (one a later
-    run can recognise if this one is killed); else a hidden one is made."""
+    run can recognise if this one is killed); else a hidden one is made, named for
+    connect-audit and this process, which the next swap beside it removes if this run is
+    killed (putting back an earlier folder a kill left renamed away)."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    recover_stale_swaps(folder.parent)
+    held = -1
     if staging is None:
-        staging = _free_name(folder, "new")
-        staging.mkdir(mode=0o755)
+        staging, held = _claimed_folder(folder, "new")
     try:
-        write(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        try:
+            write(staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _swap_in(folder, staging)
+    finally:
+        if held >= 0:
+            os.close(held)
+    return folder
+
+
+def _swap_in(folder: Path, staging: Path) -> None:
     old = None
     if folder.exists() or folder.is_symlink():
-        old = _free_name(folder, "old")
+        old, _ = _claimed_folder(folder, "old", make=False)
         os.replace(folder, old)
     try:
         os.replace(staging, folder)
@@ -90,12 +105,64 @@ def replace_folder(folder: Path, write: Callable[[Path], object],
             shutil.rmtree(old, ignore_errors=True)
         else:
             old.unlink(missing_ok=True)
-    return folder
 
 
-def _free_name(folder: Path, tag: str) -> Path:
-    """A name beside ``folder`` that nothing uses yet (hidden, so no reader picks it up)."""
+SWAP_NAME = re.compile(rf"\.(?P<name>.+)\.{TOOL}-(?P<pid>\d+)-[0-9a-f]{{8}}\.(?P<tag>new|old)")
+"""A folder :func:`replace_folder` made beside its target: the new one, or the one put away."""
+
+
+def _claimed_folder(folder: Path, tag: str, make: bool = True) -> tuple[Path, int]:
+    """A free hidden name beside ``folder`` for this process; with ``make``, the folder made
+    and claimed (its open descriptor, or -1 where folders cannot be locked)."""
     while True:
-        candidate = folder.parent / f".{folder.name}.{tag}-{secrets.token_hex(4)}"
-        if not candidate.exists() and not candidate.is_symlink():
-            return candidate
+        candidate = folder.parent / (f".{folder.name}.{TOOL}-{os.getpid()}-"
+                                     f"{secrets.token_hex(4)}.{tag}")
+        if not make:
+            if not candidate.exists() and not candidate.is_symlink():
+                return candidate, -1
+            continue
+        try:
+            candidate.mkdir(mode=0o755)
+        except FileExistsError:
+            continue
+        try:
+            held = os.open(candidate, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:
+            return candidate, -1
+        if not claim(held):
+            os.close(held)
+            held = -1
+        return candidate, held
+
+
+def recover_stale_swaps(parent: Path) -> list[Path]:
+    """Folders a killed :func:`replace_folder` left in ``parent`` (its process gone, nobody
+    holding them): a new one is removed; one put away is renamed back when its target is
+    missing (the kill fell between the two renames), else removed."""
+    done: list[Path] = []
+    with contextlib.suppress(OSError):
+        for path in sorted(Path(parent).glob(".*.*.*")):
+            found = SWAP_NAME.fullmatch(path.name)
+            if found is None or path.is_symlink() or not path.is_dir() \
+                    or process_alive(int(found.group("pid"))) or not _unheld(path):
+                continue
+            target = path.parent / found.group("name")
+            with contextlib.suppress(OSError):
+                if found.group("tag") == "old" and not target.exists() \
+                        and not target.is_symlink():
+                    os.replace(path, target)
+                else:
+                    shutil.rmtree(path)
+                done.append(path)
+    return done
+
+
+def _unheld(folder: Path) -> bool:
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return False
+    try:
+        return lock_free(fd)
+    finally:
+        os.close(fd)

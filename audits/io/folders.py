@@ -201,8 +201,25 @@ def claim(fd: int) -> bool:
     return True
 
 
+def lock_free(fd: int) -> bool:
+    """Whether nobody holds a lock on ``fd``'s file (asked with a shared lock, which also
+    works on a file opened for reading where locks are emulated, as on NFS). False where
+    locks cannot be asked: a file that cannot be told free is treated as held."""
+    if fcntl is None:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
+
+
 def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this computer (POSIX only; asked of nobody else)."""
+    """Whether process ``pid`` runs on this computer. Elsewhere than POSIX every process is
+    taken to be alive (there ``os.kill`` would end it, not ask)."""
+    if os.name != "posix":
+        return True
     if pid <= 0:
         return False
     try:
@@ -231,11 +248,9 @@ def remove_unclaimed(folder: Path, prefix: str, name: "re.Pattern[str]") -> list
             with contextlib.suppress(OSError):
                 fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
                 try:
-                    # Shared: it conflicts with the writer's lock, and works on a file opened
-                    # for reading where a lock is emulated (NFS).
-                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                    path.unlink()
-                    removed.append(path)
+                    if lock_free(fd):
+                        path.unlink()
+                        removed.append(path)
                 finally:
                     os.close(fd)
     return removed
