@@ -249,10 +249,11 @@ def test_stale_staging_of_a_killed_run_is_removed_only_when_ours(boards, tmp_pat
     assert (foreign / "theirs.txt").read_text() == "not connect-audit's"
 
 
-def test_a_probe_left_by_a_killed_run_is_removed_and_a_live_one_kept(boards, tmp_path):
+def test_a_probe_left_by_a_killed_run_is_removed_and_a_live_one_kept(boards, tmp_path,
+                                                                      dead_pid):
     out = tmp_path / "reports"
     out.mkdir()
-    dead = out / ".connect-audit-probe-999999-0badf00d"
+    dead = out / f".connect-audit-probe-{dead_pid}-0badf00d"
     dead.write_bytes(b"x")
     live = out / ".connect-audit-probe-1-feedf00d"
     live.write_bytes(b"x")
@@ -420,7 +421,8 @@ def apply(plan, board, out):
     return run("fix", "apply", plan, board, "--out", out, "--write", "--force", "--apply-rest")
 
 
-def test_fix_apply_removes_a_killed_runs_staging_only_when_it_is_ours(boards, plan, tmp_path):
+def test_fix_apply_removes_a_killed_runs_staging_only_when_it_is_ours(boards, plan, tmp_path,
+                                                                     dead_pid):
     def staged(name, owner):
         folder = tmp_path / name
         folder.mkdir()
@@ -429,8 +431,8 @@ def test_fix_apply_removes_a_killed_runs_staging_only_when_it_is_ours(boards, pl
             (tmp_path / f"{name}.owner").write_text(json.dumps(owner))
         return folder
 
-    dead = staged(".fix-999999-0badf00d", {"tool": "connect-audit", "pid": 999999})
-    foreign = staged(".fix-999999-00c0ffee", {"tool": "another-tool"})
+    dead = staged(f".fix-{dead_pid}-0badf00d", {"tool": "connect-audit", "pid": dead_pid})
+    foreign = staged(f".fix-{dead_pid}-00c0ffee", {"tool": "another-tool"})
     unmarked = staged(".fix-abc12345", None)
     alive = staged(".fix-777777-0000beef", {"tool": "connect-audit", "pid": 777777})
     holder = open(tmp_path / ".fix-777777-0000beef.owner", "a")  # noqa: SIM115 - a live run
@@ -440,7 +442,7 @@ def test_fix_apply_removes_a_killed_runs_staging_only_when_it_is_ours(boards, pl
     finally:
         holder.close()
     assert result.exit_code == 0, result.output
-    assert not dead.exists() and not (tmp_path / ".fix-999999-0badf00d.owner").exists()
+    assert not dead.exists() and not (tmp_path / f".fix-{dead_pid}-0badf00d.owner").exists()
     assert foreign.exists() and unmarked.exists() and alive.exists()
     assert (tmp_path / "fixed" / "changes.csv").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".owner")
@@ -448,11 +450,11 @@ def test_fix_apply_removes_a_killed_runs_staging_only_when_it_is_ours(boards, pl
 
 
 def test_fix_undo_stages_like_apply_and_removes_what_a_killed_run_left(boards, plan,
-                                                                       tmp_path):
+                                                                       tmp_path, dead_pid):
     fixed = tmp_path / "work" / "fixed"
     assert apply(plan, boards["a"], fixed).exit_code == 0
     restored = tmp_path / "restored"
-    dead = restored.parent / ".fix-999999-0badf00d"  # an undo killed before its swap
+    dead = restored.parent / f".fix-{dead_pid}-0badf00d"  # an undo killed before its swap
     (dead / "contacts.csv").parent.mkdir()
     (dead / "contacts.csv").write_text("contact_id\nC1\n")
     dead.with_name(dead.name + ".owner").write_text(json.dumps({"tool": "connect-audit"}))

@@ -119,7 +119,8 @@ def test_a_write_renamed_onto_a_temporary_is_not_taken_for_a_leftover(tmp_path):
     assert path.read_bytes() == b"rebuilt" and _leftovers(tmp_path) == []
 
 
-def test_without_working_file_locks_writes_and_probes_still_work(tmp_path, monkeypatch):
+def test_without_working_file_locks_writes_and_probes_still_work(tmp_path, monkeypatch,
+                                                                 dead_pid):
     import errno
     import fcntl
 
@@ -134,9 +135,10 @@ def test_without_working_file_locks_writes_and_probes_still_work(tmp_path, monke
                                                                    "probe-1-00000000"))
     folders.probe_writable(tmp_path)
     write_atomic(tmp_path / "plan.json", "{}")
-    (tmp_path / ".plan.json.connect-audit-999999-0badf00d.tmp").write_text("dead, but unasked")
+    dead = f".plan.json.connect-audit-{dead_pid}-0badf00d.tmp"
+    (tmp_path / dead).write_text("dead, but its lock cannot be asked")
     write_atomic(tmp_path / "plan.json", "{}")
-    assert _leftovers(tmp_path) == [".plan.json.connect-audit-999999-0badf00d.tmp"]
+    assert _leftovers(tmp_path) == [dead]
 
 
 def test_a_write_keeps_the_mode_it_is_asked_for(tmp_path):
@@ -222,7 +224,7 @@ replace_folder(Path(sys.argv[1]), write)
 """
 
 
-def test_what_a_killed_folder_swap_left_is_removed_or_put_back_by_the_next(tmp_path):
+def test_what_a_killed_folder_swap_left_is_removed_or_put_back_by_the_next(tmp_path, dead_pid):
     folder = tmp_path / "runbooks"
     replace_folder(folder, lambda staging: (staging / "index.html").write_text("first"))
     ready = tmp_path / "ready"
@@ -241,8 +243,41 @@ def test_what_a_killed_folder_swap_left_is_removed_or_put_back_by_the_next(tmp_p
         child.send_signal(signal.SIGKILL)
         child.wait()
     # A kill between the two renames: the earlier folder is put away, none in its place.
-    os.replace(folder, tmp_path / ".runbooks.connect-audit-999999-0badf00d.old")
+    os.replace(folder, tmp_path / f".runbooks.connect-audit-{dead_pid}-0badf00d.old")
     (tmp_path / ".runbooks.new-by-hand").mkdir()  # not a swap's name: the user's
+    half = tmp_path / f".findings.connect-audit-{dead_pid}-00c0ffee.del"  # killed deleting
+    (half / "part").mkdir(parents=True)
+    (tmp_path / "findings").mkdir()
     replace_folder(tmp_path / "other", lambda s: None)
     assert _leftovers(tmp_path) == [".runbooks.new-by-hand"]
     assert (folder / "index.html").read_text() == "first"
+    # A target gone as well does not bring back a folder that was being deleted.
+    (tmp_path / "findings").rmdir()
+    (half / "part").mkdir(parents=True)
+    replace_folder(tmp_path / "other", lambda s: None)
+    assert not (tmp_path / "findings").exists() and _leftovers(tmp_path) == [
+        ".runbooks.new-by-hand"]
+
+
+def test_a_leftover_with_this_process_id_is_an_earlier_runs_and_its_lock_decides(tmp_path):
+    """In a container every run may have the same process id: a name with this process's
+    id that it did not make is a killed earlier run's, kept only while its lock is held."""
+    import fcntl
+
+    name = f".plan.json.connect-audit-{os.getpid()}-0badf00d.tmp"
+    (tmp_path / name).write_text("an earlier run's")
+    folder = tmp_path / f".runbooks.connect-audit-{os.getpid()}-0badf00d.new"
+    folder.mkdir()
+    holders = [os.open(tmp_path / name, os.O_RDWR), os.open(folder, os.O_RDONLY)]
+    try:
+        for fd in holders:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        write_atomic(tmp_path / "plan.json", "{}")
+        replace_folder(tmp_path / "runbooks", lambda s: None)
+        assert _leftovers(tmp_path) == sorted([name, folder.name])
+    finally:
+        for fd in holders:
+            os.close(fd)
+    write_atomic(tmp_path / "plan.json", "{}")
+    replace_folder(tmp_path / "runbooks", lambda s: None)
+    assert _leftovers(tmp_path) == []

@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from audits.io.folders import (TOOL, claim, claimed_temporary, lock_free, process_alive,
-                               remove_stale_temporaries)
+from audits.io.folders import (TOOL, claim, claimed_temporary, lock_free, mark_mine,
+                               remove_stale_temporaries, run_over)
 
 Content = Union[str, bytes, Iterable[bytes], Callable[[Path], object]]
 
@@ -37,8 +37,9 @@ def write_atomic(path: str | Path, content: Content, *, mode: int | None = 0o644
         _fill(temp, content)
         if mode is not None:
             os.chmod(temp, mode)
-        os.close(handle)  # before the rename (a file held open cannot be renamed everywhere)
-        handle = -1
+        if handle >= 0:  # closed before the rename (not every system renames an open file)
+            os.close(handle)
+            handle = -1
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -89,80 +90,110 @@ def replace_folder(folder: Path, write: Callable[[Path], object],
 
 
 def _swap_in(folder: Path, staging: Path) -> None:
-    old = None
+    old, held = None, -1
     if folder.exists() or folder.is_symlink():
-        old, _ = _claimed_folder(folder, "old", make=False)
-        os.replace(folder, old)
+        old = mark_mine(_free_name(folder, "old"))
+        held = _hold(folder)  # the lock goes with it: held while it is put away
     try:
-        os.replace(staging, folder)
-    except BaseException:
         if old is not None:
-            os.replace(old, folder)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)
+            os.replace(folder, old)
+        try:
+            os.replace(staging, folder)
+        except BaseException:
+            if old is not None:
+                os.replace(old, folder)
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if old is not None:
+            # Renamed first: a kill while it is being deleted never leaves half of it where
+            # the next swap would put it back.
+            gone = mark_mine(_free_name(folder, "del"))
+            os.replace(old, gone)
+            _remove(gone)
+    finally:
+        if held >= 0:
+            os.close(held)
 
 
-SWAP_NAME = re.compile(rf"\.(?P<name>.+)\.{TOOL}-(?P<pid>\d+)-[0-9a-f]{{8}}\.(?P<tag>new|old)")
-"""A folder :func:`replace_folder` made beside its target: the new one, or the one put away."""
+SWAP_NAME = re.compile(rf"\.(?P<name>.+)\.{TOOL}-(?P<pid>\d+)-[0-9a-f]{{8}}\."
+                       r"(?P<tag>new|old|del)")
+"""A folder :func:`replace_folder` made beside its target: the new one, the earlier one put
+away while the new one goes in, or the earlier one being deleted."""
 
 
-def _claimed_folder(folder: Path, tag: str, make: bool = True) -> tuple[Path, int]:
-    """A free hidden name beside ``folder`` for this process; with ``make``, the folder made
-    and claimed (its open descriptor, or -1 where folders cannot be locked)."""
+def _free_name(folder: Path, tag: str) -> Path:
+    """A hidden name beside ``folder``, for connect-audit and this process, nothing uses."""
     while True:
         candidate = folder.parent / (f".{folder.name}.{TOOL}-{os.getpid()}-"
                                      f"{secrets.token_hex(4)}.{tag}")
-        if not make:
-            if not candidate.exists() and not candidate.is_symlink():
-                return candidate, -1
-            continue
+        if not candidate.exists() and not candidate.is_symlink():
+            return candidate
+
+
+def _hold(folder: Path) -> int:
+    """``folder`` locked through an open descriptor (-1 where it cannot be)."""
+    try:
+        held = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+                       | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return -1
+    if not claim(held):
+        os.close(held)
+        return -1
+    return held
+
+
+def _claimed_folder(folder: Path, tag: str) -> tuple[Path, int]:
+    """A new hidden folder beside ``folder``, made and held (see :func:`_hold`)."""
+    while True:
+        candidate = mark_mine(_free_name(folder, tag))
         try:
             candidate.mkdir(mode=0o755)
         except FileExistsError:
             continue
-        try:
-            held = os.open(candidate, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        except OSError:
-            return candidate, -1
-        if not claim(held):
-            os.close(held)
-            held = -1
-        return candidate, held
+        return candidate, _hold(candidate)
 
 
 def recover_stale_swaps(parent: Path) -> list[Path]:
-    """Folders a killed :func:`replace_folder` left in ``parent`` (its process gone, nobody
-    holding them): a new one is removed; one put away is renamed back when its target is
-    missing (the kill fell between the two renames), else removed."""
+    """What a killed :func:`replace_folder` left in ``parent`` (its run over, nobody holding
+    it): an earlier folder put away goes back when its place is empty (the kill fell between
+    the two renames); a new folder, or one being deleted, is removed."""
     done: list[Path] = []
     with contextlib.suppress(OSError):
         for path in sorted(Path(parent).glob(".*.*.*")):
             found = SWAP_NAME.fullmatch(path.name)
-            if found is None or path.is_symlink() or not path.is_dir() \
-                    or process_alive(int(found.group("pid"))) or not _unheld(path):
+            if found is None or not run_over(int(found.group("pid")), path.name) \
+                    or not _unheld(path):
                 continue
             target = path.parent / found.group("name")
             with contextlib.suppress(OSError):
-                if found.group("tag") == "old" and not target.exists() \
-                        and not target.is_symlink():
+                if found.group("tag") == "old" and not (target.exists()
+                                                        or target.is_symlink()):
                     os.replace(path, target)
                 else:
-                    shutil.rmtree(path)
+                    _remove(path)
                 done.append(path)
     return done
 
 
-def _unheld(folder: Path) -> bool:
+def _unheld(path: Path) -> bool:
+    """A folder nobody holds (asked as its writer holds it); a link or a file, which a swap
+    puts away as it is, cannot be held: it is free."""
+    if path.is_symlink() or not path.is_dir():
+        return True
     try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+                     | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return False
     try:
-        return lock_free(fd)
+        return lock_free(fd, exclusive=True)
     finally:
         os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -166,7 +166,8 @@ def _create_probe(folder: Path) -> None:
             finally:
                 os.close(fd)
             return
-    _create_named_probe(folder / f"{PROBE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
+    _create_named_probe(mark_mine(folder / f"{PROBE_PREFIX}{os.getpid()}-"
+                                          f"{secrets.token_hex(4)}"))
 
 
 def _create_named_probe(probe: Path) -> None:
@@ -201,18 +202,39 @@ def claim(fd: int) -> bool:
     return True
 
 
-def lock_free(fd: int) -> bool:
-    """Whether nobody holds a lock on ``fd``'s file (asked with a shared lock, which also
-    works on a file opened for reading where locks are emulated, as on NFS). False where
-    locks cannot be asked: a file that cannot be told free is treated as held."""
+def lock_free(fd: int, *, exclusive: bool = False) -> bool:
+    """Whether nobody holds a lock on ``fd``'s file. A file is asked with a shared lock,
+    which also works on a file opened for reading where locks are emulated (NFS); a folder,
+    which its writer locks exclusively, is asked the same way, so where that lock cannot be
+    had the folder is never taken for free. False where locks cannot be asked: a file that
+    cannot be told free is treated as held."""
     if fcntl is None:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
     except OSError:
         return False
     fcntl.flock(fd, fcntl.LOCK_UN)
     return True
+
+
+_MINE: set[str] = set()
+"""Names of the temporaries and staging folders this process made (a name carries its pid)."""
+
+
+def mark_mine(path: Path) -> Path:
+    """Record that this process made ``path`` (named with its pid): see :func:`run_over`."""
+    _MINE.add(Path(path).name)
+    return path
+
+
+def run_over(pid: int, name: str) -> bool:
+    """Whether the run that made ``name`` with its process id ``pid`` is over, as far as
+    this computer can tell. A name with this process's own id that it did not make is an
+    earlier run's: in a container every run may have the same id."""
+    if pid == os.getpid():
+        return name not in _MINE
+    return not process_alive(pid)
 
 
 def process_alive(pid: int) -> bool:
@@ -225,6 +247,8 @@ def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
+        return False
+    except (OverflowError, ValueError):  # a number no process id can be
         return False
     except OSError:  # it exists, owned by someone else
         return True
@@ -242,7 +266,7 @@ def remove_unclaimed(folder: Path, prefix: str, name: "re.Pattern[str]") -> list
     with contextlib.suppress(OSError):
         for path in sorted(Path(folder).glob(glob.escape(prefix) + "*")):
             found = name.fullmatch(path.name)
-            if found is None or process_alive(int(found.group("pid"))) \
+            if found is None or not run_over(int(found.group("pid")), path.name) \
                     or path.is_symlink() or not path.is_file():
                 continue
             with contextlib.suppress(OSError):
@@ -262,8 +286,8 @@ TEMPORARY_NAME = re.compile(rf"\..+\.{TOOL}-(?P<pid>\d+)-[0-9a-f]{{8}}\.tmp")
 
 def claimed_temporary(path: Path, mode: int = 0o600) -> tuple[int, Path]:
     """A new temporary file beside ``path``, named for connect-audit and this process, and
-    claimed: (its open descriptor, which holds the claim until closed; its path). ``mode``
-    goes through the umask as any new file's does."""
+    claimed: (its open descriptor, which holds the claim until closed, or -1 where files
+    cannot be locked; its path). ``mode`` goes through the umask as any new file's does."""
     path = Path(path)
     while True:
         temp = path.with_name(f".{path.name}.{TOOL}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
@@ -272,7 +296,10 @@ def claimed_temporary(path: Path, mode: int = 0o600) -> tuple[int, Path]:
                          mode)
         except FileExistsError:
             continue
-        claim(fd)
+        mark_mine(temp)
+        if not claim(fd):  # no locks here: not held open (a rename onto it must work)
+            os.close(fd)
+            fd = -1
         return fd, temp
 
 

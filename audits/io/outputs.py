@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 
 from audits.model.errors import UserError
 from audits.io.folders import (TOOL, folder_problem, is_no_space, is_ours, no_space_error,
-                               owner_record, probe_writable, process_alive, tree_bytes,
+                               mark_mine, owner_record, probe_writable, run_over, tree_bytes,
                                try_lock, unlock)
 from audits.io.signals import signals_held
 
@@ -310,7 +310,7 @@ class StagingClaim:
     would end up in the output) naming connect-audit and the process, locked while it runs."""
 
     def __init__(self, parent: Path, prefix: str, purpose: str, target: Path) -> None:
-        self.path = Path(parent) / f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
+        self.path = mark_mine(Path(parent) / f"{prefix}{os.getpid()}-{secrets.token_hex(4)}")
         self.owner = self.path.with_name(self.path.name + ".owner")
         self._lock = try_lock(self.owner)
         if self._lock is None:  # a fresh random name: cannot be held by anyone
@@ -341,7 +341,7 @@ def remove_stale_fix_staging(parent: Path) -> list[Path]:
     for owner in sorted(parent.glob(f"{FIX_PREFIX}*.owner")):
         folder = owner.with_name(owner.name[:-len(".owner")])
         found = _FIX_NAME.fullmatch(folder.name)
-        if found is None or process_alive(int(found.group(1))):
+        if found is None or not run_over(int(found.group(1)), folder.name):
             continue  # not ours, or its run is still going (maybe not yet holding its lock)
         fd = try_lock(owner)
         if fd is None:

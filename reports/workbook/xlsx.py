@@ -312,8 +312,9 @@ def append_rows(path: Path, sheets: dict[str, Iterator[bytes]],
                         out.write(hyperlinks)
                         tail = tail[at:]
                     out.write(tail.encode("utf-8"))
-        os.close(handle)
-        handle = -1
+        if handle >= 0:  # closed before the rename (not every system renames an open file)
+            os.close(handle)
+            handle = -1
         os.replace(rebuilt, path)
     finally:
         if handle >= 0:
