@@ -23,19 +23,22 @@ ZIP_MAGIC = b"PK\x03\x04"
 def detect_encoding(data: bytes) -> str | None:
     """The encoding of an exported file: ``utf-8``, ``utf-8-sig`` or ``cp1252``; ``None`` when
     it is none of them (UTF-16 or binary files carry NUL bytes no text export has)."""
-    if b"\x00" in data:
-        return None
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8-sig" if data.startswith(UTF8_BOM) else "utf-8"
-    try:
-        data.decode("cp1252")
-    except UnicodeDecodeError:
-        return None
-    return "cp1252"
+    return None if b"\x00" in data else _decoded(data)[0]
+
+
+def _decoded(data: bytes) -> tuple[str, str] | tuple[None, None]:
+    """The encoding and text of ``data`` in the order an export's encodings are tried: UTF-8
+    (``utf-8-sig`` with its byte-order mark, which the text then lacks, as that codec reads
+    it), then Windows-1252; ``(None, None)`` when neither reads it."""
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "utf-8" and text.startswith("\ufeff"):
+            return "utf-8-sig", text[1:]
+        return encoding, text
+    return None, None
 
 
 def sniff_content(data: bytes) -> str | None:
@@ -95,29 +98,16 @@ def _first_bad_row(data: bytes, encoding: str) -> int | None:
 def decode_text(data: bytes, name: str, problems: ProblemCollector) -> tuple[str, str] | None:
     """The file's encoding (what :func:`detect_encoding` says) and its text, decoded once; or
     ``None`` after reporting why it has none."""
-    text = None
-    if data.startswith(UTF8_BOM):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            problems.add("invalid-utf8", "the file starts with a UTF-8 byte-order mark but is "
-                         "not valid UTF-8 from this row on; save it from Excel as 'CSV UTF-8' "
-                         "again", file=name, row=_first_bad_row(data, "utf-8"))
-            return None
-    encoding = None
-    wide = _is_wide_text(data)
+    wide = _is_wide_text(data)  # UTF-16 or binary: not text, reported just below
+    bom = data.startswith(UTF8_BOM)
+    encoding, text = (None, None) if wide and not bom else _decoded(data)
+    if bom and encoding != "utf-8-sig":
+        problems.add("invalid-utf8", "the file starts with a UTF-8 byte-order mark but is "
+                     "not valid UTF-8 from this row on; save it from Excel as 'CSV UTF-8' "
+                     "again", file=name, row=_first_bad_row(data, "utf-8"))
+        return None
     if wide:
-        pass  # UTF-16 or binary: reported just below
-    elif text is not None:
-        encoding, text = "utf-8-sig", text[1:]  # as the utf-8-sig codec reads it: no BOM
-    else:
-        try:
-            encoding, text = "utf-8", data.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                encoding, text = "cp1252", data.decode("cp1252")
-            except UnicodeDecodeError:
-                pass  # neither: encoding stays None, reported just below
+        encoding = None
     if encoding is None:
         problems.add("undecodable-file", "the file is not UTF-8 or Windows-1252 text; save it "
                      "from Excel as 'CSV UTF-8'", file=name,
