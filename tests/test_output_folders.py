@@ -253,11 +253,11 @@ def test_a_probe_left_by_a_killed_run_is_removed_and_a_live_one_kept(boards, tmp
                                                                       dead_pid):
     out = tmp_path / "reports"
     out.mkdir()
-    dead = out / f".connect-audit-probe-{dead_pid}-0badf00d"
+    dead = out / f".probe.connect-audit-{dead_pid}-0badf00d.tmp"
     dead.write_bytes(b"x")
-    live = out / ".connect-audit-probe-1-feedf00d"
+    live = out / ".probe.connect-audit-1-feedf00d.tmp"
     live.write_bytes(b"x")
-    mine = out / ".connect-audit-probe-notes"  # not a probe's name: the user's
+    mine = out / ".probe.notes.tmp"  # not a probe's name: the user's
     mine.write_text("theirs")
     holder = os.open(live, os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)  # the run writing it is still going

@@ -131,8 +131,7 @@ def test_without_working_file_locks_writes_and_probes_still_work(tmp_path, monke
 
     monkeypatch.setattr(fcntl, "flock", no_locks)
     monkeypatch.setattr(folders, "_create_probe",
-                        lambda folder: folders._create_named_probe(folder / ".connect-audit-"
-                                                                   "probe-1-00000000"))
+                        lambda folder: folders._create_named_probe(folder))
     folders.probe_writable(tmp_path)
     write_atomic(tmp_path / "plan.json", "{}")
     dead = f".plan.json.connect-audit-{dead_pid}-0badf00d.tmp"

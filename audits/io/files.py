@@ -130,12 +130,19 @@ def _free_name(folder: Path, tag: str) -> Path:
             return candidate
 
 
-def _hold(folder: Path) -> int:
-    """``folder`` locked through an open descriptor (-1 where it cannot be)."""
+def _open_folder(folder: Path) -> int:
+    """A descriptor of the folder itself (never a link's target), or -1."""
     try:
-        held = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+        return os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
                        | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
+        return -1
+
+
+def _hold(folder: Path) -> int:
+    """``folder`` locked through an open descriptor (-1 where it cannot be)."""
+    held = _open_folder(folder)
+    if held < 0:
         return -1
     if not claim(held):
         os.close(held)
@@ -181,10 +188,8 @@ def _unheld(path: Path) -> bool:
     puts away as it is, cannot be held: it is free."""
     if path.is_symlink() or not path.is_dir():
         return True
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-                     | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
+    fd = _open_folder(path)
+    if fd < 0:
         return False
     try:
         return lock_free(fd, exclusive=True)

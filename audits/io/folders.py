@@ -135,17 +135,13 @@ def folder_problem(error: OSError, folder: Path, what: str) -> UserError:
     return UserError(f"{what} {folder} cannot be used: {error.strerror or error}")
 
 
-PROBE_PREFIX = f".{TOOL}-probe-"
-_PROBE_NAME = re.compile(rf"\.{TOOL}-probe-(?P<pid>\d+)-[0-9a-f]{{8}}")
-
-
 def probe_writable(folder: Path, what: str = "--out") -> None:
     """Write a file in ``folder``: a folder that cannot take the outputs is refused before
     any work, not after the whole audit. The file has no name where the file system allows
-    it (``O_TMPFILE``), so even SIGKILL leaves nothing; elsewhere it is named, locked while
-    it lives, and a probe whose run died is removed by the next one."""
+    it (``O_TMPFILE``), so even SIGKILL leaves nothing; elsewhere it is a claimed temporary
+    (:func:`claimed_temporary`), which the next run removes if this one dies with it."""
     folder = Path(folder)
-    remove_stale_probes(folder)
+    remove_stale_temporaries(folder)
     try:
         _create_probe(folder)
     except OSError as error:
@@ -166,25 +162,17 @@ def _create_probe(folder: Path) -> None:
             finally:
                 os.close(fd)
             return
-    _create_named_probe(mark_mine(folder / f"{PROBE_PREFIX}{os.getpid()}-"
-                                          f"{secrets.token_hex(4)}"))
+    _create_named_probe(folder)
 
 
-def _create_named_probe(probe: Path) -> None:
-    fd = os.open(probe, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
-                 0o600)
+def _create_named_probe(folder: Path) -> None:
+    fd, probe = claimed_temporary(folder / "probe")
     try:
-        claim(fd)
-        os.write(fd, b"x")
+        probe.write_bytes(b"x")
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(probe)
-        os.close(fd)
-
-
-def remove_stale_probes(folder: Path) -> list[Path]:
-    """Named probes left in ``folder`` by a run killed between writing and removing one."""
-    return remove_unclaimed(folder, PROBE_PREFIX, _PROBE_NAME)
+        probe.unlink(missing_ok=True)
+        if fd >= 0:
+            os.close(fd)
 
 
 # ------------------------------------------------------- temporary files a run claims
