@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import glob
 import json
 import os
 import re
@@ -243,17 +242,39 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def remove_unclaimed(folder: Path, prefix: str, name: "re.Pattern[str]") -> list[Path]:
-    """Files in ``folder`` whose whole name matches ``name`` (they start with ``prefix``;
-    ``name``'s group ``pid`` is the writer's process id) left by a run that died: its
-    process is gone and nobody holds the file's lock. A file whose lock cannot be asked
-    is kept, and so, without file locks (not POSIX), is every file."""
+TEMPORARY_NAME = re.compile(rf"\..+\.{TOOL}-(?P<pid>\d+)-[0-9a-f]{{8}}\.tmp")
+"""The name of a temporary file connect-audit writes beside an output, and of no other."""
+
+
+def claimed_temporary(path: Path, mode: int = 0o600) -> tuple[int, Path]:
+    """A new temporary file beside ``path``, named for connect-audit and this process, and
+    claimed: (its open descriptor, which holds the claim until closed, or -1 where files
+    cannot be locked; its path). ``mode`` goes through the umask as any new file's does."""
+    path = Path(path)
+    while True:
+        temp = mark_mine(path.with_name(f".{path.name}.{TOOL}-{os.getpid()}-"
+                                        f"{secrets.token_hex(4)}.tmp"))  # before it exists
+        try:
+            fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                         mode)
+        except FileExistsError:
+            continue
+        if not claim(fd):  # no locks here: not held open (a rename onto it must work)
+            os.close(fd)
+            fd = -1
+        return fd, temp
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Temporary files of connect-audit in ``folder`` left by a run that died mid-write: its
+    run is over (:func:`run_over`) and nobody holds the file's lock. A file whose lock cannot
+    be asked is kept, and so, without file locks (not POSIX), is every file."""
     removed: list[Path] = []
     if fcntl is None:
         return removed
     with contextlib.suppress(OSError):
-        for path in sorted(Path(folder).glob(glob.escape(prefix) + "*")):
-            found = name.fullmatch(path.name)
+        for path in sorted(Path(folder).glob(".*")):
+            found = TEMPORARY_NAME.fullmatch(path.name)
             if found is None or not run_over(int(found.group("pid")), path.name) \
                     or path.is_symlink() or not path.is_file():
                 continue
@@ -266,31 +287,3 @@ def remove_unclaimed(folder: Path, prefix: str, name: "re.Pattern[str]") -> list
                 finally:
                     os.close(fd)
     return removed
-
-
-TEMPORARY_NAME = re.compile(rf"\..+\.{TOOL}-(?P<pid>\d+)-[0-9a-f]{{8}}\.tmp")
-"""The name of a temporary file connect-audit writes beside an output, and of no other."""
-
-
-def claimed_temporary(path: Path, mode: int = 0o600) -> tuple[int, Path]:
-    """A new temporary file beside ``path``, named for connect-audit and this process, and
-    claimed: (its open descriptor, which holds the claim until closed, or -1 where files
-    cannot be locked; its path). ``mode`` goes through the umask as any new file's does."""
-    path = Path(path)
-    while True:
-        temp = path.with_name(f".{path.name}.{TOOL}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
-        try:
-            fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
-                         mode)
-        except FileExistsError:
-            continue
-        mark_mine(temp)
-        if not claim(fd):  # no locks here: not held open (a rename onto it must work)
-            os.close(fd)
-            fd = -1
-        return fd, temp
-
-
-def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Temporary files of connect-audit in ``folder`` whose run died mid-write."""
-    return remove_unclaimed(folder, ".", TEMPORARY_NAME)
